@@ -1,0 +1,267 @@
+"""The math: binary cross-entropy exactly as PyTorch computes it, in numpy only.
+
+No file I/O, no Typer, no Rich. Signatures mirror `torch.nn.functional`; invalid
+values raise `BadValue` carrying the array role and the index of the first bad
+element, so callers can point at the line it came from.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, get_args
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from bcecli.errors import BadValue, InputError, UsageError
+
+Reduction = Literal["mean", "sum", "none", "weighted-mean"]
+REDUCTIONS: tuple[str, ...] = get_args(Reduction)
+LOG_CLAMP = -100.0  # PyTorch clamps each log term of BCELoss at -100
+
+FloatArray = NDArray[np.floating]
+
+
+def binary_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+    *,
+    pos_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
+    eps: float | None = None,
+    dtype: DTypeLike = np.float64,
+) -> float | FloatArray:
+    """BCE of probabilities, like `torch.nn.functional.binary_cross_entropy`.
+
+    Each log term is clamped at -100 as PyTorch does, unless `eps` is given, in
+    which case probabilities are clipped to [eps, 1 - eps] (Keras style) instead.
+    `pos_weight` extends PyTorch: -[pw*y*log p + (1-y)*log(1-p)].
+    """
+    return loss(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
+                logits=False, label_smoothing=label_smoothing, eps=eps, dtype=dtype)
+
+
+def binary_cross_entropy_with_logits(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    pos_weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+    *,
+    label_smoothing: float = 0.0,
+    dtype: DTypeLike = np.float64,
+) -> float | FloatArray:
+    """BCE of raw scores, like `torch.nn.functional.binary_cross_entropy_with_logits`.
+
+    Uses the stable log-sigmoid form; ±inf logits give the mathematical limit
+    (0 or inf) where PyTorch gives NaN.
+    """
+    return loss(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
+                logits=True, label_smoothing=label_smoothing, eps=None, dtype=dtype)
+
+
+def loss(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None,
+    pos_weight: ArrayLike | None,
+    reduction: Reduction,
+    logits: bool,
+    label_smoothing: float,
+    eps: float | None,
+    dtype: DTypeLike,
+) -> float | FloatArray:
+    """Validate, compute per-element losses, then reduce: the one path both APIs share."""
+    if reduction not in REDUCTIONS:
+        raise UsageError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
+    ftype = np.dtype(dtype)
+    if ftype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise UsageError(f"dtype must be float64 or float32, not {ftype}")
+    x = np.asarray(input, dtype=ftype)
+    y = np.asarray(target, dtype=ftype)
+    if x.shape != y.shape:
+        raise InputError(f"target shape {x_shape(y)} differs from input shape {x_shape(x)}")
+    if x.size == 0:
+        raise InputError("no values to compute a loss from")
+    w = None if weight is None else np.asarray(weight, dtype=ftype)
+    pw = None if pos_weight is None else np.asarray(pos_weight, dtype=ftype)
+    for name, arr in (("weight", w), ("pos_weight", pw)):
+        if arr is not None:
+            try:
+                np.broadcast_shapes(arr.shape, x.shape)
+            except ValueError:
+                raise InputError(f"{name} of shape {x_shape(arr)} does not broadcast "
+                                 f"to input shape {x_shape(x)}") from None
+            check_weights(arr, name)
+    check_predictions(x, logits)
+    check_targets(y)
+    if label_smoothing:
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise UsageError(f"label smoothing must be in [0, 1], not {label_smoothing}")
+        y = y * ftype.type(1.0 - label_smoothing) + ftype.type(0.5 * label_smoothing)
+    if eps is not None and not 0.0 < eps < 0.5:
+        raise UsageError(f"eps must be in (0, 0.5), not {eps}")
+    if logits:
+        losses = logit_losses(x, y, pw)
+    else:
+        losses = probability_losses(x, y, pw, eps)
+    losses = apply_weight(losses, w)
+    if reduction == "none":
+        return losses
+    total = LossTotal()
+    total.add(losses, None if w is None else np.broadcast_to(w, x.shape))
+    return total.result(reduction, ftype)
+
+
+def probability_losses(
+    p: FloatArray, y: FloatArray, pos_weight: FloatArray | None, eps: float | None
+) -> FloatArray:
+    """Per-element BCE of probabilities, in PyTorch's order of operations."""
+    if eps is not None:
+        p = np.clip(p, p.dtype.type(eps), p.dtype.type(1.0 - eps))
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
+        log_p = np.log(p)
+        log_q = np.log1p(-p)
+    if eps is None:
+        np.maximum(log_p, LOG_CLAMP, out=log_p)
+        np.maximum(log_q, LOG_CLAMP, out=log_q)
+    positive = y * log_p if pos_weight is None else pos_weight * y * log_p
+    result: FloatArray = (y - 1) * log_q - positive
+    return result
+
+
+def logit_losses(x: FloatArray, y: FloatArray, pos_weight: FloatArray | None) -> FloatArray:
+    """Per-element BCE of logits via log-sigmoid = min(x, 0) - log1p(exp(-|x|)).
+
+    Never log(sigmoid(x)): that overflows to -inf for x < -37 or so. Infinite
+    logits are replaced by their limit instead of PyTorch's NaN.
+    """
+    with np.errstate(invalid="ignore"):  # inf * 0 at ±inf logits, fixed below
+        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        if pos_weight is not None:
+            log_sig = log_sig * ((pos_weight - 1) * y + 1)
+        result: FloatArray = (1 - y) * x - log_sig
+    if np.isinf(x).any():
+        # x -> +inf: loss -> (1-y)*x; x -> -inf: loss -> -pw*y*x.
+        pw = 1 if pos_weight is None else pos_weight
+        up = np.where(1 - y > 0, np.inf, 0.0)
+        down = np.where(pw * y > 0, np.inf, 0.0)
+        result = np.where(x == np.inf, up, np.where(x == -np.inf, down, result)).astype(x.dtype)
+    return result
+
+
+def apply_weight(losses: FloatArray, weight: FloatArray | None) -> FloatArray:
+    """Multiply by the weight; a zero weight gives zero even on an infinite loss."""
+    if weight is None:
+        return losses
+    with np.errstate(invalid="ignore"):
+        weighted: FloatArray = losses * weight
+    if np.isinf(losses).any():
+        weighted = np.where(weight == 0, losses.dtype.type(0), weighted)
+    return weighted
+
+
+def check_predictions(x: FloatArray, logits: bool) -> None:
+    first_bad(np.isnan(x), x, "prediction", "is not a number")
+    if not logits:
+        first_bad(~((x >= 0) & (x <= 1)), x, "prediction", "is outside [0, 1]")
+
+
+def check_targets(y: FloatArray) -> None:
+    first_bad(np.isnan(y), y, "target", "is not a number")
+    first_bad(~((y >= 0) & (y <= 1)), y, "target", "is outside [0, 1]")
+
+
+def check_weights(w: FloatArray, role: str) -> None:
+    first_bad(~np.isfinite(w), w, role, "is not finite")
+    first_bad(w < 0, w, role, "is negative")
+
+
+def first_bad(mask: NDArray[np.bool_], values: FloatArray, role: str, problem: str) -> None:
+    """Raise `BadValue` for the first True element of `mask`, if any."""
+    flat = np.flatnonzero(mask)
+    if flat.size:
+        index = np.unravel_index(flat[0], mask.shape)
+        raise BadValue(role, tuple(int(i) for i in index), float(values[index]), problem)
+
+
+def x_shape(a: NDArray[np.generic]) -> str:
+    """A shape as PyTorch users read it: (3,) or (3, 2)."""
+    return str(tuple(a.shape))
+
+
+class LossTotal:
+    """Accurate running totals of losses and weights, fed chunk by chunk.
+
+    Each chunk is summed with error-free transformations (see `accurate_sum`) and
+    the partial results are combined with `math.fsum`, so the total is within an
+    ulp of the exactly rounded sum however the data was chunked.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.loss_parts: list[float] = []
+        self.weight_parts: list[float] = []
+
+    def add(self, losses: FloatArray, weight: FloatArray | None) -> None:
+        """Add per-element (already weighted) losses and their broadcast weights."""
+        self.count += losses.size
+        self.loss_parts += accurate_sum(losses)
+        if weight is not None:
+            self.weight_parts += accurate_sum(weight)
+
+    def result(self, reduction: Reduction, dtype: DTypeLike = np.float64) -> float:
+        """The reduced loss; for float32 it is rounded to the nearest float32."""
+        total = exact_total(self.loss_parts)
+        if reduction == "mean":
+            value = total / self.count
+        elif reduction == "weighted-mean":
+            weights = exact_total(self.weight_parts) if self.weight_parts else float(self.count)
+            if weights == 0:
+                raise InputError("weights sum to zero: weighted-mean is undefined")
+            value = total / weights
+        elif reduction == "sum":
+            value = total
+        else:
+            raise UsageError(f"reduction {reduction!r} has no single value")
+        return float(np.dtype(dtype).type(value))
+
+
+def accurate_sum(values: FloatArray) -> list[float]:
+    """Parts whose exact sum is the sum of `values` to about eps² relative.
+
+    A vectorised pairwise TwoSum (Ogita, Rump and Oishi's Sum2, in tree order):
+    each level adds the two halves and keeps every rounding error; the errors are
+    summed plainly, which is accurate enough because they are eps times smaller.
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    parts: list[float] = []
+    errors: list[float] = []
+    with np.errstate(invalid="ignore", over="ignore"):
+        while x.size > 1:
+            if x.size % 2:
+                parts.append(float(x[-1]))
+                x = x[:-1]
+            half = x.size // 2
+            a, b = x[:half], x[half:]
+            s = a + b
+            b_virtual = s - a
+            errors.append(float(np.sum((a - (s - b_virtual)) + (b - b_virtual))))
+            x = s
+    if x.size:
+        parts.append(float(x[0]))
+    if not all(math.isfinite(p) for p in parts):
+        # Infinities poison the error terms with NaN; the sum is infinite (or NaN).
+        return [exact_total(parts)]
+    return parts + errors
+
+
+def exact_total(parts: list[float]) -> float:
+    """`math.fsum`, but inf (not OverflowError) when the exact sum is too large."""
+    try:
+        return math.fsum(parts)
+    except OverflowError:
+        return math.inf

@@ -1,0 +1,64 @@
+"""bcecli's own exceptions and exit codes.
+
+Everything that can go wrong with a user's input or options is raised as a
+`BceError`; the CLI turns it into one `bce: error: ...` line and exit code 2 in
+one place (`cli.run`). Library users catch `BceError` (a `ValueError`).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Exit codes promised by the SPEC."""
+
+    OK = 0
+    CHECK_FAILED = 1
+    ERROR = 2
+    INTERRUPTED = 130
+
+
+class BceError(ValueError):
+    """A problem with the input or the options, worth one line to the user.
+
+    `where` is the place to point at (``preds.csv:4``, ``preds.npy[3, 1]``, or just
+    a file name); `hint` is an optional second line saying what to do.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class UsageError(BceError):
+    """Options that are invalid or contradict each other."""
+
+
+class InputError(BceError):
+    """Input that cannot be read or is not what it should be."""
+
+
+class BadValue(InputError):
+    """A value that fails validation in the core, found at `index` of array `role`.
+
+    The core knows only array positions; the CLI maps `role` and `index` back to
+    the file and line the value came from (see `readers.Column.where`).
+    """
+
+    def __init__(self, role: str, index: tuple[int, ...], value: float, problem: str):
+        self.role = role
+        self.index = index
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{role} {format_value(value)} {problem}")
+
+
+def format_value(value: float) -> str:
+    """Shortest text that round-trips a float: 1.7, nan, inf."""
+    return repr(float(value))
