@@ -11,14 +11,14 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from bcecli import __version__, core
-from bcecli.errors import BadValue, BceError, ExitStatus, UsageError
+from bcecli.errors import BadValue, BceError, ExitStatus, UsageError, plural
 from bcecli.inputs import gather, located, weight_array
 from bcecli.render import Result, render
 
@@ -28,10 +28,11 @@ class BceGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> NoReturn:
+             windows_expand_args: bool = True, **extra: Any) -> NoReturn:
         args = sys.argv[1:] if args is None else list(args)
         try:
-            code = super().main(args or ["--help"], prog_name or "bce", complete_var, standalone_mode=False,
+            code = super().main(args or ["--help"], prog_name or "bce", complete_var,
+                                standalone_mode=False, windows_expand_args=windows_expand_args,
                                 **extra)
         except BceError as e:
             code = fail(str(e), e.hint)
@@ -55,7 +56,7 @@ app = typer.Typer(cls=BceGroup, help="Binary cross-entropy, exactly as PyTorch c
                   rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     auto = "auto"
     table = "table"
     json = "json"
@@ -63,19 +64,19 @@ class Format(str, Enum):
     plain = "plain"
 
 
-class ReductionName(str, Enum):
+class ReductionName(StrEnum):
     mean = "mean"
     sum = "sum"
     none = "none"
     weighted_mean = "weighted-mean"
 
 
-class DType(str, Enum):
+class DType(StrEnum):
     float64 = "float64"
     float32 = "float32"
 
 
-class InputFormat(str, Enum):
+class InputFormat(StrEnum):
     csv = "csv"
     tsv = "tsv"
     json = "json"
@@ -168,8 +169,8 @@ def compute(
     values = inputs.predictions.values
     classes = values.shape[1] if values.ndim == 2 else 1
     if pos_list is not None and len(pos_list) not in (1, classes):
-        raise UsageError(f"--pos-weight has {len(pos_list)} values but the input has "
-                         f"{classes} class{'es' * (classes != 1)}")
+        raise UsageError(f"--pos-weight has {plural(len(pos_list), 'value')} but the input has "
+                         f"{plural(classes, 'class')}")
     try:
         loss = core.loss(values, inputs.targets.values, weight=weight_array(inputs, class_list),
                          pos_weight=pos_list if pos_list is None or values.ndim == 2

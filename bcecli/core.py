@@ -101,13 +101,10 @@ def loss(
     if label_smoothing:
         if not 0.0 <= label_smoothing <= 1.0:
             raise UsageError(f"label smoothing must be in [0, 1], not {label_smoothing}")
-        y = y * ftype.type(1.0 - label_smoothing) + ftype.type(0.5 * label_smoothing)
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing  # stays in y's dtype
     if eps is not None and not 0.0 < eps < 0.5:
         raise UsageError(f"eps must be in (0, 0.5), not {eps}")
-    if logits:
-        losses = logit_losses(x, y, pw)
-    else:
-        losses = probability_losses(x, y, pw, eps)
+    losses = logit_losses(x, y, pw) if logits else probability_losses(x, y, pw, eps)
     losses = apply_weight(losses, w)
     if reduction == "none":
         return losses
@@ -227,7 +224,7 @@ class LossTotal:
             value = total
         else:
             raise UsageError(f"reduction {reduction!r} has no single value")
-        return float(np.dtype(dtype).type(value))
+        return float(np.float32(value)) if np.dtype(dtype) == np.float32 else value
 
 
 def accurate_sum(values: FloatArray) -> list[float]:

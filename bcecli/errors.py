@@ -62,3 +62,9 @@ class BadValue(InputError):
 def format_value(value: float) -> str:
     """Shortest text that round-trips a float: 1.7, nan, inf."""
     return repr(float(value))
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 class`, `2 classes`, `3 columns`."""
+    suffix = "es" if noun.endswith("s") else "s"
+    return f"{count} {noun}{suffix * (count != 1)}"

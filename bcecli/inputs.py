@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bcecli.core import FloatArray, check_weights
-from bcecli.errors import BadValue, InputError, UsageError, format_value
+from bcecli.errors import BadValue, InputError, UsageError, format_value, plural
 from bcecli.readers import STDIN, Bundle, Column, Table, read, read_stdin
 
 
@@ -35,8 +35,8 @@ def gather(
     targets: str | None = None,
     *,
     weights: str | None = None,
-    pred_col: str | None = None,
-    target_col: str | None = None,
+    pred_col: str | int | None = None,
+    target_col: str | int | None = None,
     weight_col: str | None = None,
     header: bool | None = None,
     input_format: str | None = None,
@@ -52,15 +52,16 @@ def gather(
 
     first = open_table(predictions)
     if isinstance(first, dict):
-        return from_bundle(first, targets, weights, weight_col, pred_col or target_col, open_table)
+        return from_bundle(first, targets, weights, weight_col,
+                           pred_col is not None or target_col is not None, open_table)
     if targets is None:
         target_table = first
         if pred_col is None and target_col is None:
             if first.width != 2:
                 raise UsageError(
-                    f"{first.source} has {first.width} column{'s' * (first.width != 1)}: pass a "
-                    "TARGETS file, or name the columns with --pred-col and --target-col")
-            pred_col, target_col = "0", "1"
+                    f"{first.source} has {plural(first.width, 'column')}: pass a TARGETS file, "
+                    "or name the columns with --pred-col and --target-col")
+            pred_col, target_col = 0, 1
         elif pred_col is None or target_col is None:
             raise UsageError("with a single input file, pass both --pred-col and --target-col")
     else:
@@ -79,12 +80,12 @@ def gather(
 
 
 def from_bundle(bundle: Bundle, targets: str | None, weights: str | None,
-                weight_col: str | None, column_option: str | None,
+                weight_col: str | None, column_options: bool,
                 open_table: Callable[[str], Table | Bundle]) -> Inputs:
     source = bundle["predictions"].source
     if targets is not None:
         raise UsageError(f"{source} holds predictions and targets: pass no TARGETS file")
-    if column_option is not None:
+    if column_options:
         raise UsageError("--pred-col and --target-col do not apply to a JSON object input")
     if "targets" not in bundle:
         raise InputError("the JSON object has no 'targets' key", where=source)
@@ -149,8 +150,8 @@ def weight_array(inputs: Inputs, class_weights: list[float] | None) -> FloatArra
     if class_weights is not None:
         classes = inputs.predictions.values.shape[1] if ndim == 2 else 1
         if len(class_weights) != classes:
-            raise UsageError(f"--class-weights has {len(class_weights)} values but the input has "
-                             f"{classes} class{'es' * (classes != 1)}")
+            raise UsageError(f"--class-weights has {plural(len(class_weights), 'value')} but the "
+                             f"input has {plural(classes, 'class')}")
         row = np.asarray(class_weights if ndim == 2 else class_weights[0], dtype=np.float64)
         weight = row if weight is None else weight * row
     return weight

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bcecli.errors import InputError, UsageError
+from bcecli.errors import InputError, UsageError, plural
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 STDIN = "-"
@@ -81,11 +81,13 @@ class Table:
     def __len__(self) -> int:
         return len(self.array) if self.array is not None else len(self.rows)
 
-    def select(self, spec: str | None, option: str) -> Column:
-        """The columns named by `spec` (a name, a 0-based index or a comma list), or all."""
+    def select(self, spec: str | int | None, option: str) -> Column:
+        """Columns by `spec` (a name, a 0-based index, a comma list, or an int), or all."""
         if spec is None:
             indices = list(range(self.width))
             flat = self.width == 1 and not self.nested
+        elif isinstance(spec, int):
+            indices, flat = [spec], True
         else:
             indices = [self.index_of(part.strip(), option) for part in spec.split(",")]
             flat = "," not in spec
@@ -228,8 +230,8 @@ def read_delimited(text: str, source: str, header: bool | None, *, tab: bool = F
     width = len(names) if names is not None else len(rows[0])
     for row, cells in enumerate(rows):
         if len(cells) != width:
-            raise InputError(f"has {len(cells)} fields, expected {width} like the first row",
-                             where=f"{source}:{lines[row]}")
+            raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
+                             "first row", where=f"{source}:{lines[row]}")
     return Table(source, names, width, False, lines.__getitem__, rows=rows)
 
 
@@ -283,7 +285,7 @@ def array_table(data: Any, source: str, scalar_line: Callable[[int], int], key: 
     if nested:
         for row, item in enumerate(data):
             if not isinstance(item, list) or len(item) != width:
-                size = f"{len(item)} values" if isinstance(item, list) else "a single value"
+                size = plural(len(item), "value") if isinstance(item, list) else "a single value"
                 raise InputError(f"row {row} has {size}, expected {width} like row 0",
                                  where=f"{source}:{scalar_line(row * width)}")
     rows = data if nested else [[item] for item in data]
@@ -366,8 +368,8 @@ def read_jsonl(text: str, source: str) -> Table:
     width = len(rows[0])
     for row, cells in enumerate(rows):
         if len(cells) != width:
-            raise InputError(f"has {len(cells)} values, expected {width} like the first line",
-                             where=f"{source}:{lines[row]}")
+            raise InputError(f"has {plural(len(cells), 'value')}, expected {width} like the "
+                             "first line", where=f"{source}:{lines[row]}")
     return Table(source, names, width, nested, lines.__getitem__, rows=rows)
 
 

@@ -1,0 +1,51 @@
+"""Shared fixtures: an in-process `bce` runner and a scratch folder of input files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from bcecli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = json.loads((ROOT / "tests" / "golden" / "torch_cases.json").read_text())
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def bce() -> Run:
+    """`bce(*args, input=...)` runs the CLI in-process, stdout and stderr kept apart."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | bytes | None = None) -> Result:
+        return runner.invoke(app, list(args), input=input)
+
+    return run
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`files(name=content, ...)` writes inputs into a fresh folder and works from there."""
+    monkeypatch.chdir(tmp_path)
+
+    def write(**contents: str | bytes) -> None:
+        for name, content in contents.items():
+            path = tmp_path / name.replace("__", ".")
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+
+    return write
+
+
+def loss_of(result: Result) -> float:
+    """The loss from a successful `--json` run."""
+    assert result.exit_code == 0, result.stderr
+    value: float = json.loads(result.stdout)["loss"]
+    return value
