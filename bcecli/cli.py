@@ -51,7 +51,8 @@ def fail(message: str, hint: str | None) -> ExitStatus:
     return ExitStatus.ERROR
 
 
-app = typer.Typer(cls=BceGroup, help="Binary cross-entropy, exactly as PyTorch computes it.",
+app = typer.Typer(name="bce", cls=BceGroup,
+                  help="Binary cross-entropy, exactly as PyTorch computes it.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
 

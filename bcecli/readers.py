@@ -66,8 +66,9 @@ Bundle = dict[str, Column]
 class Table:
     """Rows read from one input, not yet converted to numbers.
 
-    `rows` holds cells (text or JSON values) or, for `.npy`, `array` holds the
-    numbers; `nested` marks rows that were arrays, so one column stays 2-D.
+    `rows` holds cells (text, or JSON values when `text` is False) or, for `.npy`,
+    `array` holds the numbers; `nested` marks rows that were arrays, so one
+    column stays 2-D.
     """
 
     source: str
@@ -77,6 +78,7 @@ class Table:
     line_of: Callable[[int], int | None]
     rows: Sequence[Sequence[Any]] = ()
     array: FloatArray | None = None
+    text: bool = False
 
     def __len__(self) -> int:
         return len(self.array) if self.array is not None else len(self.rows)
@@ -113,43 +115,45 @@ class Table:
         if self.array is not None:
             return self.array[:, index]
         cells = [row[index] for row in self.rows]
-        if cells and isinstance(cells[0], str) and not any("_" in c for c in cells):
+        if self.text and not any("_" in c for c in cells):
             try:
                 return np.array(cells, dtype=np.float64)
             except ValueError:
                 pass  # true/false, or a bad cell: the strict loop below says which
         out = np.empty(len(cells), dtype=np.float64)
+        convert = text_number if self.text else json_number
         for row, cell in enumerate(cells):
-            value = to_number(cell)
+            value = convert(cell)
             if value is None:
-                raise InputError(f"{describe(cell)} in column {self.label(index)} is not a number",
-                                 where=f"{self.source}:{self.line_of(row)}")
+                raise InputError(f"{self.describe(cell)} in column {self.label(index)} is not "
+                                 "a number", where=f"{self.source}:{self.line_of(row)}")
             out[row] = value
         return out
 
 
-def to_number(cell: Any) -> float | None:
-    """A float from a text cell or a JSON value, or None if it is not a number."""
-    if isinstance(cell, str):
-        text = cell.strip().lower()
-        if text in _BOOLS:
-            return _BOOLS[text]
-        if not text or "_" in text:
-            return None
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    if isinstance(cell, bool | int | float):
-        return float(cell)
-    return None
-
-
-def describe(cell: Any) -> str:
-    """A cell as the user wrote it: text quoted, JSON values as JSON."""
-    if isinstance(cell, str):
+    def describe(self, cell: Any) -> str:
+        """A cell as the user wrote it: text quoted, JSON values as JSON."""
+        if not self.text:
+            return json.dumps(cell)[:40]
         return repr(cell) if cell.strip() else "an empty value"
-    return json.dumps(cell)[:40]
+
+
+def text_number(cell: str) -> float | None:
+    """A float from a text cell (true/false included), or None if it is not a number."""
+    text = cell.strip().lower()
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if not text or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def json_number(value: Any) -> float | None:
+    """A float from a JSON number or boolean; strings, null and arrays are not numbers."""
+    return float(value) if isinstance(value, bool | int | float) else None
 
 
 # -- opening --------------------------------------------------------------------------
@@ -222,7 +226,7 @@ def read_delimited(text: str, source: str, header: bool | None, *, tab: bool = F
     rows = [split(line) for _, line in numbered]
     lines = [n for n, _ in numbered]
     names: tuple[str, ...] | None = None
-    if header or (header is None and any(to_number(cell) is None for cell in rows[0])):
+    if header or (header is None and any(text_number(cell) is None for cell in rows[0])):
         names = tuple(cell.strip() for cell in rows[0])
         rows, lines = rows[1:], lines[1:]
         if not rows:
@@ -232,7 +236,7 @@ def read_delimited(text: str, source: str, header: bool | None, *, tab: bool = F
         if len(cells) != width:
             raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
                              "first row", where=f"{source}:{lines[row]}")
-    return Table(source, names, width, False, lines.__getitem__, rows=rows)
+    return Table(source, names, width, False, lines.__getitem__, rows=rows, text=True)
 
 
 def sniff_delimiter(line: str) -> str | None:
