@@ -1,7 +1,14 @@
-"""bcecli: binary cross-entropy exactly as PyTorch computes it, as a library and the `bce` CLI."""
+"""bcecli: binary cross-entropy exactly as PyTorch computes it, as a library and the `bce` CLI.
 
-from bcecli.core import binary_cross_entropy, binary_cross_entropy_with_logits
-from bcecli.errors import BadValue, BceError, InputError, UsageError
+The public names are imported lazily, so `bce` starts (and honours Ctrl-C)
+before numpy and Typer are loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
@@ -13,3 +20,26 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
 ]
+
+if TYPE_CHECKING:
+    from bcecli.core import binary_cross_entropy, binary_cross_entropy_with_logits
+    from bcecli.errors import BadValue, BceError, InputError, UsageError
+
+_HOMES = {"binary_cross_entropy": "bcecli.core", "binary_cross_entropy_with_logits": "bcecli.core",
+          "BadValue": "bcecli.errors", "BceError": "bcecli.errors",
+          "InputError": "bcecli.errors", "UsageError": "bcecli.errors"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'bcecli' has no attribute {name!r}")
+
+
+def main() -> None:
+    """Console-script entry point: Ctrl-C during start-up exits 130 too, quietly."""
+    try:
+        from bcecli.cli import app
+    except KeyboardInterrupt:
+        sys.exit(130)
+    app()

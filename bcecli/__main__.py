@@ -1,3 +1,3 @@
-from bcecli.cli import main
+from bcecli import main
 
 main()

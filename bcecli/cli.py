@@ -198,8 +198,3 @@ def compute(
         print(f"bce: loss {result.loss!r} is above --max-loss {max_loss!r}", file=sys.stderr)
         return ExitStatus.CHECK_FAILED
     return ExitStatus.OK
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

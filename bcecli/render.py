@@ -109,7 +109,7 @@ def table(result: Result, out: TextIO, preview: int = 10) -> None:
     grid.add_row("Input", "logits (sigmoid applied)" if result.from_logits else "probabilities")
     grid.add_row("dtype", result.dtype)
     for key, value in {**result.sources, **result.settings}.items():
-        if value is not None:
+        if value not in (None, 0.0):  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
     if result.passed is not None:
         verdict = "[green]passed[/]" if result.passed else "[red]FAILED[/]"
