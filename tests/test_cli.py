@@ -197,11 +197,25 @@ def test_table(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     files(p__csv=P, y__csv=Y)
     out = bce("compute", "p.csv", "y.csv", "-f", "table", "--max-loss", "1").stdout
-    for needle in ("Binary cross-entropy", f"│ Loss            │ {TRUE!r}", "│ Count ", "│ 3 ",
-                   "probabilities", "float64", "p.csv", "y.csv", "passed"):
-        assert needle in out
+    assert [line.rstrip() for line in out.splitlines()] == [
+        "Binary cross-entropy",
+        "┌─────────────┬─────────────────────┐",
+        f"│ Loss        │ {TRUE!r} │",
+        "│ Reduction   │ mean                │",
+        "│ Count       │ 3                   │",
+        "│ Shape       │ 3                   │",
+        "│ Input       │ probabilities       │",
+        "│ dtype       │ float64             │",
+        "│ Predictions │ p.csv               │",
+        "│ Targets     │ y.csv               │",
+        "│ Max loss    │ 1.0: passed         │",
+        "└─────────────┴─────────────────────┘",
+    ]
     many = bce("compute", "p.csv", "y.csv", "-f", "table", "-r", "none").stdout
-    assert "Losses" in many
+    assert "│ Losses      │ 0.2231435513142097  │" in many
+    files(q__csv=P * 4, z__csv=Y * 4)
+    long = bce("compute", "q.csv", "z.csv", "-f", "table", "-r", "none").stdout
+    assert "… 2 more rows (use -f csv for all)" in long
 
 
 def test_infinite_logits_print_the_limit(bce: Run, files: Files) -> None:
