@@ -174,8 +174,7 @@ def compute(
                          f"{plural(classes, 'class')}")
     try:
         loss = core.loss(values, inputs.targets.values, weight=weight_array(inputs, class_list),
-                         pos_weight=pos_list if pos_list is None or values.ndim == 2
-                         else pos_list[:1], reduction=reduction.value, logits=logits,
+                         pos_weight=pos_list, reduction=reduction.value, logits=logits,
                          label_smoothing=label_smoothing, eps=eps, dtype=dtype.value)
     except BadValue as e:
         raise located(e, inputs) from None

@@ -106,6 +106,7 @@ def loss(
         raise UsageError(f"eps must be in (0, 0.5), not {eps}")
     losses = logit_losses(x, y, pw) if logits else probability_losses(x, y, pw, eps)
     losses = apply_weight(losses, w)
+    losses += 0.0  # turns the -0.0 of 0·log(1) into 0.0
     if reduction == "none":
         return losses
     total = LossTotal()

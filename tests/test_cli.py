@@ -96,6 +96,10 @@ def test_header_options(bce: Run, files: Files) -> None:
     assert loss_of(bce("compute", "d.csv", "--json", "--header")) == TRUE
     result = bce("compute", "d.csv", "--json", "--header", "--pred-col", "1", "--target-col", "0")
     assert json.loads(result.stdout)["count"] == 3  # names win over indices
+    files(h__csv="p,y\n0.8,1\n")
+    forced = bce("compute", "h.csv", "--no-header")
+    assert (forced.exit_code, forced.stdout) == (2, "")
+    assert forced.stderr == "bce: error: h.csv:1: 'p' in column 0 is not a number\n"
 
 
 def test_multilabel_matrix(bce: Run, files: Files) -> None:

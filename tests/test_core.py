@@ -112,6 +112,12 @@ def test_infinite_logit_with_zero_weight_is_zero() -> None:
                                                  reduction="sum") == pytest.approx(math.log(2))
 
 
+def test_no_negative_zero() -> None:
+    losses = core.binary_cross_entropy([1.0], [1.0], reduction="none")
+    assert isinstance(losses, np.ndarray) and str(losses[0]) == "0.0"
+    assert str(core.binary_cross_entropy([1.0], [1.0])) == "0.0"
+
+
 def test_clamp_and_eps() -> None:
     assert core.binary_cross_entropy([0.0], [1]) == 100.0
     assert core.binary_cross_entropy([1.0], [0]) == 100.0
