@@ -11,6 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -18,9 +19,10 @@ import typer
 from typer.core import TyperGroup
 
 from bcecli import __version__, core
-from bcecli.errors import BadValue, BceError, ExitStatus, UsageError, plural
-from bcecli.inputs import gather, located, weight_array
-from bcecli.render import Result, render
+from bcecli.errors import BceError, ExitStatus, UsageError, plural
+from bcecli.inputs import gather
+from bcecli.pipeline import run
+from bcecli.render import Output, Result
 
 
 class BceGroup(TyperGroup):
@@ -164,35 +166,45 @@ def compute(
         raise UsageError("--max-loss needs a single loss; it cannot be used with -r none")
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
-    inputs = gather(predictions, targets, weights=weights, pred_col=pred_col,
-                    target_col=target_col, weight_col=weight_col, header=header,
-                    input_format=input_format.value if input_format else None)
-    values = inputs.predictions.values
-    classes = values.shape[1] if values.ndim == 2 else 1
-    if pos_list is not None and len(pos_list) not in (1, classes):
-        raise UsageError(f"--pos-weight has {plural(len(pos_list), 'value')} but the input has "
-                         f"{plural(classes, 'class')}")
-    try:
-        loss = core.loss(values, inputs.targets.values, weight=weight_array(inputs, class_list),
-                         pos_weight=pos_list, reduction=reduction.value, logits=logits,
-                         label_smoothing=label_smoothing, eps=eps, dtype=dtype.value)
-    except BadValue as e:
-        raise located(e, inputs) from None
-    result = Result(
-        loss=loss, reduction=reduction.value, count=values.size, shape=values.shape,
-        from_logits=logits, dtype=dtype.value,
-        sources={"predictions": inputs.predictions.source, "targets": inputs.targets.source,
-                 "weights": inputs.weights.source if inputs.weights else None},
-        settings={"class_weights": class_list, "pos_weight": pos_list,
-                  "label_smoothing": label_smoothing, "eps": eps},
-        max_loss=max_loss)
-    try:
-        render(result, "json" if json_ else format.value, sys.stdout,
-               terminal=sys.stdout.isatty())
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and no flush error at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    function = core.LossFunction(logits=logits, pos_weight=pos_list,
+                                 label_smoothing=label_smoothing, eps=eps, dtype=dtype.value)
+    output = Output("json" if json_ else format.value, sys.stdout, terminal=sys.stdout.isatty())
+    with ExitStack() as resources:
+        plan = gather(predictions, targets, weights=weights, pred_col=pred_col,
+                      target_col=target_col, weight_col=weight_col, header=header,
+                      input_format=input_format.value if input_format else None,
+                      resources=resources)
+        for option, values, allowed in (("--pos-weight", pos_list, (1, plan.classes)),
+                                        ("--class-weights", class_list, (plan.classes,))):
+            if values is not None and len(values) not in allowed:
+                raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
+                                 f"has {plural(plan.classes, 'class')}")
+        try:
+            total = run(plan, function, class_list,
+                        output.rows if reduction is ReductionName.none else None)
+            result = Result(
+                loss=None if reduction is ReductionName.none else
+                total.result(reduction.value, function.dtype),  # type: ignore[arg-type]
+                reduction=reduction.value, count=total.count,
+                shape=(total.count // plan.classes,) + (() if plan.predictions.flat
+                                                        else (plan.classes,)),
+                from_logits=logits, dtype=dtype.value,
+                sources={"predictions": plan.predictions.reader.source,
+                         "targets": plan.targets.reader.source,
+                         "weights": plan.weights.reader.source if plan.weights else None},
+                settings={"class_weights": class_list, "pos_weight": pos_list,
+                          "label_smoothing": label_smoothing, "eps": eps},
+                max_loss=max_loss)
+            output.finish(result)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, and no flush error at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return ExitStatus.OK
+    if result.passed is False:
+        print(f"bce: loss {result.loss!r} is above --max-loss {max_loss!r}", file=sys.stderr)
+        return ExitStatus.CHECK_FAILED
+    return ExitStatus.OK
     if result.passed is False:
         print(f"bce: loss {result.loss!r} is above --max-loss {max_loss!r}", file=sys.stderr)
         return ExitStatus.CHECK_FAILED

@@ -77,41 +77,70 @@ def loss(
     """Validate, compute per-element losses, then reduce: the one path both APIs share."""
     if reduction not in REDUCTIONS:
         raise UsageError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
-    ftype = np.dtype(dtype)
-    if ftype not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise UsageError(f"dtype must be float64 or float32, not {ftype}")
-    x = np.asarray(input, dtype=ftype)
-    y = np.asarray(target, dtype=ftype)
-    if x.shape != y.shape:
-        raise InputError(f"target shape {x_shape(y)} differs from input shape {x_shape(x)}")
-    if x.size == 0:
+    function = LossFunction(logits=logits, pos_weight=pos_weight,
+                            label_smoothing=label_smoothing, eps=eps, dtype=dtype)
+    if np.size(input) == 0:
         raise InputError("no values to compute a loss from")
-    w = None if weight is None else np.asarray(weight, dtype=ftype)
-    pw = None if pos_weight is None else np.asarray(pos_weight, dtype=ftype)
-    for name, arr in (("weight", w), ("pos_weight", pw)):
-        if arr is not None:
-            try:
-                np.broadcast_shapes(arr.shape, x.shape)
-            except ValueError:
-                raise InputError(f"{name} of shape {x_shape(arr)} does not broadcast "
-                                 f"to input shape {x_shape(x)}") from None
-            check_weights(arr, name)
-    check_predictions(x, logits)
-    check_targets(y)
-    if label_smoothing:
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise UsageError(f"label smoothing must be in [0, 1], not {label_smoothing}")
-        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing  # stays in y's dtype
-    if eps is not None and not 0.0 < eps < 0.5:
-        raise UsageError(f"eps must be in (0, 0.5), not {eps}")
-    losses = logit_losses(x, y, pw) if logits else probability_losses(x, y, pw, eps)
-    losses = apply_weight(losses, w)
-    losses += 0.0  # turns the -0.0 of 0·log(1) into 0.0
+    losses = function(input, target, weight)
     if reduction == "none":
         return losses
     total = LossTotal()
-    total.add(losses, None if w is None else np.broadcast_to(w, x.shape))
-    return total.result(reduction, ftype)
+    total.add(losses, None if weight is None else function.cast(weight))
+    return total.result(reduction, function.dtype)
+
+
+class LossFunction:
+    """The settings of one loss, validated once; calling it gives per-element losses.
+
+    Streaming callers build one and call it on every block.
+    """
+
+    def __init__(self, *, logits: bool = False, pos_weight: ArrayLike | None = None,
+                 label_smoothing: float = 0.0, eps: float | None = None,
+                 dtype: DTypeLike = np.float64):
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise UsageError(f"dtype must be float64 or float32, not {self.dtype}")
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise UsageError(f"label smoothing must be in [0, 1], not {label_smoothing}")
+        if eps is not None and not 0.0 < eps < 0.5:
+            raise UsageError(f"eps must be in (0, 0.5), not {eps}")
+        self.logits = logits
+        self.label_smoothing = label_smoothing
+        self.eps = eps
+        self.pos_weight = None if pos_weight is None else self.cast(pos_weight)
+        if self.pos_weight is not None:
+            check_weights(self.pos_weight, "pos_weight")
+
+    def cast(self, values: ArrayLike) -> FloatArray:
+        return np.asarray(values, dtype=self.dtype)
+
+    def __call__(self, input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None
+                 ) -> FloatArray:
+        x, y = self.cast(input), self.cast(target)
+        if x.shape != y.shape:
+            raise InputError(f"target shape {x_shape(y)} differs from input shape {x_shape(x)}")
+        w = None if weight is None else self.cast(weight)
+        for name, arr in (("weight", w), ("pos_weight", self.pos_weight)):
+            if arr is not None:
+                try:
+                    np.broadcast_shapes(arr.shape, x.shape)
+                except ValueError:
+                    raise InputError(f"{name} of shape {x_shape(arr)} does not broadcast "
+                                     f"to input shape {x_shape(x)}") from None
+        if w is not None:
+            check_weights(w, "weight")
+        check_predictions(x, self.logits)
+        check_targets(y)
+        if self.label_smoothing:
+            y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing  # keeps y's dtype
+        if self.logits:
+            losses = logit_losses(x, y, self.pos_weight)
+        else:
+            losses = probability_losses(x, y, self.pos_weight, self.eps)
+        losses = apply_weight(losses, w)
+        losses += 0.0  # turns the -0.0 of 0·log(1) into 0.0
+        return losses
 
 
 def probability_losses(
@@ -205,11 +234,11 @@ class LossTotal:
         self.weight_parts: list[float] = []
 
     def add(self, losses: FloatArray, weight: FloatArray | None) -> None:
-        """Add per-element (already weighted) losses and their broadcast weights."""
+        """Add per-element (already weighted) losses and the weights they were given."""
         self.count += losses.size
         self.loss_parts += accurate_sum(losses)
         if weight is not None:
-            self.weight_parts += accurate_sum(weight)
+            self.weight_parts += accurate_sum(np.broadcast_to(weight, losses.shape))
 
     def result(self, reduction: Reduction, dtype: DTypeLike = np.float64) -> float:
         """The reduced loss; for float32 it is rounded to the nearest float32."""

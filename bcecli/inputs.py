@@ -1,33 +1,56 @@
-"""Which input holds what: predictions, targets and weights from one file or several.
+"""Which input holds what: the reader and columns behind each role.
 
-The rules (also in the README): a JSON object carries its own arrays; one table
-with two columns is (prediction, target); otherwise the column options pick
-columns; shapes must agree, and a mismatch points at the first row too many.
+`gather` opens the inputs and decides which reader and columns feed the
+predictions, targets and weights: a JSON object carries its own arrays; one
+table of two columns is (prediction, target); otherwise the column options
+pick. Widths are checked here; row counts only as the rows stream
+(`pipeline`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import IO
 
-import numpy as np
-
-from bcecli.core import FloatArray, check_weights
-from bcecli.errors import BadValue, InputError, UsageError, format_value, plural
-from bcecli.readers import STDIN, Bundle, Column, Table, read, read_stdin
+from bcecli.errors import InputError, UsageError, plural
+from bcecli.readers import STDIN, Reader, ReadHook, open_input
 
 
 @dataclass(frozen=True)
-class Inputs:
-    predictions: Column
-    targets: Column
-    weights: Column | None
+class Role:
+    """Where one role's values come from: a reader and some of its columns."""
 
-    def role(self, name: str) -> Column:
-        """The column a core `BadValue` role refers to."""
-        column = {"prediction": self.predictions, "target": self.targets}.get(name, self.weights)
-        assert column is not None
-        return column
+    name: str  # predictions, targets or weights
+    reader: Reader
+    columns: tuple[int, ...]
+    flat: bool  # one column read as N values rather than N×1
+
+    @property
+    def shape(self) -> str:
+        return "(N,)" if self.flat else f"(N, {len(self.columns)})"
+
+    def label(self, index: tuple[int, ...]) -> str:
+        """` in column 'p'` where the file has more than this one column, else ''."""
+        if self.reader.width == 1 and self.reader.names is None:
+            return ""
+        column = self.columns[index[1] if len(index) > 1 else 0]
+        return f" in column {self.reader.label(column)}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    predictions: Role
+    targets: Role
+    weights: Role | None
+
+    @property
+    def classes(self) -> int:
+        return 1 if self.predictions.flat else len(self.predictions.columns)
+
+    @property
+    def roles(self) -> list[Role]:
+        return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
 
 
 def gather(
@@ -35,25 +58,49 @@ def gather(
     targets: str | None = None,
     *,
     weights: str | None = None,
-    pred_col: str | int | None = None,
-    target_col: str | int | None = None,
+    pred_col: str | None = None,
+    target_col: str | None = None,
     weight_col: str | None = None,
     header: bool | None = None,
     input_format: str | None = None,
-    stdin: Callable[[], bytes] = read_stdin,
-) -> Inputs:
-    """Read every input once and pick out the three roles; shapes are checked here."""
+    stdin: IO[bytes] | None = None,
+    on_read: ReadHook | None = None,
+    resources: ExitStack,
+) -> Plan:
+    """Open every input once and decide which columns feed which role; widths are checked.
+
+    The files stay open, registered with `resources`, until the rows are read.
+    """
     paths = [p for p in (predictions, targets, weights) if p is not None]
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
-    def open_table(path: str) -> Table | Bundle:
-        return read(path, header=header, input_format=input_format, stdin=stdin)
+    def open_table(path: str) -> Reader | dict[str, Reader]:
+        return open_input(path, resources, header=header, input_format=input_format,
+                          stdin=stdin, on_read=on_read)
 
     first = open_table(predictions)
     if isinstance(first, dict):
-        return from_bundle(first, targets, weights, weight_col,
-                           pred_col is not None or target_col is not None, open_table)
+        if targets is not None:
+            raise UsageError(f"{predictions} holds predictions and targets: pass no TARGETS file")
+        if pred_col is not None or target_col is not None:
+            raise UsageError("--pred-col and --target-col do not apply to a JSON object input")
+        if "targets" not in first:
+            raise InputError("the JSON object has no 'targets' key", where=predictions)
+        weight_role = None
+        if "weights" in first:
+            if weights is not None:
+                raise UsageError(f"{predictions} has its own weights: do not also pass --weights")
+            weight_role = select("weights", first["weights"], None, "")
+        elif weights is not None:
+            weight_role = select("weights", table(open_table(weights), weights), weight_col,
+                                 "--weight-col")
+        elif weight_col is not None:
+            raise UsageError("--weight-col needs --weights or a table input")
+        return checked(Plan(select("predictions", first["predictions"], None, ""),
+                            select("targets", first["targets"], None, ""), weight_role))
+    pred_spec: str | int | None = pred_col
+    target_spec: str | int | None = target_col
     if targets is None:
         target_table = first
         if pred_col is None and target_col is None:
@@ -61,108 +108,47 @@ def gather(
                 raise UsageError(
                     f"{first.source} has {plural(first.width, 'column')}: pass a TARGETS file, "
                     "or name the columns with --pred-col and --target-col")
-            pred_col, target_col = 0, 1
+            pred_spec, target_spec = 0, 1
         elif pred_col is None or target_col is None:
             raise UsageError("with a single input file, pass both --pred-col and --target-col")
     else:
-        second = open_table(targets)
-        if isinstance(second, dict):
-            raise UsageError(f"{targets} is a JSON object with its own predictions: "
-                             "pass it alone, without TARGETS")
-        target_table = second
-    weight_column = None
+        target_table = table(open_table(targets), targets)
+    weight_role = None
     if weights is not None:
-        weight_column = table_of(open_table(weights), weights).select(weight_col, "--weight-col")
+        weight_role = select("weights", table(open_table(weights), weights), weight_col,
+                             "--weight-col")
     elif weight_col is not None:
-        weight_column = first.select(weight_col, "--weight-col")
-    return checked(Inputs(first.select(pred_col, "--pred-col"),
-                          target_table.select(target_col, "--target-col"), weight_column))
+        weight_role = select("weights", first, weight_col, "--weight-col")
+    return checked(Plan(select("predictions", first, pred_spec, "--pred-col"),
+                        select("targets", target_table, target_spec, "--target-col"),
+                        weight_role))
 
 
-def from_bundle(bundle: Bundle, targets: str | None, weights: str | None,
-                weight_col: str | None, column_options: bool,
-                open_table: Callable[[str], Table | Bundle]) -> Inputs:
-    source = bundle["predictions"].source
-    if targets is not None:
-        raise UsageError(f"{source} holds predictions and targets: pass no TARGETS file")
-    if column_options:
-        raise UsageError("--pred-col and --target-col do not apply to a JSON object input")
-    if "targets" not in bundle:
-        raise InputError("the JSON object has no 'targets' key", where=source)
-    weight_column = bundle.get("weights")
-    if weights is not None:
-        if weight_column is not None:
-            raise UsageError(f"{source} has its own weights: do not also pass --weights")
-        weight_column = table_of(open_table(weights), weights).select(weight_col, "--weight-col")
-    elif weight_col is not None:
-        raise UsageError("--weight-col needs --weights or a table input")
-    return checked(Inputs(bundle["predictions"], bundle["targets"], weight_column))
-
-
-def table_of(data: Table | Bundle, path: str) -> Table:
+def table(data: Reader | dict[str, Reader], path: str) -> Reader:
     if isinstance(data, dict):
-        raise UsageError(f"{path} is a JSON object: weights must be an array or a table")
+        raise UsageError(f"{path} is a JSON object with its own predictions: pass it alone, "
+                         "as PREDICTIONS")
     return data
 
 
-def checked(inputs: Inputs) -> Inputs:
-    """Targets must match predictions in shape; weights in rows, and columns 1 or C."""
-    p, t, w = inputs.predictions, inputs.targets, inputs.weights
-    same_rows(p, t, "predictions", "targets")
-    if p.values.shape != t.values.shape:
-        raise InputError(f"targets have shape {shape(t)} but predictions have shape {shape(p)}",
-                         where=t.source)
-    if w is not None:
-        same_rows(p, w, "predictions", "weights")
-        columns = w.values.shape[1] if w.values.ndim == 2 else 1
-        classes = p.values.shape[1] if p.values.ndim == 2 else 1
-        if columns not in (1, classes):
-            raise InputError(f"weights have shape {shape(w)}: expected {len(w.values)} values "
-                             f"or a {len(w.values)}×{classes} matrix", where=w.source)
-        try:
-            check_weights(w.values, "weight")
-        except BadValue as e:
-            raise located(e, inputs) from None
-    return inputs
+def select(name: str, reader: Reader, spec: str | int | None, option: str) -> Role:
+    """The columns named by `spec` (a name, a 0-based index or a comma list), or all."""
+    if spec is None:
+        flat = reader.width == 1 and not reader.nested
+        return Role(name, reader, tuple(range(reader.width)), flat)
+    if isinstance(spec, int):
+        return Role(name, reader, (spec,), True)
+    columns = tuple(reader.index_of(part.strip(), option) for part in spec.split(","))
+    return Role(name, reader, columns, "," not in spec)
 
 
-def same_rows(a: Column, b: Column, a_name: str, b_name: str) -> None:
-    if len(a.values) != len(b.values):
-        longer, shorter = (a, b) if len(a.values) > len(b.values) else (b, a)
-        names = {id(a): a_name, id(b): b_name}
-        raise InputError(
-            f"{len(longer.values)} {names[id(longer)]} but {len(shorter.values)} "
-            f"{names[id(shorter)]} ({shorter.source})", where=longer.where(len(shorter.values)))
-
-
-def shape(column: Column) -> str:
-    return str(tuple(column.values.shape))
-
-
-def weight_array(inputs: Inputs, class_weights: list[float] | None) -> FloatArray | None:
-    """Row weights (N), an N×C matrix and class weights (C), multiplied into one array."""
-    ndim = inputs.predictions.values.ndim
-    weight: FloatArray | None = None
-    if inputs.weights is not None:
-        weight = inputs.weights.values
-        if ndim == 2 and weight.ndim == 1:
-            weight = weight[:, np.newaxis]
-    if class_weights is not None:
-        classes = inputs.predictions.values.shape[1] if ndim == 2 else 1
-        if len(class_weights) != classes:
-            raise UsageError(f"--class-weights has {plural(len(class_weights), 'value')} but the "
-                             f"input has {plural(classes, 'class')}")
-        row = np.asarray(class_weights if ndim == 2 else class_weights[0], dtype=np.float64)
-        weight = row if weight is None else weight * row
-    return weight
-
-
-def located(error: BadValue, inputs: Inputs) -> InputError:
-    """A core `BadValue` (role, index) turned into a message naming file and line."""
-    column = inputs.role(error.role)
-    message = (f"{error.role} {format_value(error.value)}{column.label(error.index)} "
-               f"{error.problem}")
-    hint = None
-    if error.role == "prediction" and error.problem == "is outside [0, 1]":
-        hint = "if these are logits (raw scores), pass --logits"
-    return InputError(message, where=column.where(error.index[0]), hint=hint)
+def checked(plan: Plan) -> Plan:
+    """Targets must have the predictions' shape; weights one column or one per class."""
+    p, t, w = plan.predictions, plan.targets, plan.weights
+    if p.shape != t.shape:
+        raise InputError(f"targets have shape {t.shape} but predictions have shape {p.shape}",
+                         where=t.reader.source)
+    if w is not None and len(w.columns) not in (1, plan.classes):
+        raise InputError(f"weights have shape {w.shape}: expected one value a row or one a "
+                         f"class, {p.shape}", where=w.reader.source)
+    return plan

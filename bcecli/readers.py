@@ -1,105 +1,85 @@
-"""Readers: files and stdin in, numeric columns out, each value still knowing its line.
+"""Readers: files and stdin in, blocks of numbers out, each row still knowing its line.
 
-A reader turns bytes into a `Table` (rows of cells with their line numbers, or a
-NumPy array) or, for a JSON object with `predictions`/`targets`/`weights`, a
-`Bundle` of columns. `Table.select` converts only the columns asked for, so a
-text column nobody uses (an id, a name) never gets in the way.
+`open_input` sniffs the format and returns a `Reader`; `Reader.blocks(columns)`
+yields the selected columns as float64 blocks of bounded size, so memory does not
+grow with the input. Text is parsed by the fastest path that is exact for the
+block at hand (`textparse`), falling back to a strict Python parser that also
+names the line of any bad cell. JSON documents are read whole (they must be);
+everything else streams.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import io
-import json
-import re
+import os
 import sys
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import numpy as np
 
-from bcecli.errors import InputError, UsageError, plural
+from bcecli import textparse
+from bcecli.errors import InputError, UsageError
+from bcecli.textparse import FloatArray
 
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 STDIN = "-"
 FORMATS = ("csv", "tsv", "json", "jsonl")
-_BOOLS = {"true": 1.0, "false": 0.0}
+BLOCK_BYTES = 1 << 22  # text read per block: 4 MiB
+BLOCK_ROWS = 1 << 18  # rows per block for arrays already in memory
 _SUFFIX_FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".npy": "npy",
 }
+ReadHook = Callable[[int], None]
 
 
 @dataclass(frozen=True)
-class Column:
-    """The values of one role (predictions, targets or weights), 1-D (N,) or 2-D (N, C).
+class Block:
+    """Rows `start` to `start + len(values)` of one input: the selected columns, (n, k).
 
-    `line_of(row)` gives the 1-based source line of a row (None for binary
-    formats); `labels` name each class column for messages.
+    `lines` gives each row's 1-based source line: an int is the line of row 0 of
+    a block without gaps, an array lists them, None means the format has no lines.
     """
 
     values: FloatArray
-    source: str
-    labels: tuple[str, ...]
-    line_of: Callable[[int], int | None]
+    start: int
+    lines: int | np.ndarray[Any, np.dtype[np.int64]] | None
 
-    def where(self, row: int) -> str:
-        """`file:line` for text, `file[row]` where there are no lines."""
-        line = self.line_of(row)
-        return f"{self.source}:{line}" if line is not None else f"{self.source}[{row}]"
+    def line(self, row: int) -> int | None:
+        if self.lines is None or isinstance(self.lines, int):
+            return None if self.lines is None else self.lines + row
+        return int(self.lines[row])
 
-    def label(self, index: tuple[int, ...]) -> str:
-        """` in column 'p'` where the file has several columns, else ''."""
-        if not self.labels:
-            return ""
-        return f" in column {self.labels[index[1] if len(index) > 1 else 0]}"
+    def select(self, first: int, count: int) -> Block:
+        """The same rows, columns `first` to `first + count`."""
+        return Block(self.values[:, first:first + count], self.start, self.lines)
+
+    def take(self, begin: int, end: int) -> Block:
+        lines = self.lines
+        if lines is not None and not isinstance(lines, int):
+            lines = lines[begin:end]
+        elif isinstance(lines, int):
+            lines += begin
+        return Block(self.values[begin:end], self.start + begin, lines)
 
 
-Bundle = dict[str, Column]
+class Reader:
+    """One input: its column names and width, and its rows, block by block."""
 
+    def __init__(self, source: str, names: tuple[str, ...] | None, width: int, nested: bool):
+        self.source = source
+        self.names = names
+        self.width = width
+        self.nested = nested  # rows were arrays: one column still makes N×1
 
-@dataclass(frozen=True)
-class Table:
-    """Rows read from one input, not yet converted to numbers.
-
-    `rows` holds cells (text, or JSON values when `text` is False) or, for `.npy`,
-    `array` holds the numbers; `nested` marks rows that were arrays, so one
-    column stays 2-D.
-    """
-
-    source: str
-    names: tuple[str, ...] | None
-    width: int
-    nested: bool
-    line_of: Callable[[int], int | None]
-    rows: Sequence[Sequence[Any]] = ()
-    array: FloatArray | None = None
-    text: bool = False
-
-    def __len__(self) -> int:
-        return len(self.array) if self.array is not None else len(self.rows)
-
-    def select(self, spec: str | int | None, option: str) -> Column:
-        """Columns by `spec` (a name, a 0-based index, a comma list, or an int), or all."""
-        if spec is None:
-            indices = list(range(self.width))
-            flat = self.width == 1 and not self.nested
-        elif isinstance(spec, int):
-            indices, flat = [spec], True
-        else:
-            indices = [self.index_of(part.strip(), option) for part in spec.split(",")]
-            flat = "," not in spec
-        values = np.empty((len(self), len(indices)), dtype=np.float64)
-        for out, index in enumerate(indices):
-            values[:, out] = self.numbers(index)
-        labels = tuple(self.label(i) for i in indices) if self.width > 1 or self.names else ()
-        return Column(values[:, 0] if flat else values, self.source, labels, self.line_of)
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        raise NotImplementedError
 
     def index_of(self, part: str, option: str) -> int:
+        """A column by header name, else by 0-based index."""
         if self.names is not None and part in self.names:
             return self.names.index(part)
         if part.isdigit() and int(part) < self.width:
@@ -110,81 +90,149 @@ class Table:
     def label(self, index: int) -> str:
         return repr(self.names[index]) if self.names is not None else str(index)
 
-    def numbers(self, index: int) -> FloatArray:
-        """Column `index` as float64; the first cell that is not a number is an error."""
-        if self.array is not None:
-            return self.array[:, index]
-        cells = [row[index] for row in self.rows]
-        if self.text and not any("_" in c for c in cells):
-            try:
-                return np.array(cells, dtype=np.float64)
-            except ValueError:
-                pass  # true/false, or a bad cell: the strict loop below says which
-        out = np.empty(len(cells), dtype=np.float64)
-        convert = text_number if self.text else json_number
-        for row, cell in enumerate(cells):
-            value = convert(cell)
-            if value is None:
-                raise InputError(f"{self.describe(cell)} in column {self.label(index)} is not "
-                                 "a number", where=f"{self.source}:{self.line_of(row)}")
-            out[row] = value
-        return out
+    def where(self, block: Block, row: int) -> str:
+        """`file:line` for text, `file[row]` where there are no lines."""
+        line = block.line(row)
+        if line is None:
+            return f"{self.source}[{block.start + row}]"
+        return f"{self.source}:{line}"
 
 
-    def describe(self, cell: Any) -> str:
-        """A cell as the user wrote it: text quoted, JSON values as JSON."""
-        if not self.text:
-            return json.dumps(cell)[:40]
-        return repr(cell) if cell.strip() else "an empty value"
+class ArrayReader(Reader):
+    """Numbers already in memory (JSON, `.npy`), handed out in slices."""
+
+    def __init__(self, source: str, array: FloatArray, nested: bool,
+                 line_of: Callable[[int], int] | None = None):
+        super().__init__(source, None, array.shape[1], nested)
+        self.array = array
+        self.line_of = line_of
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        for start in range(0, len(self.array), BLOCK_ROWS):
+            values = np.asarray(self.array[start:start + BLOCK_ROWS, list(columns)],
+                                dtype=np.float64)
+            lines = None
+            if self.line_of is not None:
+                lines = np.array([self.line_of(r) for r in range(start, start + len(values))])
+            yield Block(values, start, lines)
+
+    def where(self, block: Block, row: int) -> str:
+        if self.line_of is not None:  # JSON: the line is found only now, on the error path
+            return f"{self.source}:{self.line_of(block.start + row)}"
+        return super().where(block, row)
 
 
-def text_number(cell: str) -> float | None:
-    """A float from a text cell (true/false included), or None if it is not a number."""
-    text = cell.strip().lower()
-    if text in _BOOLS:
-        return _BOOLS[text]
-    if not text or "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+class TextReader(Reader):
+    """CSV, TSV or whitespace-separated text, streamed in blocks of whole lines."""
+
+    def __init__(self, source: str, stream: IO[bytes], header: bool | None, tab: bool,
+                 on_read: ReadHook | None):
+        self.lines = line_blocks(stream, source, on_read)
+        first, self.first_line = next(self.lines, b""), 1
+        first = first.removeprefix(b"\xef\xbb\xbf")
+        head = textparse.first_row(first, source)
+        if head is None:
+            raise InputError("no data (the input is empty)", where=source)
+        line_number, text = head
+        self.delimiter = "\t" if tab else textparse.sniff_delimiter(text)
+        cells = textparse.split_line(text, self.delimiter)
+        names = None
+        if header or (header is None and any(textparse.text_number(c) is None for c in cells)):
+            names = tuple(cell.strip() for cell in cells)
+            first = first.split(b"\n", line_number)[-1] if b"\n" in first else b""
+            self.first_line = line_number + 1
+        self.pending = first
+        super().__init__(source, names, len(cells), False)
+        self.header_only = names is not None
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        start, line = 0, self.first_line
+        chunks = iter([self.pending]) if self.pending else iter(())
+        for chunk in _chain(chunks, self.lines):
+            block = textparse.parse_block(chunk, columns, self.width, self.delimiter,
+                                          self.source, line, self.names)
+            if len(block.values):
+                self.header_only = False
+                yield Block(block.values, start, block.lines)
+                start += len(block.values)
+            line += block.line_count
+        if start == 0:
+            what = "has a header but no data rows" if self.header_only and self.names else \
+                "no data (the input is empty)"
+            raise InputError(what, where=self.source)
 
 
-def json_number(value: Any) -> float | None:
-    """A float from a JSON number or boolean; strings, null and arrays are not numbers."""
-    return float(value) if isinstance(value, bool | int | float) else None
+class JsonLinesReader(Reader):
+    """One number, array or object a line; objects give named columns."""
+
+    def __init__(self, source: str, stream: IO[bytes], on_read: ReadHook | None):
+        self.lines = line_blocks(stream, source, on_read)
+        self.pending = next(self.lines, b"")
+        first = textparse.first_json_value(self.pending, source)
+        if first is None:
+            raise InputError("no data (the input is empty)", where=source)
+        value = first
+        names = tuple(value) if isinstance(value, dict) else None
+        width = len(value) if isinstance(value, list | dict) else 1
+        super().__init__(source, names, width, isinstance(value, list))
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        start, line = 0, 1
+        for chunk in _chain(iter([self.pending]), self.lines):
+            block = textparse.parse_json_lines(chunk, columns, self.width, self.names,
+                                               self.source, line)
+            if len(block.values):
+                yield Block(block.values, start, block.lines)
+                start += len(block.values)
+            line += block.line_count
 
 
-# -- opening --------------------------------------------------------------------------
+def _chain(first: Iterator[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
 
 
-def read(path: str, *, header: bool | None = None, input_format: str | None = None,
-         stdin: Callable[[], bytes] | None = None) -> Table | Bundle:
-    """Read one input (a path or `-`) into a Table, or a Bundle for a JSON object."""
+# -- opening ----------------------------------------------------------------------------
+
+
+def open_input(path: str, resources: ExitStack, *, header: bool | None = None,
+               input_format: str | None = None, stdin: IO[bytes] | None = None,
+               on_read: ReadHook | None = None) -> Reader | dict[str, Reader]:
+    """Open one input (a path or `-`): a Reader, or for a JSON object one Reader per key.
+
+    Files opened here are closed by `resources`, when the caller is done with them.
+    """
     source = "<stdin>" if path == STDIN else path
-    data = (stdin or read_stdin)() if path == STDIN else read_file(path)
+    stream: IO[bytes] = (stdin or sys.stdin.buffer) if path == STDIN else \
+        resources.enter_context(open_file(path))
+    if not hasattr(stream, "peek"):  # sniffing looks ahead without consuming
+        stream = cast(IO[bytes], io.BufferedReader(cast(Any, stream)))
     name = path.lower()
-    if name.endswith(".gz") or data[:2] == b"\x1f\x8b":
-        data = gunzip(data, source)
+    if name.endswith(".gz") or peek(stream, 2) == b"\x1f\x8b":
+        import gzip
+
+        stream = cast(IO[bytes], resources.enter_context(gzip.GzipFile(fileobj=stream)))
         name = name.removesuffix(".gz")
     fmt = input_format if path == STDIN and input_format else _SUFFIX_FORMATS.get(Path(name).suffix)
-    if fmt == "npy" or (fmt is None and data[:6] == b"\x93NUMPY"):
-        return read_npy(data, source)
-    text = decode(data, source)
+    if fmt == "npy" or (fmt is None and peek(stream, 6) == b"\x93NUMPY"):
+        plain_file = path != STDIN and not path.lower().endswith(".gz")
+        return read_npy(path if plain_file else read_all(stream, source), source)
     if fmt is None or fmt == "text":
-        first = text.lstrip()[:1]
-        fmt = "json" if first in ("[", "{") else "delimited"
+        fmt = "json" if peek(stream, 4096).lstrip()[:1] in (b"[", b"{") else "delimited"
     if fmt == "json":
-        return read_json(text, source)
+        from bcecli.jsondoc import read_json
+
+        return read_json(read_all(stream, source), source)
     if fmt == "jsonl":
-        return read_jsonl(text, source)
-    return read_delimited(text, source, header, tab=fmt == "tsv")
+        return JsonLinesReader(source, stream, on_read)
+    return TextReader(source, stream, header, tab=fmt == "tsv", on_read=on_read)
 
 
-def read_file(path: str) -> bytes:
+def open_file(path: str) -> IO[bytes]:
     try:
-        return Path(path).read_bytes()
+        if os.path.isdir(path):
+            raise IsADirectoryError
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError("no such file", where=path) from None
     except IsADirectoryError:
@@ -193,196 +241,60 @@ def read_file(path: str) -> bytes:
         raise InputError(f"cannot read: {e.strerror or e}", where=path) from None
 
 
-def read_stdin() -> bytes:
-    return sys.stdin.buffer.read()
-
-
-def gunzip(data: bytes, source: str) -> bytes:
+def peek(stream: IO[bytes], size: int) -> bytes:
+    """The next bytes of a buffered stream without consuming them."""
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as e:
+        data: bytes = stream.peek(size)  # type: ignore[attr-defined]
+    except (OSError, EOFError):
+        return b""
+    return data[:size]
+
+
+def read_chunk(stream: IO[bytes], size: int, source: str) -> bytes:
+    """`stream.read(size)`, with broken gzip and I/O errors as one-line errors."""
+    import zlib
+
+    try:
+        return stream.read(size)
+    except (EOFError, zlib.error) as e:
         raise InputError(f"not a valid gzip file ({e})", where=source) from None
+    except OSError as e:
+        if type(e).__name__ == "BadGzipFile":
+            raise InputError(f"not a valid gzip file ({e})", where=source) from None
+        raise InputError(f"cannot read: {e.strerror or e}", where=source) from None
 
 
-def decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError(f"byte 0x{data[e.start]:02x} is not UTF-8 text",
-                         where=f"{source}:{line}") from None
+def read_all(stream: IO[bytes], source: str) -> bytes:
+    return read_chunk(stream, -1, source)
 
 
-# -- formats --------------------------------------------------------------------------
+def line_blocks(stream: IO[bytes], source: str, on_read: ReadHook | None) -> Iterator[bytes]:
+    """Whole lines, about BLOCK_BYTES at a time; the last may lack its newline."""
+    pending = b""
+    while chunk := read_chunk(stream, BLOCK_BYTES, source):
+        if on_read is not None:
+            on_read(len(chunk))
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut]
+        pending = data[cut:]
+    if pending:
+        yield pending
 
 
-def read_delimited(text: str, source: str, header: bool | None, *, tab: bool = False) -> Table:
-    """CSV, TSV or whitespace-separated text; blank lines and `#` comments are skipped."""
-    numbered = [(n, line) for n, line in enumerate(text.split("\n"), 1)
-                if line.strip() and not line.lstrip().startswith("#")]
-    if not numbered:
-        raise InputError("no data (the input is empty)", where=source)
-    split = splitter("\t" if tab else sniff_delimiter(numbered[0][1]))
-    rows = [split(line) for _, line in numbered]
-    lines = [n for n, _ in numbered]
-    names: tuple[str, ...] | None = None
-    if header or (header is None and any(text_number(cell) is None for cell in rows[0])):
-        names = tuple(cell.strip() for cell in rows[0])
-        rows, lines = rows[1:], lines[1:]
-        if not rows:
-            raise InputError("has a header but no data rows", where=source)
-    width = len(names) if names is not None else len(rows[0])
-    for row, cells in enumerate(rows):
-        if len(cells) != width:
-            raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
-                             "first row", where=f"{source}:{lines[row]}")
-    return Table(source, names, width, False, lines.__getitem__, rows=rows, text=True)
+def read_npy(data: str | bytes, source: str) -> ArrayReader:
+    """A 1-D or 2-D numeric `.npy`, memory-mapped when it is a plain file.
 
-
-def sniff_delimiter(line: str) -> str | None:
-    """Tab, comma or semicolon, whichever the first row uses; None means whitespace."""
-    for delimiter in ("\t", ",", ";"):
-        if delimiter in line:
-            return delimiter
-    return None
-
-
-def splitter(delimiter: str | None) -> Callable[[str], list[str]]:
-    if delimiter is None:
-        return lambda line: [cell.strip('"') for cell in line.split()]
-    return lambda line: next(csv.reader([line.rstrip("\r")], delimiter=delimiter))
-
-
-def read_json(text: str, source: str) -> Table | Bundle:
-    """A flat array (N), an array of arrays (N×C), or an object of named arrays."""
-    try:
-        data = json.loads(text, parse_int=float)
-    except json.JSONDecodeError as e:
-        if e.msg == "Extra data" and text[: e.pos].rstrip(" \t\r").endswith("\n"):
-            return read_jsonl(text, source)  # several JSON values, one a line
-        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})",
-                         where=f"{source}:{e.lineno}") from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", where=source) from None
-    lines = LazyJsonLines(text)
-    if isinstance(data, dict):
-        unknown = sorted(set(data) - {"predictions", "targets", "weights"})
-        if unknown or "predictions" not in data:
-            raise InputError("a JSON object needs the keys predictions and targets "
-                             f"(and optionally weights); found {', '.join(map(repr, data))}",
-                             where=source)
-        return {key: array_table(value, f"{source}", lines.for_key(key), key).select(None, key)
-                for key, value in data.items()}
-    return array_table(data, source, lines.for_key(None), None)
-
-
-def array_table(data: Any, source: str, scalar_line: Callable[[int], int], key: str | None
-                ) -> Table:
-    """A Table from a JSON array of numbers or of equal-length arrays."""
-    what = f"{key!r}" if key else "the JSON"
-    if not isinstance(data, list):
-        raise InputError(f"{what} must be an array, not {type(data).__name__}", where=source)
-    if not data:
-        raise InputError(f"{what} is an empty array", where=source)
-    nested = isinstance(data[0], list)
-    width = len(data[0]) if nested else 1
-    if nested:
-        for row, item in enumerate(data):
-            if not isinstance(item, list) or len(item) != width:
-                size = plural(len(item), "value") if isinstance(item, list) else "a single value"
-                raise InputError(f"row {row} has {size}, expected {width} like row 0",
-                                 where=f"{source}:{scalar_line(row * width)}")
-    rows = data if nested else [[item] for item in data]
-    return Table(source, None, width, nested, lambda row: scalar_line(row * width), rows=rows)
-
-
-class LazyJsonLines:
-    """Finds the line of the k-th number in a JSON text, only when an error needs it.
-
-    Parsing with `json` is fast but forgets positions; this rescans the text with
-    a tokenizer once, on the error path, and records each scalar's line.
+    Object arrays (pickles) are refused, never loaded.
     """
-
-    _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]|[^\s\[\]{},:"]+|\s+')
-
-    def __init__(self, text: str):
-        self.text = text
-        self.lines: dict[str | None, list[int]] | None = None
-
-    def for_key(self, key: str | None) -> Callable[[int], int]:
-        def line_of(k: int) -> int:
-            scalars = self.scan().get(key, [])
-            return scalars[min(k, len(scalars) - 1)] if scalars else 1
-        return line_of
-
-    def scan(self) -> dict[str | None, list[int]]:
-        if self.lines is None:
-            self.lines = {}
-            line, stack, top_key, expect_key = 1, [], None, False
-            for match in self._TOKEN.finditer(self.text):
-                token = match.group()
-                if token.isspace():
-                    line += token.count("\n")
-                elif token in ("{", "["):
-                    stack.append(token)
-                    expect_key = token == "{"
-                elif token in ("}", "]"):
-                    stack.pop() if stack else None
-                elif token in (",", ":"):
-                    expect_key = token == "," and bool(stack) and stack[-1] == "{"
-                elif expect_key:
-                    if len(stack) == 1:
-                        top_key = json.loads(token)
-                    expect_key = False
-                else:
-                    owner = top_key if stack and stack[0] == "{" else None
-                    self.lines.setdefault(owner, []).append(line)
-        return self.lines
-
-
-def read_jsonl(text: str, source: str) -> Table:
-    """One number, array or object a line; objects give named columns."""
-    rows: list[list[Any]] = []
-    lines: list[int] = []
-    names: tuple[str, ...] | None = None
-    nested = False
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line, parse_int=float)
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON: {e.msg} (column {e.colno})",
-                             where=f"{source}:{number}") from None
-        if not rows and isinstance(value, dict):
-            names = tuple(value)
-        nested = nested or (not rows and isinstance(value, list))
-        if isinstance(value, dict) and names is not None:
-            missing = [name for name in names if name not in value]
-            if missing:
-                raise InputError(f"object has no key {missing[0]!r} (the first line has it)",
-                                 where=f"{source}:{number}")
-            value = [value[name] for name in names]
-        elif names is not None or isinstance(value, dict):
-            raise InputError("mixes objects with other values", where=f"{source}:{number}")
-        rows.append(value if isinstance(value, list) else [value])
-        lines.append(number)
-    if not rows:
-        raise InputError("no data (the input is empty)", where=source)
-    width = len(rows[0])
-    for row, cells in enumerate(rows):
-        if len(cells) != width:
-            raise InputError(f"has {plural(len(cells), 'value')}, expected {width} like the "
-                             "first line", where=f"{source}:{lines[row]}")
-    return Table(source, names, width, nested, lines.__getitem__, rows=rows)
-
-
-def read_npy(data: bytes, source: str) -> Table:
-    """A 1-D or 2-D numeric `.npy`; object arrays (pickles) are refused, never loaded."""
     try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
+        if isinstance(data, str):
+            array = np.load(data, mmap_mode="r", allow_pickle=False)
+        else:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as e:
-        if "allow_pickle" in str(e):
+        if "allow_pickle" in str(e) or "Python objects" in str(e):
             raise InputError("holds Python objects (pickle); bce never loads pickles",
                              where=source) from None
         raise InputError(f"not a valid .npy file ({e})", where=source) from None
@@ -391,6 +303,4 @@ def read_npy(data: bytes, source: str) -> Table:
     if array.dtype.kind not in "biuf" or array.ndim not in (1, 2) or array.size == 0:
         raise InputError(f"needs a non-empty 1-D or 2-D numeric array, not {array.ndim}-D "
                          f"{array.dtype} of shape {tuple(array.shape)}", where=source)
-    nested = array.ndim == 2
-    table = array.astype(np.float64).reshape(len(array), -1)
-    return Table(source, None, table.shape[1], nested, lambda row: None, array=table)
+    return ArrayReader(source, array.reshape(len(array), -1), nested=array.ndim == 2)

@@ -1,9 +1,13 @@
-"""Output: the one place that turns a `Result` into JSON, plain text, CSV or a Rich table.
+"""Output: the one place that turns results into JSON, plain text, CSV or a Rich table.
 
 stdout carries only the result. Numbers are printed with `repr`, the shortest
 text that reads back as the same float (float32 results are widened exactly, as
 PyTorch's `.item()` does). JSON has no infinity, so an infinite loss is written
 `1e999`, which every JSON parser reads as inf or the largest float.
+
+Per-element losses (`-r none`) arrive block by block: plain and CSV rows are
+written as they come; JSON is written whole at the end (never half an object);
+the table keeps the first rows only.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ import numpy as np
 from bcecli.core import FloatArray
 
 FORMATS = ("auto", "table", "json", "csv", "plain")
+PREVIEW_ROWS = 10
 
 
 @dataclass(frozen=True)
 class Result:
-    """What was computed and from what; `to_json` fixes the key order and meaning."""
+    """What was computed and from what; `to_json` fixes the key order and meaning.
 
-    loss: float | FloatArray
+    `loss` is None for `-r none`, whose rows went through `Output.rows`.
+    """
+
+    loss: float | None
     reduction: str
     count: int
     shape: tuple[int, ...]
@@ -36,58 +44,83 @@ class Result:
 
     @property
     def passed(self) -> bool | None:
-        if self.max_loss is None or not isinstance(self.loss, float):
+        if self.max_loss is None or self.loss is None:
             return None
         return self.loss <= self.max_loss
 
-    def to_json(self) -> str:
+    def json_fields(self) -> str:
+        """Every key after `loss`, as the tail of a JSON object."""
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
                 **self.settings, "max_loss": self.max_loss, "passed": self.passed}
-        return '{"loss": ' + json_number(self.loss) + ", " + json.dumps(rest)[1:]
+        return json.dumps(rest)[1:]
 
 
 def number(value: float) -> str:
     return repr(float(value))
 
 
-def json_number(value: float | FloatArray) -> str:
-    if isinstance(value, np.ndarray):
-        return "[" + ", ".join(json_number(v) for v in value) + "]"
+def json_number(value: float) -> str:
     return "1e999" if math.isinf(value) else number(value)
 
 
-def rows(loss: FloatArray) -> list[list[str]]:
-    """Per-element losses as text rows: one value a row, or C values for N×C input."""
-    table = loss.reshape(len(loss), -1)
-    return [[number(v) for v in row] for row in table.tolist()]
+def text_rows(losses: FloatArray, separator: str) -> list[str]:
+    """Per-element losses as lines: one value a line, or a row's C values joined."""
+    return [separator.join(map(number, row)) + "\n"
+            for row in losses.reshape(len(losses), -1).tolist()]
 
 
-def render(result: Result, fmt: str, out: TextIO, *, terminal: bool) -> None:
-    """Write `result` in format `fmt`; `auto` means a table on a terminal, JSON elsewhere."""
-    if fmt == "auto":
-        fmt = "table" if terminal else "json"
-    if fmt == "json":
-        out.write(result.to_json() + "\n")
-    elif fmt == "plain":
-        if isinstance(result.loss, np.ndarray):
-            out.writelines("\t".join(row) + "\n" for row in rows(result.loss))
+class Output:
+    """Writes one result in one format; `auto` is a table on a terminal, JSON elsewhere."""
+
+    def __init__(self, fmt: str, out: TextIO, *, terminal: bool):
+        self.fmt = ("table" if terminal else "json") if fmt == "auto" else fmt
+        self.out = out
+        self.json_rows: list[str] = []
+        self.preview: list[str] = []
+        self.rows_seen = 0
+
+    def rows(self, losses: FloatArray) -> None:
+        """Per-element losses of one block, in input order."""
+        if self.fmt == "plain":
+            self.out.writelines(text_rows(losses, "\t"))
+        elif self.fmt == "csv":
+            if not self.rows_seen:
+                width = 1 if losses.ndim == 1 else losses.shape[1]
+                self.out.write("loss\n" if width == 1 else
+                               ",".join(f"loss_{j}" for j in range(width)) + "\n")
+            self.out.writelines(text_rows(losses, ","))
+        elif self.fmt == "json":
+            self.json_rows += (json.dumps(row) if not np.isinf(row).any() else json_list(row)
+                               for row in losses.tolist())
         else:
-            out.write(number(result.loss) + "\n")
-    elif fmt == "csv":
-        if isinstance(result.loss, np.ndarray):
-            width = 1 if result.loss.ndim == 1 else result.loss.shape[1]
-            header = ["loss"] if width == 1 else [f"loss_{j}" for j in range(width)]
-            out.writelines(",".join(row) + "\n" for row in [header, *rows(result.loss)])
-        else:
-            out.write("loss,reduction,count,dtype,from_logits\n")
-            out.write(f"{number(result.loss)},{result.reduction},{result.count},"
-                      f"{result.dtype},{str(result.from_logits).lower()}\n")
-    else:
-        table(result, out)
+            room = PREVIEW_ROWS - len(self.preview)
+            self.preview += [line.rstrip("\n") for line in text_rows(losses[:room], "  ")]
+        self.rows_seen += len(losses)
+
+    def finish(self, result: Result) -> None:
+        """Write the result (for `-r none`, what remains after the rows)."""
+        if self.fmt == "json":
+            loss = json_number(result.loss) if result.loss is not None else \
+                "[" + ", ".join(self.json_rows) + "]"
+            self.out.write('{"loss": ' + loss + ", " + result.json_fields() + "\n")
+        elif self.fmt == "plain" and result.loss is not None:
+            self.out.write(number(result.loss) + "\n")
+        elif self.fmt == "csv" and result.loss is not None:
+            self.out.write("loss,reduction,count,dtype,from_logits\n")
+            self.out.write(f"{number(result.loss)},{result.reduction},{result.count},"
+                           f"{result.dtype},{str(result.from_logits).lower()}\n")
+        elif self.fmt == "table":
+            table(result, self.out, self.preview, self.rows_seen)
 
 
-def table(result: Result, out: TextIO, preview: int = 10) -> None:
+def json_list(row: Any) -> str:
+    if isinstance(row, list):
+        return "[" + ", ".join(json_list(v) for v in row) + "]"
+    return json_number(row)
+
+
+def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     """A Rich table for people: the loss first, then what it was computed from."""
     from rich.console import Console
     from rich.table import Table
@@ -95,12 +128,10 @@ def table(result: Result, out: TextIO, preview: int = 10) -> None:
     grid = Table(title="Binary cross-entropy", show_header=False, title_justify="left")
     grid.add_column(style="bold")
     grid.add_column()
-    if isinstance(result.loss, np.ndarray):
-        shown = rows(result.loss)[:preview]
-        text = "\n".join("  ".join(row) for row in shown)
-        if len(result.loss) > preview:
-            text += f"\n… {len(result.loss) - preview} more rows (use -f csv for all)"
-        grid.add_row("Losses", text)
+    if result.loss is None:
+        more = f"\n… {rows - len(preview)} more rows (use -f csv for all)" \
+            if rows > len(preview) else ""
+        grid.add_row("Losses", "\n".join(preview) + more)
     else:
         grid.add_row("Loss", number(result.loss))
     grid.add_row("Reduction", result.reduction)

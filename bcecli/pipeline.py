@@ -1,0 +1,136 @@
+"""The streaming loop: every input read once, rows aligned across files, into the core.
+
+`batches` yields rows cut so that predictions, targets and weights line up; a
+file that runs longer than the others is an error at its first extra row. `run`
+feeds each batch to the loss function and a running `LossTotal`, and hands the
+per-element losses to the output as they come, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bcecli.core import FloatArray, LossFunction, LossTotal, check_weights
+from bcecli.errors import BadValue, InputError, format_value
+from bcecli.inputs import Plan, Role
+from bcecli.readers import Block, Reader
+
+
+def run(plan: Plan, function: LossFunction, class_weights: list[float] | None,
+        on_rows: Callable[[FloatArray], None] | None = None) -> LossTotal:
+    """Stream every batch through `function`; totals for the reductions, rows to `on_rows`."""
+    total = LossTotal()
+    for batch in batches(plan):
+        weight = weight_array(batch, class_weights)
+        try:
+            if batch.weights is not None:
+                check_weights(batch.weights.values, "weight")
+            losses = function(batch.predictions.values, batch.targets.values, weight)
+        except BadValue as e:
+            raise located(e, batch) from None
+        total.add(losses, weight)
+        if on_rows is not None:
+            on_rows(losses)
+    return total
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Aligned rows of one role: values (n,) or (n, C), and how to point at them."""
+
+    role: Role
+    block: Block
+
+    @property
+    def values(self) -> FloatArray:
+        return self.block.values[:, 0] if self.role.flat else self.block.values
+
+    def where(self, row: int) -> str:
+        return self.role.reader.where(self.block, row)
+
+
+@dataclass(frozen=True)
+class Batch:
+    predictions: Chunk
+    targets: Chunk
+    weights: Chunk | None
+
+    def role(self, name: str) -> Chunk:
+        """The chunk a core `BadValue` role ("prediction", "target", "weight") refers to."""
+        chunk = {"prediction": self.predictions, "target": self.targets}.get(name, self.weights)
+        assert chunk is not None
+        return chunk
+
+
+def batches(plan: Plan) -> Iterator[Batch]:
+    """Every input read once, in blocks, cut so that all roles see the same rows."""
+    readers: list[Reader] = []
+    wanted: list[list[int]] = []
+    slots = []  # (reader, first column in its blocks) of each role
+    for role in plan.roles:
+        at = next((i for i, r in enumerate(readers) if r is role.reader), len(readers))
+        if at == len(readers):
+            readers.append(role.reader)
+            wanted.append([])
+        slots.append((at, len(wanted[at])))
+        wanted[at].extend(role.columns)
+    streams = [r.blocks(columns) for r, columns in zip(readers, wanted, strict=True)]
+    for blocks in aligned(streams, readers, plan):
+        chunks = [Chunk(role, blocks[at].select(offset, len(role.columns)))
+                  for role, (at, offset) in zip(plan.roles, slots, strict=True)]
+        yield Batch(chunks[0], chunks[1], chunks[2] if len(chunks) > 2 else None)
+
+
+def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan: Plan
+            ) -> Iterator[list[Block]]:
+    """Blocks of equal length from each stream; one that runs longer is an error."""
+    current = [next(stream, None) for stream in streams]
+    rows = 0
+    while any(block is not None for block in current):
+        blocks = [block for block in current if block is not None]
+        if len(blocks) < len(current):
+            long = next(i for i, block in enumerate(current) if block is not None)
+            short = next(i for i, block in enumerate(current) if block is None)
+            raise InputError(
+                f"more {role_of(readers[long], plan)} than {role_of(readers[short], plan)} "
+                f"({readers[short].source} has {rows})",
+                where=readers[long].where(blocks[0], 0))
+        size = min(len(block.values) for block in blocks)
+        yield [block.take(0, size) for block in blocks]
+        rows += size
+        current = [block.take(size, len(block.values)) if len(block.values) > size
+                   else next(stream, None) for block, stream in zip(blocks, streams, strict=True)]
+
+
+def role_of(reader: Reader, plan: Plan) -> str:
+    return next(role.name for role in plan.roles if role.reader is reader)
+
+
+def weight_array(batch: Batch, class_weights: list[float] | None) -> FloatArray | None:
+    """Row weights (n), an n×C matrix and class weights (C), multiplied into one array."""
+    ndim = batch.predictions.values.ndim
+    weight: FloatArray | None = None
+    if batch.weights is not None:
+        weight = batch.weights.values
+        if ndim == 2 and weight.ndim == 1:
+            weight = weight[:, np.newaxis]
+        elif ndim == 1 and weight.ndim == 2:
+            weight = weight[:, 0]
+    if class_weights is not None:
+        row = np.asarray(class_weights if ndim == 2 else class_weights[0], dtype=np.float64)
+        weight = row if weight is None else weight * row
+    return weight
+
+
+def located(error: BadValue, batch: Batch) -> InputError:
+    """A core `BadValue` (role, index in the batch) as a message naming file and line."""
+    chunk = batch.role(error.role)
+    message = (f"{error.role} {format_value(error.value)}{chunk.role.label(error.index)} "
+               f"{error.problem}")
+    hint = None
+    if error.role == "prediction" and error.problem == "is outside [0, 1]":
+        hint = "if these are logits (raw scores), pass --logits"
+    return InputError(message, where=chunk.where(error.index[0]), hint=hint)

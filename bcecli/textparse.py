@@ -1,0 +1,336 @@
+"""Text blocks to numbers: the fastest path that is exact for the block, else a strict one.
+
+`parse_block` tries, in order:
+
+1. fixed width: every line has the same length and the same non-digit bytes in
+   the same places (`%.6f` predictions, 0/1 labels, `np.savetxt` output). Digits
+   are read as integers and scaled by one exact power of ten, which is correctly
+   rounded, so the result equals `float(text)` bit for bit;
+2. `np.fromstring`: any all-numeric block, parsed in C after a vectorised check
+   that every line has the right number of non-blank fields;
+3. Python: blank and `#` lines skipped, quotes, true/false, and a message naming
+   the line and column of the first cell that is not a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bcecli.errors import InputError, plural
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+_BOOLS = {"true": 1.0, "false": 0.0}
+_DIGIT = frozenset(b"0123456789")
+_NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
+_POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The rows of one block: values (n, k), their lines, and how many lines it spanned."""
+
+    values: FloatArray
+    lines: int | np.ndarray[Any, np.dtype[np.int64]]
+    line_count: int
+
+
+def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
+                source: str, first_line: int, names: tuple[str, ...] | None) -> Parsed:
+    """Parse whole lines of delimited text; `first_line` is the number of the first."""
+    line_count = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
+    values = fixed_width(body, columns, width, delimiter)
+    if values is None:
+        values = all_numeric(body, columns, width, delimiter)
+    if values is not None:
+        return Parsed(values, first_line, line_count)
+    return python_rows(chunk, columns, width, delimiter, source, first_line, names, line_count)
+
+
+# -- 1. fixed width ---------------------------------------------------------------------
+
+
+def fixed_width(body: bytes, columns: Sequence[int], width: int, delimiter: str | None
+                ) -> FloatArray | None:
+    """Every line alike but for digits: read them as integers, scale once, exactly."""
+    w = body.find(b"\n") + 1
+    if w < 2 or len(body) % w:
+        return None
+    template = body[:w]
+    spans = field_spans(template[:-1].rstrip(b"\r"), delimiter)
+    if len(spans) != width:
+        return None
+    rows = np.frombuffer(body, np.uint8).reshape(-1, w)
+    structural = set(b" \t\r\n\"") | ({ord(delimiter)} if delimiter else set())
+    owner = [-1] * w
+    for field in columns:
+        start, stop = spans[field]
+        owner[start:stop] = [field] * (stop - start)
+    for j in range(w):
+        column, byte = rows[:, j], template[j]
+        if owner[j] >= 0 and byte in _DIGIT:
+            ok = bool(((column - 48) < 10).all())
+        elif owner[j] >= 0 or byte in structural:
+            ok = bool((column == byte).all())
+        else:  # a cell nobody asked for: it may vary, but must not move the fields
+            ok = not any(bool((column == s).any()) for s in structural)
+        if not ok:
+            return None
+    out = np.empty((len(rows), len(columns)))
+    for k, field in enumerate(columns):
+        start, stop = spans[field]
+        value = fixed_field(rows, template, start, stop)
+        if value is None:
+            return None
+        out[:, k] = value
+    return out
+
+
+def field_spans(line: bytes, delimiter: str | None) -> list[tuple[int, int]]:
+    """(start, stop) of each field of one line of text."""
+    if delimiter is None:
+        return [m.span() for m in re.finditer(rb"[^ \t]+", line)]
+    spans, start = [], 0
+    for stop in [m.start() for m in re.finditer(re.escape(delimiter.encode()), line)] + [len(line)]:
+        spans.append((start, stop))
+        start = stop + 1
+    return spans
+
+
+def fixed_field(rows: np.ndarray[Any, np.dtype[np.uint8]], template: bytes, start: int,
+                stop: int) -> FloatArray | None:
+    """One numeric field at the same place in every row, or None if not exact."""
+    match = _NUMBER.fullmatch(template, start, stop)
+    if match is None or not (match.group(2) or match.group(3)):
+        return None
+    offset = match.start(2)
+    mantissa = [offset + i for i, c in enumerate(match.group(2)) if c in _DIGIT]
+    if match.group(3) is not None:
+        mantissa += range(match.start(3), match.end(3))
+    if not mantissa or len(mantissa) > 18:
+        return None
+    digits = np.zeros(len(rows), np.int64)
+    for j in mantissa:
+        digits *= 10
+        digits += rows[:, j] - 48
+    if digits.max() > 2**53:  # beyond, int -> float would round before scaling
+        return None
+    scale = -len(match.group(3) or b"")
+    if match.group(5) is not None:
+        exponent = np.zeros(len(rows), np.int64)
+        for j in range(match.start(5), match.end(5)):
+            exponent *= 10
+            exponent += rows[:, j] - 48
+        scale_rows = scale + (-exponent if match.group(4) == b"-" else exponent)
+        if np.abs(scale_rows).max() > 22:
+            return None
+        power = _POW10[np.abs(scale_rows)]
+        value: FloatArray = np.where(scale_rows >= 0, digits * power, digits / power)
+    elif scale < -22:
+        return None
+    else:
+        value = digits / _POW10[-scale]
+    return -value if match.group(1) == b"-" else value
+
+
+# -- 2. np.fromstring -------------------------------------------------------------------
+
+
+def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str | None
+                ) -> FloatArray | None:
+    """An all-numeric block parsed in C, once every line is shown to have `width` fields."""
+    if delimiter is None:
+        if width != 1 or b"," in body:
+            return None
+        separator = b","
+    else:
+        separator = delimiter.encode()
+    if b'"' in body:
+        return None
+    buf = np.frombuffer(body, np.uint8)
+    newline = buf == 10
+    ends = np.flatnonzero(newline | (buf == separator[0]))
+    lines = int(np.count_nonzero(newline))
+    if len(ends) != lines * width or not newline[ends].reshape(lines, width)[:, -1].all():
+        return None
+    significant = ~(newline | (buf == separator[0]) | (buf == 32) | (buf == 9) | (buf == 13))
+    counts = np.cumsum(significant, dtype=np.int64)[ends]
+    if (np.diff(counts, prepend=0) == 0).any():  # a blank field would read as -1
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            values = np.fromstring(body.replace(b"\n", separator), sep=separator.decode())
+        except (ValueError, DeprecationWarning):
+            return None
+    if values.size != lines * width:
+        return None
+    selected: FloatArray = values.reshape(lines, width)[:, list(columns)]
+    return selected
+
+
+# -- 3. Python --------------------------------------------------------------------------
+
+
+def decode(chunk: bytes, source: str, first_line: int) -> str:
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = first_line + chunk[: e.start].count(b"\n")
+        raise InputError(f"byte 0x{chunk[e.start]:02x} is not UTF-8 text",
+                         where=f"{source}:{line}") from None
+
+
+def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
+    """The lines that hold data (not blank, not `#` comments), with their numbers."""
+    kept, numbers = [], []
+    for number, line in enumerate(text.split("\n"), first_line):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            kept.append(line.rstrip("\r"))
+            numbers.append(number)
+    return kept, numbers
+
+
+def first_row(chunk: bytes, source: str) -> tuple[int, str] | None:
+    """The number and text of the first data line of an input (decoding only that far)."""
+    start, number = 0, 1
+    while start < len(chunk):
+        end = chunk.find(b"\n", start)
+        end = len(chunk) if end < 0 else end
+        line = decode(chunk[start:end], source, number).rstrip("\r")
+        if line.strip() and not line.lstrip().startswith("#"):
+            return number, line
+        start, number = end + 1, number + 1
+    return None
+
+
+def sniff_delimiter(line: str) -> str | None:
+    """Tab, comma or semicolon, whichever the first row uses; None means whitespace."""
+    for delimiter in ("\t", ",", ";"):
+        if delimiter in line:
+            return delimiter
+    return None
+
+
+def split_line(line: str, delimiter: str | None) -> list[str]:
+    return split_lines([line], delimiter)[0]
+
+
+def split_lines(lines: list[str], delimiter: str | None) -> list[list[str]]:
+    if delimiter is None:
+        return [[cell.strip('"') for cell in line.split()] for line in lines]
+    return list(csv.reader(lines, delimiter=delimiter))
+
+
+def text_number(cell: str) -> float | None:
+    """A float from a text cell (true/false included), or None if it is not a number."""
+    text = cell.strip().lower()
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if not text or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def json_number(value: Any) -> float | None:
+    """A float from a JSON number or boolean; strings, null and arrays are not numbers."""
+    return float(value) if isinstance(value, bool | int | float) else None
+
+
+def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
+                source: str, first_line: int, names: tuple[str, ...] | None,
+                line_count: int) -> Parsed:
+    """The strict path: every rule checked, every failure located."""
+    lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
+    rows = split_lines(lines, delimiter)
+    for cells, number in zip(rows, numbers, strict=True):
+        if len(cells) != width:
+            raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
+                             "first row", where=f"{source}:{number}")
+    return Parsed(convert(rows, columns, names, source, numbers, text=True),
+                  np.array(numbers, dtype=np.int64), line_count)
+
+
+def convert(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...] | None,
+            source: str, numbers: list[int], *, text: bool) -> FloatArray:
+    """Selected cells to float64; the first one that is not a number is an error."""
+    out = np.empty((len(rows), len(columns)))
+    for k, index in enumerate(columns):
+        cells = [row[index] for row in rows]
+        if text and not any("_" in c for c in cells):
+            try:
+                out[:, k] = np.array(cells, dtype=np.float64)
+                continue
+            except ValueError:
+                pass  # true/false, or a bad cell: the loop below says which
+        number = text_number if text else json_number
+        for row, cell in enumerate(cells):
+            value = number(cell)
+            if value is None:
+                shown = (repr(cell) if cell.strip() else "an empty value") if text else \
+                    json.dumps(cell)[:40]
+                label = repr(names[index]) if names is not None else str(index)
+                raise InputError(f"{shown} in column {label} is not a number",
+                                 where=f"{source}:{numbers[row]}")
+            out[row, k] = value
+    return out
+
+
+# -- JSON Lines -------------------------------------------------------------------------
+
+
+def json_value(line: str, source: str, number: int) -> Any:
+    try:
+        return json.loads(line, parse_int=float)
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})",
+                         where=f"{source}:{number}") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", where=f"{source}:{number}") from None
+
+
+def first_json_value(chunk: bytes, source: str) -> Any:
+    first = first_row(chunk, source)
+    return None if first is None else json_value(first[1], source, first[0])
+
+
+def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
+                     names: tuple[str, ...] | None, source: str, first_line: int) -> Parsed:
+    """JSON Lines: each line one number, array, or object with the first line's keys."""
+    line_count = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    rows: list[list[Any]] = []
+    numbers: list[int] = []
+    for number, line in enumerate(decode(chunk, source, first_line).split("\n"), first_line):
+        if not line.strip():
+            continue
+        value = json_value(line, source, number)
+        if names is not None:
+            if not isinstance(value, dict):
+                raise InputError("mixes objects with other values", where=f"{source}:{number}")
+            missing = [name for name in names if name not in value]
+            if missing:
+                raise InputError(f"object has no key {missing[0]!r} (the first line has it)",
+                                 where=f"{source}:{number}")
+            value = [value[name] for name in names]
+        elif isinstance(value, dict):
+            raise InputError("mixes objects with other values", where=f"{source}:{number}")
+        cells = value if isinstance(value, list) else [value]
+        if len(cells) != width:
+            raise InputError(f"has {plural(len(cells), 'value')}, expected {width} like the "
+                             "first line", where=f"{source}:{number}")
+        rows.append(cells)
+        numbers.append(number)
+    values = convert(rows, columns, names, source, numbers, text=False)
+    return Parsed(values, np.array(numbers, dtype=np.int64), line_count)
