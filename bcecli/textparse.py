@@ -45,13 +45,13 @@ class Parsed:
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, names: tuple[str, ...] | None) -> Parsed:
     """Parse whole lines of delimited text; `first_line` is the number of the first."""
-    line_count = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
     body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
     values = fixed_width(body, columns, width, delimiter)
     if values is None:
         values = all_numeric(body, columns, width, delimiter)
-    if values is not None:
-        return Parsed(values, first_line, line_count)
+    if values is not None:  # the fast paths accept only blocks with a row on every line
+        return Parsed(values, first_line, len(values))
+    line_count = body.count(b"\n")
     return python_rows(chunk, columns, width, delimiter, source, first_line, names, line_count)
 
 
@@ -68,26 +68,30 @@ def fixed_width(body: bytes, columns: Sequence[int], width: int, delimiter: str 
     spans = field_spans(template[:-1].rstrip(b"\r"), delimiter)
     if len(spans) != width:
         return None
-    rows = np.frombuffer(body, np.uint8).reshape(-1, w)
+    layouts = [layout(template, *spans[field]) for field in columns]
+    if any(part is None for part in layouts):
+        return None
+    selected = {j for field in columns for j in range(*spans[field])}
+    digits = {j for part in layouts if part for j in (*part.mantissa, *part.exponent)}
+    signs = {part.exp_sign for part in layouts if part and part.exp_sign is not None}
     structural = set(b" \t\r\n\"") | ({ord(delimiter)} if delimiter else set())
-    owner = [-1] * w
-    for field in columns:
-        start, stop = spans[field]
-        owner[start:stop] = [field] * (stop - start)
+    rows = np.frombuffer(body, np.uint8).reshape(-1, w)
     for j in range(w):
         column, byte = rows[:, j], template[j]
-        if owner[j] >= 0 and byte in _DIGIT:
-            ok = bool(((column - 48) < 10).all())
-        elif owner[j] >= 0 or byte in structural:
-            ok = bool((column == byte).all())
+        low, high = int(column.min()), int(column.max())
+        if j in digits:
+            ok = low >= 48 and high <= 57
+        elif j in signs:  # an exponent's sign may be + or -
+            ok = bool(((column == 43) | (column == 45)).all())
+        elif j in selected or byte in structural:
+            ok = low == high == byte
         else:  # a cell nobody asked for: it may vary, but must not move the fields
-            ok = not any(bool((column == s).any()) for s in structural)
+            ok = low == high or not any(bool((column == s).any()) for s in structural)
         if not ok:
             return None
     out = np.empty((len(rows), len(columns)))
-    for k, field in enumerate(columns):
-        start, stop = spans[field]
-        value = fixed_field(rows, template, start, stop)
+    for k, part in enumerate(layouts):
+        value = part.values(rows) if part else None
         if value is None:
             return None
         out[:, k] = value
@@ -105,40 +109,59 @@ def field_spans(line: bytes, delimiter: str | None) -> list[tuple[int, int]]:
     return spans
 
 
-def fixed_field(rows: np.ndarray[Any, np.dtype[np.uint8]], template: bytes, start: int,
-                stop: int) -> FloatArray | None:
-    """One numeric field at the same place in every row, or None if not exact."""
+@dataclass(frozen=True)
+class Layout:
+    """Where the parts of one number sit in a fixed-width field (byte places in a row)."""
+
+    negative: bool
+    mantissa: list[int]
+    fraction: int  # how many mantissa digits follow the point
+    exp_sign: int | None
+    exponent: list[int]
+
+    def values(self, rows: np.ndarray[Any, np.dtype[np.uint8]]) -> FloatArray | None:
+        """mantissa × 10^(exponent − fraction), with one exact power: correctly rounded."""
+        digits = integers(rows, self.mantissa)
+        if self.exponent:
+            exponent = integers(rows, self.exponent).astype(np.int64)
+            if self.exp_sign is not None:
+                exponent = np.where(rows[:, self.exp_sign] == 45, -exponent, exponent)
+            scale = exponent - self.fraction
+            if np.abs(scale).max() > 22:
+                return None
+            power = _POW10[np.abs(scale)]
+            value: FloatArray = np.where(scale >= 0, digits * power, digits / power)
+        elif self.fraction > 22:
+            return None
+        else:
+            value = digits / _POW10[self.fraction]
+        return -value if self.negative else value
+
+
+def layout(template: bytes, start: int, stop: int) -> Layout | None:
+    """The layout of one field of the template row, or None if it is no plain number."""
     match = _NUMBER.fullmatch(template, start, stop)
     if match is None or not (match.group(2) or match.group(3)):
         return None
-    offset = match.start(2)
-    mantissa = [offset + i for i, c in enumerate(match.group(2)) if c in _DIGIT]
+    mantissa = list(range(*match.span(2)))
+    fraction = len(match.group(3) or b"")
     if match.group(3) is not None:
-        mantissa += range(match.start(3), match.end(3))
-    if not mantissa or len(mantissa) > 18:
+        mantissa += range(*match.span(3))
+    if not mantissa or len(mantissa) > 15:  # 15 digits stay below 2**53: exact in float64
         return None
-    digits = np.zeros(len(rows), np.int64)
-    for j in mantissa:
-        digits *= 10
-        digits += rows[:, j] - 48
-    if digits.max() > 2**53:  # beyond, int -> float would round before scaling
-        return None
-    scale = -len(match.group(3) or b"")
-    if match.group(5) is not None:
-        exponent = np.zeros(len(rows), np.int64)
-        for j in range(match.start(5), match.end(5)):
-            exponent *= 10
-            exponent += rows[:, j] - 48
-        scale_rows = scale + (-exponent if match.group(4) == b"-" else exponent)
-        if np.abs(scale_rows).max() > 22:
-            return None
-        power = _POW10[np.abs(scale_rows)]
-        value: FloatArray = np.where(scale_rows >= 0, digits * power, digits / power)
-    elif scale < -22:
-        return None
-    else:
-        value = digits / _POW10[-scale]
-    return -value if match.group(1) == b"-" else value
+    exp_sign = match.start(4) if match.group(4) else None
+    exponent = list(range(*match.span(5))) if match.group(5) is not None else []
+    return Layout(match.group(1) == b"-", mantissa, fraction, exp_sign, exponent)
+
+
+def integers(rows: np.ndarray[Any, np.dtype[np.uint8]], places: Sequence[int]) -> FloatArray:
+    """The decimal integer written in byte columns `places` of every row, exactly."""
+    value = rows[:, places[0]].astype(np.float64)
+    for j in places[1:]:
+        value *= 10
+        value += rows[:, j]
+    value -= 48 * float("1" * len(places))  # every byte was its digit plus ord("0")
+    return value
 
 
 # -- 2. np.fromstring -------------------------------------------------------------------
