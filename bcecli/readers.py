@@ -32,6 +32,7 @@ BLOCK_ROWS = 1 << 18  # rows per block for arrays already in memory
 _SUFFIX_FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".npy": "npy",
+    ".parquet": "arrow", ".feather": "arrow", ".arrow": "arrow", ".ipc": "arrow",
 }
 ReadHook = Callable[[int], None]
 
@@ -143,7 +144,6 @@ class TextReader(Reader):
             self.first_line = line_number + 1
         self.pending = first
         super().__init__(source, names, len(cells), False)
-        self.header_only = names is not None
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         start, line = 0, self.first_line
@@ -152,14 +152,11 @@ class TextReader(Reader):
             block = textparse.parse_block(chunk, columns, self.width, self.delimiter,
                                           self.source, line, self.names)
             if len(block.values):
-                self.header_only = False
                 yield Block(block.values, start, block.lines)
                 start += len(block.values)
             line += block.line_count
-        if start == 0:
-            what = "has a header but no data rows" if self.header_only and self.names else \
-                "no data (the input is empty)"
-            raise InputError(what, where=self.source)
+        if start == 0:  # there was a first row (see __init__), so it was a header
+            raise InputError("has a header but no data rows", where=self.source)
 
 
 class JsonLinesReader(Reader):
@@ -217,6 +214,8 @@ def open_input(path: str, resources: ExitStack, *, header: bool | None = None,
     if fmt == "npy" or (fmt is None and peek(stream, 6) == b"\x93NUMPY"):
         plain_file = path != STDIN and not path.lower().endswith(".gz")
         return read_npy(path if plain_file else read_all(stream, source), source)
+    if fmt == "arrow" or (fmt is None and peek(stream, 6).startswith((b"PAR1", b"ARROW1"))):
+        return arrow_table(path, stream, source)
     if fmt is None or fmt == "text":
         fmt = "json" if peek(stream, 4096).lstrip()[:1] in (b"[", b"{") else "delimited"
     if fmt == "json":
@@ -225,7 +224,38 @@ def open_input(path: str, resources: ExitStack, *, header: bool | None = None,
         return read_json(read_all(stream, source), source)
     if fmt == "jsonl":
         return JsonLinesReader(source, stream, on_read)
-    return TextReader(source, stream, header, tab=fmt == "tsv", on_read=on_read)
+    text = TextReader(source, stream, header, tab=fmt == "tsv", on_read=on_read)
+    return with_arrow(text, path, resources) or text
+
+
+def arrow_table(path: str, stream: IO[bytes], source: str) -> Reader:
+    """Parquet, Feather or Arrow IPC, which need the `arrow` extra."""
+    from bcecli import arrow
+
+    if not arrow.available():
+        raise InputError("reading Parquet, Feather or Arrow files needs pyarrow: "
+                         "pip install 'bcecli[arrow]'", where=source)
+    plain = path != STDIN and not path.lower().endswith(".gz")
+    return arrow.ArrowTableReader(source, path if plain else read_all(stream, source))
+
+
+def with_arrow(text: TextReader, path: str, resources: ExitStack) -> Reader | None:
+    """pyarrow's parser for a large plain CSV/TSV file that is not fixed-width, if installed."""
+    if path == STDIN or path.lower().endswith(".gz") or text.delimiter is None:
+        return None
+    from bcecli import arrow
+
+    if (os.path.getsize(path) < arrow.MIN_BYTES or textparse.fixed_width_lines(text.pending)
+            or not arrow.available()):
+        return None
+
+    def fallback() -> Reader:
+        stream = resources.enter_context(open_file(path))
+        return TextReader(text.source, stream, text.names is not None, text.delimiter == "\t",
+                          None)
+
+    return arrow.ArrowCsvReader(path, text.names, text.width, text.delimiter,
+                                text.first_line - 1, fallback)
 
 
 def open_file(path: str) -> IO[bytes]:

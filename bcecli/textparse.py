@@ -98,6 +98,14 @@ def fixed_width(body: bytes, columns: Sequence[int], width: int, delimiter: str 
     return out
 
 
+def fixed_width_lines(chunk: bytes) -> bool:
+    """Whether every whole line of `chunk` has the length of the first."""
+    body = chunk[: chunk.rfind(b"\n") + 1]
+    w = body.find(b"\n") + 1
+    return w > 1 and len(body) % w == 0 and bool(
+        (np.frombuffer(body, np.uint8)[w - 1::w] == 10).all())
+
+
 def field_spans(line: bytes, delimiter: str | None) -> list[tuple[int, int]]:
     """(start, stop) of each field of one line of text."""
     if delimiter is None:
@@ -178,15 +186,21 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
         separator = delimiter.encode()
     if b'"' in body:
         return None
+    body = body.replace(b"\r\n", b"\n")
     buf = np.frombuffer(body, np.uint8)
     newline = buf == 10
     ends = np.flatnonzero(newline | (buf == separator[0]))
     lines = int(np.count_nonzero(newline))
     if len(ends) != lines * width or not newline[ends].reshape(lines, width)[:, -1].all():
         return None
-    significant = ~(newline | (buf == separator[0]) | (buf == 32) | (buf == 9) | (buf == 13))
-    counts = np.cumsum(significant, dtype=np.int64)[ends]
-    if (np.diff(counts, prepend=0) == 0).any():  # a blank field would read as -1
+    # A blank field would read as -1. Without blanks inside the block, a blank field is
+    # two terminators in a row; otherwise count the significant bytes of every field.
+    if b" " in body or b"\t" in body or b"\r" in body:
+        significant = ~(newline | (buf == separator[0]) | (buf == 32) | (buf == 9) | (buf == 13))
+        blank = np.diff(np.cumsum(significant, dtype=np.int64)[ends], prepend=0) == 0
+    else:
+        blank = np.diff(ends, prepend=-1) == 1
+    if blank.any():
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -1,0 +1,146 @@
+"""The optional `arrow` extra: pyarrow's multi-threaded CSV parser, and Parquet/Feather/IPC.
+
+Used only when pyarrow is installed. For CSV it takes over where it pays off:
+plain files of at least `MIN_BYTES` whose first block is not fixed-width (that
+case our own parser does faster). If pyarrow finds anything it does not like (a
+comment line, true/false, an empty cell), the read continues from the same row
+with bce's own reader, which then gives the same numbers or the same message
+it always gives: both readers are held to one corpus in the tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from bcecli.errors import InputError
+from bcecli.readers import BLOCK_ROWS, Block, Reader
+
+MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
+CSV_BLOCK = 1 << 22
+TABLE_SUFFIXES = (".parquet", ".feather", ".arrow", ".ipc")
+
+
+def available() -> bool:
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+class ArrowCsvReader(Reader):
+    """A delimited file parsed by pyarrow, with bce's reader as the fallback."""
+
+    def __init__(self, path: str, names: tuple[str, ...] | None, width: int, delimiter: str,
+                 skip_lines: int, fallback: Callable[[], Reader]):
+        super().__init__(path, names, width, False)
+        self.path = path
+        self.delimiter = delimiter
+        self.skip_lines = skip_lines
+        self.fallback = fallback
+        self.exact_lines: Reader | None = None
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        import pyarrow as pa
+        import pyarrow.csv as pc
+
+        wanted = [f"c{i}" for i in columns]
+        start = 0
+        try:
+            reader = pc.open_csv(
+                self.path,
+                read_options=pc.ReadOptions(column_names=[f"c{i}" for i in range(self.width)],
+                                            skip_rows=self.skip_lines, block_size=CSV_BLOCK),
+                parse_options=pc.ParseOptions(delimiter=self.delimiter),
+                convert_options=pc.ConvertOptions(
+                    include_columns=wanted, column_types=dict.fromkeys(wanted, pa.float64()),
+                    strings_can_be_null=False, quoted_strings_can_be_null=False))
+            for batch in reader:
+                if any(column.null_count for column in batch.columns):
+                    break
+                values = np.column_stack([c.to_numpy(zero_copy_only=False) for c in batch.columns])
+                yield Block(values, start, None)
+                start += len(values)
+            else:
+                if start:
+                    return
+        except pa.ArrowInvalid:
+            pass
+        # From the first row pyarrow could not take on, bce's own reader carries on (and
+        # says what is wrong, if anything is); an input with no rows it explains too.
+        yield from skip_rows(self.fallback().blocks(columns), start)
+
+    def where(self, block: Block, row: int) -> str:
+        """The line of a row, found by counting non-empty lines (the error path only)."""
+        index = block.start + row
+        with open(self.path, "rb") as lines:
+            for number, line in enumerate(lines, 1):
+                if number > self.skip_lines and line.strip():
+                    if index == 0:
+                        return f"{self.source}:{number}"
+                    index -= 1
+        return self.source
+
+
+def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
+    """The blocks after the first `count` rows."""
+    for block in blocks:
+        if count >= len(block.values):
+            count -= len(block.values)
+            continue
+        yield block.take(count, len(block.values)) if count else block
+        count = 0
+
+
+class ArrowTableReader(Reader):
+    """Parquet, Feather or Arrow IPC: named columns, read a record batch at a time."""
+
+    def __init__(self, source: str, data: str | bytes):
+        import pyarrow as pa
+
+        self.data = data
+        try:
+            self.batches = self.open(data)
+            schema = self.batches.schema
+        except (pa.ArrowInvalid, OSError) as e:
+            raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
+                             where=source) from None
+        super().__init__(source, tuple(schema.names), len(schema.names), False)
+
+    @staticmethod
+    def open(data: str | bytes) -> Any:
+        import pyarrow as pa
+        import pyarrow.ipc
+        import pyarrow.parquet as pq
+
+        handle = pa.BufferReader(data) if isinstance(data, bytes) else data
+        try:
+            return pq.ParquetFile(handle)
+        except pa.ArrowInvalid:
+            return pyarrow.ipc.open_file(handle if isinstance(data, bytes) else
+                                         pa.memory_map(data))
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        import pyarrow as pa
+
+        names = [self.names[i] for i in columns] if self.names else []
+        if hasattr(self.batches, "iter_batches"):
+            batches = self.batches.iter_batches(batch_size=BLOCK_ROWS, columns=names)
+        else:
+            batches = (self.batches.get_batch(i).select(names)
+                       for i in range(self.batches.num_record_batches))
+        start = 0
+        for batch in batches:
+            for k, column in enumerate(batch.columns):
+                if column.null_count:
+                    row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+                    raise InputError(f"a missing value (null) in column {self.label(columns[k])} "
+                                     "is not a number", where=f"{self.source}[{start + row}]")
+                if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+                        or pa.types.is_boolean(column.type)):
+                    raise InputError(f"column {self.label(columns[k])} holds {column.type}, "
+                                     "not numbers", where=self.source)
+            values = np.column_stack([c.to_numpy(zero_copy_only=False).astype(np.float64)
+                                      for c in batch.columns])
+            yield Block(values, start, None)
+            start += len(values)

@@ -1,0 +1,115 @@
+"""The `arrow` extra: the same answers as bce's own reader, or the same errors.
+
+Without pyarrow installed these tests check only that the extra is asked for
+where it is needed; CI runs the suite once more with `bcecli[arrow]`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bcecli import arrow, textparse
+from tests.conftest import Run
+
+HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
+needs_arrow = pytest.mark.skipif(not HAS_ARROW, reason="the arrow extra is not installed")
+Files = Callable[..., None]
+ROWS = "".join(f"{(i * 37 % 101) / 101!r},{i % 2}\n" for i in range(5000))
+
+CORPUS: list[tuple[str, str, list[str]]] = [
+    ("plain", "0.5,1\n0.25,0\n0.125,1\n", []),
+    ("header", "p,y\n0.5,1\n0.25,0\n", []),
+    ("crlf", "p,y\r\n0.5,1\r\n0.25,0\r\n", []),
+    ("bom header", "\ufeffp,y\n0.5,1\n0.25,0\n", []),
+    ("bom data", "\ufeff0.5,1\n0.25,0\n", []),
+    ("quoted", '"0.5","1"\n"0.25","0"\n', []),
+    ("booleans", "0.5,true\n0.25,FALSE\n", []),
+    ("blank lines", "0.5,1\n\n0.25,0\n\n", []),
+    ("comments", "# made by hand\n0.5,1\n# more\n0.25,0\n", []),
+    ("spaces", " 0.5 , 1\n0.25 ,0 \n", []),
+    ("no final newline", "0.5,1\n0.25,0", []),
+    ("semicolons", "0.5;1\n0.25;0\n", []),
+    ("scientific", "5e-1,1\n2.5E-01,0\n", []),
+    ("text column", "id,p,y\na,0.5,1\nb,0.25,0\n", ["--pred-col", "p", "--target-col", "y"]),
+    ("logits", "-3.5,1\n1e2,0\ninf,1\n-inf,0\n", ["--logits"]),
+    ("many rows", ROWS, []),
+    ("empty cell", "0.5,1\n0.25,\n", []),
+    ("not a number", "0.5,1\nabc,0\n", []),
+    ("nan", "0.5,1\nnan,0\n", []),
+    ("out of range late", ROWS + "1.5,1\n", []),
+    ("out of range after blanks", "p,y\n\n0.5,1\n\n1.5,0\n", []),
+    ("ragged", "0.5,1\n0.25,0,7\n", []),
+    ("huge", "1e999,1\n", ["--logits"]),
+    ("underscore", "1_0,1\n", ["--logits"]),
+]
+
+
+def run_corpus(bce: Run, files: Files, text: str, args: list[str]) -> tuple[int, str, str]:
+    files(d__csv=text)
+    result = bce("compute", "d.csv", "--json", *args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@needs_arrow
+@pytest.mark.parametrize(("name", "text", "args"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_both_readers_agree(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                            name: str, text: str, args: list[str]) -> None:
+    own = run_corpus(bce, files, text, args)
+    monkeypatch.setattr(arrow, "MIN_BYTES", 0)
+    monkeypatch.setattr(textparse, "fixed_width_lines", lambda chunk: False)
+    used: list[str] = []
+    original = arrow.ArrowCsvReader.blocks
+
+    def spy(self: arrow.ArrowCsvReader, columns: list[int]):  # type: ignore[no-untyped-def]
+        used.append(self.source)
+        yield from original(self, columns)
+
+    monkeypatch.setattr(arrow.ArrowCsvReader, "blocks", spy)
+    assert run_corpus(bce, files, text, args) == own
+    assert used == ["d.csv"]  # the arrow reader really ran
+
+
+@needs_arrow
+def test_parquet_and_feather(bce: Run, files: Files) -> None:
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    files(d__csv="p,y\n0.8,1\n0.3,0\n0.6,1\n")
+    expected = bce("compute", "d.csv", "--json").stdout
+    table = pa.table({"p": [0.8, 0.3, 0.6], "y": pa.array([1, 0, 1], pa.int8())})
+    pq.write_table(table, "d.parquet")
+    feather.write_feather(table, "d.feather")
+    for name in ("d.parquet", "d.feather"):
+        got = bce("compute", name, "--json").stdout
+        assert got.replace(name, "d.csv") == expected
+    assert bce("compute", "-", "--json", input=Path("d.parquet").read_bytes()).exit_code == 0
+
+
+@needs_arrow
+def test_parquet_errors(bce: Run, files: Files) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files()
+    pq.write_table(pa.table({"p": [0.8, None], "y": [1, 0]}), "null.parquet")
+    pq.write_table(pa.table({"p": ["a", "b"], "y": [1, 0]}), "text.parquet")
+    null = bce("compute", "null.parquet")
+    assert (null.exit_code, null.stdout) == (2, "")
+    assert null.stderr == "bce: error: null.parquet[1]: a missing value (null) in column 'p' " \
+        "is not a number\n"
+    text = bce("compute", "text.parquet")
+    assert text.stderr == "bce: error: text.parquet: column 'p' holds string, not numbers\n"
+
+
+@pytest.mark.skipif(HAS_ARROW, reason="checks the message shown without pyarrow")
+def test_parquet_without_the_extra(bce: Run, files: Files) -> None:
+    files(d__parquet=b"PAR1 not really")
+    result = bce("compute", "d.parquet")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "bce: error: d.parquet: reading Parquet, Feather or Arrow files " \
+        "needs pyarrow: pip install 'bcecli[arrow]'\n"
