@@ -22,6 +22,7 @@ from bcecli import __version__, core
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
 from bcecli.inputs import gather
 from bcecli.pipeline import run
+from bcecli.progress import ByteProgress
 from bcecli.render import Output, Result
 
 
@@ -100,6 +101,15 @@ def main_options(
     """bce: binary cross-entropy from CSV, JSON, JSON Lines, NumPy files or stdin."""
 
 
+def input_size(*paths: str | None) -> int | None:
+    """Bytes to read, for the progress bar; None when stdin is among them."""
+    try:
+        return sum(os.path.getsize(p) for p in paths if p is not None and p != "-") \
+            if "-" not in paths else None
+    except OSError:
+        return None
+
+
 def float_list(option: str, text: str | None) -> list[float] | None:
     """`1,2.5,3` as floats; each must be finite and non-negative, like every weight."""
     if text is None:
@@ -156,6 +166,9 @@ def compute(
     json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
     max_loss: Annotated[float | None, typer.Option(
         help="CI gate: exit 1 when the reduced loss is above this.")] = None,
+    no_progress: Annotated[bool, typer.Option(
+        "--no-progress", help="Never show the progress bar (it shows only on a terminal, "
+        "for reads of over a second).")] = False,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS."""
     if json_ and format not in (Format.auto, Format.json):
@@ -170,10 +183,14 @@ def compute(
                                  label_smoothing=label_smoothing, eps=eps, dtype=dtype.value)
     output = Output("json" if json_ else format.value, sys.stdout, terminal=sys.stdout.isatty())
     with ExitStack() as resources:
+        progress = None
+        if not no_progress and sys.stderr.isatty():
+            progress = ByteProgress(input_size(predictions, targets, weights), sys.stderr)
+            resources.callback(progress.close)
         plan = gather(predictions, targets, weights=weights, pred_col=pred_col,
                       target_col=target_col, weight_col=weight_col, header=header,
                       input_format=input_format.value if input_format else None,
-                      resources=resources)
+                      on_read=progress.advance if progress else None, resources=resources)
         for option, values, allowed in (("--pos-weight", pos_list, (1, plan.classes)),
                                         ("--class-weights", class_list, (plan.classes,))):
             if values is not None and len(values) not in allowed:
