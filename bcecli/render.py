@@ -12,12 +12,9 @@ the table keeps the first rows only.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, TextIO
-
-import numpy as np
 
 from bcecli.core import FloatArray
 
@@ -50,6 +47,8 @@ class Result:
 
     def json_fields(self) -> str:
         """Every key after `loss`, as the tail of a JSON object."""
+        import json
+
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
                 **self.settings, "max_loss": self.max_loss, "passed": self.passed}
@@ -91,8 +90,7 @@ class Output:
                                ",".join(f"loss_{j}" for j in range(width)) + "\n")
             self.out.writelines(text_rows(losses, ","))
         elif self.fmt == "json":
-            self.json_rows += (json.dumps(row) if not np.isinf(row).any() else json_list(row)
-                               for row in losses.tolist())
+            self.json_rows += (json_list(row) for row in losses.tolist())
         else:
             room = PREVIEW_ROWS - len(self.preview)
             self.preview += [line.rstrip("\n") for line in text_rows(losses[:room], "  ")]
@@ -115,6 +113,7 @@ class Output:
 
 
 def json_list(row: Any) -> str:
+    """A row of losses as JSON: numbers as `repr`, infinity as 1e999."""
     if isinstance(row, list):
         return "[" + ", ".join(json_list(v) for v in row) + "]"
     return json_number(row)

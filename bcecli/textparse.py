@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 import warnings
 from collections.abc import Sequence
@@ -265,6 +263,8 @@ def split_line(line: str, delimiter: str | None) -> list[str]:
 def split_lines(lines: list[str], delimiter: str | None) -> list[list[str]]:
     if delimiter is None:
         return [[cell.strip('"') for cell in line.split()] for line in lines]
+    import csv  # only the strict path needs it; start-up is shorter without
+
     return list(csv.reader(lines, delimiter=delimiter))
 
 
@@ -316,6 +316,8 @@ def convert(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...
         for row, cell in enumerate(cells):
             value = number(cell)
             if value is None:
+                import json
+
                 shown = (repr(cell) if cell.strip() else "an empty value") if text else \
                     json.dumps(cell)[:40]
                 label = repr(names[index]) if names is not None else str(index)
@@ -329,6 +331,8 @@ def convert(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...
 
 
 def json_value(line: str, source: str, number: int) -> Any:
+    import json
+
     try:
         return json.loads(line, parse_int=float)
     except json.JSONDecodeError as e:
