@@ -5,8 +5,8 @@ is the single place that turns those into `bce: error: ...`, a hint line and an
 exit code, so no traceback ever reaches the user.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer would resolve the option annotations
+# from strings on every run, which costs more start-up time than evaluating them once.
 import math
 import os
 import sys
