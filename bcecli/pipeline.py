@@ -31,7 +31,7 @@ def run(plan: Plan, function: LossFunction, class_weights: list[float] | None,
             losses = function(batch.predictions.values, batch.targets.values, weight)
         except BadValue as e:
             raise located(e, batch) from None
-        total.add(losses, weight)
+        total.add(losses, None if weight is None else function.cast(weight))
         if on_rows is not None:
             on_rows(losses)
     return total

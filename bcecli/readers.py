@@ -11,6 +11,7 @@ everything else streams.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -112,10 +113,7 @@ class ArrayReader(Reader):
         for start in range(0, len(self.array), BLOCK_ROWS):
             values = np.asarray(self.array[start:start + BLOCK_ROWS, list(columns)],
                                 dtype=np.float64)
-            lines = None
-            if self.line_of is not None:
-                lines = np.array([self.line_of(r) for r in range(start, start + len(values))])
-            yield Block(values, start, lines)
+            yield Block(values, start, None)
 
     def where(self, block: Block, row: int) -> str:
         if self.line_of is not None:  # JSON: the line is found only now, on the error path
@@ -147,8 +145,7 @@ class TextReader(Reader):
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         start, line = 0, self.first_line
-        chunks = iter([self.pending]) if self.pending else iter(())
-        for chunk in _chain(chunks, self.lines):
+        for chunk in itertools.chain([self.pending] if self.pending else [], self.lines):
             block = textparse.parse_block(chunk, columns, self.width, self.delimiter,
                                           self.source, line, self.names)
             if len(block.values):
@@ -175,18 +172,13 @@ class JsonLinesReader(Reader):
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         start, line = 0, 1
-        for chunk in _chain(iter([self.pending]), self.lines):
+        for chunk in itertools.chain([self.pending], self.lines):
             block = textparse.parse_json_lines(chunk, columns, self.width, self.names,
                                                self.source, line)
             if len(block.values):
                 yield Block(block.values, start, block.lines)
                 start += len(block.values)
             line += block.line_count
-
-
-def _chain(first: Iterator[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield from first
-    yield from rest
 
 
 # -- opening ----------------------------------------------------------------------------

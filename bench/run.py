@@ -5,8 +5,8 @@
 
 Every command runs as a child of this process, the contenders alternating in
 rotating order; the table reports the median wall time and the peak resident
-memory (ru_maxrss of each child, from os.wait4) over the repeats, and the ratios
-the targets are stated in. Nothing here is a test: these machines are shared
+memory (GNU time's %M) over the repeats, and the ratios the targets are stated
+in. Nothing here is a test: these machines are shared
 and noisy, so the suite checks correctness and this script reports speed.
 """
 
@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / "bench" / ".venvs"
 DATA = ROOT / "bench" / "data"
 CHUNK = 1_000_000
+TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"  # GNU time (apt: time)
 
 LOADTXT = """
 import sys
@@ -111,15 +114,20 @@ def fixed_decimals(values: np.ndarray, whole: int, decimals: int) -> bytes:
 
 
 def measure(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one run."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = process.stderr.read() if process.stderr else b""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{stderr.decode()}")
-    return wall, usage.ru_maxrss / 1024
+    """Wall seconds and peak RSS (MiB) of one run.
+
+    The peak comes from GNU time, not from this process's own wait4: Linux carries
+    a parent's peak RSS into a child across exec, so a child of this (large)
+    process would report at least this process's peak.
+    """
+    with tempfile.NamedTemporaryFile("r") as peak:
+        start = time.perf_counter()
+        done = subprocess.run([TIME, "-f", "%M", "-o", peak.name, *command],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr.decode()}")
+        return wall, int(peak.read().split()[-1]) / 1024
 
 
 def race(commands: dict[str, list[str]], repeats: int) -> dict[str, tuple[float, float]]:
