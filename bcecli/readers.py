@@ -233,7 +233,9 @@ def arrow_table(path: str, stream: IO[bytes], source: str) -> Reader:
 
 def with_arrow(text: TextReader, path: str, resources: ExitStack) -> Reader | None:
     """pyarrow's parser for a large plain CSV/TSV file that is not fixed-width, if installed."""
-    if path == STDIN or path.lower().endswith(".gz") or text.delimiter is None:
+    # One column has no delimiter to sniff; pyarrow then needs one that does not occur.
+    delimiter = text.delimiter or ("," if text.width == 1 else None)
+    if path == STDIN or path.lower().endswith(".gz") or delimiter is None:
         return None
     from bcecli import arrow
 
@@ -246,8 +248,8 @@ def with_arrow(text: TextReader, path: str, resources: ExitStack) -> Reader | No
         return TextReader(text.source, stream, text.names is not None, text.delimiter == "\t",
                           None)
 
-    return arrow.ArrowCsvReader(path, text.names, text.width, text.delimiter,
-                                text.first_line - 1, fallback)
+    return arrow.ArrowCsvReader(path, text.names, text.width, delimiter, text.first_line - 1,
+                                fallback)
 
 
 def open_file(path: str) -> IO[bytes]:

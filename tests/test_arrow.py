@@ -48,17 +48,25 @@ CORPUS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def run_corpus(bce: Run, files: Files, text: str, args: list[str]) -> tuple[int, str, str]:
-    files(d__csv=text)
-    result = bce("compute", "d.csv", "--json", *args)
+ONE_COLUMN: list[tuple[str, str, str]] = [
+    ("one column", "0.5\n0.25\n0.125\n", "1\n0\n1\n"),
+    ("one column, spaces", " 0.5\n0.25 \n0.125\n", "1\n0\n1\n"),
+    ("one column, blank lines", "0.5\n\n0.25\n0.125\n\n", "1\n0\n1\n"),
+    ("one column, header", "p\n0.5\n0.25\n", "y\n1\n0\n"),
+    ("one column, out of range", "0.5\n\n1.25\n", "1\n0\n"),
+    ("one column, too long", "0.5\n0.25\n0.125\n", "1\n0\n"),
+]
+
+
+def run_corpus(bce: Run, files: Files, text: str, args: list[str],
+               targets: str | None = None) -> tuple[int, str, str]:
+    files(d__csv=text, **({"t__csv": targets} if targets else {}))
+    result = bce("compute", "d.csv", *(["t.csv"] if targets else []), "--json", *args)
     return result.exit_code, result.stdout, result.stderr
 
 
-@needs_arrow
-@pytest.mark.parametrize(("name", "text", "args"), CORPUS, ids=[c[0] for c in CORPUS])
-def test_both_readers_agree(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
-                            name: str, text: str, args: list[str]) -> None:
-    own = run_corpus(bce, files, text, args)
+def force_arrow(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every text file go through pyarrow; returns the list of files it read."""
     monkeypatch.setattr(arrow, "MIN_BYTES", 0)
     monkeypatch.setattr(textparse, "fixed_width_lines", lambda chunk: False)
     used: list[str] = []
@@ -69,8 +77,28 @@ def test_both_readers_agree(bce: Run, files: Files, monkeypatch: pytest.MonkeyPa
         yield from original(self, columns)
 
     monkeypatch.setattr(arrow.ArrowCsvReader, "blocks", spy)
+    return used
+
+
+@needs_arrow
+@pytest.mark.parametrize(("name", "text", "args"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_both_readers_agree(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                            name: str, text: str, args: list[str]) -> None:
+    own = run_corpus(bce, files, text, args)
+    used = force_arrow(monkeypatch)
     assert run_corpus(bce, files, text, args) == own
     assert used == ["d.csv"]  # the arrow reader really ran
+
+
+@needs_arrow
+@pytest.mark.parametrize(("name", "preds", "targets"), ONE_COLUMN, ids=[c[0] for c in ONE_COLUMN])
+def test_both_readers_agree_on_one_column_files(bce: Run, files: Files,
+                                                monkeypatch: pytest.MonkeyPatch, name: str,
+                                                preds: str, targets: str) -> None:
+    own = run_corpus(bce, files, preds, [], targets)
+    used = force_arrow(monkeypatch)
+    assert run_corpus(bce, files, preds, [], targets) == own
+    assert sorted(used) == ["d.csv", "t.csv"]
 
 
 @needs_arrow
