@@ -20,7 +20,7 @@ from bcecli.errors import InputError
 from bcecli.readers import BLOCK_ROWS, Block, Reader
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
-CSV_BLOCK = 1 << 22
+CSV_BLOCK = 1 << 20  # larger blocks parse a little faster but double the peak memory
 TABLE_SUFFIXES = (".parquet", ".feather", ".arrow", ".ipc")
 
 

@@ -96,6 +96,18 @@ def generate(rows: int, seed: int = 0) -> tuple[Path, Path, Path]:
     return paths  # type: ignore[return-value]
 
 
+def generate_repr(rows: int, seed: int = 1) -> Path:
+    """Predictions written with `repr`, as pandas' to_csv does: variable width, 17 digits."""
+    path = DATA / f"preds_repr_{rows}.csv"
+    if not path.exists():
+        rng = np.random.default_rng(seed)
+        with open(path, "w") as out:
+            for start in range(0, rows, CHUNK):
+                out.write("\n".join(map(repr, rng.random(min(CHUNK, rows - start)).tolist())))
+                out.write("\n")
+    return path
+
+
 def fixed_decimals(values: np.ndarray, whole: int, decimals: int) -> bytes:
     """`values / 10**decimals` written as text with `decimals` places, one a line, fast."""
     digits = np.empty((len(values), whole + 1 + decimals + 1), np.uint8)
@@ -205,6 +217,16 @@ def main() -> None:
     report.check(f"{label}, faster of pyarrow and polars / bce[arrow]", fastest, "≥ 1.3",
                  fastest >= 1.3)
     report.check(f"{label}, pandas + torch / bce[arrow]", pandas, "≥ 4", pandas >= 4)
+
+    p_repr = str(generate_repr(args.rows))
+    results = race({
+        "bce (default install)": [bce("default"), "compute", p_repr, y, "-f", "json"],
+        "bce (arrow extra)": [bce("arrow"), "compute", p_repr, y, "-f", "json"],
+        "numpy.loadtxt script": [python("anchors"), "-c", LOADTXT, p_repr, y],
+        "pyarrow script": [python("anchors"), "-c", PYARROW, p_repr, y],
+        "polars script": [python("anchors"), "-c", POLARS, p_repr, y],
+    }, max(1, args.repeats // 2))
+    report.add(f"{label}, repr floats (no target)", results)
 
     memory = {}
     for venv in ("default", "arrow"):
