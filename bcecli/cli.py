@@ -44,6 +44,13 @@ class BceGroup(TyperGroup):
             code = fail(e.format_message(), f"see '{ctx.command_path} --help'" if ctx else None)
         except (typer.Abort, KeyboardInterrupt):
             code = ExitStatus.INTERRUPTED
+        except RecursionError:
+            code = fail("the input is nested too deeply to read", None)
+        except MemoryError:
+            code = fail("out of memory reading the input", "try JSON Lines or CSV, which stream")
+        except Exception as e:  # a bug: still one line, never a traceback
+            code = fail(f"internal error: {type(e).__name__}: {e}",
+                        "this is a bug in bce; please report it with the command that caused it")
         sys.exit(int(code or 0))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,9 @@ KEYS = ("predictions", "targets", "weights")
 
 def read_json(data: bytes, source: str) -> Reader | dict[str, Reader]:
     text = decode(data, source, 1).removeprefix("\ufeff")
+    flat = flat_numbers(text)
+    if flat is not None:
+        return ArrayReader(source, flat[:, np.newaxis], False, LazyJsonLines(text).for_key(None))
     try:
         document = json.loads(text, parse_int=float)
     except json.JSONDecodeError as e:
@@ -43,6 +47,29 @@ def read_json(data: bytes, source: str) -> Reader | dict[str, Reader]:
         return {key: array_reader(value, source, lines.for_key(key), key)
                 for key, value in document.items()}
     return array_reader(document, source, lines.for_key(None), None)
+
+
+_NUMERIC = re.compile(r"\s*\[[\s0-9.eE+\-,]*\]\s*")
+
+
+def flat_numbers(text: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+    """A flat array of plain numbers, parsed in C without a Python object per value.
+
+    Big single-line arrays are common and json.loads would hold each number as a
+    Python float; anything else (null, strings, nesting, an empty slot) goes to json.
+    """
+    if not _NUMERIC.fullmatch(text):
+        return None
+    inner = text.strip()[1:-1]
+    if not inner.strip() or re.search(r"(^|,)\s*(,|$)", inner):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            values = np.fromstring(inner, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    return values if values.size == inner.count(",") + 1 else None
 
 
 def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key: str | None

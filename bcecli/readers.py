@@ -29,7 +29,9 @@ from bcecli.textparse import FloatArray
 STDIN = "-"
 FORMATS = ("csv", "tsv", "json", "jsonl")
 BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 MiB
-BLOCK_ROWS = 1 << 18  # rows per block for arrays already in memory
+BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
+MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer
+MAX_COLUMNS = 100_000
 _SUFFIX_FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".npy": "npy",
@@ -68,10 +70,17 @@ class Block:
         return Block(self.values[begin:end], self.start + begin, lines)
 
 
+class LineTooLong(Exception):
+    """Raised by `line_blocks`; the reader, which knows the line number, reports it."""
+
+
 class Reader:
     """One input: its column names and width, and its rows, block by block."""
 
     def __init__(self, source: str, names: tuple[str, ...] | None, width: int, nested: bool):
+        if width > MAX_COLUMNS:
+            raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
+                             "(are rows and columns swapped?)", where=source)
         self.source = source
         self.names = names
         self.width = width
@@ -110,9 +119,9 @@ class ArrayReader(Reader):
         self.line_of = line_of
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        for start in range(0, len(self.array), BLOCK_ROWS):
-            values = np.asarray(self.array[start:start + BLOCK_ROWS, list(columns)],
-                                dtype=np.float64)
+        rows = max(1, BLOCK_ROWS // max(1, len(columns)))
+        for start in range(0, len(self.array), rows):
+            values = np.asarray(self.array[start:start + rows, list(columns)], dtype=np.float64)
             yield Block(values, start, None)
 
     def where(self, block: Block, row: int) -> str:
@@ -127,14 +136,21 @@ class TextReader(Reader):
     def __init__(self, source: str, stream: IO[bytes], header: bool | None, tab: bool,
                  on_read: ReadHook | None):
         self.lines = line_blocks(stream, source, on_read)
-        first, self.first_line = next(self.lines, b""), 1
+        first, self.first_line = next_block(self.lines, source, 1), 1
         first = first.removeprefix(b"\xef\xbb\xbf")
         head = textparse.first_row(first, source)
         if head is None:
             raise InputError("no data (the input is empty)", where=source)
         line_number, text = head
         self.delimiter = "\t" if tab else textparse.sniff_delimiter(text)
+        if textparse.field_count(text, self.delimiter) > MAX_COLUMNS:  # before splitting it
+            raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
+                             "(are rows and columns swapped?)", where=f"{source}:{line_number}")
         cells = textparse.split_line(text, self.delimiter)
+        # A delimiter that ends every line leaves an empty last column: no data, dropped.
+        self.trailing = self.delimiter is not None and len(cells) > 1 and not cells[-1].strip()
+        if self.trailing:
+            cells = cells[:-1]
         names = None
         if header or (header is None and any(textparse.text_number(c) is None for c in cells)):
             names = tuple(cell.strip() for cell in cells)
@@ -145,7 +161,10 @@ class TextReader(Reader):
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         start, line = 0, self.first_line
-        for chunk in itertools.chain([self.pending] if self.pending else [], self.lines):
+        chunks = itertools.chain([self.pending] if self.pending else [], self.lines)
+        while chunk := next_block(chunks, self.source, line):
+            if self.trailing:
+                chunk = textparse.strip_trailing(chunk, self.delimiter or "")
             block = textparse.parse_block(chunk, columns, self.width, self.delimiter,
                                           self.source, line, self.names)
             if len(block.values):
@@ -161,7 +180,7 @@ class JsonLinesReader(Reader):
 
     def __init__(self, source: str, stream: IO[bytes], on_read: ReadHook | None):
         self.lines = line_blocks(stream, source, on_read)
-        self.pending = next(self.lines, b"")
+        self.pending = next_block(self.lines, source, 1)
         first = textparse.first_json_value(self.pending, source)
         if first is None:
             raise InputError("no data (the input is empty)", where=source)
@@ -172,7 +191,8 @@ class JsonLinesReader(Reader):
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         start, line = 0, 1
-        for chunk in itertools.chain([self.pending], self.lines):
+        chunks = itertools.chain([self.pending], self.lines)
+        while chunk := next_block(chunks, self.source, line):
             block = textparse.parse_json_lines(chunk, columns, self.width, self.names,
                                                self.source, line)
             if len(block.values):
@@ -303,8 +323,19 @@ def line_blocks(stream: IO[bytes], source: str, on_read: ReadHook | None) -> Ite
         if cut:
             yield data[:cut]
         pending = data[cut:]
+        if len(pending) > MAX_LINE:
+            raise LineTooLong
     if pending:
         yield pending
+
+
+def next_block(blocks: Iterator[bytes], source: str, line: int) -> bytes:
+    """The next block of lines (b"" at the end); `line` is the number of its first line."""
+    try:
+        return next(blocks, b"")
+    except LineTooLong:
+        raise InputError(f"a line longer than {MAX_LINE >> 20} MiB: this is not line-based "
+                         "text (or not split into lines)", where=f"{source}:{line}") from None
 
 
 def read_npy(data: str | bytes, source: str) -> ArrayReader:
