@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from bcecli import __version__, core
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
+from bcecli.gates import evaluate, read_baseline
 from bcecli.inputs import gather
 from bcecli.pipeline import run
 from bcecli.progress import ByteProgress
@@ -173,6 +174,14 @@ def compute(
     json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
     max_loss: Annotated[float | None, typer.Option(
         help="CI gate: exit 1 when the reduced loss is above this.")] = None,
+    min_loss: Annotated[float | None, typer.Option(
+        help="CI gate: exit 1 when the reduced loss is below this (suspiciously good: "
+        "label leakage?).")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="CI gate: a saved `bce compute ... --json` result to compare with.")] = None,
+    tolerance: Annotated[float | None, typer.Option(
+        help="With --baseline: exit 1 when the loss is worse by more than this fraction "
+        "(0.05 = 5%).  [default: 0]", show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option(
         "--no-progress", help="Never show the progress bar (it shows only on a terminal, "
         "for reads of over a second).")] = False,
@@ -182,8 +191,15 @@ def compute(
         raise UsageError(f"use just one of --json and --format {format.value}")
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
-    if max_loss is not None and reduction is ReductionName.none:
-        raise UsageError("--max-loss needs a single loss; it cannot be used with -r none")
+    if reduction is ReductionName.none:
+        for option, value in (("--max-loss", max_loss), ("--min-loss", min_loss),
+                              ("--baseline", baseline)):
+            if value is not None:
+                raise UsageError(f"{option} needs a single loss; it cannot be used with -r none")
+    if tolerance is not None and (baseline is None or not tolerance >= 0):
+        raise UsageError("--tolerance needs --baseline" if baseline is None else
+                         f"--tolerance must be a fraction >= 0, not {tolerance}")
+    saved = read_baseline(baseline, reduction.value) if baseline is not None else None
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
     function = core.LossFunction(logits=logits, pos_weight=pos_list,
@@ -218,18 +234,18 @@ def compute(
                          "weights": plan.weights.reader.source if plan.weights else None},
                 settings={"class_weights": class_list, "pos_weight": pos_list,
                           "label_smoothing": label_smoothing, "eps": eps},
-                max_loss=max_loss)
+                checks={"max_loss": max_loss, "min_loss": min_loss, "baseline": baseline,
+                        "baseline_loss": saved.loss if saved else None,
+                        "tolerance": tolerance})
+            if result.loss is not None:
+                result.gates.extend(evaluate(result.loss, max_loss=max_loss, min_loss=min_loss,
+                                             baseline=saved, tolerance=tolerance or 0.0))
             output.finish(result)
             sys.stdout.flush()
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, and no flush error at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return ExitStatus.OK
-    if result.passed is False:
-        print(f"bce: loss {result.loss!r} is above --max-loss {max_loss!r}", file=sys.stderr)
-        return ExitStatus.CHECK_FAILED
-    return ExitStatus.OK
-    if result.passed is False:
-        print(f"bce: loss {result.loss!r} is above --max-loss {max_loss!r}", file=sys.stderr)
-        return ExitStatus.CHECK_FAILED
-    return ExitStatus.OK
+    for gate in result.gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bcecli.core import FloatArray
+from bcecli.gates import Gate
 
 FORMATS = ("auto", "table", "json", "csv", "plain")
 PREVIEW_ROWS = 10
@@ -37,13 +38,13 @@ class Result:
     dtype: str
     sources: dict[str, str | None] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
-    max_loss: float | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+    gates: list[Gate] = field(default_factory=list)
 
     @property
     def passed(self) -> bool | None:
-        if self.max_loss is None or self.loss is None:
-            return None
-        return self.loss <= self.max_loss
+        """Whether every CI gate held; None when there was none."""
+        return all(gate.held for gate in self.gates) if self.gates else None
 
     def json_fields(self) -> str:
         """Every key after `loss`, as the tail of a JSON object."""
@@ -51,7 +52,7 @@ class Result:
 
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
-                **self.settings, "max_loss": self.max_loss, "passed": self.passed}
+                **self.settings, **self.checks, "passed": self.passed}
         return json.dumps(rest)[1:]
 
 
@@ -141,7 +142,7 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     for key, value in {**result.sources, **result.settings}.items():
         if value not in (None, 0.0):  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
-    if result.passed is not None:
-        verdict = "[green]passed[/]" if result.passed else "[red]FAILED[/]"
-        grid.add_row("Max loss", f"{number(result.max_loss or 0.0)}: {verdict}")
+    for gate in result.gates:
+        verdict = "[green]passed[/]" if gate.held else "[red]FAILED[/]"
+        grid.add_row("Gate", f"{gate.name}: {verdict}")
     Console(file=out, highlight=False).print(grid)

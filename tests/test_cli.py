@@ -174,7 +174,8 @@ def test_json_output_keys(bce: Run, files: Files) -> None:
                    "from_logits": False, "dtype": "float64", "predictions": "p.csv",
                    "targets": "y.csv", "weights": None, "class_weights": None,
                    "pos_weight": None, "label_smoothing": 0.0, "eps": None,
-                   "max_loss": None, "passed": None}
+                   "max_loss": None, "min_loss": None, "baseline": None,
+                   "baseline_loss": None, "tolerance": None, "passed": None}
 
 
 def test_auto_format_is_json_in_a_pipe(bce: Run, files: Files) -> None:
@@ -203,20 +204,20 @@ def test_table(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     out = bce("compute", "p.csv", "y.csv", "-f", "table", "--max-loss", "1").stdout
     assert [line.rstrip() for line in out.splitlines()] == [
         "Binary cross-entropy",
-        "┌─────────────┬─────────────────────┐",
-        f"│ Loss        │ {TRUE!r} │",
-        "│ Reduction   │ mean                │",
-        "│ Count       │ 3                   │",
-        "│ Shape       │ 3                   │",
-        "│ Input       │ probabilities       │",
-        "│ dtype       │ float64             │",
-        "│ Predictions │ p.csv               │",
-        "│ Targets     │ y.csv               │",
-        "│ Max loss    │ 1.0: passed         │",
-        "└─────────────┴─────────────────────┘",
+        "┌─────────────┬──────────────────────┐",
+        f"│ Loss        │ {TRUE!r}  │",
+        "│ Reduction   │ mean                 │",
+        "│ Count       │ 3                    │",
+        "│ Shape       │ 3                    │",
+        "│ Input       │ probabilities        │",
+        "│ dtype       │ float64              │",
+        "│ Predictions │ p.csv                │",
+        "│ Targets     │ y.csv                │",
+        "│ Gate        │ max loss 1.0: passed │",
+        "└─────────────┴──────────────────────┘",
     ]
     many = bce("compute", "p.csv", "y.csv", "-f", "table", "-r", "none").stdout
-    assert "│ Losses      │ 0.2231435513142097  │" in many
+    assert "│ Losses      │ 0.2231435513142097" in many
     files(q__csv=P * 4, z__csv=Y * 4)
     long = bce("compute", "q.csv", "z.csv", "-f", "table", "-r", "none").stdout
     assert "… 2 more rows (use -f csv for all)" in long
@@ -238,6 +239,48 @@ def test_max_loss_gate(bce: Run, files: Files) -> None:
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)["passed"] is False  # the result is still printed
     assert bad.stderr == f"bce: loss {TRUE!r} is above --max-loss 0.3\n"
+
+
+def test_min_loss_and_baseline_gates(bce: Run, files: Files) -> None:
+    files(p__csv=P, y__csv=Y, q__csv="0.9\n0.2\n0.7\n")
+    better = bce("compute", "q.csv", "y.csv", "--json").stdout
+    files(base__json=better)
+    low = bce("compute", "q.csv", "y.csv", "--min-loss", "0.25", "-f", "plain")
+    assert low.exit_code == 1 and low.stdout.strip() != ""
+    assert low.stderr.startswith("bce: loss 0.22839300363692283 is below --min-loss 0.25: ")
+    worse = bce("compute", "p.csv", "y.csv", "--baseline", "base.json", "--json")
+    assert worse.exit_code == 1
+    assert worse.stderr == (f"bce: loss {TRUE!r} is +59.18% against the baseline "
+                            "0.22839300363692283 (base.json), more than --tolerance 0\n")
+    out = json.loads(worse.stdout)
+    assert (out["baseline"], out["baseline_loss"], out["passed"]) == \
+        ("base.json", 0.22839300363692283, False)
+    tolerant = bce("compute", "p.csv", "y.csv", "--baseline", "base.json", "--tolerance", "0.6")
+    assert tolerant.exit_code == 0 and json.loads(tolerant.stdout)["passed"] is True
+    same = bce("compute", "q.csv", "y.csv", "--baseline", "base.json", "--min-loss", "0.1")
+    assert same.exit_code == 0 and same.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--baseline", "nope.json"], "nope.json: cannot read the baseline: No such file or directory"),
+    (["--baseline", "p.csv"],
+     "p.csv: the baseline is not JSON (save one with bce compute ... --json)"),
+    (["--baseline", "none.json"], "none.json: the baseline has no single 'loss' (save one "
+     "with bce compute ... --json, not -r none)"),
+    (["--baseline", "sum.json"],
+     "the baseline sum.json was computed with -r sum, this run with -r mean"),
+    (["--tolerance", "0.1"], "--tolerance needs --baseline"),
+    (["--baseline", "sum.json", "--tolerance", "-1"], "--tolerance must be a fraction >= 0, "
+     "not -1.0"),
+    (["--min-loss", "0.1", "-r", "none"],
+     "--min-loss needs a single loss; it cannot be used with -r none"),
+])
+def test_gate_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
+    files(p__csv=P, y__csv=Y, none__json='{"loss": [0.1, 0.2], "reduction": "none"}',
+          sum__json='{"loss": 1.5, "reduction": "sum"}')
+    result = bce("compute", "p.csv", "y.csv", *args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"bce: error: {message}\n"
 
 
 def test_version_and_help(bce: Run) -> None:

@@ -38,8 +38,8 @@ def test_a_100_mb_line_without_newline(bce: Run, files: Files,
         "bce: error: d.csv:1: a line longer than 16 MiB: this is not line-based text (or not "
         "split into lines)\n")
     monkeypatch.setattr(readers, "MAX_LINE", 1000)  # the same check later in a file
-    files(e__csv="0.5\n" * 10 + "7" * 5000)
-    assert error_of(bce, "e.csv", "y.csv") == (
+    files(e__csv="0.5\n" * 10 + "7" * 5000, z__csv="1\n" * 10)
+    assert error_of(bce, "e.csv", "z.csv") == (
         "bce: error: e.csv:11: a line longer than 0 MiB: this is not line-based text (or not "
         "split into lines)\n")
 
