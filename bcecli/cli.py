@@ -219,6 +219,7 @@ def compute(
             if values is not None and len(values) not in allowed:
                 raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
                                  f"has {plural(plan.classes, 'class')}")
+        result: Result | None = None
         try:
             total = run(plan, function, class_list,
                         output.rows if reduction is ReductionName.none else None)
@@ -245,6 +246,8 @@ def compute(
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, and no flush error at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if result is None:
+        return ExitStatus.OK
     for gate in result.gates:
         if not gate.held:
             print(f"bce: {gate.failure}", file=sys.stderr)

@@ -5,9 +5,11 @@ text that reads back as the same float (float32 results are widened exactly, as
 PyTorch's `.item()` does). JSON has no infinity, so an infinite loss is written
 `1e999`, which every JSON parser reads as inf or the largest float.
 
-Per-element losses (`-r none`) arrive block by block: plain and CSV rows are
-written as they come; JSON is written whole at the end (never half an object);
-the table keeps the first rows only.
+Per-element losses (`-r none`) arrive block by block. Plain and CSV rows are
+held back until `STREAM_AFTER` bytes of them, so that a bad value later in the
+input still leaves stdout empty; past that they are written as they come, to
+keep memory flat. JSON is written whole at the end (never half an object); the
+table keeps the first rows only.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bcecli.gates import Gate
 
 FORMATS = ("auto", "table", "json", "csv", "plain")
 PREVIEW_ROWS = 10
+STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 
 
 @dataclass(frozen=True)
@@ -78,18 +81,20 @@ class Output:
         self.out = out
         self.json_rows: list[str] = []
         self.preview: list[str] = []
+        self.held: list[str] | None = []  # None once streaming has begun
+        self.held_bytes = 0
         self.rows_seen = 0
 
     def rows(self, losses: FloatArray) -> None:
         """Per-element losses of one block, in input order."""
         if self.fmt == "plain":
-            self.out.writelines(text_rows(losses, "\t"))
+            self.write_rows(text_rows(losses, "\t"))
         elif self.fmt == "csv":
             if not self.rows_seen:
                 width = 1 if losses.ndim == 1 else losses.shape[1]
-                self.out.write("loss\n" if width == 1 else
-                               ",".join(f"loss_{j}" for j in range(width)) + "\n")
-            self.out.writelines(text_rows(losses, ","))
+                self.write_rows(["loss\n" if width == 1 else
+                                 ",".join(f"loss_{j}" for j in range(width)) + "\n"])
+            self.write_rows(text_rows(losses, ","))
         elif self.fmt == "json":
             self.json_rows += (json_list(row) for row in losses.tolist())
         else:
@@ -97,8 +102,20 @@ class Output:
             self.preview += [line.rstrip("\n") for line in text_rows(losses[:room], "  ")]
         self.rows_seen += len(losses)
 
+    def write_rows(self, lines: list[str]) -> None:
+        if self.held is None:
+            self.out.writelines(lines)
+            return
+        self.held += lines
+        self.held_bytes += sum(map(len, lines))
+        if self.held_bytes > STREAM_AFTER:
+            self.out.writelines(self.held)
+            self.held = None
+
     def finish(self, result: Result) -> None:
         """Write the result (for `-r none`, what remains after the rows)."""
+        if self.held:
+            self.out.writelines(self.held)
         if self.fmt == "json":
             loss = json_number(result.loss) if result.loss is not None else \
                 "[" + ", ".join(self.json_rows) + "]"

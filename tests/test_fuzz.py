@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from bcecli import core
-from bcecli.errors import InputError
 from bcecli.cli import app
+from bcecli.errors import InputError
 
 EXAMPLES = int(os.environ.get("BCE_FUZZ_EXAMPLES", "60"))
 fuzz = settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))

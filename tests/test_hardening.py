@@ -130,6 +130,21 @@ def test_none_writes_one_loss_per_element_in_order(bce: Run, files: Files) -> No
     assert json.loads(single.stdout)["loss"] == [float(v) for v in lines]
 
 
+def test_a_late_bad_value_leaves_stdout_empty_unless_streaming(
+        bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcecli import render
+
+    monkeypatch.setattr(readers, "BLOCK_BYTES", 64)
+    files(p__csv="0.5\n" * 100 + "1.5\n", y__csv="1\n" * 101)
+    held = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "plain")
+    assert (held.exit_code, held.stdout) == (2, "")
+    monkeypatch.setattr(render, "STREAM_AFTER", 100)
+    streamed = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "csv")
+    assert streamed.exit_code == 2
+    assert streamed.stdout.startswith("loss\n0.6931471805599453\n")
+    assert streamed.stderr.startswith("bce: error: p.csv:101: prediction 1.5 is outside")
+
+
 # -- safety -----------------------------------------------------------------------------
 
 
