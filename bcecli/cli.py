@@ -12,19 +12,21 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from bcecli import __version__, core
+from bcecli import __version__, core, shards
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
-from bcecli.gates import evaluate, read_baseline
+from bcecli.gates import Baseline, Gate, evaluate, read_baseline
 from bcecli.inputs import gather
 from bcecli.pipeline import run
 from bcecli.progress import ByteProgress
 from bcecli.render import Output, Result
+from bcecli.shards import Partial
 
 
 class BceGroup(TyperGroup):
@@ -134,6 +136,88 @@ def float_list(option: str, text: str | None) -> list[float] | None:
     return values
 
 
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
+MaxLoss = Annotated[float | None, typer.Option(
+    "--max-loss", help="CI gate: exit 1 when the reduced loss is above this.")]
+MinLoss = Annotated[float | None, typer.Option(
+    "--min-loss", help="CI gate: exit 1 when the reduced loss is below this (suspiciously "
+    "good: label leakage?).")]
+BaselineOption = Annotated[str | None, typer.Option(
+    "--baseline", help="CI gate: a saved `bce compute ... --json` result to compare with.")]
+Tolerance = Annotated[float | None, typer.Option(
+    "--tolerance", help="With --baseline: exit 1 when the loss is worse by more than this "
+    "fraction (0.05 = 5%).  [default: 0]", show_default=False)]
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The CI gates asked for, validated before any input is read."""
+
+    max_loss: float | None
+    min_loss: float | None
+    baseline: Baseline | None
+    tolerance: float | None
+
+    @classmethod
+    def from_options(cls, reduction: str, max_loss: float | None, min_loss: float | None,
+                     baseline: str | None, tolerance: float | None) -> "Checks":
+        if reduction == "none":
+            for option, value in (("--max-loss", max_loss), ("--min-loss", min_loss),
+                                  ("--baseline", baseline)):
+                if value is not None:
+                    raise UsageError(f"{option} needs a single loss; it cannot be used with "
+                                     "-r none")
+        if tolerance is not None and (baseline is None or not tolerance >= 0):
+            raise UsageError("--tolerance needs --baseline" if baseline is None else
+                             f"--tolerance must be a fraction >= 0, not {tolerance}")
+        saved = read_baseline(baseline, reduction) if baseline is not None else None
+        return cls(max_loss, min_loss, saved, tolerance)
+
+    def fields(self) -> dict[str, Any]:
+        """The JSON keys that record the gates."""
+        return {"max_loss": self.max_loss, "min_loss": self.min_loss,
+                "baseline": self.baseline.path if self.baseline else None,
+                "baseline_loss": self.baseline.loss if self.baseline else None,
+                "tolerance": self.tolerance}
+
+    def gates(self, loss: float | None) -> list[Gate]:
+        if loss is None:
+            return []
+        return evaluate(loss, max_loss=self.max_loss, min_loss=self.min_loss,
+                        baseline=self.baseline, tolerance=self.tolerance or 0.0)
+
+
+def output_for(format: Format, json_: bool) -> Output:
+    """The one place the output format is chosen."""
+    if json_ and format not in (Format.auto, Format.json):
+        raise UsageError(f"use just one of --json and --format {format.value}")
+    return Output("json" if json_ else format.value, sys.stdout, terminal=sys.stdout.isatty())
+
+
+def report(output: Output, result: Result) -> int:
+    """Write the result, say which gates failed, and choose the exit code."""
+    try:
+        output.finish(result)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        closed_pipe()
+    for gate in result.gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
+
+
+def closed_pipe() -> None:
+    """The reader went away (`| head`): stop quietly, and no flush error at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:
+    return (count // classes,) if flat else (count // classes, classes)
+
+
 @app.command()
 def compute(
     predictions: Annotated[str, typer.Argument(
@@ -169,42 +253,34 @@ def compute(
         "Default: detected.", show_default=False)] = None,
     input_format: Annotated[InputFormat | None, typer.Option(
         help="Format of stdin, when sniffing is not wanted.")] = None,
-    format: Annotated[Format, typer.Option(
-        "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")] = Format.auto,
-    json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
-    max_loss: Annotated[float | None, typer.Option(
-        help="CI gate: exit 1 when the reduced loss is above this.")] = None,
-    min_loss: Annotated[float | None, typer.Option(
-        help="CI gate: exit 1 when the reduced loss is below this (suspiciously good: "
-        "label leakage?).")] = None,
-    baseline: Annotated[str | None, typer.Option(
-        help="CI gate: a saved `bce compute ... --json` result to compare with.")] = None,
-    tolerance: Annotated[float | None, typer.Option(
-        help="With --baseline: exit 1 when the loss is worse by more than this fraction "
-        "(0.05 = 5%).  [default: 0]", show_default=False)] = None,
+    format: FormatOption = Format.auto,
+    json_: JsonOption = False,
+    max_loss: MaxLoss = None,
+    min_loss: MinLoss = None,
+    baseline: BaselineOption = None,
+    tolerance: Tolerance = None,
+    partial: Annotated[bool, typer.Option(
+        "--partial", help="Print the exact running totals as JSON, for `bce merge` (shards).")
+    ] = False,
     no_progress: Annotated[bool, typer.Option(
         "--no-progress", help="Never show the progress bar (it shows only on a terminal, "
         "for reads of over a second).")] = False,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS."""
-    if json_ and format not in (Format.auto, Format.json):
-        raise UsageError(f"use just one of --json and --format {format.value}")
+    output = output_for(format, json_)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
-    if reduction is ReductionName.none:
-        for option, value in (("--max-loss", max_loss), ("--min-loss", min_loss),
-                              ("--baseline", baseline)):
-            if value is not None:
-                raise UsageError(f"{option} needs a single loss; it cannot be used with -r none")
-    if tolerance is not None and (baseline is None or not tolerance >= 0):
-        raise UsageError("--tolerance needs --baseline" if baseline is None else
-                         f"--tolerance must be a fraction >= 0, not {tolerance}")
-    saved = read_baseline(baseline, reduction.value) if baseline is not None else None
+    checks = Checks.from_options(reduction.value, max_loss, min_loss, baseline, tolerance)
+    if partial and (reduction is ReductionName.none or any(checks.fields().values())
+                    or json_ or format is not Format.auto):
+        raise UsageError("--partial prints JSON for bce merge: use it without -r none, "
+                         "--format and the CI gates (give those to bce merge)")
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
     function = core.LossFunction(logits=logits, pos_weight=pos_list,
                                  label_smoothing=label_smoothing, eps=eps, dtype=dtype.value)
-    output = Output("json" if json_ else format.value, sys.stdout, terminal=sys.stdout.isatty())
+    settings = {"class_weights": class_list, "pos_weight": pos_list,
+                "label_smoothing": label_smoothing, "eps": eps}
     with ExitStack() as resources:
         progress = None
         if not no_progress and sys.stderr.isatty():
@@ -219,36 +295,56 @@ def compute(
             if values is not None and len(values) not in allowed:
                 raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
                                  f"has {plural(plan.classes, 'class')}")
-        result: Result | None = None
         try:
             total = run(plan, function, class_list,
                         output.rows if reduction is ReductionName.none else None)
-            result = Result(
-                loss=None if reduction is ReductionName.none else
-                total.result(reduction.value, function.dtype),  # type: ignore[arg-type]
-                reduction=reduction.value, count=total.count,
-                shape=(total.count // plan.classes,) + (() if plan.predictions.flat
-                                                        else (plan.classes,)),
-                from_logits=logits, dtype=dtype.value,
-                sources={"predictions": plan.predictions.reader.source,
-                         "targets": plan.targets.reader.source,
-                         "weights": plan.weights.reader.source if plan.weights else None},
-                settings={"class_weights": class_list, "pos_weight": pos_list,
-                          "label_smoothing": label_smoothing, "eps": eps},
-                checks={"max_loss": max_loss, "min_loss": min_loss, "baseline": baseline,
-                        "baseline_loss": saved.loss if saved else None,
-                        "tolerance": tolerance})
-            if result.loss is not None:
-                result.gates.extend(evaluate(result.loss, max_loss=max_loss, min_loss=min_loss,
-                                             baseline=saved, tolerance=tolerance or 0.0))
-            output.finish(result)
-            sys.stdout.flush()
         except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, and no flush error at exit.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    if result is None:
+            closed_pipe()
+            return ExitStatus.OK
+    if partial:
+        shape = {"classes": plan.classes, "flat": plan.predictions.flat}
+        recorded = {"reduction": reduction.value, "dtype": dtype.value, "from_logits": logits,
+                    "weighted": plan.weights is not None, **settings}
+        print(Partial(total, shape, recorded).to_json())
         return ExitStatus.OK
-    for gate in result.gates:
-        if not gate.held:
-            print(f"bce: {gate.failure}", file=sys.stderr)
-    return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
+    loss = None if reduction is ReductionName.none else \
+        total.result(reduction.value, function.dtype)  # type: ignore[arg-type]
+    result = Result(
+        loss=loss, reduction=reduction.value, count=total.count,
+        shape=shape_of(total.count, plan.classes, plan.predictions.flat),
+        from_logits=logits, dtype=dtype.value,
+        sources={"predictions": plan.predictions.reader.source,
+                 "targets": plan.targets.reader.source,
+                 "weights": plan.weights.reader.source if plan.weights else None},
+        settings=settings, checks=checks.fields(), gates=checks.gates(loss))
+    return report(output, result)
+
+
+@app.command()
+def merge(
+    parts: Annotated[list[str], typer.Argument(
+        help="Partial results of `bce compute ... --partial`, one per shard.",
+        metavar="PART...", show_default=False)],
+    format: FormatOption = Format.auto,
+    json_: JsonOption = False,
+    max_loss: MaxLoss = None,
+    min_loss: MinLoss = None,
+    baseline: BaselineOption = None,
+    tolerance: Tolerance = None,
+) -> int:
+    """Combine shards' partial results into the result of one run over all their data."""
+    output = output_for(format, json_)
+    combined = shards.merge(parts)
+    settings = dict(combined.settings)
+    reduction = str(settings.pop("reduction"))
+    dtype = str(settings.pop("dtype"))
+    from_logits = bool(settings.pop("from_logits"))
+    settings.pop("weighted", None)
+    checks = Checks.from_options(reduction, max_loss, min_loss, baseline, tolerance)
+    loss = combined.total.result(reduction, dtype)  # type: ignore[arg-type]
+    result = Result(
+        loss=loss, reduction=reduction, count=combined.total.count,
+        shape=shape_of(combined.total.count, combined.shape["classes"], combined.shape["flat"]),
+        from_logits=from_logits, dtype=dtype, sources={"parts": parts}, settings=settings,
+        checks=checks.fields(), gates=checks.gates(loss))
+    return report(output, result)

@@ -228,17 +228,25 @@ class LossTotal:
     ulp of the exactly rounded sum however the data was chunked.
     """
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.loss_parts: list[float] = []
-        self.weight_parts: list[float] = []
+    def __init__(self, count: int = 0, loss_parts: list[float] | None = None,
+                 weight_parts: list[float] | None = None) -> None:
+        self.count = count
+        self.loss_parts: list[float] = loss_parts or []
+        self.weight_parts: list[float] = weight_parts or []
 
     def add(self, losses: FloatArray, weight: FloatArray | None) -> None:
         """Add per-element (already weighted) losses and the weights they were given."""
         self.count += losses.size
-        self.loss_parts += accurate_sum(losses)
+        self.loss_parts = exact_parts(self.loss_parts + accurate_sum(losses))
         if weight is not None:
-            self.weight_parts += accurate_sum(np.broadcast_to(weight, losses.shape))
+            self.weight_parts = exact_parts(
+                self.weight_parts + accurate_sum(np.broadcast_to(weight, losses.shape)))
+
+    def merge(self, other: LossTotal) -> None:
+        """Add another total, as if its data had followed this one's (shards)."""
+        self.count += other.count
+        self.loss_parts = exact_parts(self.loss_parts + other.loss_parts)
+        self.weight_parts = exact_parts(self.weight_parts + other.weight_parts)
 
     def result(self, reduction: Reduction, dtype: DTypeLike = np.float64) -> float:
         """The reduced loss; for float32 it is rounded to the nearest float32."""
@@ -284,6 +292,30 @@ def accurate_sum(values: FloatArray) -> list[float]:
         # Infinities poison the error terms with NaN; the sum is infinite (or NaN).
         return [exact_total(parts)]
     return parts + errors
+
+
+def exact_parts(values: list[float]) -> list[float]:
+    """The same exact sum as a few non-overlapping floats (Shewchuk's expansion).
+
+    Keeps the running parts short however many blocks were added; exactness is
+    kept, so totals can be saved and merged later (`bce merge`).
+    """
+    if not all(math.isfinite(v) for v in values):
+        return [exact_total(values)]
+    partials: list[float] = []
+    for x in values:
+        i = 0
+        for y in partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)
+            if low:
+                partials[i] = low
+                i += 1
+            x = high
+        partials[i:] = [x]
+    return partials
 
 
 def exact_total(parts: list[float]) -> float:

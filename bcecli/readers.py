@@ -146,7 +146,7 @@ class TextReader(Reader):
         if textparse.field_count(text, self.delimiter) > MAX_COLUMNS:  # before splitting it
             raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
                              "(are rows and columns swapped?)", where=f"{source}:{line_number}")
-        cells = textparse.split_line(text, self.delimiter)
+        cells = textparse.split_line(text, self.delimiter, source, line_number)
         # A delimiter that ends every line leaves an empty last column: no data, dropped.
         self.trailing = self.delimiter is not None and len(cells) > 1 and not cells[-1].strip()
         if self.trailing:

@@ -39,7 +39,7 @@ class Result:
     shape: tuple[int, ...]
     from_logits: bool
     dtype: str
-    sources: dict[str, str | None] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, Any] = field(default_factory=dict)
     gates: list[Gate] = field(default_factory=list)

@@ -272,16 +272,26 @@ def field_count(line: str, delimiter: str | None) -> int:
     return int(np.count_nonzero(~space[1:] & space[:-1])) + int(bool(len(space) and ~space[0]))
 
 
-def split_line(line: str, delimiter: str | None) -> list[str]:
-    return split_lines([line], delimiter)[0]
+def split_line(line: str, delimiter: str | None, source: str, number: int) -> list[str]:
+    return split_lines([line], delimiter, source, [number])[0]
 
 
-def split_lines(lines: list[str], delimiter: str | None) -> list[list[str]]:
+def split_lines(lines: list[str], delimiter: str | None, source: str,
+                numbers: list[int]) -> list[list[str]]:
+    """Lines into cells: CSV rules (quotes) with a delimiter, else runs of whitespace."""
     if delimiter is None:
         return [[cell.strip('"') for cell in line.split()] for line in lines]
     import csv  # only the strict path needs it; start-up is shorter without
 
-    return list(csv.reader(lines, delimiter=delimiter))
+    rows: list[list[str]] = []
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        rows.extend(reader)
+    except csv.Error as e:
+        what = "a stray carriage return (\\r) inside the line" if "new-line" in str(e) else e
+        raise InputError(f"not valid CSV: {what}", where=f"{source}:{numbers[len(rows)]}") \
+            from None
+    return rows
 
 
 def text_number(cell: str) -> float | None:
@@ -307,7 +317,7 @@ def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
                 line_count: int) -> Parsed:
     """The strict path: every rule checked, every failure located."""
     lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
-    rows = split_lines(lines, delimiter)
+    rows = split_lines(lines, delimiter, source, numbers)
     for cells, number in zip(rows, numbers, strict=True):
         if len(cells) != width:
             raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "

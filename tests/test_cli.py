@@ -341,6 +341,8 @@ def test_version_and_help(bce: Run) -> None:
      "p.csv:2: 'abc' in column 0 is not a number"),
     (dict(p__csv="0.8,1\n0.3,\n"), ["p.csv"],
      "p.csv:2: an empty value in column 1 is not a number"),
+    (dict(d__csv="0.5,1\n0.3\r0,1\n"), ["d.csv"],
+     "d.csv:2: not valid CSV: a stray carriage return (\\r) inside the line"),
     (dict(p__csv="0.8\n1_0\n", y__csv="1\n0\n"), ["p.csv", "y.csv"],
      "p.csv:2: '1_0' in column 0 is not a number"),
     (dict(p__json='[0.8, "0.2"]', y__json="[1, 0]"), ["p.json", "y.json"],
