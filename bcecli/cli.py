@@ -248,6 +248,10 @@ def compute(
         help="Clip probabilities to [E, 1−E] instead of clamping each log at −100.")] = None,
     dtype: Annotated[DType, typer.Option(
         help="float32 reproduces PyTorch float32 results.")] = DType.float64,
+    focal_gamma: Annotated[float | None, typer.Option(
+        help="Focal loss with this γ, as torchvision's sigmoid_focal_loss.")] = None,
+    focal_alpha: Annotated[float | None, typer.Option(
+        help="With --focal-gamma: the α balancing positives against negatives.")] = None,
     header: Annotated[bool | None, typer.Option(
         "--header/--no-header", help="Force the first row to be (or not be) a header. "
         "Default: detected.", show_default=False)] = None,
@@ -278,9 +282,11 @@ def compute(
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
     function = core.LossFunction(logits=logits, pos_weight=pos_list,
-                                 label_smoothing=label_smoothing, eps=eps, dtype=dtype.value)
+                                 label_smoothing=label_smoothing, eps=eps, dtype=dtype.value,
+                                 focal_gamma=focal_gamma, focal_alpha=focal_alpha)
     settings = {"class_weights": class_list, "pos_weight": pos_list,
-                "label_smoothing": label_smoothing, "eps": eps}
+                "label_smoothing": label_smoothing, "eps": eps, "focal_gamma": focal_gamma,
+                "focal_alpha": focal_alpha}
     with ExitStack() as resources:
         progress = None
         if not no_progress and sys.stderr.isatty():

@@ -32,6 +32,8 @@ def binary_cross_entropy(
     label_smoothing: float = 0.0,
     eps: float | None = None,
     dtype: DTypeLike = np.float64,
+    focal_gamma: float | None = None,
+    focal_alpha: float | None = None,
 ) -> float | FloatArray:
     """BCE of probabilities, like `torch.nn.functional.binary_cross_entropy`.
 
@@ -40,7 +42,8 @@ def binary_cross_entropy(
     `pos_weight` extends PyTorch: -[pw*y*log p + (1-y)*log(1-p)].
     """
     return loss(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
-                logits=False, label_smoothing=label_smoothing, eps=eps, dtype=dtype)
+                logits=False, label_smoothing=label_smoothing, eps=eps, dtype=dtype,
+                focal_gamma=focal_gamma, focal_alpha=focal_alpha)
 
 
 def binary_cross_entropy_with_logits(
@@ -52,14 +55,18 @@ def binary_cross_entropy_with_logits(
     *,
     label_smoothing: float = 0.0,
     dtype: DTypeLike = np.float64,
+    focal_gamma: float | None = None,
+    focal_alpha: float | None = None,
 ) -> float | FloatArray:
     """BCE of raw scores, like `torch.nn.functional.binary_cross_entropy_with_logits`.
 
     Uses the stable log-sigmoid form; ±inf logits give the mathematical limit
-    (0 or inf) where PyTorch gives NaN.
+    (0 or inf) where PyTorch gives NaN. `focal_gamma`/`focal_alpha` give
+    torchvision's `sigmoid_focal_loss`.
     """
     return loss(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
-                logits=True, label_smoothing=label_smoothing, eps=None, dtype=dtype)
+                logits=True, label_smoothing=label_smoothing, eps=None, dtype=dtype,
+                focal_gamma=focal_gamma, focal_alpha=focal_alpha)
 
 
 def loss(
@@ -73,12 +80,15 @@ def loss(
     label_smoothing: float,
     eps: float | None,
     dtype: DTypeLike,
+    focal_gamma: float | None = None,
+    focal_alpha: float | None = None,
 ) -> float | FloatArray:
     """Validate, compute per-element losses, then reduce: the one path both APIs share."""
     if reduction not in REDUCTIONS:
         raise UsageError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
     function = LossFunction(logits=logits, pos_weight=pos_weight,
-                            label_smoothing=label_smoothing, eps=eps, dtype=dtype)
+                            label_smoothing=label_smoothing, eps=eps, dtype=dtype,
+                            focal_gamma=focal_gamma, focal_alpha=focal_alpha)
     if np.size(input) == 0:
         raise InputError("no values to compute a loss from")
     losses = function(input, target, weight)
@@ -97,7 +107,8 @@ class LossFunction:
 
     def __init__(self, *, logits: bool = False, pos_weight: ArrayLike | None = None,
                  label_smoothing: float = 0.0, eps: float | None = None,
-                 dtype: DTypeLike = np.float64):
+                 dtype: DTypeLike = np.float64, focal_gamma: float | None = None,
+                 focal_alpha: float | None = None):
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise UsageError(f"dtype must be float64 or float32, not {self.dtype}")
@@ -105,9 +116,16 @@ class LossFunction:
             raise UsageError(f"label smoothing must be in [0, 1], not {label_smoothing}")
         if eps is not None and not 0.0 < eps < 0.5:
             raise UsageError(f"eps must be in (0, 0.5), not {eps}")
+        if focal_gamma is not None and not focal_gamma >= 0:
+            raise UsageError(f"focal gamma must be >= 0, not {focal_gamma}")
+        if focal_alpha is not None and (focal_gamma is None or not 0 <= focal_alpha <= 1):
+            raise UsageError("focal alpha needs a focal gamma" if focal_gamma is None else
+                             f"focal alpha must be in [0, 1], not {focal_alpha}")
         self.logits = logits
         self.label_smoothing = label_smoothing
         self.eps = eps
+        self.focal_gamma = focal_gamma
+        self.focal_alpha = focal_alpha
         self.pos_weight = None if pos_weight is None else self.cast(pos_weight)
         if self.pos_weight is not None:
             check_weights(self.pos_weight, "pos_weight")
@@ -138,6 +156,8 @@ class LossFunction:
             losses = logit_losses(x, y, self.pos_weight)
         else:
             losses = probability_losses(x, y, self.pos_weight, self.eps)
+        if self.focal_gamma is not None:
+            losses = focal(losses, x, y, self.logits, self.focal_gamma, self.focal_alpha)
         losses = apply_weight(losses, w)
         losses += 0.0  # turns the -0.0 of 0·log(1) into 0.0
         return losses
@@ -178,6 +198,27 @@ def logit_losses(x: FloatArray, y: FloatArray, pos_weight: FloatArray | None) ->
         down = np.where(pw * y > 0, np.inf, 0.0)
         result = np.where(x == np.inf, up, np.where(x == -np.inf, down, result)).astype(x.dtype)
     return result
+
+
+def focal(losses: FloatArray, x: FloatArray, y: FloatArray, logits: bool, gamma: float,
+          alpha: float | None) -> FloatArray:
+    """Focal loss as torchvision's `sigmoid_focal_loss` computes it, from the BCE losses.
+
+    loss · (1 − p_t)^γ, times α_t = α·y + (1 − α)·(1 − y) when α is given; for
+    probabilities p is the input itself. Written as torchvision writes it, so the
+    results agree (its 1 − p_t loses digits when p_t is near 1; so does this).
+    """
+    if logits:
+        with np.errstate(over="ignore"):
+            p = 1 / (1 + np.exp(-x))
+    else:
+        p = x
+    p_t = p * y + (1 - p) * (1 - y)
+    with np.errstate(invalid="ignore"):  # 0 · inf at infinite logits, fixed below
+        result: FloatArray = losses * (1 - p_t) ** losses.dtype.type(gamma)
+        if alpha is not None:
+            result = (alpha * y + (1 - alpha) * (1 - y)) * result
+    return np.where(np.isnan(result), losses.dtype.type(0), result) if logits else result
 
 
 def apply_weight(losses: FloatArray, weight: FloatArray | None) -> FloatArray:

@@ -76,6 +76,46 @@ def torch_expected(case: dict[str, Any]) -> Any:
     return loss.tolist() if loss.dim() else loss.item()
 
 
+def torch_focal(case: dict[str, Any]) -> Any:
+    """torchvision.ops.sigmoid_focal_loss, line for line (and its probability twin)."""
+    dt = torch.float64 if case["dtype"] == "float64" else torch.float32
+    inputs = torch.tensor(case["input"], dtype=dt)
+    targets = torch.tensor(case["target"], dtype=dt)
+    if case["logits"]:
+        p = torch.sigmoid(inputs)
+        ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    else:
+        p = inputs
+        ce_loss = F.binary_cross_entropy(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** case["focal_gamma"])
+    alpha = case["focal_alpha"]
+    if alpha is not None and alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    loss = {"mean": loss.mean, "sum": loss.sum}.get(case["reduction"], lambda: loss)()
+    return loss.tolist() if loss.dim() else loss.item()
+
+
+def focal_cases() -> list[dict[str, Any]]:
+    """Focal loss for logits (|x| <= 6, where 1 - p_t keeps its digits) and probabilities."""
+    rng = np.random.default_rng(7)
+    out = []
+    for logits, dtype, gamma, alpha, reduction in itertools.product(
+            (True, False), ("float64", "float32"), (0.0, 0.5, 2.0), (None, 0.25),
+            ("mean", "sum", "none")):
+        shape = (7, 2) if gamma == 2.0 else (11,)
+        x = rng.uniform(-6, 6, shape) if logits else rng.uniform(0.001, 0.999, shape)
+        y = rng.integers(0, 2, shape).astype(np.float64)
+        y.flat[::4] = rng.uniform(0, 1, y.flat[::4].shape)
+        n_dtype = np.dtype(dtype)
+        out.append(dict(name=f"focal-{'logits' if logits else 'probs'}-{dtype}-g{gamma}-a{alpha}"
+                             f"-{reduction}", input=x.astype(n_dtype).tolist(),
+                        target=y.astype(n_dtype).tolist(), logits=logits, dtype=dtype,
+                        reduction=reduction, focal_gamma=gamma, focal_alpha=alpha))
+    return out
+
+
 def cases() -> list[dict[str, Any]]:
     rng = np.random.default_rng(20261124)
     out: list[dict[str, Any]] = []
@@ -120,8 +160,15 @@ def cases() -> list[dict[str, Any]]:
         out.append(dict(name=f"logits-{dtype}-smoothing{smoothing}", input=x.tolist(),
                         target=y.tolist(), logits=True, dtype=dtype, label_smoothing=smoothing))
     defaults = dict(reduction="mean", weight=None, weight_kind=None, pos_weight=None,
-                    label_smoothing=0.0, eps=None)
-    return [{**defaults, **case} for case in out]
+                    label_smoothing=0.0, eps=None, focal_gamma=None, focal_alpha=None)
+    return [{**defaults, **case} for case in out + focal_cases()]
+
+
+def focal(x: torch.Tensor, t: torch.Tensor, gamma: float, alpha: float | None,
+          logits: bool) -> torch.Tensor:
+    case = {"input": x.tolist(), "target": t.tolist(), "logits": logits, "dtype": "float64",
+            "focal_gamma": gamma, "focal_alpha": alpha, "reduction": "mean"}
+    return torch.tensor(torch_focal(case), dtype=torch.float64)
 
 
 def sample_commands() -> list[dict[str, Any]]:
@@ -159,6 +206,10 @@ def sample_commands() -> list[dict[str, Any]]:
         (["data.jsonl", "--pred-col", "p", "--target-col", "y"], bce(p, y)),
         (["preds.npy", "targets.npy"], bce(p, y)),
         (["preds.csv.gz", "targets.csv"], bce(p, y)),
+        (["logits.csv", "logit_targets.csv", "--logits", "--focal-gamma", "2", "--focal-alpha",
+          "0.25"], focal(x, t, 2.0, 0.25, logits=True)),
+        (["preds.csv", "targets.csv", "--focal-gamma", "0.5"],
+         focal(p, y, 0.5, None, logits=False)),
     ]
     return [{"args": args, "expected": loss.tolist() if loss.dim() else loss.item()}
             for args, loss in runs]
@@ -167,7 +218,8 @@ def sample_commands() -> list[dict[str, Any]]:
 def main() -> None:
     all_cases = cases()
     for case in all_cases:
-        case["expected"] = torch_expected(case)
+        case["expected"] = torch_focal(case) if case["focal_gamma"] is not None else \
+            torch_expected(case)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"generator": "scripts/make_golden.py", "torch": torch.__version__,
                                "cases": all_cases, "sample_commands": sample_commands()},

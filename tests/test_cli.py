@@ -167,6 +167,21 @@ def test_label_smoothing_eps_and_dtype(bce: Run, files: Files) -> None:
     assert single["loss"] == pytest.approx(-np.log(0.9), rel=1e-6)
 
 
+def test_focal_options(bce: Run, files: Files) -> None:
+    files(p__csv=P, y__csv=Y)
+    plain = loss_of(bce("compute", "p.csv", "y.csv", "--json"))
+    assert loss_of(bce("compute", "p.csv", "y.csv", "--focal-gamma", "0", "--json")) == plain
+    focused = json.loads(bce("compute", "p.csv", "y.csv", "--focal-gamma", "2", "--focal-alpha",
+                             "0.25", "--json").stdout)
+    assert focused["loss"] < plain and (focused["focal_gamma"], focused["focal_alpha"]) == (2, 0.25)
+    for args, message in ((["--focal-alpha", "0.5"], "focal alpha needs a focal gamma"),
+                          (["--focal-gamma", "-1"], "focal gamma must be >= 0, not -1.0"),
+                          (["--focal-gamma", "1", "--focal-alpha", "2"],
+                           "focal alpha must be in [0, 1], not 2.0")):
+        result = bce("compute", "p.csv", "y.csv", *args)
+        assert (result.exit_code, result.stderr) == (2, f"bce: error: {message}\n")
+
+
 def test_json_output_keys(bce: Run, files: Files) -> None:
     files(p__csv=P, y__csv=Y)
     out = json.loads(bce("compute", "p.csv", "y.csv", "--json").stdout)
@@ -174,8 +189,9 @@ def test_json_output_keys(bce: Run, files: Files) -> None:
                    "from_logits": False, "dtype": "float64", "predictions": "p.csv",
                    "targets": "y.csv", "weights": None, "class_weights": None,
                    "pos_weight": None, "label_smoothing": 0.0, "eps": None,
-                   "max_loss": None, "min_loss": None, "baseline": None,
-                   "baseline_loss": None, "tolerance": None, "passed": None}
+                   "focal_gamma": None, "focal_alpha": None, "max_loss": None,
+                   "min_loss": None, "baseline": None, "baseline_loss": None,
+                   "tolerance": None, "passed": None}
 
 
 def test_auto_format_is_json_in_a_pipe(bce: Run, files: Files) -> None:

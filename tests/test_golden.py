@@ -28,7 +28,8 @@ def test_core_matches_torch(case: dict[str, Any]) -> None:
         weight = np.asarray(weight)[:, None]
     got = core.loss(case["input"], case["target"], weight=weight, pos_weight=case["pos_weight"],
                     reduction=case["reduction"], logits=case["logits"],
-                    label_smoothing=case["label_smoothing"], eps=case["eps"], dtype=case["dtype"])
+                    label_smoothing=case["label_smoothing"], eps=case["eps"], dtype=case["dtype"],
+                    focal_gamma=case["focal_gamma"], focal_alpha=case["focal_alpha"])
     np.testing.assert_allclose(got, case["expected"], rtol=RTOL[case["dtype"]], atol=0)
 
 
