@@ -20,12 +20,13 @@ import typer
 from typer.core import TyperGroup
 
 from bcecli import __version__, core, shards
+from bcecli.conventions import CONVENTIONS
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
 from bcecli.gates import Baseline, Gate, evaluate, read_baseline
-from bcecli.inputs import gather
+from bcecli.inputs import Plan, gather
 from bcecli.pipeline import run
 from bcecli.progress import ByteProgress
-from bcecli.render import Output, Result
+from bcecli.render import ComparisonRow, Output, Result
 from bcecli.shards import Partial
 
 
@@ -136,6 +137,45 @@ def float_list(option: str, text: str | None) -> list[float] | None:
     return values
 
 
+class Like(StrEnum):
+    torch = "torch"
+    keras = "keras"
+    sklearn = "sklearn"
+
+
+# Options that several commands share, declared once.
+Predictions = Annotated[str, typer.Argument(
+    help="Predictions file (.csv .tsv .txt .json .jsonl .npy .parquet, optionally .gz), or - "
+    "for stdin.", metavar="PREDICTIONS", show_default=False)]
+Targets = Annotated[str | None, typer.Argument(
+    help="Targets file, or - for stdin. Omit when PREDICTIONS holds both.",
+    metavar="[TARGETS]", show_default=False)]
+Logits = Annotated[bool, typer.Option(
+    "--logits", "--sigmoid", help="Inputs are raw scores: apply a (stable) sigmoid.")]
+Weights = Annotated[str | None, typer.Option(
+    "--weights", help="File of per-sample weights: N values, or an N×C matrix.")]
+PredCol = Annotated[str | None, typer.Option(
+    "--pred-col", help="Prediction column(s): header name or 0-based index; a comma list for "
+    "multi-label.")]
+TargetCol = Annotated[str | None, typer.Option("--target-col",
+                                               help="Target column(s), as --pred-col.")]
+WeightCol = Annotated[str | None, typer.Option("--weight-col",
+                                               help="Weight column, as --pred-col.")]
+ClassWeights = Annotated[str | None, typer.Option(
+    "--class-weights", help="C comma-separated weights, one per class (PyTorch weight of "
+    "shape (C,)).")]
+PosWeight = Annotated[str | None, typer.Option(
+    "--pos-weight", help="Weight of positives: one value or C values (PyTorch pos_weight).")]
+LabelSmoothing = Annotated[float, typer.Option(
+    "--label-smoothing", help="Keras label smoothing: y ← y·(1−F) + 0.5·F.")]
+Header = Annotated[bool | None, typer.Option(
+    "--header/--no-header", help="Force the first row to be (or not be) a header. Default: "
+    "detected.", show_default=False)]
+InputFormatOption = Annotated[InputFormat | None, typer.Option(
+    "--input-format", help="Format of stdin, when sniffing is not wanted.")]
+NoProgress = Annotated[bool, typer.Option(
+    "--no-progress", help="Never show the progress bar (it shows only on a terminal, for reads "
+    "of over a second).")]
 FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
@@ -149,6 +189,47 @@ BaselineOption = Annotated[str | None, typer.Option(
 Tolerance = Annotated[float | None, typer.Option(
     "--tolerance", help="With --baseline: exit 1 when the loss is worse by more than this "
     "fraction (0.05 = 5%).  [default: 0]", show_default=False)]
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """Where the data comes from: the options `compute` and `compare` share."""
+
+    predictions: str
+    targets: str | None
+    weights: str | None
+    pred_col: str | None
+    target_col: str | None
+    weight_col: str | None
+    header: bool | None
+    input_format: InputFormat | None
+    no_progress: bool
+
+    def plan(self, resources: ExitStack, class_weights: list[float] | None,
+             pos_weight: list[float] | None) -> Plan:
+        """Open the inputs (closed by `resources`) and check the per-class lists against them."""
+        progress = None
+        if not self.no_progress and sys.stderr.isatty():
+            progress = ByteProgress(input_size(self.predictions, self.targets, self.weights),
+                                    sys.stderr)
+            resources.callback(progress.close)
+        plan = gather(self.predictions, self.targets, weights=self.weights,
+                      pred_col=self.pred_col, target_col=self.target_col,
+                      weight_col=self.weight_col, header=self.header,
+                      input_format=self.input_format.value if self.input_format else None,
+                      on_read=progress.advance if progress else None, resources=resources)
+        for option, values, allowed in (("--pos-weight", pos_weight, (1, plan.classes)),
+                                        ("--class-weights", class_weights, (plan.classes,))):
+            if values is not None and len(values) not in allowed:
+                raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
+                                 f"has {plural(plan.classes, 'class')}")
+        return plan
+
+    @staticmethod
+    def sources(plan: Plan) -> dict[str, Any]:
+        return {"predictions": plan.predictions.reader.source,
+                "targets": plan.targets.reader.source,
+                "weights": plan.weights.reader.source if plan.weights else None}
 
 
 @dataclass(frozen=True)
@@ -220,43 +301,33 @@ def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:
 
 @app.command()
 def compute(
-    predictions: Annotated[str, typer.Argument(
-        help="Predictions file (.csv .tsv .txt .json .jsonl .npy, optionally .gz), or - for stdin.",
-        metavar="PREDICTIONS", show_default=False)],
-    targets: Annotated[str | None, typer.Argument(
-        help="Targets file, or - for stdin. Omit when PREDICTIONS holds both.",
-        metavar="[TARGETS]", show_default=False)] = None,
-    logits: Annotated[bool, typer.Option(
-        "--logits", "--sigmoid", help="Inputs are raw scores: apply a (stable) sigmoid.")] = False,
-    reduction: Annotated[ReductionName, typer.Option(
-        "--reduction", "-r", help="mean = Σw·l/N (PyTorch); weighted-mean = Σw·l/Σw "
-        "(scikit-learn); none = one loss per element.")] = ReductionName.mean,
-    weights: Annotated[str | None, typer.Option(
-        help="File of per-sample weights: N values, or an N×C matrix.")] = None,
-    pred_col: Annotated[str | None, typer.Option(
-        help="Prediction column(s): header name or 0-based index; a comma list for "
-        "multi-label.")] = None,
-    target_col: Annotated[str | None, typer.Option(help="Target column(s), as --pred-col.")] = None,
-    weight_col: Annotated[str | None, typer.Option(help="Weight column, as --pred-col.")] = None,
-    class_weights: Annotated[str | None, typer.Option(
-        help="C comma-separated weights, one per class (PyTorch weight of shape (C,)).")] = None,
-    pos_weight: Annotated[str | None, typer.Option(
-        help="Weight of positives: one value or C values (PyTorch pos_weight).")] = None,
-    label_smoothing: Annotated[float, typer.Option(
-        help="Keras label smoothing: y ← y·(1−F) + 0.5·F.")] = 0.0,
+    predictions: Predictions,
+    targets: Targets = None,
+    logits: Logits = False,
+    reduction: Annotated[ReductionName | None, typer.Option(
+        "--reduction", "-r", help="mean = Σw·l/N (PyTorch, the default); weighted-mean = "
+        "Σw·l/Σw (scikit-learn); none = one loss per element.", show_default=False)] = None,
+    weights: Weights = None,
+    pred_col: PredCol = None,
+    target_col: TargetCol = None,
+    weight_col: WeightCol = None,
+    class_weights: ClassWeights = None,
+    pos_weight: PosWeight = None,
+    label_smoothing: LabelSmoothing = 0.0,
     eps: Annotated[float | None, typer.Option(
         help="Clip probabilities to [E, 1−E] instead of clamping each log at −100.")] = None,
-    dtype: Annotated[DType, typer.Option(
-        help="float32 reproduces PyTorch float32 results.")] = DType.float64,
+    dtype: Annotated[DType | None, typer.Option(
+        help="float64 (the default), or float32 as PyTorch float32 computes.",
+        show_default=False)] = None,
+    like: Annotated[Like | None, typer.Option(
+        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
+        "clipping at 2.2e-16 and weighted-mean. Explicit options win.")] = None,
     focal_gamma: Annotated[float | None, typer.Option(
         help="Focal loss with this γ, as torchvision's sigmoid_focal_loss.")] = None,
     focal_alpha: Annotated[float | None, typer.Option(
         help="With --focal-gamma: the α balancing positives against negatives.")] = None,
-    header: Annotated[bool | None, typer.Option(
-        "--header/--no-header", help="Force the first row to be (or not be) a header. "
-        "Default: detected.", show_default=False)] = None,
-    input_format: Annotated[InputFormat | None, typer.Option(
-        help="Format of stdin, when sniffing is not wanted.")] = None,
+    header: Header = None,
+    input_format: InputFormatOption = None,
     format: FormatOption = Format.auto,
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
@@ -266,64 +337,98 @@ def compute(
     partial: Annotated[bool, typer.Option(
         "--partial", help="Print the exact running totals as JSON, for `bce merge` (shards).")
     ] = False,
-    no_progress: Annotated[bool, typer.Option(
-        "--no-progress", help="Never show the progress bar (it shows only on a terminal, "
-        "for reads of over a second).")] = False,
+    no_progress: NoProgress = False,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS."""
     output = output_for(format, json_)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
-    checks = Checks.from_options(reduction.value, max_loss, min_loss, baseline, tolerance)
-    if partial and (reduction is ReductionName.none or any(checks.fields().values())
+    convention = CONVENTIONS[like.value] if like else None
+    chosen_reduction = reduction.value if reduction else \
+        convention.reduction if convention else "mean"
+    chosen_dtype = dtype.value if dtype else \
+        (convention.dtype if convention and convention.dtype else "float64")
+    if eps is None and convention and (not logits or convention.clip_logits):
+        eps = convention.eps
+    checks = Checks.from_options(chosen_reduction, max_loss, min_loss, baseline, tolerance)
+    if partial and (chosen_reduction == "none" or any(checks.fields().values())
                     or json_ or format is not Format.auto):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none, "
                          "--format and the CI gates (give those to bce merge)")
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
     function = core.LossFunction(logits=logits, pos_weight=pos_list,
-                                 label_smoothing=label_smoothing, eps=eps, dtype=dtype.value,
+                                 label_smoothing=label_smoothing, eps=eps, dtype=chosen_dtype,
                                  focal_gamma=focal_gamma, focal_alpha=focal_alpha)
     settings = {"class_weights": class_list, "pos_weight": pos_list,
                 "label_smoothing": label_smoothing, "eps": eps, "focal_gamma": focal_gamma,
-                "focal_alpha": focal_alpha}
+                "focal_alpha": focal_alpha, "like": like.value if like else None}
+    inputs = InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
+                          header, input_format, no_progress)
     with ExitStack() as resources:
-        progress = None
-        if not no_progress and sys.stderr.isatty():
-            progress = ByteProgress(input_size(predictions, targets, weights), sys.stderr)
-            resources.callback(progress.close)
-        plan = gather(predictions, targets, weights=weights, pred_col=pred_col,
-                      target_col=target_col, weight_col=weight_col, header=header,
-                      input_format=input_format.value if input_format else None,
-                      on_read=progress.advance if progress else None, resources=resources)
-        for option, values, allowed in (("--pos-weight", pos_list, (1, plan.classes)),
-                                        ("--class-weights", class_list, (plan.classes,))):
-            if values is not None and len(values) not in allowed:
-                raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
-                                 f"has {plural(plan.classes, 'class')}")
+        plan = inputs.plan(resources, class_list, pos_list)
         try:
-            total = run(plan, function, class_list,
-                        output.rows if reduction is ReductionName.none else None)
+            (total,) = run(plan, [function], class_list,
+                           output.rows if chosen_reduction == "none" else None)
         except BrokenPipeError:
             closed_pipe()
             return ExitStatus.OK
     if partial:
         shape = {"classes": plan.classes, "flat": plan.predictions.flat}
-        recorded = {"reduction": reduction.value, "dtype": dtype.value, "from_logits": logits,
+        recorded = {"reduction": chosen_reduction, "dtype": chosen_dtype, "from_logits": logits,
                     "weighted": plan.weights is not None, **settings}
         print(Partial(total, shape, recorded).to_json())
         return ExitStatus.OK
-    loss = None if reduction is ReductionName.none else \
-        total.result(reduction.value, function.dtype)  # type: ignore[arg-type]
+    loss = None if chosen_reduction == "none" else \
+        total.result(chosen_reduction, function.dtype)  # type: ignore[arg-type]
     result = Result(
-        loss=loss, reduction=reduction.value, count=total.count,
+        loss=loss, reduction=chosen_reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat),
-        from_logits=logits, dtype=dtype.value,
-        sources={"predictions": plan.predictions.reader.source,
-                 "targets": plan.targets.reader.source,
-                 "weights": plan.weights.reader.source if plan.weights else None},
+        from_logits=logits, dtype=chosen_dtype, sources=InputOptions.sources(plan),
         settings=settings, checks=checks.fields(), gates=checks.gates(loss))
     return report(output, result)
+
+
+@app.command()
+def compare(
+    predictions: Predictions,
+    targets: Targets = None,
+    logits: Logits = False,
+    weights: Weights = None,
+    pred_col: PredCol = None,
+    target_col: TargetCol = None,
+    weight_col: WeightCol = None,
+    class_weights: ClassWeights = None,
+    pos_weight: PosWeight = None,
+    label_smoothing: LabelSmoothing = 0.0,
+    header: Header = None,
+    input_format: InputFormatOption = None,
+    format: FormatOption = Format.auto,
+    json_: JsonOption = False,
+    no_progress: NoProgress = False,
+) -> int:
+    """The loss under PyTorch's, Keras' and scikit-learn's conventions, side by side."""
+    output = output_for(format, json_)
+    class_list = float_list("--class-weights", class_weights)
+    pos_list = float_list("--pos-weight", pos_weight)
+    functions = [c.function(logits=logits, pos_weight=pos_list, label_smoothing=label_smoothing,
+                            dtype="float64") for c in CONVENTIONS.values()]
+    inputs = InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
+                          header, input_format, no_progress)
+    with ExitStack() as resources:
+        plan = inputs.plan(resources, class_list, pos_list)
+        totals = run(plan, functions, class_list)
+    rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype),  # type: ignore[arg-type]
+                          c.reduction, str(f.dtype), c.differs)
+            for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
+    try:
+        output.comparison(rows, count=totals[0].count,
+                          shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
+                          from_logits=logits, sources=InputOptions.sources(plan))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        closed_pipe()
+    return ExitStatus.OK
 
 
 @app.command()

@@ -152,10 +152,11 @@ class LossFunction:
         check_targets(y)
         if self.label_smoothing:
             y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing  # keeps y's dtype
-        if self.logits:
+        if self.logits and self.eps is None:
             losses = logit_losses(x, y, self.pos_weight)
-        else:
-            losses = probability_losses(x, y, self.pos_weight, self.eps)
+        else:  # with eps, logits go through a sigmoid and are clipped (scikit-learn's way)
+            p = sigmoid(x) if self.logits else x
+            losses = probability_losses(p, y, self.pos_weight, self.eps)
         if self.focal_gamma is not None:
             losses = focal(losses, x, y, self.logits, self.focal_gamma, self.focal_alpha)
         losses = apply_weight(losses, w)
@@ -208,17 +209,20 @@ def focal(losses: FloatArray, x: FloatArray, y: FloatArray, logits: bool, gamma:
     probabilities p is the input itself. Written as torchvision writes it, so the
     results agree (its 1 − p_t loses digits when p_t is near 1; so does this).
     """
-    if logits:
-        with np.errstate(over="ignore"):
-            p = 1 / (1 + np.exp(-x))
-    else:
-        p = x
+    p = sigmoid(x) if logits else x
     p_t = p * y + (1 - p) * (1 - y)
     with np.errstate(invalid="ignore"):  # 0 · inf at infinite logits, fixed below
         result: FloatArray = losses * (1 - p_t) ** losses.dtype.type(gamma)
         if alpha is not None:
             result = (alpha * y + (1 - alpha) * (1 - y)) * result
     return np.where(np.isnan(result), losses.dtype.type(0), result) if logits else result
+
+
+def sigmoid(x: FloatArray) -> FloatArray:
+    """1 / (1 + e^-x), as torch.sigmoid computes it (exp may overflow to inf: p = 0)."""
+    with np.errstate(over="ignore"):
+        p: FloatArray = 1 / (1 + np.exp(-x))
+    return p
 
 
 def apply_weight(losses: FloatArray, weight: FloatArray | None) -> FloatArray:

@@ -19,22 +19,24 @@ from bcecli.inputs import Plan, Role
 from bcecli.readers import Block, Reader
 
 
-def run(plan: Plan, function: LossFunction, class_weights: list[float] | None,
-        on_rows: Callable[[FloatArray], None] | None = None) -> LossTotal:
-    """Stream every batch through `function`; totals for the reductions, rows to `on_rows`."""
-    total = LossTotal()
+def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float] | None,
+        on_rows: Callable[[FloatArray], None] | None = None) -> list[LossTotal]:
+    """Stream every batch through each function, into one total each (`bce compare` has
+    several); the first function's per-element losses go to `on_rows`."""
+    totals = [LossTotal() for _ in functions]
     for batch in batches(plan):
         weight = weight_array(batch, class_weights)
-        try:
-            if batch.weights is not None:
-                check_weights(batch.weights.values, "weight")
-            losses = function(batch.predictions.values, batch.targets.values, weight)
-        except BadValue as e:
-            raise located(e, batch) from None
-        total.add(losses, None if weight is None else function.cast(weight))
-        if on_rows is not None:
-            on_rows(losses)
-    return total
+        for function, total in zip(functions, totals, strict=True):
+            try:
+                if batch.weights is not None:
+                    check_weights(batch.weights.values, "weight")
+                losses = function(batch.predictions.values, batch.targets.values, weight)
+            except BadValue as e:
+                raise located(e, batch) from None
+            total.add(losses, None if weight is None else function.cast(weight))
+            if on_rows is not None and total is totals[0]:
+                on_rows(losses)
+    return totals
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,17 @@ class Result:
         return json.dumps(rest)[1:]
 
 
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One library's convention in `bce compare`."""
+
+    convention: str
+    loss: float
+    reduction: str
+    dtype: str
+    differs: str
+
+
 def number(value: float) -> str:
     return repr(float(value))
 
@@ -128,6 +139,40 @@ class Output:
                            f"{result.dtype},{str(result.from_logits).lower()}\n")
         elif self.fmt == "table":
             table(result, self.out, self.preview, self.rows_seen)
+
+
+    def comparison(self, rows: list[ComparisonRow], *, count: int, shape: tuple[int, ...],
+                   from_logits: bool, sources: dict[str, Any]) -> None:
+        """`bce compare`: one row per convention, with what sets it apart."""
+        if self.fmt == "json":
+            import json
+
+            conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
+                                          "dtype": r.dtype, "differs": r.differs} for r in rows}
+            losses = ", ".join(f'"{r.convention}": {json_number(r.loss)}' for r in rows)
+            rest = json.dumps({"conventions": conventions, "count": count, "shape": list(shape),
+                               "from_logits": from_logits, **sources})
+            self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
+        elif self.fmt == "plain":
+            self.out.writelines(f"{r.convention}\t{number(r.loss)}\n" for r in rows)
+        elif self.fmt == "csv":
+            import csv
+
+            writer = csv.writer(self.out, lineterminator="\n")
+            writer.writerow(["convention", "loss", "reduction", "dtype", "differs"])
+            writer.writerows([r.convention, number(r.loss), r.reduction, r.dtype, r.differs]
+                             for r in rows)
+        else:
+            from rich.console import Console
+            from rich.table import Table
+
+            grid = Table(title=f"Binary cross-entropy of {count} values, three ways",
+                         title_justify="left")
+            for column in ("Convention", "Loss", "Reduction", "dtype", "What differs"):
+                grid.add_column(column)
+            for r in rows:
+                grid.add_row(r.convention, number(r.loss), r.reduction, r.dtype, r.differs)
+            Console(file=self.out, highlight=False).print(grid)
 
 
 def json_list(row: Any) -> str:

@@ -189,7 +189,7 @@ def test_json_output_keys(bce: Run, files: Files) -> None:
                    "from_logits": False, "dtype": "float64", "predictions": "p.csv",
                    "targets": "y.csv", "weights": None, "class_weights": None,
                    "pos_weight": None, "label_smoothing": 0.0, "eps": None,
-                   "focal_gamma": None, "focal_alpha": None, "max_loss": None,
+                   "focal_gamma": None, "focal_alpha": None, "like": None, "max_loss": None,
                    "min_loss": None, "baseline": None, "baseline_loss": None,
                    "tolerance": None, "passed": None}
 

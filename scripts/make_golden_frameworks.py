@@ -1,0 +1,94 @@
+"""Generate tests/golden/framework_cases.json from PyTorch, Keras and scikit-learn.
+
+    python -m venv /tmp/fw && /tmp/fw/bin/pip install torch==2.13.0 keras scikit-learn
+    KERAS_BACKEND=torch /tmp/fw/bin/python scripts/make_golden_frameworks.py
+
+Each case is one data set and what each library reports for it with its own
+defaults: torch.nn.BCELoss / BCEWithLogitsLoss (float64 tensors),
+keras.losses.BinaryCrossentropy (its default float32), and
+sklearn.metrics.log_loss (binary hard labels only; logits through expit).
+These are the conventions `bce --like` and `bce compare` reproduce.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras
+import sklearn
+import torch
+from scipy.special import expit
+from sklearn.metrics import log_loss
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "golden" / "framework_cases.json"
+
+
+def torch_loss(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, logits: bool,
+               smoothing: float) -> float:
+    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    yt = yt * (1 - smoothing) + 0.5 * smoothing
+    wt = None if w is None else torch.tensor(w if x.ndim == 1 else w[:, None],
+                                             dtype=torch.float64)
+    loss = torch.nn.BCEWithLogitsLoss(weight=wt) if logits else torch.nn.BCELoss(weight=wt)
+    return float(loss(xt, yt).item())
+
+
+def keras_loss(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, logits: bool,
+               smoothing: float) -> float:
+    loss = keras.losses.BinaryCrossentropy(from_logits=logits, label_smoothing=smoothing)
+    x2, y2 = (x[:, None], y[:, None]) if x.ndim == 1 else (x, y)
+    value = loss(y2.astype(np.float32), x2.astype(np.float32),
+                 sample_weight=None if w is None else w.astype(np.float32))
+    return float(keras.ops.convert_to_numpy(value))
+
+
+def sklearn_loss(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, logits: bool) -> float:
+    p = expit(x) if logits else x
+    return float(log_loss(y, p, sample_weight=w, labels=[0, 1]))
+
+
+def cases() -> list[dict[str, Any]]:
+    rng = np.random.default_rng(11)
+    out = []
+    for logits, weighted, shape, smoothing in itertools.product(
+            (False, True), (False, True), ((24,), (8, 3)), (0.0, 0.1)):
+        if logits:
+            x = rng.normal(0, 5, shape)
+            x.flat[:3] = [40.0, -40.0, 0.0]
+        else:
+            x = rng.uniform(0, 1, shape)
+            x.flat[:4] = [0.0, 1.0, 1e-12, 1 - 1e-9]
+        y = rng.integers(0, 2, shape).astype(np.float64)
+        w = rng.uniform(0.2, 3, shape[0]) if weighted else None
+        case: dict[str, Any] = dict(
+            name=f"{'logits' if logits else 'probs'}-{'x'.join(map(str, shape))}"
+                 f"-{'weighted' if weighted else 'plain'}-smoothing{smoothing}",
+            input=x.tolist(), target=y.tolist(), weight=None if w is None else w.tolist(),
+            logits=logits, label_smoothing=smoothing,
+            torch=torch_loss(x, y, w, logits, smoothing),
+            keras=keras_loss(x, y, w, logits, smoothing))
+        if x.ndim == 1 and not smoothing:  # log_loss takes binary hard labels only
+            case["sklearn"] = sklearn_loss(x, y, w, logits)
+        out.append(case)
+    return out
+
+
+def main() -> None:
+    all_cases = cases()
+    OUT.write_text(json.dumps({
+        "generator": "scripts/make_golden_frameworks.py", "torch": torch.__version__,
+        "keras": f"{keras.__version__} ({keras.backend.backend()} backend)",
+        "sklearn": sklearn.__version__, "cases": all_cases}, indent=1) + "\n")
+    print(f"wrote {len(all_cases)} cases to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
