@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from bcecli import __version__, core, shards
 from bcecli.conventions import CONVENTIONS
+from bcecli.diagnostics import Diagnostics
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
 from bcecli.gates import Baseline, Gate, evaluate, read_baseline
 from bcecli.inputs import Plan, gather
@@ -337,9 +338,21 @@ def compute(
     partial: Annotated[bool, typer.Option(
         "--partial", help="Print the exact running totals as JSON, for `bce merge` (shards).")
     ] = False,
+    top: Annotated[int, typer.Option(
+        "--top", help="List the K samples with the highest loss, with their line.",
+        show_default=False)] = 0,
+    metrics: Annotated[bool, typer.Option(
+        "--metrics", help="Add accuracy, Brier score, ROC AUC and calibration error.")] = False,
+    threshold: Annotated[float, typer.Option(
+        help="With --metrics: predicted positive when p >= this.")] = 0.5,
+    hist: Annotated[bool, typer.Option(
+        "--hist", help="Add a histogram of per-sample losses.")] = False,
     no_progress: NoProgress = False,
 ) -> int:
-    """Compute the binary cross-entropy of PREDICTIONS against TARGETS."""
+    """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
+
+    Multi-label input (several columns) also gets the loss of each class.
+    """
     output = output_for(format, json_)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
@@ -352,9 +365,12 @@ def compute(
         eps = convention.eps
     checks = Checks.from_options(chosen_reduction, max_loss, min_loss, baseline, tolerance)
     if partial and (chosen_reduction == "none" or any(checks.fields().values())
-                    or json_ or format is not Format.auto):
+                    or json_ or format is not Format.auto or top or metrics or hist):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none, "
-                         "--format and the CI gates (give those to bce merge)")
+                         "--format, the CI gates (give those to bce merge) and diagnostics")
+    if top < 0 or not 0 <= threshold <= 1:
+        raise UsageError(f"--top must be >= 0, not {top}" if top < 0 else
+                         f"--threshold must be in [0, 1], not {threshold}")
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
     function = core.LossFunction(logits=logits, pos_weight=pos_list,
@@ -367,9 +383,12 @@ def compute(
                           header, input_format, no_progress)
     with ExitStack() as resources:
         plan = inputs.plan(resources, class_list, pos_list)
+        diagnostics = Diagnostics(top=top, per_class=not plan.predictions.flat, metrics=metrics,
+                                  histogram=hist, threshold=threshold, logits=logits)
         try:
             (total,) = run(plan, [function], class_list,
-                           output.rows if chosen_reduction == "none" else None)
+                           output.rows if chosen_reduction == "none" else None,
+                           diagnostics.observe if diagnostics.wanted else None)
         except BrokenPipeError:
             closed_pipe()
             return ExitStatus.OK
@@ -385,7 +404,8 @@ def compute(
         loss=loss, reduction=chosen_reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat),
         from_logits=logits, dtype=chosen_dtype, sources=InputOptions.sources(plan),
-        settings=settings, checks=checks.fields(), gates=checks.gates(loss))
+        settings=settings, checks=checks.fields(), gates=checks.gates(loss),
+        extra=diagnostics.report(plan.predictions.labels))
     return report(output, result)
 
 

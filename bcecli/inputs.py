@@ -27,6 +27,12 @@ class Role:
     flat: bool  # one column read as N values rather than N×1
 
     @property
+    def labels(self) -> tuple[str, ...]:
+        """A name for each column: the header's, else the 0-based index."""
+        names = self.reader.names
+        return tuple(names[c] if names else str(c) for c in self.columns)
+
+    @property
     def shape(self) -> str:
         return "(N,)" if self.flat else f"(N, {len(self.columns)})"
 

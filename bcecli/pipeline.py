@@ -20,9 +20,11 @@ from bcecli.readers import Block, Reader
 
 
 def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float] | None,
-        on_rows: Callable[[FloatArray], None] | None = None) -> list[LossTotal]:
+        on_rows: Callable[[FloatArray], None] | None = None,
+        on_batch: Callable[[Batch, FloatArray], None] | None = None) -> list[LossTotal]:
     """Stream every batch through each function, into one total each (`bce compare` has
-    several); the first function's per-element losses go to `on_rows`."""
+    several); the first function's per-element losses go to `on_rows` and, with their
+    batch, to `on_batch` (diagnostics)."""
     totals = [LossTotal() for _ in functions]
     for batch in batches(plan):
         weight = weight_array(batch, class_weights)
@@ -34,8 +36,11 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
             except BadValue as e:
                 raise located(e, batch) from None
             total.add(losses, None if weight is None else function.cast(weight))
-            if on_rows is not None and total is totals[0]:
-                on_rows(losses)
+            if total is totals[0]:
+                if on_rows is not None:
+                    on_rows(losses)
+                if on_batch is not None:
+                    on_batch(batch, losses)
     return totals
 
 

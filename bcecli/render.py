@@ -43,6 +43,7 @@ class Result:
     settings: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, Any] = field(default_factory=dict)
     gates: list[Gate] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # diagnostics, when asked for
 
     @property
     def passed(self) -> bool | None:
@@ -55,7 +56,7 @@ class Result:
 
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
-                **self.settings, **self.checks, "passed": self.passed}
+                **self.settings, **self.checks, "passed": self.passed, **self.extra}
         return json.dumps(rest)[1:]
 
 
@@ -207,4 +208,53 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     for gate in result.gates:
         verdict = "[green]passed[/]" if gate.held else "[red]FAILED[/]"
         grid.add_row("Gate", f"{gate.name}: {verdict}")
-    Console(file=out, highlight=False).print(grid)
+    console = Console(file=out, highlight=False)
+    console.print(grid)
+    for section in diagnostic_tables(result.extra):
+        console.print(section)
+
+
+def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
+    """Rich tables for --top, the per-class losses, --metrics and --hist."""
+    from rich.table import Table
+
+    tables = []
+    if "top" in extra:
+        worst = Table(title="Highest losses", title_justify="left")
+        for column in ("Where", "Prediction", "Target", "Loss"):
+            worst.add_column(column)
+        for item in extra["top"]:
+            worst.add_row(item["where"], str(item["prediction"]), str(item["target"]),
+                          number(item["loss"]))
+        tables.append(worst)
+    if "per_class" in extra:
+        classes = Table(title="Per class", title_justify="left")
+        for column in ("Class", "Loss", "Count", "Positives"):
+            classes.add_column(column)
+        for item in extra["per_class"]:
+            classes.add_row(item["class"], number(item["loss"]), str(item["count"]),
+                            str(item["positives"]))
+        tables.append(classes)
+    if "metrics" in extra:
+        metrics = Table(title="Metrics", title_justify="left", show_header=False)
+        for key, value in extra["metrics"].items():
+            metrics.add_row(key.replace("_", " "), "undefined (one class only)"
+                            if value is None else number(value))
+        tables.append(metrics)
+    if "histogram" in extra:
+        tables.append(histogram(extra["histogram"]))
+    return tables
+
+
+def histogram(data: dict[str, Any]) -> Any:
+    """Per-sample losses as horizontal bars, one row per bin with any samples."""
+    from rich.table import Table
+
+    edges, counts = data["edges"], data["counts"]
+    most = max(counts) or 1
+    bars = Table(title="Per-sample losses", title_justify="left", show_header=False)
+    for low, high, count in zip(edges, edges[1:], counts, strict=False):
+        if count:
+            bars.add_row(f"[{low:g}, {high:g})", "█" * max(1, round(40 * count / most)),
+                         str(count))
+    return bars

@@ -26,7 +26,8 @@ import keras
 import sklearn
 import torch
 from scipy.special import expit
-from sklearn.metrics import log_loss
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "golden" / "framework_cases.json"
 
@@ -81,12 +82,36 @@ def cases() -> list[dict[str, Any]]:
     return out
 
 
+def metric_cases() -> list[dict[str, Any]]:
+    """Accuracy, Brier score, ROC AUC and expected calibration error from scikit-learn."""
+    rng = np.random.default_rng(5)
+    out = []
+    for name, logits, decimals in (("ties", False, 2), ("smooth", False, None),
+                                   ("logits", True, None)):
+        p = rng.uniform(0, 1, 300)
+        if decimals:
+            p = np.round(p, decimals)  # ties for the AUC, values on the bin edges
+        y = (rng.uniform(0, 1, 300) < p).astype(np.float64)
+        x = np.log(p / (1 - p)) if logits else p
+        scores = expit(x) if logits else p
+        prob_true, prob_pred = calibration_curve(y, scores, n_bins=10)
+        counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], scores), minlength=10)
+        counts = counts[counts > 0]
+        out.append(dict(name=name, input=x.tolist(), target=y.tolist(), logits=logits,
+                        accuracy=float(accuracy_score(y, scores >= 0.5)),
+                        brier=float(brier_score_loss(y, scores)),
+                        roc_auc=float(roc_auc_score(y, scores)),
+                        ece=float(np.sum(counts / len(y) * np.abs(prob_true - prob_pred)))))
+    return out
+
+
 def main() -> None:
     all_cases = cases()
     OUT.write_text(json.dumps({
         "generator": "scripts/make_golden_frameworks.py", "torch": torch.__version__,
         "keras": f"{keras.__version__} ({keras.backend.backend()} backend)",
-        "sklearn": sklearn.__version__, "cases": all_cases}, indent=1) + "\n")
+        "sklearn": sklearn.__version__, "cases": all_cases, "metrics": metric_cases()},
+        indent=1) + "\n")
     print(f"wrote {len(all_cases)} cases to {OUT}")
 
 

@@ -1,0 +1,138 @@
+"""Diagnostics beside the loss: which samples drive it, per class, and classic metrics.
+
+Fed batch by batch like the totals: `--top K` keeps the K highest-loss samples
+seen so far (with the file and line they came from), the per-class losses and
+the histogram are running sums, accuracy, Brier score and calibration are
+counts per bin. ROC AUC needs every score ranked, so `--metrics` keeps the
+predictions and targets (16 bytes per value) until the end.
+
+Metrics use p = the prediction (the sigmoid of a logit) and the target rounded
+to 0 or 1, except Brier, which takes soft targets as they are. They are not
+weighted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bcecli.core import FloatArray, LossTotal, sigmoid
+from bcecli.pipeline import Batch
+
+HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+                   20.0, 50.0, 100.0, float("inf"))
+CALIBRATION_BINS = 10
+
+
+@dataclass
+class Diagnostics:
+    top: int = 0
+    per_class: bool = False
+    metrics: bool = False
+    histogram: bool = False
+    threshold: float = 0.5
+    logits: bool = False
+    worst: list[dict[str, Any]] = field(default_factory=list)
+    classes: list[LossTotal] = field(default_factory=list)
+    positives: FloatArray | None = None
+    counts: FloatArray = field(default_factory=lambda: np.zeros(len(HISTOGRAM_EDGES) - 1))
+    scores: list[FloatArray] = field(default_factory=list)
+    labels: list[FloatArray] = field(default_factory=list)
+    soft: list[FloatArray] = field(default_factory=list)
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.top or self.per_class or self.metrics or self.histogram)
+
+    def observe(self, batch: Batch, losses: FloatArray) -> None:
+        """One batch of inputs and their per-element losses."""
+        x = batch.predictions.values
+        y = batch.targets.values
+        per_sample = losses if losses.ndim == 1 else losses.mean(axis=1)
+        if self.top:
+            self.keep_worst(batch, per_sample)
+        if self.histogram:
+            self.counts += np.histogram(per_sample, bins=HISTOGRAM_EDGES)[0]
+        if self.per_class and losses.ndim == 2:
+            if not self.classes:
+                self.classes = [LossTotal() for _ in range(losses.shape[1])]
+                self.positives = np.zeros(losses.shape[1])
+            for column, total in enumerate(self.classes):
+                total.add(losses[:, column], None)
+            self.positives = self.positives + (y >= 0.5).sum(axis=0)
+        if self.metrics:
+            p = sigmoid(x) if self.logits else x
+            self.scores.append(np.ravel(p).astype(np.float64))
+            self.soft.append(np.ravel(y).astype(np.float64))
+
+    def keep_worst(self, batch: Batch, per_sample: FloatArray) -> None:
+        k = min(self.top, len(per_sample))
+        rows = np.argpartition(-per_sample, k - 1)[:k] if k < len(per_sample) else \
+            np.arange(len(per_sample))
+        x, y = batch.predictions.values, batch.targets.values
+        for row in rows.tolist():
+            self.worst.append({"where": batch.predictions.where(row),
+                               "prediction": x[row].tolist(), "target": y[row].tolist(),
+                               "loss": float(per_sample[row])})
+        self.worst.sort(key=lambda item: -item["loss"])
+        del self.worst[self.top:]
+
+    def report(self, labels: tuple[str, ...]) -> dict[str, Any]:
+        """The JSON keys for what was asked."""
+        out: dict[str, Any] = {}
+        if self.top:
+            out["top"] = self.worst
+        if self.per_class and self.classes:
+            out["per_class"] = [
+                {"class": labels[j] if j < len(labels) else str(j),
+                 "loss": total.result("mean"), "count": total.count,
+                 "positives": int(self.positives[j])}  # type: ignore[index]
+                for j, total in enumerate(self.classes)]
+        if self.histogram:
+            out["histogram"] = {"edges": list(HISTOGRAM_EDGES),
+                                "counts": [int(c) for c in self.counts]}
+        if self.metrics:
+            p = np.concatenate(self.scores)
+            soft = np.concatenate(self.soft)
+            out["metrics"] = classic_metrics(p, soft, self.threshold)
+        return out
+
+
+def classic_metrics(p: FloatArray, soft: FloatArray, threshold: float) -> dict[str, Any]:
+    """Accuracy at a threshold, Brier score, ROC AUC and expected calibration error."""
+    y = soft >= 0.5
+    return {"threshold": threshold, "accuracy": float(np.mean((p >= threshold) == y)),
+            "brier": float(np.mean((p - soft) ** 2)), "roc_auc": roc_auc(p, y),
+            "ece": calibration_error(p, y)}
+
+
+def roc_auc(p: FloatArray, y: np.ndarray[Any, np.dtype[np.bool_]]) -> float | None:
+    """Area under the ROC curve as the Mann-Whitney U statistic, ties counted half."""
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if not positives or not negatives:
+        return None  # undefined with one class only (scikit-learn raises)
+    order = np.argsort(p, kind="mergesort")
+    ranks = np.empty(len(p))
+    sorted_p = p[order]
+    # average ranks over ties: each run of equal scores gets the mean of its positions
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
+    ends = np.r_[starts[1:], len(p)]
+    average = (starts + ends + 1) / 2  # 1-based mean rank of each run
+    ranks[order] = np.repeat(average, ends - starts)
+    u = ranks[y].sum() - positives * (positives + 1) / 2
+    return float(u / (positives * negatives))
+
+
+def calibration_error(p: FloatArray, y: np.ndarray[Any, np.dtype[np.bool_]]) -> float:
+    """Expected calibration error over ten equal-width bins of p (binned as
+    scikit-learn's `calibration_curve` bins: a p on an edge goes to the lower bin)."""
+    bins = np.searchsorted(np.linspace(0, 1, CALIBRATION_BINS + 1)[1:-1], p)
+    count = np.bincount(bins, minlength=CALIBRATION_BINS)
+    confidence = np.bincount(bins, weights=p, minlength=CALIBRATION_BINS)
+    observed = np.bincount(bins, weights=y.astype(float), minlength=CALIBRATION_BINS)
+    used = count > 0
+    gap = np.abs(confidence[used] - observed[used])  # per bin: count · |mean p − mean y|
+    return float(gap.sum() / len(p))

@@ -1,0 +1,83 @@
+"""--top, per-class losses, --metrics (against scikit-learn) and --hist."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, Run
+
+GOLDEN = json.loads((ROOT / "tests" / "golden" / "framework_cases.json").read_text())["metrics"]
+Files = Callable[..., None]
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
+def test_metrics_match_scikit_learn(bce: Run, files: Files, case: dict[str, Any]) -> None:
+    files(p__csv="".join(f"{v!r}\n" for v in case["input"]),
+          y__csv="".join(f"{v!r}\n" for v in case["target"]))
+    args = ["--logits"] if case["logits"] else []
+    got = json.loads(bce("compute", "p.csv", "y.csv", "--metrics", "--json", *args).stdout)
+    for key in ("accuracy", "brier", "roc_auc", "ece"):
+        assert got["metrics"][key] == pytest.approx(case[key], rel=1e-12, abs=1e-15), key
+
+
+def test_top_names_the_lines_of_the_worst_samples(bce: Run, files: Files) -> None:
+    files(p__csv="p\n0.9\n0.1\n# a comment\n0.5\n0.99\n", y__csv="1\n1\n1\n0\n")
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--top", "2", "--json").stdout)
+    assert [(t["where"], t["prediction"], t["target"]) for t in out["top"]] == \
+        [("p.csv:6", 0.99, 0.0), ("p.csv:3", 0.1, 1.0)]
+    assert out["top"][0]["loss"] == pytest.approx(-np.log(0.01))
+
+
+def test_top_across_blocks(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcecli import readers
+
+    monkeypatch.setattr(readers, "BLOCK_BYTES", 16)
+    values = [0.5] * 40
+    values[3], values[37] = 0.01, 0.02
+    files(p__csv="".join(f"{v}\n" for v in values), y__csv="1\n" * 40)
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--top", "3", "--json").stdout)
+    assert [t["where"] for t in out["top"]] == ["p.csv:4", "p.csv:38", "p.csv:1"]
+
+
+def test_per_class_losses_for_multi_label(bce: Run, files: Files) -> None:
+    files(p__csv="a,b\n0.9,0.2\n0.6,0.8\n", y__csv="a,b\n1,0\n0,1\n")
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--json").stdout)
+    assert [c["class"] for c in out["per_class"]] == ["a", "b"]
+    assert out["per_class"][0]["loss"] == pytest.approx((-np.log(0.9) - np.log(0.4)) / 2)
+    assert [c["positives"] for c in out["per_class"]] == [1, 1]
+    one = json.loads(bce("compute", "p.csv", "y.csv", "--pred-col", "a", "--target-col", "a",
+                         "--json").stdout)
+    assert "per_class" not in one
+
+
+def test_histogram_counts_every_sample(bce: Run, files: Files,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    files(p__csv="0.99\n0.5\n0.5\n0.001\n", y__csv="1\n1\n1\n1\n")
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--hist", "--json").stdout)
+    assert sum(out["histogram"]["counts"]) == 4
+    shown = bce("compute", "p.csv", "y.csv", "--hist", "-f", "table").stdout
+    assert "Per-sample losses" in shown and "[0.5, 0.7)" in shown and "█" in shown
+
+
+def test_metrics_with_one_class_only(bce: Run, files: Files) -> None:
+    files(p__csv="0.9\n0.8\n", y__csv="1\n1\n")
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--metrics", "--json").stdout)
+    assert out["metrics"]["roc_auc"] is None and out["metrics"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--top", "-1"], "--top must be >= 0, not -1"),
+    (["--metrics", "--threshold", "2"], "--threshold must be in [0, 1], not 2.0"),
+    (["--partial", "--top", "3"], "--partial prints JSON for bce merge: use it without -r "
+     "none, --format, the CI gates (give those to bce merge) and diagnostics"),
+])
+def test_diagnostic_option_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
+    files(p__csv="0.9\n", y__csv="1\n")
+    result = bce("compute", "p.csv", "y.csv", *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"bce: error: {message}\n")
