@@ -165,15 +165,11 @@ class Output:
                              for r in rows)
         else:
             from rich.console import Console
-            from rich.table import Table
 
-            grid = Table(title=f"Binary cross-entropy of {count} values, three ways",
-                         title_justify="left")
-            for column in ("Convention", "Loss", "Reduction", "dtype", "What differs"):
-                grid.add_column(column)
-            for r in rows:
-                grid.add_row(r.convention, number(r.loss), r.reduction, r.dtype, r.differs)
-            Console(file=self.out, highlight=False).print(grid)
+            Console(file=self.out, highlight=False).print(rich_table(
+                f"Binary cross-entropy of {count} values, three ways",
+                ("Convention", "Loss", "Reduction", "dtype", "What differs"),
+                [[r.convention, number(r.loss), r.reduction, r.dtype, r.differs] for r in rows]))
 
 
 def json_list(row: Any) -> str:
@@ -214,33 +210,34 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
         console.print(section)
 
 
-def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
-    """Rich tables for --top, the per-class losses, --metrics and --hist."""
+def rich_table(title: str, columns: tuple[str, ...], rows: list[list[str]],
+               header: bool = True) -> Any:
+    """A titled Rich table of text rows; every extra table bce prints is one of these."""
     from rich.table import Table
 
+    table = Table(title=title, title_justify="left", show_header=header)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
+    """Rich tables for --top, the per-class losses, --metrics and --hist."""
     tables = []
     if "top" in extra:
-        worst = Table(title="Highest losses", title_justify="left")
-        for column in ("Where", "Prediction", "Target", "Loss"):
-            worst.add_column(column)
-        for item in extra["top"]:
-            worst.add_row(item["where"], str(item["prediction"]), str(item["target"]),
-                          number(item["loss"]))
-        tables.append(worst)
+        tables.append(rich_table("Highest losses", ("Where", "Prediction", "Target", "Loss"), [
+            [item["where"], str(item["prediction"]), str(item["target"]), number(item["loss"])]
+            for item in extra["top"]]))
     if "per_class" in extra:
-        classes = Table(title="Per class", title_justify="left")
-        for column in ("Class", "Loss", "Count", "Positives"):
-            classes.add_column(column)
-        for item in extra["per_class"]:
-            classes.add_row(item["class"], number(item["loss"]), str(item["count"]),
-                            str(item["positives"]))
-        tables.append(classes)
+        tables.append(rich_table("Per class", ("Class", "Loss", "Count", "Positives"), [
+            [item["class"], number(item["loss"]), str(item["count"]), str(item["positives"])]
+            for item in extra["per_class"]]))
     if "metrics" in extra:
-        metrics = Table(title="Metrics", title_justify="left", show_header=False)
-        for key, value in extra["metrics"].items():
-            metrics.add_row(key.replace("_", " "), "undefined (one class only)"
-                            if value is None else number(value))
-        tables.append(metrics)
+        tables.append(rich_table("Metrics", ("Metric", "Value"), [
+            [key.replace("_", " "), "undefined (one class only)" if value is None else
+             number(value)] for key, value in extra["metrics"].items()], header=False))
     if "histogram" in extra:
         tables.append(histogram(extra["histogram"]))
     return tables
@@ -248,13 +245,9 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
 
 def histogram(data: dict[str, Any]) -> Any:
     """Per-sample losses as horizontal bars, one row per bin with any samples."""
-    from rich.table import Table
-
     edges, counts = data["edges"], data["counts"]
     most = max(counts) or 1
-    bars = Table(title="Per-sample losses", title_justify="left", show_header=False)
-    for low, high, count in zip(edges, edges[1:], counts, strict=False):
-        if count:
-            bars.add_row(f"[{low:g}, {high:g})", "█" * max(1, round(40 * count / most)),
-                         str(count))
-    return bars
+    return rich_table("Per-sample losses", ("Losses", "Bar", "Count"), [
+        [f"[{low:g}, {high:g})", "█" * max(1, round(40 * count / most)), str(count)]
+        for low, high, count in zip(edges, edges[1:], counts, strict=False) if count],
+        header=False)
