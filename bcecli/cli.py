@@ -14,21 +14,20 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from bcecli import __version__, core, shards
-from bcecli.conventions import CONVENTIONS
-from bcecli.diagnostics import Diagnostics
+from bcecli import __version__, core
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
-from bcecli.gates import Baseline, Gate, evaluate, read_baseline
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import run
 from bcecli.progress import ByteProgress
-from bcecli.render import ComparisonRow, Output, Result
-from bcecli.shards import Partial
+from bcecli.render import Output, Result
+
+if TYPE_CHECKING:  # imported where used: each costs start-up time that most runs never need
+    from bcecli.gates import Baseline, Gate
 
 
 class BceGroup(TyperGroup):
@@ -239,7 +238,7 @@ class Checks:
 
     max_loss: float | None
     min_loss: float | None
-    baseline: Baseline | None
+    baseline: "Baseline | None"
     tolerance: float | None
 
     @classmethod
@@ -254,7 +253,11 @@ class Checks:
         if tolerance is not None and (baseline is None or not tolerance >= 0):
             raise UsageError("--tolerance needs --baseline" if baseline is None else
                              f"--tolerance must be a fraction >= 0, not {tolerance}")
-        saved = read_baseline(baseline, reduction) if baseline is not None else None
+        saved = None
+        if baseline is not None:
+            from bcecli.gates import read_baseline
+
+            saved = read_baseline(baseline, reduction)
         return cls(max_loss, min_loss, saved, tolerance)
 
     def fields(self) -> dict[str, Any]:
@@ -264,9 +267,11 @@ class Checks:
                 "baseline_loss": self.baseline.loss if self.baseline else None,
                 "tolerance": self.tolerance}
 
-    def gates(self, loss: float | None) -> list[Gate]:
-        if loss is None:
+    def gates(self, loss: float | None) -> "list[Gate]":
+        if loss is None or not any(self.fields().values()):
             return []
+        from bcecli.gates import evaluate
+
         return evaluate(loss, max_loss=self.max_loss, min_loss=self.min_loss,
                         baseline=self.baseline, tolerance=self.tolerance or 0.0)
 
@@ -356,7 +361,11 @@ def compute(
     output = output_for(format, json_)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
-    convention = CONVENTIONS[like.value] if like else None
+    convention = None
+    if like:
+        from bcecli.conventions import CONVENTIONS
+
+        convention = CONVENTIONS[like.value]
     chosen_reduction = reduction.value if reduction else \
         convention.reduction if convention else "mean"
     chosen_dtype = dtype.value if dtype else \
@@ -383,16 +392,23 @@ def compute(
                           header, input_format, no_progress)
     with ExitStack() as resources:
         plan = inputs.plan(resources, class_list, pos_list)
-        diagnostics = Diagnostics(top=top, per_class=not plan.predictions.flat, metrics=metrics,
-                                  histogram=hist, threshold=threshold, logits=logits)
+        diagnostics = None
+        if top or metrics or hist or not plan.predictions.flat:
+            from bcecli.diagnostics import Diagnostics
+
+            diagnostics = Diagnostics(top=top, per_class=not plan.predictions.flat,
+                                      metrics=metrics, histogram=hist, threshold=threshold,
+                                      logits=logits)
         try:
             (total,) = run(plan, [function], class_list,
                            output.rows if chosen_reduction == "none" else None,
-                           diagnostics.observe if diagnostics.wanted else None)
+                           diagnostics.observe if diagnostics else None)
         except BrokenPipeError:
             closed_pipe()
             return ExitStatus.OK
     if partial:
+        from bcecli.shards import Partial
+
         shape = {"classes": plan.classes, "flat": plan.predictions.flat}
         recorded = {"reduction": chosen_reduction, "dtype": chosen_dtype, "from_logits": logits,
                     "weighted": plan.weights is not None, **settings}
@@ -405,7 +421,7 @@ def compute(
         shape=shape_of(total.count, plan.classes, plan.predictions.flat),
         from_logits=logits, dtype=chosen_dtype, sources=InputOptions.sources(plan),
         settings=settings, checks=checks.fields(), gates=checks.gates(loss),
-        extra=diagnostics.report(plan.predictions.labels))
+        extra=diagnostics.report(plan.predictions.labels) if diagnostics else {})
     return report(output, result)
 
 
@@ -428,6 +444,9 @@ def compare(
     no_progress: NoProgress = False,
 ) -> int:
     """The loss under PyTorch's, Keras' and scikit-learn's conventions, side by side."""
+    from bcecli.conventions import CONVENTIONS
+    from bcecli.render import ComparisonRow
+
     output = output_for(format, json_)
     class_list = float_list("--class-weights", class_weights)
     pos_list = float_list("--pos-weight", pos_weight)
@@ -464,6 +483,8 @@ def merge(
     tolerance: Tolerance = None,
 ) -> int:
     """Combine shards' partial results into the result of one run over all their data."""
+    from bcecli import shards
+
     output = output_for(format, json_)
     combined = shards.merge(parts)
     settings = dict(combined.settings)

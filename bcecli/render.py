@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bcecli.core import FloatArray
-from bcecli.gates import Gate
+
+if TYPE_CHECKING:
+    from bcecli.gates import Gate
 
 FORMATS = ("auto", "table", "json", "csv", "plain")
 PREVIEW_ROWS = 10
