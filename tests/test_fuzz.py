@@ -51,7 +51,10 @@ OPTIONS = st.lists(st.sampled_from([
     ["--max-loss", "nan"], ["--header"], ["--no-header"], ["--pred-col", "0"],
     ["--target-col", "1"], ["--pred-col", "p"], ["--weight-col", "2"],
     ["--input-format", "csv"], ["--input-format", "json"], ["--input-format", "jsonl"],
-    ["--no-progress"], ["--frobnicate"],
+    ["--no-progress"], ["--frobnicate"], ["--focal-gamma", "2"], ["--focal-alpha", "0.25"],
+    ["--like", "keras"], ["--like", "sklearn"], ["--top", "3"], ["--metrics"], ["--hist"],
+    ["--threshold", "0.7"], ["--min-loss", "0.1"], ["--baseline", "missing.json"],
+    ["--tolerance", "0.1"], ["--partial"],
 ]), max_size=4).map(lambda groups: [arg for group in groups for arg in group])
 
 
