@@ -79,6 +79,15 @@ def cases() -> list[dict[str, Any]]:
         if x.ndim == 1 and not smoothing:  # log_loss takes binary hard labels only
             case["sklearn"] = sklearn_loss(x, y, w, logits)
         out.append(case)
+    for n, logits in itertools.product((5, 200, 2000), (False, True)):  # more binary sets
+        x = rng.normal(0, 8, n) if logits else rng.beta(0.3, 0.3, n)
+        y = (rng.uniform(0, 1, n) < 0.4).astype(np.float64)
+        w = rng.uniform(0, 2, n)
+        out.append(dict(name=f"binary-{n}-{'logits' if logits else 'probs'}", input=x.tolist(),
+                        target=y.tolist(), weight=w.tolist(), logits=logits, label_smoothing=0.0,
+                        torch=torch_loss(x, y, w, logits, 0.0),
+                        keras=keras_loss(x, y, w, logits, 0.0),
+                        sklearn=sklearn_loss(x, y, w, logits)))
     return out
 
 
