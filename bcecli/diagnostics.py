@@ -42,10 +42,6 @@ class Diagnostics:
     labels: list[FloatArray] = field(default_factory=list)
     soft: list[FloatArray] = field(default_factory=list)
 
-    @property
-    def wanted(self) -> bool:
-        return bool(self.top or self.per_class or self.metrics or self.histogram)
-
     def observe(self, batch: Batch, losses: FloatArray) -> None:
         """One batch of inputs and their per-element losses."""
         x = batch.predictions.values

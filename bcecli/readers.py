@@ -27,7 +27,6 @@ from bcecli.errors import InputError, UsageError
 from bcecli.textparse import FloatArray
 
 STDIN = "-"
-FORMATS = ("csv", "tsv", "json", "jsonl")
 BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 MiB
 BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
 MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer

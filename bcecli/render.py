@@ -23,7 +23,6 @@ from bcecli.core import FloatArray
 if TYPE_CHECKING:
     from bcecli.gates import Gate
 
-FORMATS = ("auto", "table", "json", "csv", "plain")
 PREVIEW_ROWS = 10
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 
