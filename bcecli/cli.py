@@ -267,8 +267,12 @@ class Checks:
                 "baseline_loss": self.baseline.loss if self.baseline else None,
                 "tolerance": self.tolerance}
 
+    @property
+    def asked(self) -> bool:
+        return any(value is not None for value in self.fields().values())
+
     def gates(self, loss: float | None) -> "list[Gate]":
-        if loss is None or not any(self.fields().values()):
+        if loss is None or not self.asked:
             return []
         from bcecli.gates import evaluate
 
@@ -373,7 +377,7 @@ def compute(
     if eps is None and convention and (not logits or convention.clip_logits):
         eps = convention.eps
     checks = Checks.from_options(chosen_reduction, max_loss, min_loss, baseline, tolerance)
-    if partial and (chosen_reduction == "none" or any(checks.fields().values())
+    if partial and (chosen_reduction == "none" or checks.asked
                     or json_ or format is not Format.auto or top or metrics or hist):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none, "
                          "--format, the CI gates (give those to bce merge) and diagnostics")

@@ -251,6 +251,8 @@ def test_max_loss_gate(bce: Run, files: Files) -> None:
     files(p__csv=P, y__csv=Y)
     ok = bce("compute", "p.csv", "y.csv", "--max-loss", "0.4", "--json")
     assert ok.exit_code == 0 and json.loads(ok.stdout)["passed"] is True
+    zero = bce("compute", "p.csv", "y.csv", "--max-loss", "0", "-f", "plain")
+    assert zero.exit_code == 1 and zero.stderr == f"bce: loss {TRUE!r} is above --max-loss 0.0\n"
     bad = bce("compute", "p.csv", "y.csv", "--max-loss", "0.3", "--json")
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)["passed"] is False  # the result is still printed
