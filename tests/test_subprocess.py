@@ -44,7 +44,13 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 def test_ctrl_c_exits_130_without_a_traceback() -> None:
     process = subprocess.Popen([BCE, "compute", "-"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)  # at any point after start-up, import or read, the answer is the same
+    # Wait until bce's own code runs (numpy is mapped: the interpreter's start-up is over);
+    # from then on, importing or reading, the answer must be the same.
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and maps.exists() and "numpy" not in maps.read_text():
+        time.sleep(0.01)
+    time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert (process.returncode, out) == (130, b"")
