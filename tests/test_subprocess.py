@@ -50,7 +50,7 @@ def test_ctrl_c_exits_130_without_a_traceback() -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and maps.exists() and "numpy" not in maps.read_text():
         time.sleep(0.01)
-    time.sleep(0.2)
+    time.sleep(0.2 if maps.exists() else 1.0)  # no /proc (macOS): just give it a second
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert (process.returncode, out) == (130, b"")
