@@ -152,14 +152,16 @@ class LossFunction:
         check_targets(y)
         if self.label_smoothing:
             y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing  # keeps y's dtype
-        if self.logits and self.eps is None:
-            losses = logit_losses(x, y, self.pos_weight)
-        else:  # with eps, logits go through a sigmoid and are clipped (scikit-learn's way)
-            p = sigmoid(x) if self.logits else x
-            losses = probability_losses(p, y, self.pos_weight, self.eps)
-        if self.focal_gamma is not None:
-            losses = focal(losses, x, y, self.logits, self.focal_gamma, self.focal_alpha)
-        losses = apply_weight(losses, w)
+        # Huge weights can overflow a loss to inf: that is its value, not a warning.
+        with np.errstate(over="ignore"):
+            if self.logits and self.eps is None:
+                losses = logit_losses(x, y, self.pos_weight)
+            else:  # with eps, logits go through a sigmoid and are clipped (scikit-learn's way)
+                p = sigmoid(x) if self.logits else x
+                losses = probability_losses(p, y, self.pos_weight, self.eps)
+            if self.focal_gamma is not None:
+                losses = focal(losses, x, y, self.logits, self.focal_gamma, self.focal_alpha)
+            losses = apply_weight(losses, w)
         losses += 0.0  # turns the -0.0 of 0·log(1) into 0.0
         return losses
 
@@ -360,6 +362,8 @@ def exact_parts(values: list[float]) -> list[float]:
                 i += 1
             x = high
         partials[i:] = [x]
+    if not all(math.isfinite(p) for p in partials):  # the sum overflowed on the way
+        return [exact_total(values)]
     return partials
 
 

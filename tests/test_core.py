@@ -112,6 +112,14 @@ def test_infinite_logit_with_zero_weight_is_zero() -> None:
                                                  reduction="sum") == pytest.approx(math.log(2))
 
 
+def test_overflow_is_infinity_not_a_warning() -> None:
+    huge = [1e307, 1e307]
+    assert core.binary_cross_entropy([0.0, 0.5], [1, 1], huge, reduction="sum") == math.inf
+    assert core.binary_cross_entropy([0.5, 0.5], [1, 1], [1.7e308] * 2, reduction="sum") == \
+        math.inf
+    assert core.binary_cross_entropy([1e-10], [1], pos_weight=[1e308], reduction="sum") == math.inf
+
+
 def test_no_negative_zero() -> None:
     losses = core.binary_cross_entropy([1.0], [1.0], reduction="none")
     assert isinstance(losses, np.ndarray) and str(losses[0]) == "0.0"
