@@ -447,7 +447,7 @@ def compare(
     json_: JsonOption = False,
     no_progress: NoProgress = False,
 ) -> int:
-    """The loss under PyTorch's, Keras' and scikit-learn's conventions, side by side."""
+    """Compare the loss under PyTorch, Keras and scikit-learn conventions."""
     from bcecli.conventions import CONVENTIONS
     from bcecli.render import ComparisonRow
 
@@ -486,7 +486,7 @@ def merge(
     baseline: BaselineOption = None,
     tolerance: Tolerance = None,
 ) -> int:
-    """Combine shards' partial results into the result of one run over all their data."""
+    """Merge shards' partial results into the result of one run over all."""
     from bcecli import shards
 
     output = output_for(format, json_)
