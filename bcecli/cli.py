@@ -447,7 +447,10 @@ def compare(
     json_: JsonOption = False,
     no_progress: NoProgress = False,
 ) -> int:
-    """Compare the loss under PyTorch, Keras and scikit-learn conventions."""
+    """Compare PyTorch's, Keras' and sklearn's losses.
+
+    The loss under each library's conventions, side by side, and what differs.
+    """
     from bcecli.conventions import CONVENTIONS
     from bcecli.render import ComparisonRow
 
@@ -486,7 +489,10 @@ def merge(
     baseline: BaselineOption = None,
     tolerance: Tolerance = None,
 ) -> int:
-    """Merge shards' partial results into the result of one run over all."""
+    """Merge shards' partial results (--partial).
+
+    The result is that of one run over all the shards' data.
+    """
     from bcecli import shards
 
     output = output_for(format, json_)
