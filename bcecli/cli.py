@@ -374,8 +374,8 @@ def compute(
         convention.reduction if convention else "mean"
     chosen_dtype = dtype.value if dtype else \
         (convention.dtype if convention and convention.dtype else "float64")
-    if eps is None and convention and (not logits or convention.clip_logits):
-        eps = convention.eps
+    if eps is None and convention:
+        eps = convention.eps_for(logits)
     checks = Checks.from_options(chosen_reduction, max_loss, min_loss, baseline, tolerance)
     if partial and (chosen_reduction == "none" or checks.asked
                     or json_ or format is not Format.auto or top or metrics or hist):

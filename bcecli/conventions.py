@@ -25,10 +25,13 @@ class Convention:
     clip_logits: bool  # logits through a sigmoid, then clipped (no logits API of its own)
     differs: str  # what sets it apart, for `bce compare`
 
+    def eps_for(self, logits: bool) -> float | None:
+        """The clip this convention applies to these inputs."""
+        return self.eps if not logits or self.clip_logits else None
+
     def function(self, *, logits: bool, pos_weight: ArrayLike | None, label_smoothing: float,
                  dtype: str) -> LossFunction:
-        eps = self.eps if not logits or self.clip_logits else None
-        return LossFunction(logits=logits, pos_weight=pos_weight, eps=eps,
+        return LossFunction(logits=logits, pos_weight=pos_weight, eps=self.eps_for(logits),
                             label_smoothing=label_smoothing, dtype=self.dtype or dtype)
 
 

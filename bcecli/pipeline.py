@@ -28,10 +28,13 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
     totals = [LossTotal() for _ in functions]
     for batch in batches(plan):
         weight = weight_array(batch, class_weights)
+        try:  # the weights as read, so a bad one is reported with its own value and line
+            if batch.weights is not None:
+                check_weights(batch.weights.values, "weight")
+        except BadValue as e:
+            raise located(e, batch) from None
         for function, total in zip(functions, totals, strict=True):
             try:
-                if batch.weights is not None:
-                    check_weights(batch.weights.values, "weight")
                 losses = function(batch.predictions.values, batch.targets.values, weight)
             except BadValue as e:
                 raise located(e, batch) from None
