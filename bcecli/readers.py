@@ -159,18 +159,17 @@ class TextReader(Reader):
         super().__init__(source, names, len(cells), False)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        start, line = 0, self.first_line
-        chunks = itertools.chain([self.pending] if self.pending else [], self.lines)
-        while chunk := next_block(chunks, self.source, line):
+        def parse(chunk: bytes, line: int) -> textparse.Parsed:
             if self.trailing:
                 chunk = textparse.strip_trailing(chunk, self.delimiter or "")
-            block = textparse.parse_block(chunk, columns, self.width, self.delimiter,
-                                          self.source, line, self.names)
-            if len(block.values):
-                yield Block(block.values, start, block.lines)
-                start += len(block.values)
-            line += block.line_count
-        if start == 0:  # there was a first row (see __init__), so it was a header
+            return textparse.parse_block(chunk, columns, self.width, self.delimiter,
+                                         self.source, line, self.names)
+
+        rows = 0
+        for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
+            rows += len(block.values)
+            yield block
+        if rows == 0:  # there was a first row (see __init__), so it was a header
             raise InputError("has a header but no data rows", where=self.source)
 
 
@@ -189,15 +188,24 @@ class JsonLinesReader(Reader):
         super().__init__(source, names, width, isinstance(value, list))
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        start, line = 0, 1
-        chunks = itertools.chain([self.pending], self.lines)
-        while chunk := next_block(chunks, self.source, line):
-            block = textparse.parse_json_lines(chunk, columns, self.width, self.names,
-                                               self.source, line)
-            if len(block.values):
-                yield Block(block.values, start, block.lines)
-                start += len(block.values)
-            line += block.line_count
+        def parse(chunk: bytes, line: int) -> textparse.Parsed:
+            return textparse.parse_json_lines(chunk, columns, self.width, self.names,
+                                              self.source, line)
+
+        yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
+
+
+def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source: str,
+                  parse: Callable[[bytes, int], textparse.Parsed]) -> Iterator[Block]:
+    """Blocks of lines parsed in turn, numbered from `first_line`; empty ones are skipped."""
+    start, line = 0, first_line
+    chunks = itertools.chain([pending] if pending else [], rest)
+    while chunk := next_block(chunks, source, line):
+        block = parse(chunk, line)
+        if len(block.values):
+            yield Block(block.values, start, block.lines)
+            start += len(block.values)
+        line += block.line_count
 
 
 # -- opening ----------------------------------------------------------------------------
