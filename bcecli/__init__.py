@@ -1,13 +1,12 @@
 """bcecli: binary cross-entropy exactly as PyTorch computes it, as a library and the `bce` CLI.
 
-The public names are imported lazily, so `bce` starts (and honours Ctrl-C)
-before numpy and Typer are loaded.
+The public names are imported lazily, so `import bcecli` (and so `bce`, whose
+entry point is `bcecli.__main__.main`) starts before numpy is loaded.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -35,11 +34,3 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'bcecli' has no attribute {name!r}")
 
-
-def main() -> None:
-    """Console-script entry point: Ctrl-C during start-up exits 130 too, quietly."""
-    try:
-        from bcecli.cli import app
-    except KeyboardInterrupt:
-        sys.exit(130)
-    app()

@@ -1,3 +1,16 @@
-from bcecli import main
+"""`bce` and `python -m bcecli`: Ctrl-C while Typer and numpy load exits 130 too, quietly."""
 
-main()
+import sys
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        from bcecli.cli import app
+    except KeyboardInterrupt:
+        sys.exit(130)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -425,7 +425,7 @@ def compute(
         shape=shape_of(total.count, plan.classes, plan.predictions.flat),
         from_logits=logits, dtype=chosen_dtype, sources=InputOptions.sources(plan),
         settings=settings, checks=checks.fields(), gates=checks.gates(loss),
-        extra=diagnostics.report(plan.predictions.labels) if diagnostics else {})
+        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {})
     return report(output, result)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from bcecli.errors import InputError, UsageError, plural
-from bcecli.readers import STDIN, Reader, ReadHook, open_input
+from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Role:
     flat: bool  # one column read as N values rather than N×1
 
     @property
-    def labels(self) -> tuple[str, ...]:
+    def column_names(self) -> tuple[str, ...]:
         """A name for each column: the header's, else the 0-based index."""
         names = self.reader.names
         return tuple(names[c] if names else str(c) for c in self.columns)
@@ -36,12 +36,12 @@ class Role:
     def shape(self) -> str:
         return "(N,)" if self.flat else f"(N, {len(self.columns)})"
 
-    def label(self, index: tuple[int, ...]) -> str:
+    def in_column(self, index: tuple[int, ...]) -> str:
         """` in column 'p'` where the file has more than this one column, else ''."""
         if self.reader.width == 1 and self.reader.names is None:
             return ""
         column = self.columns[index[1] if len(index) > 1 else 0]
-        return f" in column {self.reader.label(column)}"
+        return f" in column {self.reader.column_label(column)}"
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,22 @@ def gather(
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
-    def open_table(path: str) -> Reader | dict[str, Reader]:
-        return open_input(path, resources, header=header, input_format=input_format,
-                          stdin=stdin, on_read=on_read)
+    def open_any(path: str) -> Reader | dict[str, Reader]:
+        detected = open_input(path, resources, input_format=input_format, stdin=stdin)
+        return read_input(detected, resources, header=header, on_read=on_read)
 
-    first = open_table(predictions)
+    def open_table(path: str) -> Reader:
+        """TARGETS or --weights: a table, not a JSON object with arrays of its own."""
+        data = open_any(path)
+        if isinstance(data, dict):
+            raise UsageError(f"{path} is a JSON object with its own predictions: pass it alone, "
+                             "as PREDICTIONS")
+        return data
+
+    def weights_file(path: str) -> Role:
+        return column_role("weights", open_table(path), weight_col, "--weight-col")
+
+    first = open_any(predictions)
     if isinstance(first, dict):
         if targets is not None:
             raise UsageError(f"{predictions} holds predictions and targets: pass no TARGETS file")
@@ -97,14 +108,13 @@ def gather(
         if "weights" in first:
             if weights is not None:
                 raise UsageError(f"{predictions} has its own weights: do not also pass --weights")
-            weight_role = select("weights", first["weights"], None, "")
+            weight_role = column_role("weights", first["weights"], None, "")
         elif weights is not None:
-            weight_role = select("weights", table(open_table(weights), weights), weight_col,
-                                 "--weight-col")
+            weight_role = weights_file(weights)
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
-        return checked(Plan(select("predictions", first["predictions"], None, ""),
-                            select("targets", first["targets"], None, ""), weight_role))
+        return checked(Plan(column_role("predictions", first["predictions"], None, ""),
+                            column_role("targets", first["targets"], None, ""), weight_role))
     pred_spec: str | int | None = pred_col
     target_spec: str | int | None = target_col
     if targets is None:
@@ -118,33 +128,26 @@ def gather(
         elif pred_col is None or target_col is None:
             raise UsageError("with a single input file, pass both --pred-col and --target-col")
     else:
-        target_table = table(open_table(targets), targets)
+        target_table = open_table(targets)
     weight_role = None
     if weights is not None:
-        weight_role = select("weights", table(open_table(weights), weights), weight_col,
-                             "--weight-col")
+        weight_role = weights_file(weights)
     elif weight_col is not None:
-        weight_role = select("weights", first, weight_col, "--weight-col")
-    return checked(Plan(select("predictions", first, pred_spec, "--pred-col"),
-                        select("targets", target_table, target_spec, "--target-col"),
+        weight_role = column_role("weights", first, weight_col, "--weight-col")
+    return checked(Plan(column_role("predictions", first, pred_spec, "--pred-col"),
+                        column_role("targets", target_table, target_spec, "--target-col"),
                         weight_role))
 
 
-def table(data: Reader | dict[str, Reader], path: str) -> Reader:
-    if isinstance(data, dict):
-        raise UsageError(f"{path} is a JSON object with its own predictions: pass it alone, "
-                         "as PREDICTIONS")
-    return data
-
-
-def select(name: str, reader: Reader, spec: str | int | None, option: str) -> Role:
-    """The columns named by `spec` (a name, a 0-based index or a comma list), or all."""
+def column_role(name: str, reader: Reader, spec: str | int | None, option: str) -> Role:
+    """The role fed by the columns `spec` names (a name, a 0-based index or a comma list),
+    or by all of them."""
     if spec is None:
         flat = reader.width == 1 and not reader.nested
         return Role(name, reader, tuple(range(reader.width)), flat)
     if isinstance(spec, int):
         return Role(name, reader, (spec,), True)
-    columns = tuple(reader.index_of(part.strip(), option) for part in spec.split(","))
+    columns = tuple(reader.column_index(part.strip(), option) for part in spec.split(","))
     return Role(name, reader, columns, "," not in spec)
 
 

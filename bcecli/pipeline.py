@@ -4,6 +4,13 @@
 file that runs longer than the others is an error at its first extra row. `run`
 feeds each batch to the loss function and a running `LossTotal`, and hands the
 per-element losses to the output as they come, so memory stays bounded.
+
+Rows pass through three stages:
+
+- `Block` (readers): consecutive rows of one input, the columns some roles asked
+  for, each row still knowing its source line;
+- `Chunk`: one role's columns of an aligned block (predictions, targets or weights);
+- `Batch`: the chunks of every role, over the same rows: what the core is fed.
 """
 
 from __future__ import annotations
@@ -68,7 +75,7 @@ class Batch:
     targets: Chunk
     weights: Chunk | None
 
-    def role(self, name: str) -> Chunk:
+    def chunk_of(self, name: str) -> Chunk:
         """The chunk a core `BadValue` role ("prediction", "target", "weight") refers to."""
         chunk = {"prediction": self.predictions, "target": self.targets}.get(name, self.weights)
         assert chunk is not None
@@ -105,7 +112,7 @@ def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan:
             long = next(i for i, block in enumerate(current) if block is not None)
             short = next(i for i, block in enumerate(current) if block is None)
             raise InputError(
-                f"more {role_of(readers[long], plan)} than {role_of(readers[short], plan)} "
+                f"more {role_name(readers[long], plan)} than {role_name(readers[short], plan)} "
                 f"({readers[short].source} has {rows})",
                 where=readers[long].where(blocks[0], 0))
         size = min(len(block.values) for block in blocks)
@@ -115,7 +122,7 @@ def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan:
                    else next(stream, None) for block, stream in zip(blocks, streams, strict=True)]
 
 
-def role_of(reader: Reader, plan: Plan) -> str:
+def role_name(reader: Reader, plan: Plan) -> str:
     return next(role.name for role in plan.roles if role.reader is reader)
 
 
@@ -137,8 +144,8 @@ def weight_array(batch: Batch, class_weights: list[float] | None) -> FloatArray 
 
 def located(error: BadValue, batch: Batch) -> InputError:
     """A core `BadValue` (role, index in the batch) as a message naming file and line."""
-    chunk = batch.role(error.role)
-    message = (f"{error.role} {format_value(error.value)}{chunk.role.label(error.index)} "
+    chunk = batch.chunk_of(error.role)
+    message = (f"{error.role} {format_value(error.value)}{chunk.role.in_column(error.index)} "
                f"{error.problem}")
     hint = None
     if error.role == "prediction" and error.problem == "is outside [0, 1]":

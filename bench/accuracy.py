@@ -19,8 +19,8 @@ import sys
 import numpy as np
 from typer.testing import CliRunner
 
-from bcecli import readers
 from bcecli.cli import app
+from bcecli.readers import base
 
 
 def loss(*args: str) -> str:
@@ -36,7 +36,7 @@ def main() -> None:
     exact = math.fsum(losses.tolist()) / len(losses)
     worst = 0.0
     for block in (1 << 12, 1 << 16, 1 << 20, 1 << 24):
-        readers.BLOCK_BYTES = block
+        base.BLOCK_BYTES = block
         mean = json.loads(loss(preds, targets, "--json"))["loss"]
         error = abs(mean - exact) / exact
         worst = max(worst, error)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bcecli import arrow, textparse
+import bcecli.readers as readers_package
+from bcecli.readers import arrow
 from tests.conftest import Run
 
 HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
@@ -68,7 +69,7 @@ def run_corpus(bce: Run, files: Files, text: str, args: list[str],
 def force_arrow(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make every text file go through pyarrow; returns the list of files it read."""
     monkeypatch.setattr(arrow, "MIN_BYTES", 0)
-    monkeypatch.setattr(textparse, "fixed_width_lines", lambda chunk: False)
+    monkeypatch.setattr(readers_package, "fixed_width_lines", lambda chunk: False)
     used: list[str] = []
     original = arrow.ArrowCsvReader.blocks
 

@@ -34,9 +34,9 @@ def test_top_names_the_lines_of_the_worst_samples(bce: Run, files: Files) -> Non
 
 
 def test_top_across_blocks(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bcecli import readers
+    from bcecli.readers import base
 
-    monkeypatch.setattr(readers, "BLOCK_BYTES", 16)
+    monkeypatch.setattr(base, "BLOCK_BYTES", 16)
     values = [0.5] * 40
     values[3], values[37] = 0.01, 0.02
     files(p__csv="".join(f"{v}\n" for v in values), y__csv="1\n" * 40)

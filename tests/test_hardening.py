@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bcecli import readers
+from bcecli.readers import base
 from tests.conftest import ROOT, Run, loss_of
 
 Files = Callable[..., None]
@@ -33,11 +33,11 @@ def test_deeply_nested_json(bce: Run, files: Files) -> None:
 
 def test_a_100_mb_line_without_newline(bce: Run, files: Files,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    files(d__csv="0.5," * (readers.MAX_LINE // 4 + 1), y__csv="1\n")
+    files(d__csv="0.5," * (base.MAX_LINE // 4 + 1), y__csv="1\n")
     assert error_of(bce, "d.csv", "y.csv") == (
         "bce: error: d.csv:1: a line longer than 16 MiB: this is not line-based text (or not "
         "split into lines)\n")
-    monkeypatch.setattr(readers, "MAX_LINE", 1000)  # the same check later in a file
+    monkeypatch.setattr(base, "MAX_LINE", 1000)  # the same check later in a file
     files(e__csv="0.5\n" * 10 + "7" * 5000, z__csv="1\n" * 10)
     assert error_of(bce, "e.csv", "z.csv") == (
         "bce: error: e.csv:11: a line longer than 0 MiB: this is not line-based text (or not "
@@ -134,7 +134,7 @@ def test_a_late_bad_value_leaves_stdout_empty_unless_streaming(
         bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     from bcecli import render
 
-    monkeypatch.setattr(readers, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(base, "BLOCK_BYTES", 64)
     files(p__csv="0.5\n" * 100 + "1.5\n", y__csv="1\n" * 101)
     held = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "plain")
     assert (held.exit_code, held.stdout) == (2, "")

@@ -1,4 +1,4 @@
-"""Text blocks to numbers: the fastest path that is exact for the block, else a strict one.
+"""Delimited text (CSV, TSV, whitespace): the fastest parse that is exact for a block.
 
 `parse_block` tries, in order:
 
@@ -16,41 +16,88 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from bcecli.core import FloatArray
 from bcecli.errors import InputError, plural
+from bcecli.readers.base import (
+    MAX_COLUMNS,
+    Block,
+    Input,
+    Reader,
+    ReadHook,
+    column_floats,
+    decode,
+    first_row,
+    line_blocks,
+    next_block,
+    parsed_blocks,
+)
 
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 _BOOLS = {"true": 1.0, "false": 0.0}
-_DIGIT = frozenset(b"0123456789")
 _NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
 _POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """The rows of one block: values (n, k), their lines, and how many lines it spanned."""
+class TextReader(Reader):
+    """CSV, TSV or whitespace-separated text, streamed in blocks of whole lines."""
 
-    values: FloatArray
-    lines: int | np.ndarray[Any, np.dtype[np.int64]]
-    line_count: int
+    def __init__(self, data: Input, header: bool | None, on_read: ReadHook | None):
+        source = data.name
+        self.lines = line_blocks(data.stream, source, on_read)
+        first, self.first_line = next_block(self.lines, source, 1), 1
+        first = first.removeprefix(b"\xef\xbb\xbf")
+        head = first_row(first, source)
+        if head is None:
+            raise InputError("no data (the input is empty)", where=source)
+        line_number, text = head
+        self.delimiter = "\t" if data.format == "tsv" else sniff_delimiter(text)
+        if field_count(text, self.delimiter) > MAX_COLUMNS:  # before splitting it
+            raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
+                             "(are rows and columns swapped?)", where=f"{source}:{line_number}")
+        cells = split_lines([text], self.delimiter, source, [line_number])[0]
+        # A delimiter that ends every line leaves an empty last column: no data, dropped.
+        self.trailing = self.delimiter is not None and len(cells) > 1 and not cells[-1].strip()
+        if self.trailing:
+            cells = cells[:-1]
+        names = None
+        if header or (header is None and any(parse_text_number(c) is None for c in cells)):
+            names = tuple(cell.strip() for cell in cells)
+            first = first.split(b"\n", line_number)[-1] if b"\n" in first else b""
+            self.first_line = line_number + 1
+        self.pending = first
+        super().__init__(source, names, len(cells), False)
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        def parse(chunk: bytes, line: int, start: int) -> Block:
+            if self.trailing:
+                chunk = strip_trailing(chunk, self.delimiter or "")
+            return parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
+                               start, self.names)
+
+        rows = 0
+        for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
+            rows += len(block.values)
+            yield block
+        if rows == 0:  # there was a first row (see __init__), so it was a header
+            raise InputError("has a header but no data rows", where=self.source)
 
 
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
-                source: str, first_line: int, names: tuple[str, ...] | None) -> Parsed:
-    """Parse whole lines of delimited text; `first_line` is the number of the first."""
+                source: str, first_line: int, start: int, names: tuple[str, ...] | None
+                ) -> Block:
+    """Whole lines of delimited text as rows `start`…; `first_line` is the first's number."""
     body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
     values = fixed_width(body, columns, width, delimiter)
     if values is None:
         values = all_numeric(body, columns, width, delimiter)
     if values is not None:  # the fast paths accept only blocks with a row on every line
-        return Parsed(values, first_line, len(values))
-    line_count = body.count(b"\n")
-    return python_rows(chunk, columns, width, delimiter, source, first_line, names, line_count)
+        return Block(values, start, first_line)
+    return python_rows(chunk, columns, width, delimiter, source, first_line, start, names)
 
 
 # -- 1. fixed width ---------------------------------------------------------------------
@@ -219,16 +266,7 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
     return selected
 
 
-# -- 3. Python --------------------------------------------------------------------------
-
-
-def decode(chunk: bytes, source: str, first_line: int) -> str:
-    try:
-        return chunk.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = first_line + chunk[: e.start].count(b"\n")
-        raise InputError(f"byte 0x{chunk[e.start]:02x} is not UTF-8 text",
-                         where=f"{source}:{line}") from None
+# -- 3. Python ---------------------------------------------------------------------------
 
 
 def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
@@ -240,19 +278,6 @@ def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
             kept.append(line.rstrip("\r"))
             numbers.append(number)
     return kept, numbers
-
-
-def first_row(chunk: bytes, source: str) -> tuple[int, str] | None:
-    """The number and text of the first data line of an input (decoding only that far)."""
-    start, number = 0, 1
-    while start < len(chunk):
-        end = chunk.find(b"\n", start)
-        end = len(chunk) if end < 0 else end
-        line = decode(chunk[start:end], source, number).rstrip("\r")
-        if line.strip() and not line.lstrip().startswith("#"):
-            return number, line
-        start, number = end + 1, number + 1
-    return None
 
 
 def sniff_delimiter(line: str) -> str | None:
@@ -270,10 +295,6 @@ def field_count(line: str, delimiter: str | None) -> int:
     space = np.frombuffer(line.encode(), np.uint8)
     space = (space == 32) | (space == 9)
     return int(np.count_nonzero(~space[1:] & space[:-1])) + int(bool(len(space) and ~space[0]))
-
-
-def split_line(line: str, delimiter: str | None, source: str, number: int) -> list[str]:
-    return split_lines([line], delimiter, source, [number])[0]
 
 
 def split_lines(lines: list[str], delimiter: str | None, source: str,
@@ -294,7 +315,7 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
     return rows
 
 
-def text_number(cell: str) -> float | None:
+def parse_text_number(cell: str) -> float | None:
     """A float from a text cell (true/false included), or None if it is not a number."""
     text = cell.strip().lower()
     if text in _BOOLS:
@@ -307,14 +328,13 @@ def text_number(cell: str) -> float | None:
         return None
 
 
-def json_number(value: Any) -> float | None:
-    """A float from a JSON number or boolean; strings, null and arrays are not numbers."""
-    return float(value) if isinstance(value, bool | int | float) else None
+def shown_cell(cell: str) -> str:
+    return repr(cell) if cell.strip() else "an empty value"
 
 
 def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
-                source: str, first_line: int, names: tuple[str, ...] | None,
-                line_count: int) -> Parsed:
+                source: str, first_line: int, start: int, names: tuple[str, ...] | None
+                ) -> Block:
     """The strict path: every rule checked, every failure located."""
     lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
     rows = split_lines(lines, delimiter, source, numbers)
@@ -322,82 +342,6 @@ def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
         if len(cells) != width:
             raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
                              "first row", where=f"{source}:{number}")
-    return Parsed(convert(rows, columns, names, source, numbers, text=True),
-                  np.array(numbers, dtype=np.int64), line_count)
-
-
-def convert(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...] | None,
-            source: str, numbers: list[int], *, text: bool) -> FloatArray:
-    """Selected cells to float64; the first one that is not a number is an error."""
-    out = np.empty((len(rows), len(columns)))
-    for k, index in enumerate(columns):
-        cells = [row[index] for row in rows]
-        if text and not any("_" in c for c in cells):
-            try:
-                out[:, k] = np.array(cells, dtype=np.float64)
-                continue
-            except ValueError:
-                pass  # true/false, or a bad cell: the loop below says which
-        number = text_number if text else json_number
-        for row, cell in enumerate(cells):
-            value = number(cell)
-            if value is None:
-                import json
-
-                shown = (repr(cell) if cell.strip() else "an empty value") if text else \
-                    json.dumps(cell)[:40]
-                label = repr(names[index]) if names is not None else str(index)
-                raise InputError(f"{shown} in column {label} is not a number",
-                                 where=f"{source}:{numbers[row]}")
-            out[row, k] = value
-    return out
-
-
-# -- JSON Lines -------------------------------------------------------------------------
-
-
-def json_value(line: str, source: str, number: int) -> Any:
-    import json
-
-    try:
-        return json.loads(line, parse_int=float)
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})",
-                         where=f"{source}:{number}") from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", where=f"{source}:{number}") from None
-
-
-def first_json_value(chunk: bytes, source: str) -> Any:
-    first = first_row(chunk, source)
-    return None if first is None else json_value(first[1], source, first[0])
-
-
-def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
-                     names: tuple[str, ...] | None, source: str, first_line: int) -> Parsed:
-    """JSON Lines: each line one number, array, or object with the first line's keys."""
-    line_count = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-    rows: list[list[Any]] = []
-    numbers: list[int] = []
-    for number, line in enumerate(decode(chunk, source, first_line).split("\n"), first_line):
-        if not line.strip():
-            continue
-        value = json_value(line, source, number)
-        if names is not None:
-            if not isinstance(value, dict):
-                raise InputError("mixes objects with other values", where=f"{source}:{number}")
-            missing = [name for name in names if name not in value]
-            if missing:
-                raise InputError(f"object has no key {missing[0]!r} (the first line has it)",
-                                 where=f"{source}:{number}")
-            value = [value[name] for name in names]
-        elif isinstance(value, dict):
-            raise InputError("mixes objects with other values", where=f"{source}:{number}")
-        cells = value if isinstance(value, list) else [value]
-        if len(cells) != width:
-            raise InputError(f"has {plural(len(cells), 'value')}, expected {width} like the "
-                             "first line", where=f"{source}:{number}")
-        rows.append(cells)
-        numbers.append(number)
-    values = convert(rows, columns, names, source, numbers, text=False)
-    return Parsed(values, np.array(numbers, dtype=np.int64), line_count)
+    values = column_floats(rows, columns, names, source, numbers, parse=parse_text_number,
+                           shown=shown_cell, all_text=True)
+    return Block(values, start, np.array(numbers, dtype=np.int64))

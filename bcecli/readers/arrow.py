@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 
 from bcecli.errors import InputError
-from bcecli.readers import BLOCK_ROWS, Block, Reader
+from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 CSV_BLOCK = 1 << 20  # larger blocks parse a little faster but double the peak memory
-TABLE_SUFFIXES = (".parquet", ".feather", ".arrow", ".ipc")
 
 
 def available() -> bool:
@@ -38,7 +37,6 @@ class ArrowCsvReader(Reader):
         self.delimiter = delimiter
         self.skip_lines = skip_lines
         self.fallback = fallback
-        self.exact_lines: Reader | None = None
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         import pyarrow as pa
@@ -95,12 +93,12 @@ def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
 class ArrowTableReader(Reader):
     """Parquet, Feather or Arrow IPC: named columns, read a record batch at a time."""
 
-    def __init__(self, source: str, data: str | bytes):
+    def __init__(self, data: Input):
         import pyarrow as pa
 
-        self.data = data
+        source = data.name
         try:
-            self.batches = self.open(data)
+            self.batches = self.open(data.plain_file or data.read_all())
             schema = self.batches.schema
         except (pa.ArrowInvalid, OSError) as e:
             raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
@@ -134,11 +132,12 @@ class ArrowTableReader(Reader):
             for k, column in enumerate(batch.columns):
                 if column.null_count:
                     row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-                    raise InputError(f"a missing value (null) in column {self.label(columns[k])} "
-                                     "is not a number", where=f"{self.source}[{start + row}]")
+                    raise InputError(f"a missing value (null) in column "
+                                     f"{self.column_label(columns[k])} is not a number",
+                                     where=f"{self.source}[{start + row}]")
                 if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                         or pa.types.is_boolean(column.type)):
-                    raise InputError(f"column {self.label(columns[k])} holds {column.type}, "
+                    raise InputError(f"column {self.column_label(columns[k])} holds {column.type}, "
                                      "not numbers", where=self.source)
             values = np.column_stack([c.to_numpy(zero_copy_only=False).astype(np.float64)
                                       for c in batch.columns])

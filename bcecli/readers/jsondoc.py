@@ -6,6 +6,7 @@ needs it, by rescanning the text once (`LazyJsonLines`).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import warnings
@@ -15,14 +16,22 @@ from typing import Any
 import numpy as np
 
 from bcecli.errors import InputError, plural
-from bcecli.readers import ArrayReader, JsonLinesReader, Reader
-from bcecli.textparse import decode, json_number
+from bcecli.readers.base import ArrayReader, Input, Reader, decode
+from bcecli.readers.jsonlines import (
+    JsonLinesReader,
+    invalid_json,
+    parse_json_number,
+    shown_json,
+)
 
 KEYS = ("predictions", "targets", "weights")
 
 
-def read_json(data: bytes, source: str) -> Reader | dict[str, Reader]:
-    text = decode(data, source, 1).removeprefix("\ufeff")
+def read_json(data: Input) -> Reader | dict[str, Reader]:
+    """The whole document: one reader, or for an object one reader per key."""
+    source = data.name
+    raw = data.read_all()
+    text = decode(raw, source, 1).removeprefix("\ufeff")
     flat = flat_numbers(text)
     if flat is not None:
         return ArrayReader(source, flat[:, np.newaxis], False, LazyJsonLines(text).for_key(None))
@@ -30,11 +39,9 @@ def read_json(data: bytes, source: str) -> Reader | dict[str, Reader]:
         document = json.loads(text, parse_int=float)
     except json.JSONDecodeError as e:
         if e.msg == "Extra data" and text[: e.pos].rstrip(" \t\r").endswith("\n"):
-            import io
-
-            return JsonLinesReader(source, io.BytesIO(data), None)  # one value a line
-        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})",
-                         where=f"{source}:{e.lineno}") from None
+            one_a_line = Input(source, None, io.BytesIO(raw), None, "jsonl")
+            return JsonLinesReader(one_a_line, None)  # one value a line
+        raise invalid_json(e, f"{source}:{e.lineno}") from None
     except RecursionError:
         raise InputError("JSON nested too deeply", where=source) from None
     lines = LazyJsonLines(text)
@@ -90,9 +97,9 @@ def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key:
             raise InputError(f"row {r} has {size}, expected {width} like row 0",
                              where=f"{source}:{scalar_line(r * width)}")
         for c, cell in enumerate(row):
-            value = json_number(cell)
+            value = parse_json_number(cell)
             if value is None:
-                raise InputError(f"{json.dumps(cell)[:40]} in column {c} is not a number",
+                raise InputError(f"{shown_json(cell)} in column {c} is not a number",
                                  where=f"{source}:{scalar_line(r * width + c)}")
             array[r, c] = value
     return ArrayReader(source, array, nested, lambda row: scalar_line(row * width))

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bcecli import readers, textparse
+from bcecli.readers import base
+from bcecli.readers import text as delimited
 from tests.conftest import Run
 
 FORMATS = ["%.6f", "%.3f", "%.1f", "%.10e", "%.4E", "%r", "%g", "%d", "%+.2f", "%08.3f"]
@@ -40,12 +41,12 @@ def test_fast_paths_are_exact_or_decline(rows: list[list[float]], fmt: str,
     width = len(rows[0])
     expected = reference(text, delimiter)
     columns = list(range(width))
-    for path in (textparse.fixed_width, textparse.all_numeric):
+    for path in (delimited.fixed_width, delimited.all_numeric):
         got = path(text, columns, width, delimiter)
         if got is not None:
             assert got.shape == expected.shape
             assert np.array_equal(got, expected), (path.__name__, text[:200])
-    parsed = textparse.parse_block(text, columns, width, delimiter, "x.csv", 1, None)
+    parsed = delimited.parse_block(text, columns, width, delimiter, "x.csv", 1, 0, None)
     assert np.array_equal(parsed.values, expected)
 
 
@@ -57,7 +58,7 @@ def test_fixed_width_takes_printf_columns(values: list[float], fmt: str, labels:
     text = "".join(",".join(fmt % v if j == 0 else str(int(v)) for j, v in enumerate(row)) + "\n"
                    for row in rows).encode()
     width = len(rows[0])
-    got = textparse.fixed_width(text, list(range(width)), width, ",")
+    got = delimited.fixed_width(text, list(range(width)), width, ",")
     assert got is not None and np.array_equal(got, reference(text, ","))
 
 
@@ -71,7 +72,7 @@ def test_fixed_width_takes_printf_columns(values: list[float], fmt: str, labels:
 ])
 def test_fixed_width_handles_the_common_shapes(text: bytes, delimiter: str | None,
                                                width: int) -> None:
-    got = textparse.fixed_width(text, list(range(width)), width, delimiter)
+    got = delimited.fixed_width(text, list(range(width)), width, delimiter)
     assert got is not None and np.array_equal(got, reference(text, delimiter))
 
 
@@ -85,7 +86,7 @@ def test_fixed_width_handles_the_common_shapes(text: bytes, delimiter: str | Non
     b"1.0000000000000001\n",  # more digits than float64 holds exactly
 ])
 def test_fixed_width_declines(text: bytes) -> None:
-    assert textparse.fixed_width(text, [0], 1, None) is None
+    assert delimited.fixed_width(text, [0], 1, None) is None
 
 
 @pytest.mark.parametrize(("text", "delimiter", "width"), [
@@ -99,14 +100,14 @@ def test_fixed_width_declines(text: bytes) -> None:
     (b"0x10\n", None, 1),
 ])
 def test_all_numeric_declines(text: bytes, delimiter: str | None, width: int) -> None:
-    assert textparse.all_numeric(text, list(range(width)), width, delimiter) is None
+    assert delimited.all_numeric(text, list(range(width)), width, delimiter) is None
 
 
 @pytest.mark.parametrize("block", [1, 7, 64, 4096])
 def test_block_size_changes_nothing(bce: Run, files: object, monkeypatch: pytest.MonkeyPatch,
                                     block: int) -> None:
-    monkeypatch.setattr(readers, "BLOCK_BYTES", block)
-    monkeypatch.setattr(readers, "BLOCK_ROWS", max(1, block // 8))
+    monkeypatch.setattr(base, "BLOCK_BYTES", block)
+    monkeypatch.setattr(base, "BLOCK_ROWS", max(1, block // 8))
     preds = "p\n# comment\n" + "".join(f"{(i % 97) / 97:.6f}\n" for i in range(300)) + "\n"
     targets = "".join(f"{i % 2}\n" for i in range(300))
     same = json.dumps([float(f"{(i % 97) / 97:.6f}") for i in range(300)])

@@ -1,0 +1,253 @@
+"""What every format shares: the detected input, blocks of rows, the reader interface, limits.
+
+Format modules import this module only (never the package's `__init__`, never
+each other except `jsondoc` → `jsonlines`), so imports run one way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+import numpy as np
+
+from bcecli.core import FloatArray
+from bcecli.errors import InputError, UsageError
+
+STDIN = "-"
+BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 MiB
+BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
+MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer
+MAX_COLUMNS = 100_000
+
+Format = Literal["csv", "tsv", "json", "jsonl", "npy", "arrow"]  # csv: delimiter sniffed
+ReadHook = Callable[[int], None]  # told the size of every chunk read (the progress bar)
+LineNumbers = int | np.ndarray[Any, np.dtype[np.int64]] | None
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input as `open_input` detected it, from its bytes, once.
+
+    `name` is how messages call it (the path, or ``<stdin>``); `stream` gives its
+    bytes, decompressed and peekable.
+    """
+
+    name: str
+    path: str | None  # the file on disk; None for stdin
+    stream: IO[bytes]
+    compression: Literal["gzip"] | None
+    format: Format
+
+    @property
+    def plain_file(self) -> str | None:
+        """The path, when the file's own bytes are the data (so it can be mapped or
+        handed to pyarrow); None for stdin and compressed files."""
+        return self.path if self.compression is None else None
+
+    def read_all(self) -> bytes:
+        return read_chunk(self.stream, -1, self.name)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Rows `start` to `start + len(values)` of one input: the selected columns, (n, k).
+
+    `lines` gives each row's 1-based source line: an int is the line of row 0 of
+    a block without gaps, an array lists them, None means the format has no lines.
+    """
+
+    values: FloatArray
+    start: int
+    lines: LineNumbers
+
+    def line(self, row: int) -> int | None:
+        if self.lines is None or isinstance(self.lines, int):
+            return None if self.lines is None else self.lines + row
+        return int(self.lines[row])
+
+    def select(self, first: int, count: int) -> Block:
+        """The same rows, columns `first` to `first + count`."""
+        return Block(self.values[:, first:first + count], self.start, self.lines)
+
+    def take(self, begin: int, end: int) -> Block:
+        lines = self.lines
+        if lines is not None and not isinstance(lines, int):
+            lines = lines[begin:end]
+        elif isinstance(lines, int):
+            lines += begin
+        return Block(self.values[begin:end], self.start + begin, lines)
+
+
+class Reader:
+    """One input: its column names and width, and its rows, block by block."""
+
+    def __init__(self, source: str, names: tuple[str, ...] | None, width: int, nested: bool):
+        if width > MAX_COLUMNS:
+            raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
+                             "(are rows and columns swapped?)", where=source)
+        self.source = source
+        self.names = names
+        self.width = width
+        self.nested = nested  # rows were arrays: one column still makes N×1
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        raise NotImplementedError
+
+    def column_index(self, part: str, option: str) -> int:
+        """A column by header name, else by 0-based index."""
+        if self.names is not None and part in self.names:
+            return self.names.index(part)
+        if part.isdigit() and int(part) < self.width:
+            return int(part)
+        known = ", ".join(self.names) if self.names else f"0 to {self.width - 1}"
+        raise UsageError(f"{option} {part!r}: no such column in {self.source} (columns: {known})")
+
+    def column_label(self, index: int) -> str:
+        """How messages name a column: its quoted header name, else its index."""
+        return repr(self.names[index]) if self.names is not None else str(index)
+
+    def where(self, block: Block, row: int) -> str:
+        """`file:line` for text, `file[row]` where there are no lines."""
+        line = block.line(row)
+        if line is None:
+            return f"{self.source}[{block.start + row}]"
+        return f"{self.source}:{line}"
+
+
+class ArrayReader(Reader):
+    """Numbers already in memory (JSON, `.npy`), handed out in slices."""
+
+    def __init__(self, source: str, array: FloatArray, nested: bool,
+                 line_of: Callable[[int], int] | None = None):
+        super().__init__(source, None, array.shape[1], nested)
+        self.array = array
+        self.line_of = line_of
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        rows = max(1, BLOCK_ROWS // max(1, len(columns)))
+        for start in range(0, len(self.array), rows):
+            values = np.asarray(self.array[start:start + rows, list(columns)], dtype=np.float64)
+            yield Block(values, start, None)
+
+    def where(self, block: Block, row: int) -> str:
+        if self.line_of is not None:  # JSON: the line is found only now, on the error path
+            return f"{self.source}:{self.line_of(block.start + row)}"
+        return super().where(block, row)
+
+
+# -- bytes in ---------------------------------------------------------------------------
+
+
+class LineTooLong(Exception):
+    """Raised by `line_blocks`; the reader, which knows the line number, reports it."""
+
+
+def read_chunk(stream: IO[bytes], size: int, source: str) -> bytes:
+    """`stream.read(size)`, with broken gzip and I/O errors as one-line errors."""
+    import zlib
+
+    try:
+        return stream.read(size)
+    except (EOFError, zlib.error) as e:
+        raise InputError(f"not a valid gzip file ({e})", where=source) from None
+    except OSError as e:
+        if type(e).__name__ == "BadGzipFile":
+            raise InputError(f"not a valid gzip file ({e})", where=source) from None
+        raise InputError(f"cannot read: {e.strerror or e}", where=source) from None
+
+
+def line_blocks(stream: IO[bytes], source: str, on_read: ReadHook | None) -> Iterator[bytes]:
+    """Whole lines, about BLOCK_BYTES at a time; the last may lack its newline."""
+    pending = b""
+    while chunk := read_chunk(stream, BLOCK_BYTES, source):
+        if on_read is not None:
+            on_read(len(chunk))
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut]
+        pending = data[cut:]
+        if len(pending) > MAX_LINE:
+            raise LineTooLong
+    if pending:
+        yield pending
+
+
+def next_block(blocks: Iterator[bytes], source: str, line: int) -> bytes:
+    """The next block of lines (b"" at the end); `line` is the number of its first line."""
+    try:
+        return next(blocks, b"")
+    except LineTooLong:
+        raise InputError(f"a line longer than {MAX_LINE >> 20} MiB: this is not line-based "
+                         "text (or not split into lines)", where=f"{source}:{line}") from None
+
+
+def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source: str,
+                  parse: Callable[[bytes, int, int], Block]) -> Iterator[Block]:
+    """Blocks of lines parsed in turn, numbered from `first_line`; empty ones are skipped.
+
+    `parse(chunk, first_line, start)` turns one chunk of whole lines into the rows
+    numbered from `start`.
+    """
+    start, line = 0, first_line
+    chunks = itertools.chain([pending] if pending else [], rest)
+    while chunk := next_block(chunks, source, line):
+        block = parse(chunk, line, start)
+        if len(block.values):
+            yield block
+            start += len(block.values)
+        line += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+
+
+def decode(chunk: bytes, source: str, first_line: int) -> str:
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = first_line + chunk[: e.start].count(b"\n")
+        raise InputError(f"byte 0x{chunk[e.start]:02x} is not UTF-8 text",
+                         where=f"{source}:{line}") from None
+
+
+def first_row(chunk: bytes, source: str) -> tuple[int, str] | None:
+    """The number and text of the first data line of an input (decoding only that far)."""
+    start, number = 0, 1
+    while start < len(chunk):
+        end = chunk.find(b"\n", start)
+        end = len(chunk) if end < 0 else end
+        line = decode(chunk[start:end], source, number).rstrip("\r")
+        if line.strip() and not line.lstrip().startswith("#"):
+            return number, line
+        start, number = end + 1, number + 1
+    return None
+
+
+# -- cells out --------------------------------------------------------------------------
+
+
+def column_floats(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...] | None,
+                  source: str, numbers: list[int], *, parse: Callable[[Any], float | None],
+                  shown: Callable[[Any], str], all_text: bool) -> FloatArray:
+    """Selected cells as float64 (n, k); the first one that is not a number is an error.
+
+    With `all_text` (every cell a str) a column is first tried in one numpy call.
+    """
+    out = np.empty((len(rows), len(columns)))
+    for k, index in enumerate(columns):
+        cells = [row[index] for row in rows]
+        if all_text and not any("_" in c for c in cells):
+            try:
+                out[:, k] = np.array(cells, dtype=np.float64)
+                continue
+            except ValueError:
+                pass  # true/false, or a bad cell: the loop below says which
+        for row, cell in enumerate(cells):
+            value = parse(cell)
+            if value is None:
+                label = repr(names[index]) if names is not None else str(index)
+                raise InputError(f"{shown(cell)} in column {label} is not a number",
+                                 where=f"{source}:{numbers[row]}")
+            out[row, k] = value
+    return out

@@ -1,0 +1,105 @@
+"""JSON Lines: one number, one array, or one object a line, streamed in blocks of lines.
+
+Objects give named columns (the first line's keys); `--pred-col` picks a field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from bcecli.errors import InputError, plural
+from bcecli.readers.base import (
+    Block,
+    Input,
+    Reader,
+    ReadHook,
+    column_floats,
+    decode,
+    first_row,
+    line_blocks,
+    next_block,
+    parsed_blocks,
+)
+
+
+class JsonLinesReader(Reader):
+    """One number, array or object a line; objects give named columns."""
+
+    def __init__(self, data: Input, on_read: ReadHook | None):
+        source = data.name
+        self.lines = line_blocks(data.stream, source, on_read)
+        self.pending = next_block(self.lines, source, 1)
+        first = first_row(self.pending, source)
+        if first is None:
+            raise InputError("no data (the input is empty)", where=source)
+        value = parse_json_value(first[1], f"{source}:{first[0]}")
+        names = tuple(value) if isinstance(value, dict) else None
+        width = len(value) if isinstance(value, list | dict) else 1
+        super().__init__(source, names, width, isinstance(value, list))
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        def parse(chunk: bytes, line: int, start: int) -> Block:
+            return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
+                                    start)
+
+        yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
+
+
+def parse_json_value(text: str, where: str) -> Any:
+    """One JSON value (integers as floats); bad or too deeply nested JSON is an error."""
+    try:
+        return json.loads(text, parse_int=float)
+    except json.JSONDecodeError as e:
+        raise invalid_json(e, where) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", where=where) from None
+
+
+def invalid_json(error: json.JSONDecodeError, where: str) -> InputError:
+    return InputError(f"invalid JSON: {error.msg} (column {error.colno})", where=where)
+
+
+def parse_json_number(value: Any) -> float | None:
+    """A float from a JSON number or boolean; strings, null and arrays are not numbers."""
+    return float(value) if isinstance(value, bool | int | float) else None
+
+
+def shown_json(value: Any) -> str:
+    return json.dumps(value)[:40]
+
+
+def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
+                     names: tuple[str, ...] | None, source: str, first_line: int, start: int
+                     ) -> Block:
+    """Lines of JSON as rows `start`…: each line one number, array, or object with the
+    first line's keys."""
+    rows: list[list[Any]] = []
+    numbers: list[int] = []
+    for number, line in enumerate(decode(chunk, source, first_line).split("\n"), first_line):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        value = parse_json_value(line, where)
+        if names is not None:
+            if not isinstance(value, dict):
+                raise InputError("mixes objects with other values", where=where)
+            missing = [name for name in names if name not in value]
+            if missing:
+                raise InputError(f"object has no key {missing[0]!r} (the first line has it)",
+                                 where=where)
+            value = [value[name] for name in names]
+        elif isinstance(value, dict):
+            raise InputError("mixes objects with other values", where=where)
+        cells = value if isinstance(value, list) else [value]
+        if len(cells) != width:
+            raise InputError(f"has {plural(len(cells), 'value')}, expected {width} like the "
+                             "first line", where=where)
+        rows.append(cells)
+        numbers.append(number)
+    values = column_floats(rows, columns, names, source, numbers, parse=parse_json_number,
+                           shown=shown_json, all_text=False)
+    return Block(values, start, np.array(numbers, dtype=np.int64))
