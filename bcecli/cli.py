@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from bcecli import __version__, core
 from bcecli.errors import BceError, ExitStatus, UsageError, plural
 from bcecli.inputs import Plan, gather
-from bcecli.pipeline import run
+from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
 from bcecli.render import Output, Result
 
@@ -173,6 +173,9 @@ Header = Annotated[bool | None, typer.Option(
     "detected.", show_default=False)]
 InputFormatOption = Annotated[InputFormat | None, typer.Option(
     "--input-format", help="Format of stdin, when sniffing is not wanted.")]
+SkipMissing = Annotated[bool, typer.Option(
+    "--skip-missing", help="Leave out every row with a missing value (blank line, empty cell, "
+    "nan, NA, null) in any input, aligned across inputs, and report how many.")]
 NoProgress = Annotated[bool, typer.Option(
     "--no-progress", help="Never show the progress bar (it shows only on a terminal, for reads "
     "of over a second).")]
@@ -226,10 +229,27 @@ class InputOptions:
         return plan
 
     @staticmethod
-    def sources(plan: Plan) -> dict[str, Any]:
+    def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:
+        """The JSON keys that say what was read: files, columns, rows skipped."""
         return {"predictions": plan.predictions.reader.source,
                 "targets": plan.targets.reader.source,
-                "weights": plan.weights.reader.source if plan.weights else None}
+                "weights": plan.weights.reader.source if plan.weights else None,
+                "columns": plan.columns(), "unused_columns": plan.unused_columns(),
+                "skipped": streamed.skipped}
+
+
+def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
+    """Notes on stderr where the input may not mean what the options say."""
+    from bcecli.columns import unapplied_weights
+
+    if logits and streamed.predictions_in_unit_interval:
+        print("bce: warning: every prediction is in [0, 1]: these look like probabilities, "
+              "not logits (drop --logits if so)", file=sys.stderr)
+    if plan.weights is None:
+        role = plan.predictions
+        for name in unapplied_weights(role.reader, set(role.columns) | set(plan.targets.columns)):
+            print(f"bce: note: column {name!r} was not used as weights (pass --weight-col "
+                  f"{name} to apply it)", file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -356,6 +376,7 @@ def compute(
         help="With --metrics: predicted positive when p >= this.")] = 0.5,
     hist: Annotated[bool, typer.Option(
         "--hist", help="Add a histogram of per-sample losses.")] = False,
+    skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
@@ -404,12 +425,15 @@ def compute(
                                       metrics=metrics, histogram=hist, threshold=threshold,
                                       logits=logits)
         try:
-            (total,) = run(plan, [function], class_list,
+            streamed = run(plan, [function], class_list,
                            output.rows if chosen_reduction == "none" else None,
-                           diagnostics.observe if diagnostics else None)
+                           diagnostics.observe if diagnostics else None,
+                           skip_missing=skip_missing)
         except BrokenPipeError:
             closed_pipe()
             return ExitStatus.OK
+    (total,) = streamed.totals
+    warn_about(plan, streamed, logits)
     if partial:
         from bcecli.shards import Partial
 
@@ -423,7 +447,7 @@ def compute(
     result = Result(
         loss=loss, reduction=chosen_reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat),
-        from_logits=logits, dtype=chosen_dtype, sources=InputOptions.sources(plan),
+        from_logits=logits, dtype=chosen_dtype, sources=InputOptions.sources(plan, streamed),
         settings=settings, checks=checks.fields(), gates=checks.gates(loss),
         extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {})
     return report(output, result)
@@ -445,6 +469,7 @@ def compare(
     input_format: InputFormatOption = None,
     format: FormatOption = Format.auto,
     json_: JsonOption = False,
+    skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
     """Compare PyTorch's, Keras' and sklearn's losses.
@@ -463,14 +488,16 @@ def compare(
                           header, input_format, no_progress)
     with ExitStack() as resources:
         plan = inputs.plan(resources, class_list, pos_list)
-        totals = run(plan, functions, class_list)
+        streamed = run(plan, functions, class_list, skip_missing=skip_missing)
+    warn_about(plan, streamed, logits)
+    totals = streamed.totals
     rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype),  # type: ignore[arg-type]
                           c.reduction, str(f.dtype), c.differs)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     try:
         output.comparison(rows, count=totals[0].count,
                           shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
-                          from_logits=logits, sources=InputOptions.sources(plan))
+                          from_logits=logits, sources=InputOptions.sources(plan, streamed))
         sys.stdout.flush()
     except BrokenPipeError:
         closed_pipe()

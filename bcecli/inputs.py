@@ -13,8 +13,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
 
-from bcecli.errors import InputError, UsageError, plural
+from bcecli.columns import both_roles, data_columns, named
+from bcecli.errors import InputError, UsageError
 from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input
+
+ColumnLabel = str | int  # a header name, or a position where there is no header
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,17 @@ class Role:
     reader: Reader
     columns: tuple[int, ...]
     flat: bool  # one column read as N values rather than N×1
+    key: str | None = None  # the member of a JSON object that held the values
+
+    @property
+    def columns_fed(self) -> ColumnLabel | list[ColumnLabel]:
+        """The header name of each column (its 0-based position without a header, the
+        key of a JSON object's array); one column read as N values is not a list."""
+        if self.key is not None:
+            return self.key
+        names = self.reader.names
+        labels = [names[c] if names else c for c in self.columns]
+        return labels[0] if self.flat else labels
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -57,6 +71,22 @@ class Plan:
     @property
     def roles(self) -> list[Role]:
         return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
+
+    def columns(self) -> dict[str, ColumnLabel | list[ColumnLabel] | None]:
+        """Which column fed which role, as the output reports it."""
+        return {"predictions": self.predictions.columns_fed,
+                "targets": self.targets.columns_fed,
+                "weights": self.weights.columns_fed if self.weights else None}
+
+    def unused_columns(self) -> dict[str, list[ColumnLabel]]:
+        """Per input, the named columns no role reads (pandas' index, an id, …)."""
+        unused: dict[str, list[ColumnLabel]] = {}
+        for reader in dict.fromkeys(role.reader for role in self.roles):
+            used = {c for role in self.roles if role.reader is reader for c in role.columns}
+            if reader.names is not None and len(used) < reader.width:
+                unused[reader.source] = [reader.names[c] for c in range(reader.width)
+                                         if c not in used]
+        return unused
 
 
 def gather(
@@ -108,47 +138,60 @@ def gather(
         if "weights" in first:
             if weights is not None:
                 raise UsageError(f"{predictions} has its own weights: do not also pass --weights")
-            weight_role = column_role("weights", first["weights"], None, "")
+            weight_role = make_role("weights", first["weights"], None, key=True)
         elif weights is not None:
             weight_role = weights_file(weights)
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
-        return checked(Plan(column_role("predictions", first["predictions"], None, ""),
-                            column_role("targets", first["targets"], None, ""), weight_role))
-    pred_spec: str | int | None = pred_col
-    target_spec: str | int | None = target_col
+        return checked(Plan(make_role("predictions", first["predictions"], None, key=True),
+                            make_role("targets", first["targets"], None, key=True), weight_role))
+    pred = None if pred_col is None else column_spec(first, pred_col, "--pred-col")
     if targets is None:
         target_table = first
-        if pred_col is None and target_col is None:
-            if first.width != 2:
-                raise UsageError(
-                    f"{first.source} has {plural(first.width, 'column')}: pass a TARGETS file, "
-                    "or name the columns with --pred-col and --target-col")
-            pred_spec, target_spec = 0, 1
-        elif pred_col is None or target_col is None:
-            raise UsageError("with a single input file, pass both --pred-col and --target-col")
+        target = None if target_col is None else column_spec(first, target_col, "--target-col")
+        pred, target = both_roles(first, pred, target)
     else:
         target_table = open_table(targets)
+        if pred is None:
+            pred = named(first, "predictions")
+        target = column_spec(target_table, target_col, "--target-col") if target_col else \
+            named(target_table, "targets")
     weight_role = None
     if weights is not None:
         weight_role = weights_file(weights)
     elif weight_col is not None:
         weight_role = column_role("weights", first, weight_col, "--weight-col")
-    return checked(Plan(column_role("predictions", first, pred_spec, "--pred-col"),
-                        column_role("targets", target_table, target_spec, "--target-col"),
-                        weight_role))
+    return checked(Plan(make_role("predictions", first, pred),
+                        make_role("targets", target_table, target), weight_role))
 
 
-def column_role(name: str, reader: Reader, spec: str | int | None, option: str) -> Role:
-    """The role fed by the columns `spec` names (a name, a 0-based index or a comma list),
-    or by all of them."""
-    if spec is None:
-        flat = reader.width == 1 and not reader.nested
-        return Role(name, reader, tuple(range(reader.width)), flat)
-    if isinstance(spec, int):
-        return Role(name, reader, (spec,), True)
-    columns = tuple(reader.column_index(part.strip(), option) for part in spec.split(","))
-    return Role(name, reader, columns, "," not in spec)
+Columns = int | list[int]  # an int: one column read as N values; a list: N×C
+
+
+def column_spec(reader: Reader, spec: str, option: str) -> Columns:
+    """The columns an option names: a header name or 0-based index, or a comma list."""
+    columns = [reader.column_index(part.strip(), option) for part in spec.split(",")]
+    return columns if "," in spec else columns[0]
+
+
+def column_role(name: str, reader: Reader, spec: str | None, option: str) -> Role:
+    """The role fed by the columns an option names, or by every data column."""
+    return make_role(name, reader, None if spec is None else column_spec(reader, spec, option))
+
+
+def make_role(name: str, reader: Reader, columns: Columns | None, *, key: bool = False
+              ) -> Role:
+    """A role fed by these columns, or by every column but pandas' index; with `key`,
+    by the JSON object member of the role's name."""
+    if isinstance(columns, int):
+        return Role(name, reader, (columns,), True)
+    if columns is None:
+        columns = data_columns(reader)
+        if not columns:
+            raise InputError("has no columns but pandas' index", where=reader.source)
+        flat = len(columns) == 1 and not reader.nested
+        return Role(name, reader, tuple(columns), flat, name if key else None)
+    return Role(name, reader, tuple(columns), False)
 
 
 def checked(plan: Plan) -> Plan:

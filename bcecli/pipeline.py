@@ -15,8 +15,10 @@ Rows pass through three stages:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,32 +28,66 @@ from bcecli.inputs import Plan, Role
 from bcecli.readers import Block, Reader
 
 
+@dataclass
+class Streamed:
+    """What streaming every row gave: one total per function, and what was seen on the way."""
+
+    totals: list[LossTotal]
+    skipped: int = 0  # rows dropped for a missing value (--skip-missing)
+    lowest: float = math.inf  # the smallest and largest prediction used
+    highest: float = -math.inf
+
+    @property
+    def predictions_in_unit_interval(self) -> bool:
+        """Every prediction in [0, 1]: given with --logits, they look like probabilities."""
+        return self.lowest >= 0.0 and self.highest <= 1.0
+
+
 def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float] | None,
         on_rows: Callable[[FloatArray], None] | None = None,
-        on_batch: Callable[[Batch, FloatArray], None] | None = None) -> list[LossTotal]:
+        on_batch: Callable[[Batch, FloatArray], None] | None = None, *,
+        skip_missing: bool = False) -> Streamed:
     """Stream every batch through each function, into one total each (`bce compare` has
     several); the first function's per-element losses go to `on_rows` and, with their
-    batch, to `on_batch` (diagnostics)."""
-    totals = [LossTotal() for _ in functions]
+    batch, to `on_batch` (diagnostics).
+
+    A row with a missing value (NaN) in any role is an error, or with `skip_missing`
+    left out of every role alike and counted.
+    """
+    streamed = Streamed([LossTotal() for _ in functions])
     for batch in batches(plan):
+        missing = batch.missing_rows()
+        if missing.any():
+            if not skip_missing:
+                raise missing_value(batch, int(np.argmax(missing)))
+            streamed.skipped += int(missing.sum())
+            batch = batch.keep(~missing)
+            if not len(batch.predictions.values):
+                continue
+        predictions = batch.predictions.values
+        streamed.lowest = min(streamed.lowest, float(predictions.min()))
+        streamed.highest = max(streamed.highest, float(predictions.max()))
         weight = weight_array(batch, class_weights)
         try:  # the weights as read, so a bad one is reported with its own value and line
             if batch.weights is not None:
                 check_weights(batch.weights.values, "weight")
         except BadValue as e:
             raise located(e, batch) from None
-        for function, total in zip(functions, totals, strict=True):
+        for function, total in zip(functions, streamed.totals, strict=True):
             try:
-                losses = function(batch.predictions.values, batch.targets.values, weight)
+                losses = function(predictions, batch.targets.values, weight)
             except BadValue as e:
                 raise located(e, batch) from None
             total.add(losses, None if weight is None else function.cast(weight))
-            if total is totals[0]:
+            if total is streamed.totals[0]:
                 if on_rows is not None:
                     on_rows(losses)
                 if on_batch is not None:
                     on_batch(batch, losses)
-    return totals
+    if streamed.skipped and not streamed.totals[0].count:
+        raise InputError(f"every row has a missing value ({streamed.skipped} skipped): "
+                         "nothing is left to compute a loss from")
+    return streamed
 
 
 @dataclass(frozen=True)
@@ -74,6 +110,27 @@ class Batch:
     predictions: Chunk
     targets: Chunk
     weights: Chunk | None
+
+    @staticmethod
+    def of(chunks: list[Chunk]) -> Batch:
+        """A batch from its chunks in role order (predictions, targets, weights)."""
+        return Batch(chunks[0], chunks[1], chunks[2] if len(chunks) > 2 else None)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
+
+    def missing_rows(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Rows with a missing value (NaN) in any role."""
+        missing = np.zeros(len(self.predictions.values), dtype=bool)
+        for chunk in self.chunks:
+            nan = np.isnan(chunk.values)
+            missing |= nan if nan.ndim == 1 else nan.any(axis=1)
+        return missing
+
+    def keep(self, rows: np.ndarray[Any, np.dtype[np.bool_]]) -> Batch:
+        """The same batch, only the rows where `rows` is True."""
+        return Batch.of([Chunk(chunk.role, chunk.block.keep(rows)) for chunk in self.chunks])
 
     def chunk_of(self, name: str) -> Chunk:
         """The chunk a core `BadValue` role ("prediction", "target", "weight") refers to."""
@@ -98,7 +155,7 @@ def batches(plan: Plan) -> Iterator[Batch]:
     for blocks in aligned(streams, readers, plan):
         chunks = [Chunk(role, blocks[at].select(offset, len(role.columns)))
                   for role, (at, offset) in zip(plan.roles, slots, strict=True)]
-        yield Batch(chunks[0], chunks[1], chunks[2] if len(chunks) > 2 else None)
+        yield Batch.of(chunks)
 
 
 def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan: Plan
@@ -140,6 +197,16 @@ def weight_array(batch: Batch, class_weights: list[float] | None) -> FloatArray 
         row = np.asarray(class_weights if ndim == 2 else class_weights[0], dtype=np.float64)
         weight = row if weight is None else weight * row
     return weight
+
+
+def missing_value(batch: Batch, row: int) -> InputError:
+    """The first missing value of a batch's row, as a message naming file and line."""
+    chunk = next(chunk for chunk in batch.chunks if np.isnan(chunk.values[row]).any())
+    column = int(np.argmax(np.isnan(chunk.values[row]))) if chunk.values.ndim == 2 else 0
+    return InputError(f"a missing value{chunk.role.in_column((row, column))}",
+                      where=chunk.where(row),
+                      hint="pass --skip-missing to leave out every row with a missing value, "
+                      "in all the inputs alike")
 
 
 def located(error: BadValue, batch: Batch) -> InputError:

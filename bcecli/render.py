@@ -200,7 +200,13 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     grid.add_row("Input", "logits (sigmoid applied)" if result.from_logits else "probabilities")
     grid.add_row("dtype", result.dtype)
     for key, value in {**result.sources, **result.settings}.items():
-        if value not in (None, 0.0):  # only what was given
+        if key == "columns":
+            grid.add_row("Columns", ", ".join(f"{role} ← {column_text(fed)}"
+                                              for role, fed in value.items() if fed is not None))
+        elif key == "unused_columns":
+            for source, names in value.items():
+                grid.add_row("Not used", f"{source}: {', '.join(map(repr, names))}")
+        elif value not in (None, 0.0, 0):  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
     for gate in result.gates:
         verdict = "[green]passed[/]" if gate.held else "[red]FAILED[/]"
@@ -209,6 +215,13 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     console.print(grid)
     for section in diagnostic_tables(result.extra):
         console.print(section)
+
+
+def column_text(fed: str | int | list[str | int]) -> str:
+    """How the table names the column(s) that fed a role: 'p', column 0, or a list."""
+    if isinstance(fed, list):
+        return "[" + ", ".join(column_text(one) for one in fed) + "]"
+    return repr(fed) if isinstance(fed, str) else f"column {fed}"
 
 
 def rich_table(title: str, columns: tuple[str, ...], rows: list[list[str]],

@@ -129,8 +129,9 @@ def test_parquet_errors(bce: Run, files: Files) -> None:
     pq.write_table(pa.table({"p": ["a", "b"], "y": [1, 0]}), "text.parquet")
     null = bce("compute", "null.parquet")
     assert (null.exit_code, null.stdout) == (2, "")
-    assert null.stderr == "bce: error: null.parquet[1]: a missing value (null) in column 'p' " \
-        "is not a number\n"
+    assert null.stderr == "bce: error: null.parquet[1]: a missing value in column 'p'\n" \
+        "hint: pass --skip-missing to leave out every row with a missing value, in all the " \
+        "inputs alike\n"
     text = bce("compute", "text.parquet")
     assert text.stderr == "bce: error: text.parquet: column 'p' holds string, not numbers\n"
 

@@ -16,6 +16,8 @@ from tests.conftest import Run, loss_of
 Files = Callable[..., None]
 TRUE = 0.36354803967297755  # PyTorch 2.13 on [0.8, 0.3, 0.6] vs [1, 0, 1] (tests/golden)
 P, Y = "0.8\n0.3\n0.6\n", "1\n0\n1\n"
+MISSING_HINT = "\nhint: pass --skip-missing to leave out every row with a missing value, in all " \
+    "the inputs alike"
 
 
 def npy(array: np.ndarray) -> bytes:
@@ -37,7 +39,7 @@ def npy(array: np.ndarray) -> bytes:
     (dict(d__csv="p,y\n0.8,1\n0.3,0\n0.6,1\n"), ["d.csv"]),
     (dict(d__csv="0.8;1\n0.3;0\n0.6;1\n"), ["d.csv"]),
     (dict(d__tsv="p\ty\n0.8\t1\n0.3\t0\n0.6\t1\n"), ["d.tsv"]),
-    (dict(d__txt="# whitespace\n0.8  1\n\n0.3 0\n 0.6\t1\n"), ["d.txt"]),
+    (dict(d__txt="# whitespace\n0.8  1\n# note\n0.3 0\n 0.6\t1\n\n"), ["d.txt"]),
     (dict(d__dat="0.8,1\n0.3,0\n0.6,1\n"), ["d.dat"]),
     (dict(d__csv="id,p,y\na,0.8,1\nb,0.3,0\nc,0.6,1\n"), ["d.csv", "--pred-col", "p",
                                                          "--target-col", "y"]),
@@ -48,7 +50,7 @@ def npy(array: np.ndarray) -> bytes:
     (dict(d__json='{"predictions": [0.8, 0.3, 0.6], "targets": [1, 0, 1]}'), ["d.json"]),
     (dict(d__jsonl='{"p": 0.8, "y": 1}\n{"p": 0.3, "y": 0}\n{"p": 0.6, "y": 1}\n'),
      ["d.jsonl", "--pred-col", "p", "--target-col", "y"]),
-    (dict(d__ndjson="[0.8, 1]\n[0.3, 0]\n\n[0.6, 1]\n"), ["d.ndjson"]),
+    (dict(d__ndjson="[0.8, 1]\n[0.3, 0]\n[0.6, 1]\n\n"), ["d.ndjson"]),
     (dict(p__jsonl="0.8\n0.3\n0.6\n", y__jsonl="1\n0\n1\n"), ["p.jsonl", "y.jsonl"]),
     (dict(p__npy=npy(np.array([0.8, 0.3, 0.6])), y__npy=npy(np.array([1, 0, 1], np.uint8))),
      ["p.npy", "y.npy"]),
@@ -187,7 +189,9 @@ def test_json_output_keys(bce: Run, files: Files) -> None:
     out = json.loads(bce("compute", "p.csv", "y.csv", "--json").stdout)
     assert out == {"loss": TRUE, "reduction": "mean", "count": 3, "shape": [3],
                    "from_logits": False, "dtype": "float64", "predictions": "p.csv",
-                   "targets": "y.csv", "weights": None, "class_weights": None,
+                   "targets": "y.csv", "weights": None,
+                   "columns": {"predictions": 0, "targets": 0, "weights": None},
+                   "unused_columns": {}, "skipped": 0, "class_weights": None,
                    "pos_weight": None, "label_smoothing": 0.0, "eps": None,
                    "focal_gamma": None, "focal_alpha": None, "like": None, "max_loss": None,
                    "min_loss": None, "baseline": None, "baseline_loss": None,
@@ -220,17 +224,18 @@ def test_table(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     out = bce("compute", "p.csv", "y.csv", "-f", "table", "--max-loss", "1").stdout
     assert [line.rstrip() for line in out.splitlines()] == [
         "Binary cross-entropy",
-        "┌─────────────┬──────────────────────┐",
-        f"│ Loss        │ {TRUE!r}  │",
-        "│ Reduction   │ mean                 │",
-        "│ Count       │ 3                    │",
-        "│ Shape       │ 3                    │",
-        "│ Input       │ probabilities        │",
-        "│ dtype       │ float64              │",
-        "│ Predictions │ p.csv                │",
-        "│ Targets     │ y.csv                │",
-        "│ Gate        │ max loss 1.0: passed │",
-        "└─────────────┴──────────────────────┘",
+        "┌─────────────┬────────────────────────────────────────────┐",
+        f"│ Loss        │ {TRUE!r}                        │",
+        "│ Reduction   │ mean                                       │",
+        "│ Count       │ 3                                          │",
+        "│ Shape       │ 3                                          │",
+        "│ Input       │ probabilities                              │",
+        "│ dtype       │ float64                                    │",
+        "│ Predictions │ p.csv                                      │",
+        "│ Targets     │ y.csv                                      │",
+        "│ Columns     │ predictions ← column 0, targets ← column 0 │",
+        "│ Gate        │ max loss 1.0: passed                       │",
+        "└─────────────┴────────────────────────────────────────────┘",
     ]
     many = bce("compute", "p.csv", "y.csv", "-f", "table", "-r", "none").stdout
     assert "│ Losses      │ 0.2231435513142097" in many
@@ -345,11 +350,11 @@ def test_version_and_help(bce: Run) -> None:
      "d.csv:3: prediction -2.0 in column 'p' is outside [0, 1]\n"
      "hint: if these are logits (raw scores), pass --logits"),
     (dict(p__csv="0.8\nnan\n", y__csv="1\n0\n"), ["p.csv", "y.csv"],
-     "p.csv:2: prediction nan is not a number"),
+     "p.csv:2: a missing value" + MISSING_HINT),
     (dict(p__csv="0.8\n0.2\n", y__csv="1\n2\n"), ["p.csv", "y.csv"],
      "y.csv:2: target 2.0 is outside [0, 1]"),
     (dict(p__json="[0.8,\n 0.2,\n 0.1]", y__json="[1, 0, NaN]"), ["p.json", "y.json"],
-     "y.json:1: target nan is not a number"),
+     "y.json:1: a missing value" + MISSING_HINT),
     (dict(d__json='{"predictions": [0.8,\n 0.2],\n "targets": [1,\n -1]}'), ["d.json"],
      "d.json:4: target -1.0 is outside [0, 1]"),
     (dict(p__npy=npy(np.array([[0.5, 0.5], [0.5, 7.0]])), y__json="[[0, 0], [0, 0]]"),
@@ -358,7 +363,7 @@ def test_version_and_help(bce: Run) -> None:
     (dict(p__csv="0.8\nabc\n", y__csv="1\n0\n"), ["p.csv", "y.csv"],
      "p.csv:2: 'abc' in column 0 is not a number"),
     (dict(p__csv="0.8,1\n0.3,\n"), ["p.csv"],
-     "p.csv:2: an empty value in column 1 is not a number"),
+     "p.csv:2: a missing value in column 1" + MISSING_HINT),
     (dict(d__csv="0.5,1\n0.3\r0,1\n"), ["d.csv"],
      "d.csv:2: not valid CSV: a stray carriage return (\\r) inside the line"),
     (dict(p__csv="0.8\n1_0\n", y__csv="1\n0\n"), ["p.csv", "y.csv"],
@@ -366,7 +371,7 @@ def test_version_and_help(bce: Run) -> None:
     (dict(p__json='[0.8, "0.2"]', y__json="[1, 0]"), ["p.json", "y.json"],
      "p.json:1: \"0.2\" in column 0 is not a number"),
     (dict(p__json="[0.8, null]", y__json="[1, 0]"), ["p.json", "y.json"],
-     "p.json:1: null in column 0 is not a number"),
+     "p.json:1: a missing value" + MISSING_HINT),
     (dict(p__csv=P, y__csv=Y, w__csv="1\n-1\n1\n"), ["p.csv", "y.csv", "--weights", "w.csv"],
      "w.csv:2: weight -1.0 is negative"),
     (dict(p__csv=P, y__csv=Y, w__csv="1\ninf\n1\n"), ["p.csv", "y.csv", "--weights", "w.csv"],
@@ -389,7 +394,8 @@ def test_version_and_help(bce: Run) -> None:
     (dict(d__csv="a,b,c\n0.5,1,1\n"), ["d.csv"], "d.csv has 3 columns: pass a TARGETS file, or "
      "name the columns with --pred-col and --target-col"),
     (dict(d__csv="a,b,c\n0.5,1,1\n"), ["d.csv", "--pred-col", "a"],
-     "with a single input file, pass both --pred-col and --target-col"),
+     "cannot tell which column of d.csv holds the targets (columns: 'a', 'b', 'c'): pass "
+     "--target-col"),
     (dict(d__csv="a,b,c\n0.5,1,1\n"), ["d.csv", "--pred-col", "a", "--target-col", "z"],
      "--target-col 'z': no such column in d.csv (columns: a, b, c)"),
     (dict(d__csv="0.5,1,1\n"), ["d.csv", "--pred-col", "0", "--target-col", "3"],

@@ -99,10 +99,21 @@ def test_a_big_flat_json_array_is_read_without_python_floats(bce: Run, files: Fi
 # -- nothing lost -----------------------------------------------------------------------
 
 
-def test_blank_and_comment_lines_hold_no_data(bce: Run, files: Files) -> None:
-    files(p__csv="# model v3\n0.8\n\n   \n0.3\n# end\n0.6\n", y__csv="1\n0\n1\n")
+def test_comment_lines_and_trailing_blank_lines_hold_no_data(bce: Run, files: Files) -> None:
+    files(p__csv="# model v3\n0.8\n0.3\n  # end\n0.6\n\n   \n# bye\n\n", y__csv="1\n0\n1\n")
     out = json.loads(bce("compute", "p.csv", "y.csv", "--json").stdout)
     assert out["count"] == 3 and out["loss"] == 0.36354803967297755
+
+
+def test_a_blank_line_inside_data_is_a_missing_row_never_a_shift(bce: Run, files: Files) -> None:
+    """polars writes a null in a one-column file as a blank line: the rows after it
+    still pair with their own targets."""
+    files(p__csv="0.8\n\n0.3\n0.6\n", y__csv="1\n1\n0\n1\n")
+    assert error_of(bce, "p.csv", "y.csv") == "bce: error: p.csv:2: a missing value\n" \
+        "hint: pass --skip-missing to leave out every row with a missing value, in all the " \
+        "inputs alike\n"
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--skip-missing", "--json").stdout)
+    assert (out["count"], out["skipped"], out["loss"]) == (3, 1, 0.36354803967297755)
 
 
 def test_trailing_delimiters_are_an_empty_column(bce: Run, files: Files) -> None:
@@ -116,8 +127,9 @@ def test_trailing_delimiters_are_an_empty_column(bce: Run, files: Files) -> None
 
 def test_empty_cells_are_errors_not_zeros(bce: Run, files: Files) -> None:
     files(d__csv="p,y\n0.8,1\n,0\n")
-    assert error_of(bce, "d.csv") == "bce: error: d.csv:3: an empty value in column 'p' is " \
-        "not a number\n"
+    assert error_of(bce, "d.csv") == "bce: error: d.csv:3: a missing value in column 'p'\n" \
+        "hint: pass --skip-missing to leave out every row with a missing value, in all the " \
+        "inputs alike\n"
 
 
 def test_none_writes_one_loss_per_element_in_order(bce: Run, files: Files) -> None:

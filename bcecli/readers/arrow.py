@@ -40,24 +40,34 @@ class ArrowCsvReader(Reader):
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         import pyarrow as pa
+        import pyarrow.compute as compute
         import pyarrow.csv as pc
 
         wanted = [f"c{i}" for i in columns]
+        types = dict.fromkeys(wanted, pa.float64())
+        first_cell = 0 not in columns  # then read as text, only to see `#` comment lines
+        if first_cell:
+            types["c0"] = pa.string()
         start = 0
         try:
             reader = pc.open_csv(
                 self.path,
                 read_options=pc.ReadOptions(column_names=[f"c{i}" for i in range(self.width)],
                                             skip_rows=self.skip_lines, block_size=CSV_BLOCK),
-                parse_options=pc.ParseOptions(delimiter=self.delimiter),
+                parse_options=pc.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
                 convert_options=pc.ConvertOptions(
-                    include_columns=wanted, column_types=dict.fromkeys(wanted, pa.float64()),
+                    include_columns=list(types), column_types=types,
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
             for batch in reader:
-                if any(column.null_count for column in batch.columns):
+                # A blank line, a missing value or a comment: bce's reader takes over.
+                if any(batch.column(name).null_count for name in wanted) or (
+                        first_cell and compute.any(compute.starts_with(
+                            compute.utf8_ltrim_whitespace(batch.column("c0")), "#")).as_py()):
                     break
-                values = np.column_stack([c.to_numpy(zero_copy_only=False) for c in batch.columns])
-                yield Block(values, start, None)
+                values = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False)
+                                          for name in wanted])
+                # Until then every line was a row: the line number follows from the row's.
+                yield Block(values, start, self.skip_lines + 1 + start)
                 start += len(values)
             else:
                 if start:
@@ -67,17 +77,6 @@ class ArrowCsvReader(Reader):
         # From the first row pyarrow could not take on, bce's own reader carries on (and
         # says what is wrong, if anything is); an input with no rows it explains too.
         yield from skip_rows(self.fallback().blocks(columns), start)
-
-    def where(self, block: Block, row: int) -> str:
-        """The line of a row, found by counting non-empty lines (the error path only)."""
-        index = block.start + row
-        with open(self.path, "rb") as lines:
-            for number, line in enumerate(lines, 1):
-                if number > self.skip_lines and line.strip():
-                    if index == 0:
-                        return f"{self.source}:{number}"
-                    index -= 1
-        return self.source
 
 
 def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
@@ -130,16 +129,12 @@ class ArrowTableReader(Reader):
         start = 0
         for batch in batches:
             for k, column in enumerate(batch.columns):
-                if column.null_count:
-                    row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-                    raise InputError(f"a missing value (null) in column "
-                                     f"{self.column_label(columns[k])} is not a number",
-                                     where=f"{self.source}[{start + row}]")
                 if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                         or pa.types.is_boolean(column.type)):
                     raise InputError(f"column {self.column_label(columns[k])} holds {column.type}, "
                                      "not numbers", where=self.source)
-            values = np.column_stack([c.to_numpy(zero_copy_only=False).astype(np.float64)
+            # A null is a missing value: NaN, which the pipeline reports or skips.
+            values = np.column_stack([c.cast(pa.float64()).to_numpy(zero_copy_only=False)
                                       for c in batch.columns])
             yield Block(values, start, None)
             start += len(values)

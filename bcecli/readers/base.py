@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -57,28 +57,45 @@ class Block:
 
     `lines` gives each row's 1-based source line: an int is the line of row 0 of
     a block without gaps, an array lists them, None means the format has no lines.
+    `indices` lists the rows' positions in the input once some were skipped.
     """
 
     values: FloatArray
     start: int
     lines: LineNumbers
+    indices: np.ndarray[Any, np.dtype[np.int64]] | None = None
 
     def line(self, row: int) -> int | None:
         if self.lines is None or isinstance(self.lines, int):
             return None if self.lines is None else self.lines + row
         return int(self.lines[row])
 
+    def index(self, row: int) -> int:
+        """The row's 0-based position in its input."""
+        return self.start + row if self.indices is None else int(self.indices[row])
+
     def select(self, first: int, count: int) -> Block:
         """The same rows, columns `first` to `first + count`."""
-        return Block(self.values[:, first:first + count], self.start, self.lines)
+        return replace(self, values=self.values[:, first:first + count])
 
     def take(self, begin: int, end: int) -> Block:
+        """Rows `begin` to `end`."""
         lines = self.lines
         if lines is not None and not isinstance(lines, int):
             lines = lines[begin:end]
         elif isinstance(lines, int):
             lines += begin
-        return Block(self.values[begin:end], self.start + begin, lines)
+        indices = None if self.indices is None else self.indices[begin:end]
+        return Block(self.values[begin:end], self.start + begin, lines, indices)
+
+    def keep(self, rows: np.ndarray[Any, np.dtype[np.bool_]]) -> Block:
+        """The rows where `rows` is True, each still knowing its line and position."""
+        n = len(self.values)
+        lines = np.arange(self.lines, self.lines + n) if isinstance(self.lines, int) else \
+            self.lines
+        indices = np.arange(self.start, self.start + n) if self.indices is None else self.indices
+        return Block(self.values[rows], self.start, None if lines is None else lines[rows],
+                     indices[rows])
 
 
 class Reader:
@@ -113,7 +130,7 @@ class Reader:
         """`file:line` for text, `file[row]` where there are no lines."""
         line = block.line(row)
         if line is None:
-            return f"{self.source}[{block.start + row}]"
+            return f"{self.source}[{block.index(row)}]"
         return f"{self.source}:{line}"
 
 
@@ -134,7 +151,7 @@ class ArrayReader(Reader):
 
     def where(self, block: Block, row: int) -> str:
         if self.line_of is not None:  # JSON: the line is found only now, on the error path
-            return f"{self.source}:{self.line_of(block.start + row)}"
+            return f"{self.source}:{self.line_of(block.index(row))}"
         return super().where(block, row)
 
 
@@ -189,17 +206,45 @@ def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source
                   parse: Callable[[bytes, int, int], Block]) -> Iterator[Block]:
     """Blocks of lines parsed in turn, numbered from `first_line`; empty ones are skipped.
 
-    `parse(chunk, first_line, start)` turns one chunk of whole lines into the rows
-    numbered from `start`.
+    `parse(chunk, first_line, start)` turns whole lines into the rows numbered from
+    `start`. A blank line is a row whose values are all missing, except where only
+    blank and comment lines follow it: the end of the input holds no rows.
     """
-    start, line = 0, first_line
+    start, line, carried = 0, first_line, b""
     chunks = itertools.chain([pending] if pending else [], rest)
-    while chunk := next_block(chunks, source, line):
-        block = parse(chunk, line, start)
-        if len(block.values):
-            yield block
-            start += len(block.values)
-        line += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    while chunk := next_block(chunks, source, line + line_count(carried)):
+        chunk = carried + chunk if carried else chunk
+        cut = end_of_data(chunk)
+        body, carried = chunk[:cut], chunk[cut:]
+        if len(carried) > MAX_LINE:  # held back until data follows, or the end: bounded
+            raise InputError(f"more than {MAX_LINE >> 20} MiB of blank or comment lines in a "
+                             "row", where=f"{source}:{line + line_count(body)}")
+        if body:
+            block = parse(body, line, start)
+            if len(block.values):
+                yield block
+                start += len(block.values)
+            line += line_count(body)
+
+
+def line_count(chunk: bytes) -> int:
+    return chunk.count(b"\n") + (bool(chunk) and not chunk.endswith(b"\n"))
+
+
+def end_of_data(chunk: bytes) -> int:
+    """Where the last line holding data (not blank, not a `#` comment) ends."""
+    stop = len(chunk)
+    while stop:
+        newline = chunk.rfind(b"\n", 0, stop - 1)
+        line = chunk[newline + 1:stop].strip()
+        if line and not line.startswith(b"#"):
+            return stop
+        stop = newline + 1
+    return 0
+
+
+def is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
 
 
 def decode(chunk: bytes, source: str, first_line: int) -> str:
@@ -218,7 +263,7 @@ def first_row(chunk: bytes, source: str) -> tuple[int, str] | None:
         end = chunk.find(b"\n", start)
         end = len(chunk) if end < 0 else end
         line = decode(chunk[start:end], source, number).rstrip("\r")
-        if line.strip() and not line.lstrip().startswith("#"):
+        if line.strip() and not is_comment(line):
             return number, line
         start, number = end + 1, number + 1
     return None

@@ -6,6 +6,7 @@ Objects give named columns (the first line's keys); `--pred-col` picks a field.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from bcecli.readers.base import (
     column_floats,
     decode,
     first_row,
+    is_comment,
     line_blocks,
     next_block,
     parsed_blocks,
@@ -64,7 +66,10 @@ def invalid_json(error: json.JSONDecodeError, where: str) -> InputError:
 
 
 def parse_json_number(value: Any) -> float | None:
-    """A float from a JSON number or boolean; strings, null and arrays are not numbers."""
+    """A float from a JSON number or boolean, NaN for null (a missing value); strings
+    and arrays are not numbers."""
+    if value is None:
+        return math.nan
     return float(value) if isinstance(value, bool | int | float) else None
 
 
@@ -79,8 +84,15 @@ def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
     first line's keys."""
     rows: list[list[Any]] = []
     numbers: list[int] = []
-    for number, line in enumerate(decode(chunk, source, first_line).split("\n"), first_line):
-        if not line.strip():
+    lines = decode(chunk, source, first_line).split("\n")
+    if lines[-1] == "":  # the newline that ends the last line starts no line
+        lines.pop()
+    for number, line in enumerate(lines, first_line):
+        if is_comment(line):
+            continue
+        if not line.strip():  # a blank line: every value missing
+            rows.append([None] * width)
+            numbers.append(number)
             continue
         where = f"{source}:{number}"
         value = parse_json_value(line, where)

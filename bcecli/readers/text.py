@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +34,18 @@ from bcecli.readers.base import (
     column_floats,
     decode,
     first_row,
+    is_comment,
     line_blocks,
     next_block,
     parsed_blocks,
 )
 
 _BOOLS = {"true": 1.0, "false": 0.0}
+# What exporters write for a missing value (pandas' default na_values, lower-cased).
+MISSING = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>",
+                     "null", "none", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"})
 _NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
+_WHOLE = re.compile(r"[+-]?\d+")
 _POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
 
 
@@ -65,12 +71,23 @@ class TextReader(Reader):
         if self.trailing:
             cells = cells[:-1]
         names = None
-        if header or (header is None and any(parse_text_number(c) is None for c in cells)):
+        if header or (header is None and is_header(
+                cells, lambda: self.row_after(first, line_number, source))):
             names = tuple(cell.strip() for cell in cells)
             first = first.split(b"\n", line_number)[-1] if b"\n" in first else b""
             self.first_line = line_number + 1
-        self.pending = first
+        self.pending = first  # without a header, blank lines before the first row are rows
         super().__init__(source, names, len(cells), False)
+
+    def row_after(self, chunk: bytes, line_number: int, source: str) -> list[str] | None:
+        """The cells of the data row after line `line_number` of the first block, if any."""
+        rest = chunk.split(b"\n", line_number)[-1] if chunk.count(b"\n") >= line_number else b""
+        row = first_row(rest, source)
+        if row is None:
+            return None
+        number, text = row
+        cells = split_lines([text], self.delimiter, source, [line_number + number])[0]
+        return cells[:-1] if self.trailing else cells
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         def parse(chunk: bytes, line: int, start: int) -> Block:
@@ -106,6 +123,8 @@ def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
 def fixed_width(body: bytes, columns: Sequence[int], width: int, delimiter: str | None
                 ) -> FloatArray | None:
     """Every line alike but for digits: read them as integers, scale once, exactly."""
+    if b'"' in body or b"#" in body:  # quoted fields and comments: the strict path decides
+        return None
     w = body.find(b"\n") + 1
     if w < 2 or w > 512 or len(body) % w:  # wide lines: one Python step per byte column
         return None
@@ -236,7 +255,7 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
         separator = b","
     else:
         separator = delimiter.encode()
-    if b'"' in body:
+    if b'"' in body or b"#" in body:
         return None
     body = body.replace(b"\r\n", b"\n")
     buf = np.frombuffer(body, np.uint8)
@@ -270,11 +289,14 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
 
 
 def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
-    """The lines that hold data (not blank, not `#` comments), with their numbers."""
+    """The lines that are rows (all but `#` comments; a blank one is a missing row),
+    with their numbers."""
     kept, numbers = [], []
-    for number, line in enumerate(text.split("\n"), first_line):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line starts no line
+        lines.pop()
+    for number, line in enumerate(lines, first_line):
+        if not is_comment(line):
             kept.append(line.rstrip("\r"))
             numbers.append(number)
     return kept, numbers
@@ -315,12 +337,39 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
     return rows
 
 
+def is_header(cells: list[str], below: Callable[[], list[str] | None]) -> bool:
+    """Whether a first row names the columns rather than holding data (`below()` gives
+    the row after it, if any).
+
+    When every cell is text that is not a number (an empty first cell is pandas'
+    index), it does. When the cells are the column positions, as pandas writes for
+    unnamed columns (`0,1`, or `,0,1` after its index), it does if the index is
+    there or the next row has a number that is not whole (pandas writes floats with
+    a point); over whole numbers (a labels file) `0` and `0,1` are data, and a
+    header read so leaves the file one row longer than the others: an error. A row
+    mixing numbers and text is data, whose bad cell is an error at its line.
+    """
+    stripped = [cell.strip() for cell in cells]
+    positions = [str(i) for i in range(len(cells))]
+    if len(cells) > 1 and stripped == ["", *positions[:-1]]:
+        return True
+    if stripped == positions:
+        after = below()
+        return after is not None and not all(_WHOLE.fullmatch(cell.strip()) for cell in after)
+    named = stripped[1:] if len(stripped) > 1 and not stripped[0] else stripped
+    return all(named) and all(cell.isprintable() and parse_text_number(cell) is None
+                              for cell in named)
+
+
 def parse_text_number(cell: str) -> float | None:
-    """A float from a text cell (true/false included), or None if it is not a number."""
+    """A float from a text cell (true/false included; NaN where the value is missing),
+    or None if it is not a number."""
     text = cell.strip().lower()
     if text in _BOOLS:
         return _BOOLS[text]
-    if not text or "_" in text:
+    if text in MISSING:
+        return math.nan
+    if "_" in text:
         return None
     try:
         return float(text)
@@ -338,8 +387,10 @@ def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
     """The strict path: every rule checked, every failure located."""
     lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
     rows = split_lines(lines, delimiter, source, numbers)
-    for cells, number in zip(rows, numbers, strict=True):
-        if len(cells) != width:
+    for r, (cells, number) in enumerate(zip(rows, numbers, strict=True)):
+        if not lines[r].strip():
+            rows[r] = [""] * width  # a blank line: every value missing
+        elif len(cells) != width:
             raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
                              "first row", where=f"{source}:{number}")
     values = column_floats(rows, columns, names, source, numbers, parse=parse_text_number,
