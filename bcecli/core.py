@@ -171,7 +171,8 @@ def probability_losses(
 ) -> FloatArray:
     """Per-element BCE of probabilities, in PyTorch's order of operations."""
     if eps is not None:
-        p = np.clip(p, p.dtype.type(eps), p.dtype.type(1.0 - eps))
+        low = clip_eps(eps, p.dtype)
+        p = np.clip(p, p.dtype.type(low), p.dtype.type(1.0 - low))
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
         log_p = np.log(p)
         log_q = np.log1p(-p)
@@ -181,6 +182,14 @@ def probability_losses(
     positive = y * log_p if pos_weight is None else pos_weight * y * log_p
     result: FloatArray = (y - 1) * log_q - positive
     return result
+
+
+def clip_eps(eps: float, dtype: np.dtype[np.floating]) -> float:
+    """The clip actually used: `eps`, or the dtype's machine epsilon where 1 − eps
+    rounds to 1 in that dtype (float32 and eps < 6e-8), which would let log(1 − p)
+    reach log(0). scikit-learn's `log_loss` clips at that epsilon too."""
+    machine = float(np.finfo(dtype).eps)
+    return eps if dtype.type(1.0 - eps) < 1 else max(eps, machine)
 
 
 def logit_losses(x: FloatArray, y: FloatArray, pos_weight: FloatArray | None) -> FloatArray:

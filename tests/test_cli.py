@@ -97,7 +97,10 @@ def test_header_options(bce: Run, files: Files) -> None:
     assert detected["count"] == 4  # a numeric first row is data
     assert loss_of(bce("compute", "d.csv", "--json", "--header")) == TRUE
     result = bce("compute", "d.csv", "--json", "--header", "--pred-col", "1", "--target-col", "0")
-    assert json.loads(result.stdout)["count"] == 3  # names win over indices
+    assert (result.exit_code, result.stdout) == (2, "")  # a name and a position disagree
+    assert result.stderr == "bce: error: --pred-col '1': in d.csv that is both the name of " \
+        "column 0 and the position of column '0'\nhint: rename the column, or pass --no-header " \
+        "to use positions\n"
     files(h__csv="p,y\n0.8,1\n")
     forced = bce("compute", "h.csv", "--no-header")
     assert (forced.exit_code, forced.stdout) == (2, "")

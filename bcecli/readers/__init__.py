@@ -36,23 +36,22 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
                stdin: IO[bytes] | None = None) -> Input:
     """Open a path (or `-`) and detect its compression and format, once.
 
-    Gzip is what the bytes say (or a `.gz` name); the format is what the name says,
-    else what the first bytes say, else delimited text. The file is closed by
-    `resources` when the caller is done with it.
+    Gzip is what the bytes say, whatever the name; the format is what the name says
+    (less any `.gz`), else what the first bytes say, else delimited text. The file is
+    closed by `resources` when the caller is done with it.
     """
     name = "<stdin>" if path == STDIN else path
     stream: IO[bytes] = (stdin or sys.stdin.buffer) if path == STDIN else \
         resources.enter_context(open_file(path))
     if not hasattr(stream, "peek"):  # sniffing looks ahead without consuming
         stream = cast(IO[bytes], io.BufferedReader(cast(Any, stream)))
-    suffixes = path.lower()
     compression: Literal["gzip"] | None = None
-    if suffixes.endswith(".gz") or peek(stream, 2) == _GZIP:
+    if peek(stream, 2) == _GZIP:  # the bytes decide; a `.gz` name alone does not
         import gzip
 
         stream = cast(IO[bytes], resources.enter_context(gzip.GzipFile(fileobj=stream)))
         compression = "gzip"
-        suffixes = suffixes.removesuffix(".gz")
+    suffixes = path.lower().removesuffix(".gz")
     named = cast(Format, input_format) if path == STDIN and input_format else \
         _SUFFIX_FORMATS.get(Path(suffixes).suffix)
     fmt = sniff_format(stream, named is None) if named is None or named == "text" else named

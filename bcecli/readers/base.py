@@ -114,11 +114,22 @@ class Reader:
         raise NotImplementedError
 
     def column_index(self, part: str, option: str) -> int:
-        """A column by header name, else by 0-based index."""
+        """A column by header name, else by 0-based position; refused where that is
+        ambiguous (a name given twice, or a number that names another column)."""
+        position = int(part) if part.isdigit() and int(part) < self.width else None
         if self.names is not None and part in self.names:
-            return self.names.index(part)
-        if part.isdigit() and int(part) < self.width:
-            return int(part)
+            index = self.names.index(part)
+            if self.names.count(part) > 1:
+                raise UsageError(f"{option} {part!r}: {self.source} has two columns of that "
+                                 "name", hint="give the column's 0-based position instead")
+            if position is not None and position != index:
+                raise UsageError(f"{option} {part!r}: in {self.source} that is both the name "
+                                 f"of column {index} and the position of column "
+                                 f"{self.column_label(position)}",
+                                 hint="rename the column, or pass --no-header to use positions")
+            return index
+        if position is not None:
+            return position
         known = ", ".join(self.names) if self.names else f"0 to {self.width - 1}"
         raise UsageError(f"{option} {part!r}: no such column in {self.source} (columns: {known})")
 

@@ -18,10 +18,12 @@ import numpy as np
 from bcecli.errors import InputError, plural
 from bcecli.readers.base import ArrayReader, Input, Reader, decode
 from bcecli.readers.jsonlines import (
+    DuplicateKey,
     JsonLinesReader,
     invalid_json,
     parse_json_number,
     shown_json,
+    unique_keys,
 )
 
 KEYS = ("predictions", "targets", "weights")
@@ -36,7 +38,10 @@ def read_json(data: Input) -> Reader | dict[str, Reader]:
     if flat is not None:
         return ArrayReader(source, flat[:, np.newaxis], False, LazyJsonLines(text).for_key(None))
     try:
-        document = json.loads(text, parse_int=float)
+        document = json.loads(text, parse_int=float, object_pairs_hook=unique_keys)
+    except DuplicateKey as e:
+        raise InputError(f"duplicate key {e.key!r}",
+                         where=f"{source}:{LazyJsonLines(text).duplicate_line()}") from None
     except json.JSONDecodeError as e:
         if e.msg == "Extra data" and text[: e.pos].rstrip(" \t\r").endswith("\n"):
             one_a_line = Input(source, None, io.BytesIO(raw), None, "jsonl")
@@ -113,6 +118,11 @@ class LazyJsonLines:
     def __init__(self, text: str):
         self.text = text
         self.lines: dict[str | None, list[int]] | None = None
+        self.first_duplicate = 1  # the line of the first key an object repeats
+
+    def duplicate_line(self) -> int:
+        self.scan()
+        return self.first_duplicate
 
     def for_key(self, key: str | None) -> Callable[[int], int]:
         def line_of(k: int) -> int:
@@ -124,6 +134,8 @@ class LazyJsonLines:
         if self.lines is None:
             self.lines = {}
             line, stack, top_key, expect_key = 1, [], None, False
+            keys: list[set[str]] = []  # the keys seen in each open object
+            duplicate = None
             for match in self._TOKEN.finditer(self.text):
                 token = match.group()
                 if token.isspace():
@@ -131,16 +143,23 @@ class LazyJsonLines:
                 elif token in ("{", "["):
                     stack.append(token)
                     expect_key = token == "{"
+                    if expect_key:
+                        keys.append(set())
                 elif token in ("}", "]"):
-                    if stack:
-                        stack.pop()
+                    if stack and stack.pop() == "{":
+                        keys.pop()
                 elif token in (",", ":"):
                     expect_key = token == "," and bool(stack) and stack[-1] == "{"
                 elif expect_key:
                     if len(stack) == 1:
                         top_key = json.loads(token)
+                    if keys and token in keys[-1] and duplicate is None:
+                        duplicate = line
+                    if keys:
+                        keys[-1].add(token)
                     expect_key = False
                 else:
                     owner = top_key if stack and stack[0] == "{" else None
                     self.lines.setdefault(owner, []).append(line)
+            self.first_duplicate = duplicate or 1
         return self.lines

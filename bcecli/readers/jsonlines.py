@@ -51,10 +51,30 @@ class JsonLinesReader(Reader):
         yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
 
 
+class DuplicateKey(Exception):
+    """An object gave one key twice: which value was meant is unknowable."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json`'s object hook that refuses a key given twice (json itself keeps the last)."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        raise DuplicateKey(next(key for i, (key, _) in enumerate(pairs)
+                                if key in (k for k, _ in pairs[:i])))
+    return obj
+
+
 def parse_json_value(text: str, where: str) -> Any:
-    """One JSON value (integers as floats); bad or too deeply nested JSON is an error."""
+    """One JSON value (integers as floats); bad or too deeply nested JSON, or an object
+    with a key given twice, is an error."""
     try:
-        return json.loads(text, parse_int=float)
+        return json.loads(text, parse_int=float, object_pairs_hook=unique_keys)
+    except DuplicateKey as e:
+        raise InputError(f"duplicate key {e.key!r}", where=where) from None
     except json.JSONDecodeError as e:
         raise invalid_json(e, where) from None
     except RecursionError:

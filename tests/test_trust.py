@@ -1,0 +1,256 @@
+"""No silently wrong number (issue 9): each way a reading went wrong is held here.
+
+Each input that can be read is compared with the same data written plainly
+(whose loss the golden tests hold to PyTorch); each that cannot is refused with
+exit 2, one located line, a hint, and nothing on stdout.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from tests.conftest import GOLDEN, Run, loss_of
+
+Files = Callable[..., None]
+TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
+            if c["name"] == "tutorial-probabilities-float64")
+MISSING_HINT = "hint: pass --skip-missing to leave out every row with a missing value, in " \
+    "all the inputs alike\n"
+
+
+def output(bce: Run, *args: str) -> dict[str, object]:
+    result = bce("compute", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    parsed: dict[str, object] = json.loads(result.stdout)
+    return parsed
+
+
+def refused(bce: Run, *args: str) -> str:
+    result = bce("compute", *args)
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    return result.stderr
+
+
+# -- 1. column roles come from header names ------------------------------------------------
+
+
+@pytest.mark.parametrize("table", [
+    "y_true,y_pred\n1,0.8\n0,0.3\n1,0.6\n",
+    "Label,Probability\n1,0.8\n0,0.3\n1,0.6\n",
+    "id,target,score,file\na,1,0.8,x.png\nb,0,0.3,y.png\nc,1,0.6,z.png\n",
+    "y,p\n1,0.8\n0,0.3\n1,0.6\n",  # y is named; p is the one column left
+    "prediction,y,sample_weight\n0.8,1,5\n0.3,0,5\n0.6,1,5\n",
+])
+def test_roles_follow_header_names(bce: Run, files: Files, table: str) -> None:
+    files(d__csv=table)
+    assert loss_of(bce("compute", "d.csv", "--json")) == TRUE
+
+
+def test_output_says_which_column_fed_which_role(bce: Run, files: Files) -> None:
+    files(d__csv="id,y_true,y_pred,sample_weight\na,1,0.8,2\nb,0,0.3,2\nc,1,0.6,2\n")
+    result = bce("compute", "d.csv", "--json")
+    out = json.loads(result.stdout)
+    assert out["columns"] == {"predictions": "y_pred", "targets": "y_true", "weights": None}
+    assert out["unused_columns"] == {"d.csv": ["id", "sample_weight"]}
+    assert out["loss"] == TRUE  # the weights were not applied by guess
+    assert result.stderr == "bce: note: column 'sample_weight' was not used as weights (pass " \
+        "--weight-col sample_weight to apply it)\n"
+    weighted = output(bce, "d.csv", "--weight-col", "sample_weight")
+    assert weighted["columns"] == {"predictions": "y_pred", "targets": "y_true",
+                                   "weights": "sample_weight"}
+    assert weighted["loss"] == pytest.approx(2 * TRUE, rel=1e-15)
+
+
+def test_roles_by_name_in_json_lines_too(bce: Run, files: Files) -> None:
+    files(d__jsonl='{"y_true": 1, "y_pred": 0.8}\n{"y_true": 0, "y_pred": 0.3}\n'
+                   '{"y_true": 1, "y_pred": 0.6}\n')
+    assert output(bce, "d.jsonl")["loss"] == TRUE
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("pred,score,y\n0.8,0.8,1\n", "columns 'pred' and 'score' of d.csv both look like "
+     "predictions: pass --pred-col to say which\n"),
+    ("id,p,y\na,0.8,1\n", "cannot tell which column of d.csv holds the predictions (columns: "
+     "'id', 'p', 'y'): pass --pred-col\n"),
+    ("a,b,weight\n0.8,1,1\n", "cannot tell which column of d.csv holds the predictions "
+     "(columns: 'a', 'b', 'weight'): pass --pred-col\n"),
+])
+def test_conflicting_or_missing_names_are_refused(bce: Run, files: Files, table: str,
+                                                  message: str) -> None:
+    files(d__csv=table)
+    assert refused(bce, "d.csv") == f"bce: error: {message}"
+
+
+def test_two_files_use_their_named_column(bce: Run, files: Files) -> None:
+    files(p__csv="id,prediction\n7,0.8\n3,0.3\n9,0.6\n", y__csv="id,label\n7,1\n3,0\n9,1\n")
+    out = output(bce, "p.csv", "y.csv")
+    assert (out["loss"], out["columns"]) == \
+        (TRUE, {"predictions": "prediction", "targets": "label", "weights": None})
+
+
+# -- 2. headers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("preds", "targets"), [
+    ("0\n0.8\n0.3\n0.6\n", "0\n1.0\n0.0\n1.0\n"),  # Series.to_csv(index=False)
+    (",0\n0,0.8\n1,0.3\n2,0.6\n", ",0\n0,1\n1,0\n2,1\n"),  # Series.to_csv()
+    ("0.8\n0.3\n0.6\n", "1\n0\n1\n"),  # headerless: a first 0 over whole numbers is data
+])
+def test_pandas_position_headers_are_headers(bce: Run, files: Files, preds: str,
+                                              targets: str) -> None:
+    files(p__csv=preds, y__csv=targets)
+    out = output(bce, "p.csv", "y.csv")
+    assert (out["loss"], out["count"]) == (TRUE, 3)
+
+
+def test_a_dataframe_position_header_is_not_a_fake_sample(bce: Run, files: Files) -> None:
+    files(d__csv="0,1\n0.8,1\n0.3,0\n0.6,1\n", e__csv=",0,1\n0,0.8,1\n1,0.3,0\n2,0.6,1\n")
+    assert (output(bce, "d.csv")["count"], output(bce, "d.csv")["loss"]) == (3, TRUE)
+    out = output(bce, "e.csv")
+    assert (out["count"], out["loss"], out["unused_columns"]) == (3, TRUE, {"e.csv": [""]})
+
+
+def test_a_whole_number_first_row_of_labels_is_data(bce: Run, files: Files) -> None:
+    files(p__csv="0.2\n0.7\n0.4\n", y__csv="0\n1\n0\n")
+    assert output(bce, "p.csv", "y.csv")["count"] == 3
+
+
+@pytest.mark.parametrize(("first", "message"), [
+    ("0.8,a,1", "d.csv:1: 'a' in column 1 is not a number\n"),
+    ("0.9,NA", "d.csv:1: a missing value in column 1\n" + MISSING_HINT),
+    (",1", "d.csv:1: a missing value in column 0\n" + MISSING_HINT),
+    ("0.9,\x00", "d.csv:1: '\\x00' in column 1 is not a number\n"),
+])
+def test_a_first_row_mixing_numbers_and_text_is_data(bce: Run, files: Files, first: str,
+                                                     message: str) -> None:
+    width = first.count(",") + 1
+    files(d__csv=first + "\n" + ",".join(["0.5"] * (width - 1) + ["1"]) + "\n")
+    args = ["d.csv"] if width == 2 else ["d.csv", "--pred-col", "1", "--target-col", "2"]
+    assert refused(bce, *args) == f"bce: error: {message}"
+
+
+def test_a_text_cell_in_an_unused_column_of_a_first_data_row(bce: Run, files: Files) -> None:
+    files(d__csv="a,0.8,1\nb,0.3,0\nc,0.6,1\n")
+    out = output(bce, "d.csv", "--pred-col", "1", "--target-col", "2")
+    assert (out["count"], out["loss"]) == (3, TRUE)
+
+
+def test_an_index_that_is_also_a_name_is_refused(bce: Run, files: Files) -> None:
+    files(d__csv="1,a,y\n0.8,0.1,1\n")
+    assert refused(bce, "d.csv", "--header", "--pred-col", "1", "--target-col", "y") == \
+        "bce: error: --pred-col '1': in d.csv that is both the name of column 0 and the " \
+        "position of column 'a'\nhint: rename the column, or pass --no-header to use positions\n"
+
+
+# -- 3. index columns ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", [
+    ",y_true,y_pred\n17,1,0.8\n2,0,0.3\n40,1,0.6\n",
+    "Unnamed: 0,y_true,y_pred\n17,1,0.8\n2,0,0.3\n40,1,0.6\n",
+    ",0,1\n17,0.8,1\n2,0.3,0\n40,0.6,1\n",
+])
+def test_the_pandas_index_is_never_data(bce: Run, files: Files, table: str) -> None:
+    files(d__csv=table)
+    assert output(bce, "d.csv")["loss"] == TRUE
+
+
+# -- 4. missing values and --skip-missing --------------------------------------------------
+
+
+@pytest.mark.parametrize(("preds", "where"), [
+    ("0.8\n\n0.3\n0.6\n", "p.csv:2"),  # polars: a null in a one-column file
+    ("p\n0.8\nNA\n0.3\n0.6\n", "p.csv:3: a missing value in column 'p'"),
+    ("p\n0.8\nnan\n0.3\n0.6\n", "p.csv:3: a missing value in column 'p'"),
+    ("0.8\nNone\n0.3\n0.6\n", "p.csv:2"),
+])
+def test_missing_values_are_errors_or_skipped_aligned(bce: Run, files: Files, preds: str,
+                                                      where: str) -> None:
+    files(p__csv=preds, y__csv="1\n1\n0\n1\n")
+    message = where if " " in where else f"{where}: a missing value"
+    assert refused(bce, "p.csv", "y.csv") == f"bce: error: {message}\n" + MISSING_HINT
+    out = output(bce, "p.csv", "y.csv", "--skip-missing")
+    assert (out["loss"], out["count"], out["skipped"]) == (TRUE, 3, 1)
+
+
+def test_skipped_rows_are_aligned_across_every_input(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n0.5\n0.3\n0.9\n0.6\n", y__csv="1\nnull\n0\n1\n1\n",
+          w__csv="1\n1\n1\n\n1\n")
+    out = output(bce, "p.csv", "y.csv", "--weights", "w.csv", "--skip-missing")
+    assert (out["loss"], out["count"], out["skipped"]) == (TRUE, 3, 2)
+
+
+def test_everything_missing_is_an_error(bce: Run, files: Files) -> None:
+    files(p__csv="p\nNA\nNA\n", y__csv="1\n0\n")
+    assert refused(bce, "p.csv", "y.csv", "--skip-missing") == "bce: error: every row has a " \
+        "missing value (2 skipped): nothing is left to compute a loss from\n"
+
+
+def test_missing_json_and_npy_values(bce: Run, files: Files) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([0.8, np.nan, 0.3, 0.6]))
+    files(p__npy=buffer.getvalue(), p__json="[0.8, null, 0.3, 0.6]", y__csv="1\n1\n0\n1\n")
+    for preds in ("p.npy", "p.json"):
+        out = output(bce, preds, "y.csv", "--skip-missing")
+        assert (out["loss"], out["skipped"]) == (TRUE, 1)
+    assert refused(bce, "p.npy", "y.csv") == "bce: error: p.npy[1]: a missing value\n" \
+        + MISSING_HINT
+
+
+# -- 5. and 6. comment lines and quoted fields on the fast paths ---------------------------
+
+
+def test_a_comment_line_of_data_width_is_not_a_row(bce: Run, files: Files) -> None:
+    files(d__csv="id,p,y\n1,0.800,1\n#,0.100,1\n3,0.300,0\n4,0.600,1\n")
+    out = output(bce, "d.csv", "--pred-col", "p", "--target-col", "y")
+    assert (out["count"], out["loss"]) == (3, TRUE)
+
+
+def test_quoted_fields_never_take_the_fixed_width_path(bce: Run, files: Files) -> None:
+    files(d__csv='a,b,p,y\n"a,b",0.5,1\n"c,d",0.5,1\n')
+    assert refused(bce, "d.csv", "--pred-col", "p", "--target-col", "y") == \
+        "bce: error: d.csv:2: has 3 fields, expected 4 like the first row\n"
+
+
+# -- 7. duplicate keys and names -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "content", "args", "message"), [
+    ("d.json", '{"predictions": [0.5],\n "predictions": [0.9], "targets": [1]}', [],
+     "d.json:2: duplicate key 'predictions'"),
+    ("d.jsonl", '{"p": 0.9, "y": 1}\n{"p": 0.9, "p": 0.1, "y": 1}\n',
+     ["--pred-col", "p", "--target-col", "y"], "d.jsonl:2: duplicate key 'p'"),
+    ("d.csv", "p,p,y\n0.1,0.2,1\n", ["--pred-col", "p", "--target-col", "y"],
+     "--pred-col 'p': d.csv has two columns of that name\n"
+     "hint: give the column's 0-based position instead"),
+])
+def test_a_name_given_twice_is_refused(bce: Run, files: Files, name: str, content: str,
+                                       args: list[str], message: str) -> None:
+    files(**{name.replace(".", "__"): content})
+    assert refused(bce, name, *args) == f"bce: error: {message}\n"
+
+
+# -- 10. --logits on probabilities ---------------------------------------------------------
+
+
+def test_logits_that_look_like_probabilities_get_a_warning(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n", x__csv="2.5\n-1\n0.5\n")
+    result = bce("compute", "p.csv", "y.csv", "--logits", "--json")
+    assert result.exit_code == 0 and "loss" in json.loads(result.stdout)
+    assert result.stderr == "bce: warning: every prediction is in [0, 1]: these look like " \
+        "probabilities, not logits (drop --logits if so)\n"
+    assert bce("compute", "x.csv", "y.csv", "--logits", "--json").stderr == ""
+
+
+# -- 11. gzip is what the bytes say --------------------------------------------------------
+
+
+def test_gzip_is_decided_by_the_bytes(bce: Run, files: Files) -> None:
+    files(p__csv__gz=b"0.8\n0.3\n0.6\n", y__csv=gzip.compress(b"1\n0\n1\n"))
+    assert output(bce, "p.csv.gz", "y.csv")["loss"] == TRUE
