@@ -1,0 +1,505 @@
+"""Generate tests/data/exports/: files written by the real exporters, and what bce must say.
+
+    python3 -m venv .venv-gen
+    .venv-gen/bin/pip install pandas polars pyarrow scikit-learn numpy "torch==2.13.0"
+    .venv-gen/bin/python scripts/make_exports.py
+
+Each case is a realistic way people write predictions and labels: pandas `to_csv` /
+`to_json` / `to_parquet`, polars `write_csv` / `write_parquet`, NumPy `savetxt` / `save`,
+a scikit-learn `train_test_split`, all with their default arguments unless the case is
+about an argument people pass. The expected loss is PyTorch's
+`binary_cross_entropy(float64, reduction="mean")` on the in-memory arrays, computed
+before the file is written and cross-checked with scikit-learn's `log_loss`; every
+file is then read back with its own library and must hold exactly those arrays, so
+an expected number is never the exporter's rounding. Expected errors name the line
+of the first missing value, checked against the written text.
+
+The tests (tests/test_exports.py) read the committed expected.json and never import
+pandas, polars, pyarrow, scikit-learn or torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow
+import pyarrow.parquet as pq
+import sklearn
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "data" / "exports"
+SEED = 20261124
+CLASSES = ["cat", "dog", "bird"]
+
+Array = np.ndarray[Any, Any]
+cases: list[dict[str, Any]] = []
+
+
+# ---------------------------------------------------------------------- data
+
+
+def rng_for(name: str) -> np.random.Generator:
+    """A generator of its own for each data set: adding a case changes no other file."""
+    return np.random.default_rng([SEED, zlib.crc32(name.encode())])
+
+
+def scored(name: str, n: int, shape: tuple[int, ...] = ()) -> tuple[Array, Array]:
+    """Probabilities of a fair classifier and the 0/1 labels they score."""
+    rng = rng_for(name)
+    y = rng.integers(0, 2, (n, *shape))
+    logit = rng.normal(1.6 * (2 * y - 1), 1.5)
+    return 1 / (1 + np.exp(-logit)), y
+
+
+def six_places(p: Array) -> Array:
+    """What pandas `to_json` keeps of a probability: it rounds to 10 decimals by default,
+    so JSON data sets hold 6-decimal values, which survive it exactly."""
+    return np.round(np.clip(p, 1e-6, 1 - 1e-6), 6)
+
+
+# ----------------------------------------------------------- the reference
+
+
+def torch_loss(p: Array, y: Array, w: Array | None = None) -> float:
+    """PyTorch's BCE, float64, mean = Σ w·l / N; row weights broadcast over classes."""
+    pt = torch.tensor(np.asarray(p, dtype=np.float64))
+    yt = torch.tensor(np.asarray(y, dtype=np.float64))
+    wt = None
+    if w is not None:
+        wt = torch.tensor(np.asarray(w, dtype=np.float64))
+        if pt.dim() == 2 and wt.dim() == 1:
+            wt = wt[:, None]
+    return float(F.binary_cross_entropy(pt, yt, weight=wt, reduction="mean").item())
+
+
+def sklearn_loss(p: Array, y: Array, w: Array | None = None) -> float:
+    """The same number from scikit-learn: its weighted mean is Σ w·l / Σ w."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    wb = np.ones_like(p) if w is None else np.broadcast_to(
+        np.asarray(w, dtype=np.float64).reshape(len(p), *([1] * (p.ndim - 1))), p.shape)
+    value = log_loss(y.ravel(), p.ravel(), sample_weight=wb.ravel(), labels=[0, 1])
+    return float(value * wb.sum() / p.size)
+
+
+def ok(p: Array, y: Array, predictions: Any, targets: Any, *, w: Array | None = None,
+       weights: Any = None, keep: Array | None = None) -> dict[str, Any]:
+    """The expected result over the rows in `keep` (all rows by default)."""
+    p, y = np.asarray(p), np.asarray(y)
+    skipped = 0
+    if keep is not None:
+        skipped = int((~keep).sum())
+        p, y = p[keep], y[keep]
+        w = None if w is None else np.asarray(w)[keep]
+    loss = torch_loss(p, y, w)
+    check = sklearn_loss(p, y, w)
+    assert math.isclose(loss, check, rel_tol=1e-12, abs_tol=0), (loss, check)
+    return {"loss": loss, "count": int(p.size), "skipped": skipped,
+            "columns": {"predictions": predictions, "targets": targets, "weights": weights}}
+
+
+def error(file: str, line: int, marker: Callable[[str], bool]) -> dict[str, Any]:
+    """Exit 2 naming `file:line`; the written line must be the missing value's."""
+    text = (OUT / file).read_text().split("\n")
+    assert marker(text[line - 1]), (file, line, text[line - 1])
+    return {"exit": 2, "where": f"{file}:{line}"}
+
+
+def add(name: str, files: Sequence[str], expect: dict[str, Any], writer: str, *,
+        options: Sequence[str] = (), requires: Sequence[str] = ()) -> None:
+    cases.append({"name": name, "files": list(files), "options": list(options),
+                  "writer": writer, "requires": list(requires), "expect": expect})
+
+
+# ------------------------------------------------------------- read-backs
+
+
+def same(a: Any, b: Any) -> None:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), (a, b)
+
+
+def reads_back(frame: pd.DataFrame, path: Path, **read: Any) -> None:
+    """pandas reads the file back to exactly the frame's values (NaN where NaN)."""
+    back = pd.read_csv(path, **read)
+    assert list(back.columns) == [str(c) for c in frame.columns], (back.columns, frame.columns)
+    for column in frame.columns:
+        same(back[str(column)].to_numpy(dtype=np.float64, na_value=np.nan),
+             frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def json_reads_back(path: Path, columns: dict[str, Array], *, lines: bool) -> None:
+    text = path.read_text()
+    records = [json.loads(line) for line in text.splitlines()] if lines else json.loads(text)
+    for name, values in columns.items():
+        got = [np.nan if r[name] is None else r[name] for r in records]
+        same(got, values)
+
+
+# ------------------------------------------------------------------ cases
+
+
+def roles_from_names() -> None:
+    """scikit-learn's order (y_true, y_pred) and other recognisable names."""
+    for name, (t, p_name), n in [
+        ("sklearn_y_true_y_pred.csv", ("y_true", "y_pred"), 171),
+        ("label_probability.csv", ("label", "probability"), 120),
+        ("target_score.csv", ("target", "score"), 90),
+        ("y_prob.csv", ("y", "prob"), 64),
+    ]:
+        p, y = scored(name, n)
+        frame = pd.DataFrame({t: y, p_name: p})
+        frame.to_csv(OUT / name, index=False)
+        reads_back(frame, OUT / name)
+        add(f"roles-{name}", [name], ok(p, y, p_name, t),
+            f"pandas DataFrame({{{t!r}, {p_name!r}}}).to_csv(index=False)")
+
+    name = "sklearn_records.jsonl"
+    p, y = scored(name, 80)
+    p = six_places(p)
+    pd.DataFrame({"y_true": y, "y_pred": p}).to_json(OUT / name, orient="records", lines=True)
+    json_reads_back(OUT / name, {"y_true": y, "y_pred": p}, lines=True)
+    add("roles-jsonl-records", [name], ok(p, y, "y_pred", "y_true"),
+        'pandas to_json(orient="records", lines=True)')
+
+    name = "polars_y_true_y_pred.parquet"
+    p, y = scored(name, 150)
+    pl.DataFrame({"y_true": y, "y_pred": p}).write_parquet(OUT / name)
+    back = pq.read_table(OUT / name)
+    assert back.column_names == ["y_true", "y_pred"], back.column_names
+    same(back["y_true"].to_numpy(), y)
+    same(back["y_pred"].to_numpy(), p)
+    add("roles-polars-parquet", [name], ok(p, y, "y_pred", "y_true"),
+        "polars DataFrame.write_parquet", requires=["pyarrow"])
+
+    # JSON documents: a shuffled test split, as pandas writes it in three orients
+    name = "json_split"
+    p, y = scored(name, 120)
+    frame = pd.DataFrame({"label": y, "probability": six_places(p)})
+    _, test = train_test_split(frame, test_size=0.5, shuffle=True, random_state=SEED)
+    tp, ty = test["probability"].to_numpy(), test["label"].to_numpy()
+    for orient, file in [("records", "test_records.json"), (None, "test_columns.json"),
+                         ("split", "test_split_orient.json")]:
+        if orient is None:
+            test.to_json(OUT / file)  # default orient="columns": index labels as keys
+        else:
+            test.to_json(OUT / file, orient=orient)
+        # stdlib json: pandas' read_json parses floats inexactly unless precise_float=True
+        doc = json.loads((OUT / file).read_text())
+        if orient == "records":
+            rows = [[r["label"], r["probability"]] for r in doc]
+        elif orient == "split":
+            assert doc["columns"] == ["label", "probability"]
+            assert doc["index"] == test.index.tolist()
+            rows = doc["data"]
+        else:
+            assert list(doc["label"]) == [str(i) for i in test.index]
+            rows = [[doc["label"][k], doc["probability"][k]] for k in doc["label"]]
+        same(rows, np.column_stack([ty, tp]))
+        call = "to_json()" if orient is None else f"to_json(orient={orient!r})"
+        add(f"roles-json-{orient or 'columns'}", [file], ok(tp, ty, "probability", "label"),
+            f"pandas {call} of a train_test_split test set")
+
+
+def extra_columns() -> None:
+    """Columns nobody asked about (an id, a file name) next to recognised ones."""
+    name = "with_id.csv"
+    p, y = scored(name, 100)
+    ids = rng_for(name + "ids").choice(np.arange(10_000, 99_999), 100, replace=False)
+    frame = pd.DataFrame({"id": ids, "y_true": y, "y_pred": p})
+    frame.to_csv(OUT / name, index=False)
+    reads_back(frame, OUT / name)
+    add("extra-int-id", [name], ok(p, y, "y_pred", "y_true"),
+        "pandas to_csv(index=False) with an integer id column")
+
+    name = "with_file_and_id.csv"
+    p, y = scored(name, 75)
+    rng = rng_for(name + "names")
+    files = [f"images/{'dog' if t else 'cat'}_{k:04d}.jpg"
+             for t, k in zip(y, rng.permutation(75), strict=True)]
+    ids = [f"{v:08x}" for v in rng.integers(0, 2**32, 75)]
+    frame = pd.DataFrame({"file": files, "probability": p, "label": y, "id": ids})
+    frame.to_csv(OUT / name, index=False)
+    back = pd.read_csv(OUT / name, dtype={"id": str})
+    assert list(back["file"]) == files and list(back["id"]) == ids
+    same(back["probability"], p)
+    same(back["label"], y)
+    add("extra-text-columns", [name], ok(p, y, "probability", "label"),
+        "pandas to_csv(index=False) with text file-name and hex id columns")
+
+
+def weights() -> None:
+    """A weight column is used only when --weight-col names it."""
+    name = "sample_weight.csv"
+    p, y = scored(name, 110)
+    w = np.round(rng_for(name + "w").uniform(0.2, 3.0, 110), 3)
+    frame = pd.DataFrame({"y_true": y, "y_pred": p, "sample_weight": w})
+    frame.to_csv(OUT / name, index=False)
+    reads_back(frame, OUT / name)
+    writer = "pandas to_csv(index=False) with a sample_weight column"
+    add("weights-not-by-guess", [name], ok(p, y, "y_pred", "y_true"), writer)
+    add("weights-by-weight-col", [name],
+        ok(p, y, "y_pred", "y_true", w=w, weights="sample_weight"), writer,
+        options=["--weight-col", "sample_weight"])
+
+    name = "prediction_weight.csv"
+    p, y = scored(name, 60)
+    w = rng_for(name + "w").integers(1, 5, 60)
+    frame = pd.DataFrame({"label": y, "prediction": p, "weight": w})
+    frame.to_csv(OUT / name, index=False)
+    reads_back(frame, OUT / name)
+    add("weights-column-named-weight", [name], ok(p, y, "prediction", "label"),
+        "pandas to_csv(index=False) with a weight column")
+
+
+def numeric_headers() -> None:
+    """pandas names unnamed columns 0, 1, …: that first row is a header, not a sample."""
+    n = 172
+    p, y = scored("series", n)
+    pd.Series(p).to_csv(OUT / "series_preds.csv", index=False)
+    pd.Series(y).to_csv(OUT / "series_targets.csv", index=False)
+    reads_back(pd.DataFrame({"0": p}), OUT / "series_preds.csv")
+    reads_back(pd.DataFrame({"0": y}), OUT / "series_targets.csv")
+    assert (OUT / "series_targets.csv").read_text().startswith("0\n")
+    add("header-series-0", ["series_preds.csv", "series_targets.csv"], ok(p, y, "0", "0"),
+        "pandas Series.to_csv(index=False), header '0'")
+
+    p, y = scored("frame_0_1", 140)
+    frame = pd.DataFrame(np.column_stack([p, y]))
+    frame.to_csv(OUT / "frame_0_1.csv", index=False)
+    reads_back(frame, OUT / "frame_0_1.csv")
+    assert (OUT / "frame_0_1.csv").read_text().startswith("0,1\n")
+    add("header-frame-0-1", ["frame_0_1.csv"], ok(p, y, "0", "1"),
+        "pandas DataFrame(np.column_stack([p, y])).to_csv(index=False), header '0,1'")
+
+    p, y = scored("frame_index_0_1", 95)
+    frame = pd.DataFrame(np.column_stack([p, y]))
+    frame.to_csv(OUT / "frame_index_0_1.csv")
+    reads_back(frame, OUT / "frame_index_0_1.csv", index_col=0)
+    assert (OUT / "frame_index_0_1.csv").read_text().startswith(",0,1\n")
+    add("header-frame-index-0-1", ["frame_index_0_1.csv"], ok(p, y, "0", "1"),
+        "pandas DataFrame(np.column_stack([p, y])).to_csv(), header ',0,1'")
+
+
+def index_columns() -> None:
+    """pandas' index column holds row labels (a shuffled split's positions): never data."""
+    p, y = scored("split", 200)
+    frame = pd.DataFrame({"label": y, "probability": p})
+    _, test = train_test_split(frame, test_size=0.3, shuffle=True, random_state=SEED)
+    tp, ty = test["probability"].to_numpy(), test["label"].to_numpy()
+    assert test.index.max() > 1 and not test.index.is_monotonic_increasing
+
+    test.to_csv(OUT / "test_split.csv")
+    reads_back(test, OUT / "test_split.csv", index_col=0)
+    assert (OUT / "test_split.csv").read_text().startswith(",label,probability\n")
+    add("index-empty-header", ["test_split.csv"], ok(tp, ty, "probability", "label"),
+        "pandas to_csv() of a train_test_split test set: index column, empty header cell")
+
+    reread = pd.read_csv(OUT / "test_split.csv")
+    reread.to_csv(OUT / "test_split_unnamed.csv", index=False)
+    assert (OUT / "test_split_unnamed.csv").read_text().startswith("Unnamed: 0,label,")
+    reads_back(reread, OUT / "test_split_unnamed.csv")
+    add("index-unnamed-0", ["test_split_unnamed.csv"], ok(tp, ty, "probability", "label"),
+        "pd.read_csv(test_split.csv).to_csv(index=False): header 'Unnamed: 0'")
+
+    reread.to_csv(OUT / "test_split_twice.csv")
+    assert (OUT / "test_split_twice.csv").read_text().startswith(",Unnamed: 0,label,")
+    reads_back(reread, OUT / "test_split_twice.csv", index_col=0)
+    add("index-twice", ["test_split_twice.csv"], ok(tp, ty, "probability", "label"),
+        "pd.read_csv(test_split.csv).to_csv(): a fresh index before 'Unnamed: 0'")
+
+    p, y = scored("shuffled_parquet", 130)
+    shuffled = pd.DataFrame({"y_true": y, "y_pred": p}).sample(frac=1, random_state=SEED)
+    shuffled.to_parquet(OUT / "shuffled.parquet")
+    table = pq.read_table(OUT / "shuffled.parquet")
+    assert table.column_names == ["y_true", "y_pred", "__index_level_0__"], table.column_names
+    same(table["__index_level_0__"].to_numpy(), shuffled.index.to_numpy())
+    same(table["y_pred"].to_numpy(), shuffled["y_pred"].to_numpy())
+    add("index-parquet", ["shuffled.parquet"],
+        ok(shuffled["y_pred"].to_numpy(), shuffled["y_true"].to_numpy(), "y_pred", "y_true"),
+        "pandas df.sample(frac=1).to_parquet(): index stored as __index_level_0__",
+        requires=["pyarrow"])
+
+    # multi-label: one column per class, pandas' default to_csv() keeps the index
+    pm, ym = scored("multilabel_csv", 48, (3,))
+    order = rng_for("multilabel_csv order").permutation(48)
+    preds = pd.DataFrame(pm, columns=CLASSES).iloc[order]
+    labels = pd.DataFrame(ym, columns=CLASSES).iloc[order]
+    preds.to_csv(OUT / "multilabel_preds.csv")
+    labels.to_csv(OUT / "multilabel_targets.csv")
+    reads_back(preds, OUT / "multilabel_preds.csv", index_col=0)
+    reads_back(labels, OUT / "multilabel_targets.csv", index_col=0)
+    add("index-multilabel", ["multilabel_preds.csv", "multilabel_targets.csv"],
+        ok(preds.to_numpy(), labels.to_numpy(), CLASSES, CLASSES),
+        "pandas DataFrame(columns=classes).to_csv() of shuffled rows, both files")
+
+
+def missing_values() -> None:
+    """A missing value is an error at its line; --skip-missing drops the row everywhere."""
+    skip = ["--skip-missing"]
+
+    # polars writes a null in a one-column file as an empty line
+    n = 170
+    p, y = scored("polars_null", n)
+    gaps = np.array([17, 90, 131])
+    keep = np.ones(n, bool)
+    keep[gaps] = False
+    with_nulls = pl.Series("prediction", p).scatter(gaps.tolist(), None)
+    pl.DataFrame([with_nulls]).write_csv(OUT / "polars_preds_null.csv")
+    pl.DataFrame({"target": y}).write_csv(OUT / "polars_targets.csv")
+    back = pl.read_csv(OUT / "polars_preds_null.csv")["prediction"].to_numpy()
+    same(back, np.where(keep, p, np.nan))
+    same(pl.read_csv(OUT / "polars_targets.csv")["target"].to_numpy(), y)
+    files = ["polars_preds_null.csv", "polars_targets.csv"]
+    writer = "polars write_csv of a prediction column with nulls (blank lines), full targets"
+    add("missing-polars-blank-line", files,
+        error(files[0], int(gaps[0]) + 2, lambda s: s == ""), writer)
+    add("missing-polars-blank-line-skip", files, ok(p, y, "prediction", "target", keep=keep),
+        writer, options=skip)
+
+    # pandas writes NaN as an empty cell; a missing label makes y_true a float column
+    n = 130
+    p, y = scored("pandas_nan", n)
+    pf, yf = p.copy(), y.astype(np.float64)
+    pf[[44, 101]] = np.nan
+    yf[[12, 44, 77]] = np.nan
+    keep = ~(np.isnan(pf) | np.isnan(yf))
+    frame = pd.DataFrame({"y_true": yf, "y_pred": pf})
+    frame.to_csv(OUT / "pandas_nan.csv", index=False)
+    reads_back(frame, OUT / "pandas_nan.csv")
+    writer = "pandas to_csv(index=False) with NaN in y_true and y_pred (empty cells)"
+    add("missing-pandas-empty-cell", ["pandas_nan.csv"],
+        error("pandas_nan.csv", 12 + 2, lambda s: s.startswith(",")), writer)
+    add("missing-pandas-empty-cell-skip", ["pandas_nan.csv"],
+        ok(p, y, "y_pred", "y_true", keep=keep), writer, options=skip)
+
+    # labels not known for some rows, written NA as R and many pipelines do
+    n = 88
+    p, y = scored("labels_na", n)
+    keep = np.ones(n, bool)
+    keep[[5, 6, 60]] = False
+    pd.Series(p, name="probability").to_csv(OUT / "probabilities.csv", index=False)
+    labels = pd.Series(pd.array(np.where(keep, y, 0), dtype="Int64"), name="label")
+    labels[~keep] = pd.NA
+    labels.to_csv(OUT / "labels_na.csv", index=False, na_rep="NA")
+    reads_back(pd.DataFrame({"probability": p}), OUT / "probabilities.csv")
+    same(pd.read_csv(OUT / "labels_na.csv")["label"], np.where(keep, y, np.nan))
+    files = ["probabilities.csv", "labels_na.csv"]
+    writer = "pandas Series.to_csv(index=False); labels Int64 with pd.NA, na_rep='NA'"
+    add("missing-NA", files, error("labels_na.csv", 5 + 2, lambda s: s == "NA"), writer)
+    add("missing-NA-skip", files, ok(p, y, "probability", "label", keep=keep), writer,
+        options=skip)
+
+    # np.savetxt writes NaN as 'nan'; its header= line is a comment
+    n = 66
+    p, y = scored("savetxt_nan", n)
+    pf = p.copy()
+    pf[[20, 21, 50]] = np.nan
+    np.savetxt(OUT / "savetxt_nan.csv", np.column_stack([pf, y]), delimiter=",",
+               header="p,y")
+    same(np.loadtxt(OUT / "savetxt_nan.csv", delimiter=","), np.column_stack([pf, y]))
+    writer = 'np.savetxt(delimiter=",", header="p,y") with NaN predictions'
+    add("missing-savetxt-nan", ["savetxt_nan.csv"],
+        error("savetxt_nan.csv", 20 + 2, lambda s: s.startswith("nan,")), writer)
+    add("missing-savetxt-nan-skip", ["savetxt_nan.csv"],
+        ok(p, y, 0, 1, keep=~np.isnan(pf)), writer, options=skip)
+
+    # pandas JSON Lines write NaN as null
+    n = 70
+    p, y = scored("jsonl_null", n)
+    p = six_places(p)
+    pf = p.copy()
+    pf[[33, 34]] = np.nan
+    pd.DataFrame({"y_true": y, "y_pred": pf}).to_json(OUT / "records_null.jsonl",
+                                                       orient="records", lines=True)
+    json_reads_back(OUT / "records_null.jsonl", {"y_true": y, "y_pred": pf}, lines=True)
+    writer = 'pandas to_json(orient="records", lines=True) with NaN predictions (null)'
+    add("missing-jsonl-null", ["records_null.jsonl"],
+        error("records_null.jsonl", 33 + 1, lambda s: '"y_pred":null' in s), writer)
+    add("missing-jsonl-null-skip", ["records_null.jsonl"],
+        ok(p, y, "y_pred", "y_true", keep=~np.isnan(pf)), writer, options=skip)
+
+
+def numpy_files() -> None:
+    """NumPy's own writers: savetxt (a '# header' comment), save (.npy)."""
+    p, y = scored("savetxt", 84)
+    np.savetxt(OUT / "savetxt_p_y.csv", np.column_stack([p, y]), delimiter=",", header="p,y")
+    assert (OUT / "savetxt_p_y.csv").read_text().startswith("# p,y\n")
+    same(np.loadtxt(OUT / "savetxt_p_y.csv", delimiter=","), np.column_stack([p, y]))
+    add("numpy-savetxt-header-comment", ["savetxt_p_y.csv"], ok(p, y, 0, 1),
+        'np.savetxt(delimiter=",", header="p,y"): "# p,y" then %.18e rows')
+
+    p, y = scored("savetxt_default", 52)
+    np.savetxt(OUT / "savetxt_default.txt", np.column_stack([p, y]))
+    same(np.loadtxt(OUT / "savetxt_default.txt"), np.column_stack([p, y]))
+    add("numpy-savetxt-default", ["savetxt_default.txt"], ok(p, y, 0, 1),
+        "np.savetxt(path, np.column_stack([p, y])): space-separated, no header")
+
+    p, y = scored("npy", 200)
+    np.save(OUT / "preds.npy", p)
+    np.save(OUT / "targets.npy", y)
+    same(np.load(OUT / "preds.npy"), p)
+    add("numpy-npy", ["preds.npy", "targets.npy"], ok(p, y, 0, 0),
+        "np.save: float64 predictions (N,), int64 targets (N,)")
+
+    p, y = scored("npy_float32", 160)
+    p32 = p.astype(np.float32)
+    np.save(OUT / "preds_float32.npy", p32)
+    np.save(OUT / "targets_int8.npy", y.astype(np.int8))
+    add("numpy-npy-float32", ["preds_float32.npy", "targets_int8.npy"],
+        ok(p32.astype(np.float64), y, 0, 0),
+        "np.save: float32 model outputs (N,), int8 targets (N,)")
+
+    pm, ym = scored("npy_multilabel", 64, (4,))
+    pm32 = pm.astype(np.float32)
+    np.save(OUT / "multilabel_preds.npy", pm32)
+    np.save(OUT / "multilabel_targets.npy", ym.astype(bool))
+    add("numpy-npy-multilabel", ["multilabel_preds.npy", "multilabel_targets.npy"],
+        ok(pm32.astype(np.float64), ym, [0, 1, 2, 3], [0, 1, 2, 3]),
+        "np.save: float32 (N, 4) predictions, bool (N, 4) targets")
+
+
+def main() -> None:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir(parents=True)
+    roles_from_names()
+    extra_columns()
+    weights()
+    numeric_headers()
+    index_columns()
+    missing_values()
+    numpy_files()
+    names = [c["name"] for c in cases]
+    assert len(set(names)) == len(names)
+    document = {
+        "about": "Files written by real exporters and what `bce compute FILES OPTIONS --json` "
+                 "must say for each; generated by scripts/make_exports.py, do not edit.",
+        "reference": "torch.nn.functional.binary_cross_entropy, float64, reduction='mean', "
+                     "cross-checked with sklearn.metrics.log_loss",
+        "seed": SEED,
+        "versions": {"torch": torch.__version__, "pandas": pd.__version__,
+                     "polars": pl.__version__, "pyarrow": pyarrow.__version__,
+                     "numpy": np.__version__, "scikit-learn": sklearn.__version__},
+        "cases": cases,
+    }
+    (OUT / "expected.json").write_text(json.dumps(document, indent=1) + "\n")
+    size = sum(f.stat().st_size for f in OUT.iterdir())
+    print(f"{len(cases)} cases, {len(list(OUT.iterdir()))} files, {size / 1024:.1f} KiB")
+    assert size < 300 * 1024
+
+
+if __name__ == "__main__":
+    main()
