@@ -15,7 +15,7 @@ from typing import IO
 
 from bcecli.columns import both_roles, data_columns, named
 from bcecli.errors import InputError, UsageError
-from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input
+from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input, settle_headers
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
 
@@ -123,9 +123,6 @@ def gather(
                              "as PREDICTIONS")
         return data
 
-    def weights_file(path: str) -> Role:
-        return column_role("weights", open_table(path), weight_col, "--weight-col")
-
     first = open_any(predictions)
     if isinstance(first, dict):
         if targets is not None:
@@ -140,27 +137,28 @@ def gather(
                 raise UsageError(f"{predictions} has its own weights: do not also pass --weights")
             weight_role = make_role("weights", first["weights"], None, key=True)
         elif weights is not None:
-            weight_role = weights_file(weights)
+            weight_table = open_table(weights)
+            settle_headers([weight_table])
+            weight_role = column_role("weights", weight_table, weight_col, "--weight-col")
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
         return checked(Plan(make_role("predictions", first["predictions"], None, key=True),
                             make_role("targets", first["targets"], None, key=True), weight_role))
+    target_table = first if targets is None else open_table(targets)
+    weight_table = first if weights is None else open_table(weights)
+    settle_headers(list(dict.fromkeys([first, target_table, weight_table])))
     pred = None if pred_col is None else column_spec(first, pred_col, "--pred-col")
     if targets is None:
-        target_table = first
         target = None if target_col is None else column_spec(first, target_col, "--target-col")
         pred, target = both_roles(first, pred, target)
     else:
-        target_table = open_table(targets)
         if pred is None:
             pred = named(first, "predictions")
         target = column_spec(target_table, target_col, "--target-col") if target_col else \
             named(target_table, "targets")
     weight_role = None
-    if weights is not None:
-        weight_role = weights_file(weights)
-    elif weight_col is not None:
-        weight_role = column_role("weights", first, weight_col, "--weight-col")
+    if weights is not None or weight_col is not None:
+        weight_role = column_role("weights", weight_table, weight_col, "--weight-col")
     return checked(Plan(make_role("predictions", first, pred),
                         make_role("targets", target_table, target), weight_role))
 

@@ -22,7 +22,8 @@ from bcecli.errors import InputError
 from bcecli.readers.base import STDIN, Block, Format, Input, Reader, ReadHook
 from bcecli.readers.text import TextReader, fixed_width_lines
 
-__all__ = ["STDIN", "Block", "Input", "ReadHook", "Reader", "open_input", "read_input"]
+__all__ = ["STDIN", "Block", "Input", "ReadHook", "Reader", "open_input", "read_input",
+           "settle_headers"]
 
 _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
@@ -118,8 +119,16 @@ def with_arrow(text: TextReader, data: Input, resources: ExitStack) -> Reader | 
                       data.format)
         return TextReader(again, text.names is not None, None)
 
-    return arrow.ArrowCsvReader(path, text.names, text.width, delimiter, text.first_line - 1,
-                                fallback)
+    return arrow.ArrowCsvReader(text, path, delimiter, fallback)
+
+
+def settle_headers(readers: list[Reader]) -> None:
+    """A first row `0` (or `0,1`) over whole numbers is pandas' header when another input
+    of the run has one (pandas wrote both), else data."""
+    pandas = any(reader.header_kind == "positions" for reader in readers)
+    for reader in readers:
+        if reader.header_kind == "maybe":
+            reader.settle_header(pandas)
 
 
 def open_file(path: str) -> IO[bytes]:

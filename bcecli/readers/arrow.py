@@ -30,13 +30,22 @@ def available() -> bool:
 class ArrowCsvReader(Reader):
     """A delimited file parsed by pyarrow, with bce's reader as the fallback."""
 
-    def __init__(self, path: str, names: tuple[str, ...] | None, width: int, delimiter: str,
-                 skip_lines: int, fallback: Callable[[], Reader]):
-        super().__init__(path, names, width, False)
+    def __init__(self, text: Reader, path: str, delimiter: str, fallback: Callable[[], Reader]):
+        super().__init__(path, text.names, text.width, False)
+        self.text = text  # what bce's reader found in the first lines: header, width
         self.path = path
         self.delimiter = delimiter
-        self.skip_lines = skip_lines
         self.fallback = fallback
+        self.header_kind = text.header_kind
+
+    def settle_header(self, header: bool) -> None:
+        self.text.settle_header(header)
+        self.names, self.header_kind = self.text.names, self.text.header_kind
+
+    @property
+    def skip_lines(self) -> int:
+        """The lines before the first row: the header and any before it."""
+        return self.text.first_line - 1
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         import pyarrow as pa

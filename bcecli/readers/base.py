@@ -109,6 +109,13 @@ class Reader:
         self.names = names
         self.width = width
         self.nested = nested  # rows were arrays: one column still makes N×1
+        # How a text header was found: "names", pandas' "positions", or "maybe" (a first
+        # row `0` or `0,1` over whole numbers, settled by the other inputs).
+        self.header_kind: str | None = None
+        self.first_line = 1  # the line of the first row, in line-based formats
+
+    def settle_header(self, header: bool) -> None:
+        """Take an ambiguous first row as the header, or as data (text readers only)."""
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         raise NotImplementedError

@@ -19,7 +19,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,6 +45,7 @@ _BOOLS = {"true": 1.0, "false": 0.0}
 MISSING = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>",
                      "null", "none", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"})
 _NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
+HeaderKind = Literal["names", "positions", "maybe"] | None
 _WHOLE = re.compile(r"[+-]?\d+")
 _POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
 
@@ -55,12 +56,13 @@ class TextReader(Reader):
     def __init__(self, data: Input, header: bool | None, on_read: ReadHook | None):
         source = data.name
         self.lines = line_blocks(data.stream, source, on_read)
-        first, self.first_line = next_block(self.lines, source, 1), 1
+        first = next_block(self.lines, source, 1)
         first = first.removeprefix(b"\xef\xbb\xbf")
         head = first_row(first, source)
         if head is None:
             raise InputError("no data (the input is empty)", where=source)
         line_number, text = head
+        self.first_line_number = line_number
         self.delimiter = "\t" if data.format == "tsv" else sniff_delimiter(text)
         if field_count(text, self.delimiter) > MAX_COLUMNS:  # before splitting it
             raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
@@ -70,14 +72,24 @@ class TextReader(Reader):
         self.trailing = self.delimiter is not None and len(cells) > 1 and not cells[-1].strip()
         if self.trailing:
             cells = cells[:-1]
-        names = None
-        if header or (header is None and is_header(
-                cells, lambda: self.row_after(first, line_number, source))):
-            names = tuple(cell.strip() for cell in cells)
-            first = first.split(b"\n", line_number)[-1] if b"\n" in first else b""
-            self.first_line = line_number + 1
+        super().__init__(source, None, len(cells), False)
+        self.first_cells, self.first = cells, first
+        self.header_kind: HeaderKind = "names" if header else None if header is False else \
+            header_kind(cells, lambda: self.row_after(first, line_number, source))
         self.pending = first  # without a header, blank lines before the first row are rows
-        super().__init__(source, names, len(cells), False)
+        if self.header_kind in ("names", "positions"):
+            self.settle_header(True)
+
+    def settle_header(self, header: bool) -> None:
+        """Take the first row as the header (or leave it data): once, before any block."""
+        if header:
+            line_number = self.first_line_number
+            self.names = tuple(cell.strip() for cell in self.first_cells)
+            self.pending = self.first.split(b"\n", line_number)[-1] if b"\n" in self.first \
+                else b""
+            self.first_line = line_number + 1
+        if self.header_kind == "maybe":
+            self.header_kind = "positions" if header else None
 
     def row_after(self, chunk: bytes, line_number: int, source: str) -> list[str] | None:
         """The cells of the data row after line `line_number` of the first block, if any."""
@@ -337,28 +349,30 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
     return rows
 
 
-def is_header(cells: list[str], below: Callable[[], list[str] | None]) -> bool:
+def header_kind(cells: list[str], below: Callable[[], list[str] | None]) -> HeaderKind:
     """Whether a first row names the columns rather than holding data (`below()` gives
     the row after it, if any).
 
     When every cell is text that is not a number (an empty first cell is pandas'
-    index), it does. When the cells are the column positions, as pandas writes for
-    unnamed columns (`0,1`, or `,0,1` after its index), it does if the index is
-    there or the next row has a number that is not whole (pandas writes floats with
-    a point); over whole numbers (a labels file) `0` and `0,1` are data, and a
-    header read so leaves the file one row longer than the others: an error. A row
-    mixing numbers and text is data, whose bad cell is an error at its line.
+    index), it does: "names". When the cells are the column positions, as pandas
+    writes for unnamed columns (`0,1`, or `,0,1` after its index), it does if the
+    index is there or the next row has a number that is not whole (pandas writes
+    floats with a point): "positions"; over whole numbers (labels) `0` or `0,1`
+    may be either: "maybe", settled by the other inputs (`settle_headers`). A row
+    mixing numbers and text is data (None), whose bad cell is an error at its line.
     """
     stripped = [cell.strip() for cell in cells]
     positions = [str(i) for i in range(len(cells))]
     if len(cells) > 1 and stripped == ["", *positions[:-1]]:
-        return True
+        return "positions"
     if stripped == positions:
         after = below()
-        return after is not None and not all(_WHOLE.fullmatch(cell.strip()) for cell in after)
+        whole = after is not None and all(_WHOLE.fullmatch(cell.strip()) for cell in after)
+        return "maybe" if whole or after is None else "positions"
     named = stripped[1:] if len(stripped) > 1 and not stripped[0] else stripped
-    return all(named) and all(cell.isprintable() and parse_text_number(cell) is None
-                              for cell in named)
+    is_text = all(named) and all(cell.isprintable() and parse_text_number(cell) is None
+                                 for cell in named)
+    return "names" if is_text else None
 
 
 def parse_text_number(cell: str) -> float | None:
