@@ -333,8 +333,8 @@ def test_version_and_help(bce: Run) -> None:
      "(column 8)"),
     (dict(d__json="[[0.5, 1],\n [0.5]]"), ["d.json"],
      "d.json:2: row 1 has 1 value, expected 2 like row 0"),
-    (dict(d__json='{"p": [1]}'), ["d.json"], "d.json: a JSON object needs the keys predictions "
-     "and targets (and optionally weights); found 'p'"),
+    (dict(d__json='{"p": [1]}'), ["d.json"], "d.json has 1 column: pass a TARGETS file, or name "
+     "the columns with --pred-col and --target-col"),
     (dict(d__json='{"predictions": [1]}'), ["d.json"],
      "d.json: the JSON object has no 'targets' key"),
     (dict(d__json="[]"), ["d.json"], "d.json: the JSON is an empty array"),

@@ -94,6 +94,31 @@ def test_two_files_use_their_named_column(bce: Run, files: Files) -> None:
         (TRUE, {"predictions": "prediction", "targets": "label", "weights": None})
 
 
+@pytest.mark.parametrize("document", [
+    '[{"y_true": 1, "y_pred": 0.8}, {"y_true": 0, "y_pred": 0.3}, {"y_true": 1, "y_pred": 0.6}]',
+    '{"y_true": [1, 0, 1], "y_pred": [0.8, 0.3, 0.6]}',
+    '{"y_true": {"5": 1, "0": 0, "9": 1}, "y_pred": {"5": 0.8, "0": 0.3, "9": 0.6}}',
+    '{"5": {"y_true": 1, "y_pred": 0.8}, "0": {"y_pred": 0.3, "y_true": 0}, '
+    '"9": {"y_true": 1, "y_pred": 0.6}}',
+    '{"columns": ["y_true", "y_pred"], "index": [5, 0, 9], "data": [[1, 0.8], [0, 0.3], [1, 0.6]]}',
+    '{"schema": {"fields": [], "primaryKey": ["index"]}, "data": [{"index": 5, "y_true": 1, '
+    '"y_pred": 0.8}, {"index": 0, "y_true": 0, "y_pred": 0.3}, {"index": 9, "y_true": 1, '
+    '"y_pred": 0.6}]}',
+])
+def test_every_pandas_json_orient_is_a_named_table(bce: Run, files: Files, document: str) -> None:
+    files(d__json=document)
+    out = output(bce, "d.json")
+    assert (out["loss"], out["columns"]) == \
+        (TRUE, {"predictions": "y_pred", "targets": "y_true", "weights": None})
+
+
+def test_an_object_of_objects_whose_rows_are_unclear_is_refused(bce: Run, files: Files) -> None:
+    files(d__json='{"a": {"b": 0.5}, "c": {"b": 1}}')
+    assert refused(bce, "d.json") == "bce: error: d.json: an object of objects, but which keys " \
+        "are the rows and which the columns is unclear\nhint: write it with pandas' " \
+        "orient='records' or orient='split'\n"
+
+
 # -- 2. headers ----------------------------------------------------------------------------
 
 

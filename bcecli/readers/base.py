@@ -156,8 +156,9 @@ class ArrayReader(Reader):
     """Numbers already in memory (JSON, `.npy`), handed out in slices."""
 
     def __init__(self, source: str, array: FloatArray, nested: bool,
-                 line_of: Callable[[int], int] | None = None):
-        super().__init__(source, None, array.shape[1], nested)
+                 line_of: Callable[[int], int] | None = None, *,
+                 names: tuple[str, ...] | None = None):
+        super().__init__(source, names, array.shape[1], nested)
         self.array = array
         self.line_of = line_of
 

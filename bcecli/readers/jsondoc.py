@@ -50,15 +50,122 @@ def read_json(data: Input) -> Reader | dict[str, Reader]:
     except RecursionError:
         raise InputError("JSON nested too deeply", where=source) from None
     lines = LazyJsonLines(text)
-    if isinstance(document, dict):
-        unknown = [key for key in document if key not in KEYS]
-        if unknown or "predictions" not in document:
-            raise InputError("a JSON object needs the keys predictions and targets "
-                             f"(and optionally weights); found {', '.join(map(repr, document))}",
-                             where=source)
+    if isinstance(document, dict) and set(document) <= set(KEYS) and "predictions" in document:
         return {key: array_reader(value, source, lines.for_key(key), key)
                 for key, value in document.items()}
+    table = json_table(document, source, lines)
+    if table is not None:
+        return table
     return array_reader(document, source, lines.for_key(None), None)
+
+
+def json_table(document: Any, source: str, lines: LazyJsonLines) -> ArrayReader | None:
+    """A table with named columns, in any of the shapes pandas' `to_json` writes (records,
+    split, table, columns, index) or as an object of equal-length arrays; None for a
+    plain array."""
+    if isinstance(document, list):
+        if not document or not isinstance(document[0], dict):
+            return None
+        return records(document, source, lines.for_key(None), set())
+    if not isinstance(document, dict) or not document:
+        raise InputError("a JSON object needs arrays (predictions and targets, or named "
+                         "columns); this one is empty", where=source)
+    keys = set(document)
+    if {"columns", "data"} <= keys <= {"columns", "index", "data", "name"}:  # orient="split"
+        names = document["columns"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InputError("'columns' must be an array of names", where=source)
+        line = lines.for_key("data")
+        return rows_reader(source, names, document["data"], lambda r, c: line(r * len(names) + c))
+    if keys == {"schema", "data"} and isinstance(document["schema"], dict):  # orient="table"
+        index = set(document["schema"].get("primaryKey") or [])
+        return records(document["data"], source, lines.for_key("data"), index)
+    values = list(document.values())
+    if all(isinstance(v, list) for v in values):  # an object of columns
+        return columns_reader(source, document, lambda name, r: lines.for_key(name)(r))
+    if all(isinstance(v, dict) for v in values):
+        return nested_reader(document, source, lines)
+    raise InputError("a JSON object needs arrays (predictions and targets, or named columns); "
+                     f"found {', '.join(map(repr, document))}", where=source)
+
+
+def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
+            ) -> ArrayReader:
+    """orient="records" (and "table"): one object a row, the first one's keys the columns."""
+    if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
+        raise InputError("the records must be a non-empty array of objects", where=source)
+    names = [key for key in data[0] if key not in index]
+    rows, starts, seen = [], [], 0
+    for r, record in enumerate(data):
+        if set(record) != set(data[0]):
+            raise InputError(f"record {r} has the keys {', '.join(map(repr, record))}, not "
+                             "those of record 0", where=f"{source}:{line(seen)}")
+        rows.append([record[name] for name in names])
+        starts.append((seen, {key: k for k, key in enumerate(record)}))
+        seen += len(record)
+    return rows_reader(source, names, rows,
+                       lambda r, c: line(starts[r][0] + starts[r][1][names[c]]))
+
+
+def nested_reader(document: dict[str, Any], source: str, lines: LazyJsonLines
+                  ) -> ArrayReader:
+    """orient="columns" ({column: {index: value}}) or "index" ({index: {column: value}}):
+    told apart by which keys are pandas' row numbers; where neither or both are, refused."""
+    outer = list(document)
+    inner = list(next(iter(document.values())))
+    outer_rows, inner_rows = (all(k.lstrip("-").isdigit() for k in keys) for keys in (outer, inner))
+    if inner_rows == outer_rows:
+        raise InputError("an object of objects, but which keys are the rows and which the "
+                         "columns is unclear", where=source,
+                         hint="write it with pandas' orient='records' or orient='split'")
+    if inner_rows:  # orient="columns": the rows are each column's keys
+        columns: dict[str, list[Any]] = {}
+        for name, cells in document.items():
+            if list(cells) != inner:
+                raise InputError(f"column {name!r} has other row keys than column "
+                                 f"{outer[0]!r}", where=source)
+            columns[name] = list(cells.values())
+        return columns_reader(source, columns, lambda name, r: lines.for_key(name)(r))
+    rows = []
+    for key, cells in document.items():
+        if set(cells) != set(inner):
+            raise InputError(f"row {key!r} has other columns than row {outer[0]!r}",
+                             where=f"{source}:{lines.for_key(key)(0)}")
+        rows.append([cells[name] for name in inner])
+    return rows_reader(source, inner, rows,
+                       lambda r, c: lines.for_key(outer[r])(list(document[outer[r]]).index(
+                           inner[c])))
+
+
+def columns_reader(source: str, columns: dict[str, list[Any]],
+                   line: Callable[[str, int], int]) -> ArrayReader:
+    """An object of equal-length arrays, one a column."""
+    names = list(columns)
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        listed = ", ".join(f"{name!r} {len(values)}" for name, values in columns.items())
+        raise InputError(f"the columns have different lengths ({listed})", where=source)
+    rows = [list(row) for row in zip(*columns.values(), strict=True)]
+    return rows_reader(source, names, rows, lambda r, c: line(names[c], r))
+
+
+def rows_reader(source: str, names: list[str], rows: Any, line: Callable[[int, int], int]
+                ) -> ArrayReader:
+    """Rows of cells under named columns: numbers, booleans, or null (missing)."""
+    if not isinstance(rows, list) or not rows:
+        raise InputError("the table has no rows", where=source)
+    array = np.empty((len(rows), len(names)))
+    for r, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise InputError(f"row {r} does not have the {len(names)} columns "
+                             f"{', '.join(map(repr, names))}", where=f"{source}:{line(r, 0)}")
+        for c, cell in enumerate(row):
+            value = parse_json_number(cell)
+            if value is None:
+                raise InputError(f"{shown_json(cell)} in column {names[c]!r} is not a number",
+                                 where=f"{source}:{line(r, c)}")
+            array[r, c] = value
+    return ArrayReader(source, array, False, lambda r: line(r, 0), names=tuple(names))
 
 
 _NUMERIC = re.compile(r"\s*\[[\s0-9.eE+\-,]*\]\s*")
