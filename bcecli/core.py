@@ -449,11 +449,11 @@ class LossTotal:
     count : int, default=0
         Elements already counted.
     loss_parts : list of float, default=None
-        Floats whose exact sum is the sum of the (weighted) losses so far, as a saved
-        total holds them (`bce compute --partial`). None for none.
+        Floats whose exact sum is the sum of the (weighted) losses so far, as the
+        JSON of `bce compute --partial` holds them; None to start from zero.
     weight_parts : list of float, default=None
-        The same for the sum of the weights. None, or empty, while no weights were
-        given: then "weighted-mean" divides by `count`.
+        The same for the sum of the weights; None, or empty, when no weights were
+        given, and then "weighted-mean" divides by `count`.
 
     Attributes
     ----------

@@ -74,8 +74,8 @@ def test_every_command_option_and_argument_has_help() -> None:
 
 
 def package_modules() -> list[ModuleType]:
-    """bcecli and each of its modules (not __main__, which would run the CLI)."""
-    names = [info.name for info in pkgutil.iter_modules(bcecli.__path__, "bcecli.")]
+    """bcecli and every module below it (not __main__, which runs the CLI)."""
+    names = [info.name for info in pkgutil.walk_packages(bcecli.__path__, "bcecli.")]
     return [bcecli, *(importlib.import_module(n) for n in names if n != "bcecli.__main__")]
 
 
