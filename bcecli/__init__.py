@@ -14,6 +14,7 @@ __all__ = [
     "BadValue",
     "BceError",
     "InputError",
+    "LossTotal",
     "UsageError",
     "__version__",
     "binary_cross_entropy",
@@ -21,11 +22,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from bcecli.core import binary_cross_entropy, binary_cross_entropy_with_logits
+    from bcecli.core import LossTotal, binary_cross_entropy, binary_cross_entropy_with_logits
     from bcecli.errors import BadValue, BceError, InputError, UsageError
 
 _HOMES = {"binary_cross_entropy": "bcecli.core", "binary_cross_entropy_with_logits": "bcecli.core",
-          "BadValue": "bcecli.errors", "BceError": "bcecli.errors",
+          "LossTotal": "bcecli.core", "BadValue": "bcecli.errors", "BceError": "bcecli.errors",
           "InputError": "bcecli.errors", "UsageError": "bcecli.errors"}
 
 

@@ -35,11 +35,101 @@ def binary_cross_entropy(
     focal_gamma: float | None = None,
     focal_alpha: float | None = None,
 ) -> float | FloatArray:
-    """BCE of probabilities, like `torch.nn.functional.binary_cross_entropy`.
+    """Binary cross-entropy of probabilities, as `torch.nn.functional.binary_cross_entropy`.
 
-    Each log term is clamped at -100 as PyTorch does, unless `eps` is given, in
-    which case probabilities are clipped to [eps, 1 - eps] (Keras style) instead.
-    `pos_weight` extends PyTorch: -[pw*y*log p + (1-y)*log(1-p)].
+    Per element, with w the weight broadcast to the input's shape::
+
+        l = -w * [y * max(log p, -100) + (1 - y) * max(log(1 - p), -100)]
+
+    Each log term is clamped at -100 as PyTorch does, so a confident mistake costs
+    100. With `eps`, probabilities are clipped to [eps, 1 - eps] instead (the Keras
+    and scikit-learn way) and that cost is -log(eps).
+
+    Parameters
+    ----------
+    input : array_like of shape (N,) or (N, C)
+        Predicted probabilities, in [0, 1]. C columns are C labels (multi-label).
+    target : array_like of the same shape as `input`
+        Targets in [0, 1]: 0/1 labels or soft labels.
+    weight : array_like, default=None
+        Weights, broadcast to the shape of `input` as in PyTorch: shape (N, 1) for one
+        weight per sample, (C,) for one per class, or the shape of `input`. Finite and
+        non-negative.
+    reduction : {"mean", "sum", "none", "weighted-mean"}, default="mean"
+        "mean" divides the sum of the weighted losses by the number of elements
+        (PyTorch, Keras); "weighted-mean" divides it by the sum of the weights
+        (scikit-learn's `sample_weight`); "sum" returns the sum; "none" returns the
+        loss of each element.
+    pos_weight : array_like, default=None
+        Weight of the positive term, broadcast over the last (class) dimension:
+        l = -[pw * y * log p + (1 - y) * log(1 - p)]. PyTorch has it only for logits;
+        this is the same definition for probabilities.
+    label_smoothing : float, default=0.0
+        Keras' label smoothing F in [0, 1]: targets become y * (1 - F) + 0.5 * F.
+    eps : float, default=None
+        If given, clip probabilities to [eps, 1 - eps], with 0 < eps < 0.5, instead
+        of clamping each log term at -100.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Precision of the computation; float32 computes as a PyTorch float32 tensor.
+    focal_gamma : float, default=None
+        If given (>= 0), the focal loss of torchvision's `sigmoid_focal_loss`: each
+        loss times (1 - p_t) ** focal_gamma, p_t = p * y + (1 - p) * (1 - y).
+    focal_alpha : float, default=None
+        With `focal_gamma`: the weight alpha in [0, 1] of positives, 1 - alpha of
+        negatives.
+
+    Returns
+    -------
+    loss : float or ndarray
+        The reduced loss, a Python float (for float32, the nearest float32 value).
+        With ``reduction="none"``, an ndarray of `dtype` and the input's shape.
+
+    Raises
+    ------
+    BadValue
+        A prediction or target outside [0, 1], a NaN, or a weight that is negative
+        or not finite. Its `role` ("prediction", "target", "weight") and `index`
+        locate the first one.
+    InputError
+        Empty input, shapes that differ or do not broadcast, or weights that sum to
+        zero with "weighted-mean".
+    UsageError
+        An unknown `reduction` or `dtype`, or an option outside its range.
+
+    All three are subclasses of `bcecli.BceError`, a `ValueError`.
+
+    See Also
+    --------
+    binary_cross_entropy_with_logits : The same loss from raw scores.
+    LossTotal : The same reductions, fed in chunks.
+
+    Examples
+    --------
+    >>> from bcecli import binary_cross_entropy
+    >>> binary_cross_entropy([0.8, 0.3, 0.6], [1, 0, 1])
+    0.36354803967297755
+    >>> binary_cross_entropy([0.8, 0.3, 0.6], [1, 0, 1], reduction="none")
+    array([0.22314355, 0.35667494, 0.51082562])
+
+    PyTorch's mean divides by the number of elements, scikit-learn's by the weights:
+
+    >>> weights = [1.0, 2.0, 0.5]
+    >>> binary_cross_entropy([0.8, 0.3, 0.6], [1, 0, 1], weights)
+    0.3973020836915566
+    >>> binary_cross_entropy([0.8, 0.3, 0.6], [1, 0, 1], weights, reduction="weighted-mean")
+    0.34054464316419136
+
+    A confident mistake costs 100 (PyTorch's clamp), or -log(eps) with `eps`:
+
+    >>> binary_cross_entropy([0.0], [1])
+    100.0
+    >>> binary_cross_entropy([0.0], [1], eps=1e-7)
+    16.11809565095832
+
+    >>> binary_cross_entropy([0.8, 1.3], [1, 1])
+    Traceback (most recent call last):
+        ...
+    bcecli.errors.BadValue: prediction 1.3 is outside [0, 1]
     """
     return loss(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
                 logits=False, label_smoothing=label_smoothing, eps=eps, dtype=dtype,
@@ -58,11 +148,90 @@ def binary_cross_entropy_with_logits(
     focal_gamma: float | None = None,
     focal_alpha: float | None = None,
 ) -> float | FloatArray:
-    """BCE of raw scores, like `torch.nn.functional.binary_cross_entropy_with_logits`.
+    """Binary cross-entropy of logits, as `torch.nn.functional.binary_cross_entropy_with_logits`.
 
-    Uses the stable log-sigmoid form; ±inf logits give the mathematical limit
-    (0 or inf) where PyTorch gives NaN. `focal_gamma`/`focal_alpha` give
-    torchvision's `sigmoid_focal_loss`.
+    Per element, with w the broadcast weight and lw = 1 + (pos_weight - 1) * y::
+
+        l = w * [(1 - y) * x + lw * (log1p(exp(-|x|)) + max(-x, 0))]
+
+    This stable form never computes log(sigmoid(x)), so no logit is too large.
+    Infinite logits give the mathematical limit (0 when the sigmoid saturates
+    toward the target, inf otherwise) where PyTorch gives NaN.
+
+    Parameters
+    ----------
+    input : array_like of shape (N,) or (N, C)
+        Logits (raw scores), any real number. C columns are C labels (multi-label).
+    target : array_like of the same shape as `input`
+        Targets in [0, 1]: 0/1 labels or soft labels.
+    weight : array_like, default=None
+        Weights, broadcast to the shape of `input` as in PyTorch: shape (N, 1) for one
+        weight per sample, (C,) for one per class, or the shape of `input`. Finite and
+        non-negative.
+    pos_weight : array_like, default=None
+        PyTorch's `pos_weight`: the weight of the positive term, broadcast over the
+        last (class) dimension; one value, or C values.
+    reduction : {"mean", "sum", "none", "weighted-mean"}, default="mean"
+        "mean" divides the sum of the weighted losses by the number of elements
+        (PyTorch, Keras); "weighted-mean" divides it by the sum of the weights
+        (scikit-learn's `sample_weight`); "sum" returns the sum; "none" returns the
+        loss of each element.
+    label_smoothing : float, default=0.0
+        Keras' label smoothing F in [0, 1]: targets become y * (1 - F) + 0.5 * F.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Precision of the computation; float32 computes as a PyTorch float32 tensor.
+    focal_gamma : float, default=None
+        If given (>= 0), torchvision's `sigmoid_focal_loss`: each loss times
+        (1 - p_t) ** focal_gamma, with p = sigmoid(x) and p_t = p * y + (1 - p) * (1 - y).
+    focal_alpha : float, default=None
+        With `focal_gamma`: the weight alpha in [0, 1] of positives, 1 - alpha of
+        negatives.
+
+    Returns
+    -------
+    loss : float or ndarray
+        The reduced loss, a Python float (for float32, the nearest float32 value).
+        With ``reduction="none"``, an ndarray of `dtype` and the input's shape.
+
+    Raises
+    ------
+    BadValue
+        A NaN logit, a target outside [0, 1] or NaN, or a weight that is negative or
+        not finite. Its `role` and `index` locate the first one.
+    InputError
+        Empty input, shapes that differ or do not broadcast, or weights that sum to
+        zero with "weighted-mean".
+    UsageError
+        An unknown `reduction` or `dtype`, or an option outside its range.
+
+    All three are subclasses of `bcecli.BceError`, a `ValueError`.
+
+    See Also
+    --------
+    binary_cross_entropy : The same loss from probabilities.
+
+    Notes
+    -----
+    The mean is the exact sum rounded once, divided by N. For the first example
+    PyTorch's float64 result is 0.4835162231634158, one ulp lower; in float32 the
+    two agree (0.48351624608039856).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bcecli import binary_cross_entropy_with_logits
+    >>> binary_cross_entropy_with_logits([0.2, -1.0, 3.0, 0.5], [1, 0, 1, 0])
+    0.48351622316341586
+    >>> binary_cross_entropy_with_logits([0.2, -1.0, 3.0, 0.5], [1, 0, 1, 0], dtype=np.float32)
+    0.48351624608039856
+    >>> binary_cross_entropy_with_logits([0.2, -1.0, 3.0, 0.5], [1, 0, 1, 0],
+    ...                                  focal_gamma=2.0, focal_alpha=0.25)
+    0.08259567245966218
+
+    Infinite logits give the limit, not NaN:
+
+    >>> binary_cross_entropy_with_logits([np.inf, -np.inf], [1, 1], reduction="none")
+    array([ 0., inf])
     """
     return loss(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
                 logits=True, label_smoothing=label_smoothing, eps=None, dtype=dtype,
@@ -281,7 +450,57 @@ class LossTotal:
 
     Each chunk is summed with error-free transformations (see `accurate_sum`) and
     the partial results are combined with `math.fsum`, so the total is within an
-    ulp of the exactly rounded sum however the data was chunked.
+    ulp of the exactly rounded sum however the data was chunked. This is how `bce`
+    reduces a stream, and how `bce merge` combines shards.
+
+    Parameters
+    ----------
+    count : int, default=0
+        Elements already counted.
+    loss_parts : list of float, default=None
+        Floats whose exact sum is the sum of the (weighted) losses so far, as the
+        JSON of `bce compute --partial` holds them; None to start from zero.
+    weight_parts : list of float, default=None
+        The same for the sum of the weights; None, or empty, when no weights were
+        given, and then "weighted-mean" divides by `count`.
+
+    Attributes
+    ----------
+    count : int
+        The number of elements added.
+    loss_parts, weight_parts : list of float
+        The exact sums, as a few non-overlapping floats.
+
+    See Also
+    --------
+    binary_cross_entropy, binary_cross_entropy_with_logits :
+        With ``reduction="none"``, the per-element losses to add.
+
+    Examples
+    --------
+    Losses added in chunks give the loss of all the data:
+
+    >>> from bcecli import LossTotal, binary_cross_entropy
+    >>> total = LossTotal()
+    >>> for p, y in [([0.8, 0.3], [1, 0]), ([0.6], [1])]:
+    ...     total.add(binary_cross_entropy(p, y, reduction="none"), None)
+    >>> total.count
+    3
+    >>> total.result("mean")
+    0.36354803967297755
+
+    Weighted losses are added with the weights they were given; totals of shards
+    merge into the total of their union:
+
+    >>> import numpy as np
+    >>> weights = np.array([1.0, 2.0, 0.5])
+    >>> losses = binary_cross_entropy([0.8, 0.3, 0.6], [1, 0, 1], weights, reduction="none")
+    >>> first, second = LossTotal(), LossTotal()
+    >>> first.add(losses[:1], weights[:1])
+    >>> second.add(losses[1:], weights[1:])
+    >>> first.merge(second)
+    >>> first.result("mean"), first.result("weighted-mean")
+    (0.3973020836915566, 0.34054464316419136)
     """
 
     def __init__(self, count: int = 0, loss_parts: list[float] | None = None,
@@ -305,7 +524,26 @@ class LossTotal:
         self.weight_parts = exact_parts(self.weight_parts + other.weight_parts)
 
     def result(self, reduction: Reduction, dtype: DTypeLike = np.float64) -> float:
-        """The reduced loss; for float32 it is rounded to the nearest float32."""
+        """The reduced loss; for float32 it is rounded to the nearest float32.
+
+        Parameters
+        ----------
+        reduction : {"mean", "sum", "weighted-mean"}
+            As in `binary_cross_entropy`; "weighted-mean" without weights is "mean".
+        dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+            The precision the losses were computed in.
+
+        Returns
+        -------
+        loss : float
+
+        Raises
+        ------
+        InputError
+            "weighted-mean" when the weights sum to zero.
+        UsageError
+            ``reduction="none"``, which has no single value.
+        """
         total = exact_total(self.loss_parts)
         if reduction == "mean":
             value = total / self.count
