@@ -201,8 +201,10 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     grid.add_row("dtype", result.dtype)
     for key, value in {**result.sources, **result.settings}.items():
         if key == "columns":
-            grid.add_row("Columns", ", ".join(f"{role} ← {column_text(fed)}"
-                                              for role, fed in value.items() if fed is not None))
+            if any(fed not in (0, None) for fed in value.values()):  # not one-column files
+                grid.add_row("Columns", ", ".join(f"{role} ← {column_text(fed)}"
+                                                  for role, fed in value.items()
+                                                  if fed is not None))
         elif key == "unused_columns":
             for source, names in value.items():
                 grid.add_row("Not used", f"{source}: {', '.join(map(repr, names))}")

@@ -227,18 +227,17 @@ def test_table(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     out = bce("compute", "p.csv", "y.csv", "-f", "table", "--max-loss", "1").stdout
     assert [line.rstrip() for line in out.splitlines()] == [
         "Binary cross-entropy",
-        "┌─────────────┬────────────────────────────────────────────┐",
-        f"│ Loss        │ {TRUE!r}                        │",
-        "│ Reduction   │ mean                                       │",
-        "│ Count       │ 3                                          │",
-        "│ Shape       │ 3                                          │",
-        "│ Input       │ probabilities                              │",
-        "│ dtype       │ float64                                    │",
-        "│ Predictions │ p.csv                                      │",
-        "│ Targets     │ y.csv                                      │",
-        "│ Columns     │ predictions ← column 0, targets ← column 0 │",
-        "│ Gate        │ max loss 1.0: passed                       │",
-        "└─────────────┴────────────────────────────────────────────┘",
+        "┌─────────────┬──────────────────────┐",
+        f"│ Loss        │ {TRUE!r}  │",
+        "│ Reduction   │ mean                 │",
+        "│ Count       │ 3                    │",
+        "│ Shape       │ 3                    │",
+        "│ Input       │ probabilities        │",
+        "│ dtype       │ float64              │",
+        "│ Predictions │ p.csv                │",
+        "│ Targets     │ y.csv                │",
+        "│ Gate        │ max loss 1.0: passed │",
+        "└─────────────┴──────────────────────┘",
     ]
     many = bce("compute", "p.csv", "y.csv", "-f", "table", "-r", "none").stdout
     assert "│ Losses      │ 0.2231435513142097" in many

@@ -61,6 +61,9 @@ def test_output_says_which_column_fed_which_role(bce: Run, files: Files) -> None
     assert out["loss"] == TRUE  # the weights were not applied by guess
     assert result.stderr == "bce: note: column 'sample_weight' was not used as weights (pass " \
         "--weight-col sample_weight to apply it)\n"
+    table = bce("compute", "d.csv", "-f", "table").stdout
+    assert "│ Columns     │ predictions ← 'y_pred', targets ← 'y_true' │" in table
+    assert "│ Not used    │ d.csv: 'id', 'sample_weight'" in table
     weighted = output(bce, "d.csv", "--weight-col", "sample_weight")
     assert weighted["columns"] == {"predictions": "y_pred", "targets": "y_true",
                                    "weights": "sample_weight"}
