@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from tests.conftest import GOLDEN, Run, loss_of
+from tests.conftest import GOLDEN, ROOT, Run, loss_of
 
 Files = Callable[..., None]
 TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
@@ -262,6 +262,31 @@ def test_a_name_given_twice_is_refused(bce: Run, files: Files, name: str, conten
                                        args: list[str], message: str) -> None:
     files(**{name.replace(".", "__"): content})
     assert refused(bce, name, *args) == f"bce: error: {message}\n"
+
+
+# -- 8. float32 clipping never reaches log(0) ----------------------------------------------
+
+CLIP = json.loads((ROOT / "tests" / "golden" / "clip_cases.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", CLIP, ids=[c["name"] for c in CLIP])
+def test_sklearn_float32_clips_at_the_float32_epsilon(bce: Run, files: Files,
+                                                     case: dict[str, object]) -> None:
+    """scikit-learn's own numbers (scripts/make_golden_clip.py); float32 sums may differ
+    from scikit-learn's in the last place, as they do from PyTorch's."""
+    files(p__csv="".join(f"{v!r}\n" for v in case["predictions"]),  # type: ignore[attr-defined]
+          y__csv="".join(f"{v}\n" for v in case["targets"]))  # type: ignore[attr-defined]
+    got = loss_of(bce("compute", "p.csv", "y.csv", "--like", "sklearn", "--dtype", "float32",
+                      "--json"))
+    assert got == pytest.approx(case["sklearn_float32"], rel=1e-6)
+
+
+def test_a_tiny_eps_in_float32_stays_finite(bce: Run, files: Files) -> None:
+    files(p__csv="0\n1\n", y__csv="1\n0\n")
+    tiny = loss_of(bce("compute", "p.csv", "y.csv", "--eps", "1e-8", "--dtype", "float32",
+                       "--json"))
+    assert tiny == loss_of(bce("compute", "p.csv", "y.csv", "--like", "sklearn", "--dtype",
+                               "float32", "--json"))
 
 
 # -- 10. --logits on probabilities ---------------------------------------------------------
