@@ -7,6 +7,7 @@ where it is needed; CI runs the suite once more with `bcecli[arrow]`.
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,3 +144,39 @@ def test_parquet_without_the_extra(bce: Run, files: Files) -> None:
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "bce: error: d.parquet: reading Parquet, Feather or Arrow files " \
         "needs pyarrow: pip install 'bcecli[arrow]'\n"
+
+
+def large_csv(rows: int, extra: str) -> str:
+    """A real file over `arrow.MIN_BYTES`: an id column pyarrow need not read, repr floats
+    (so not fixed-width), a comment line in the middle, then `extra`."""
+    body = [f"{i},{(i * 7919 % 10007) / 10007!r},{i % 2}\n" for i in range(rows)]
+    body.insert(rows // 2, "# written by hand halfway\n")
+    return "id,p,y\n" + "".join(body) + extra
+
+
+@needs_arrow
+def test_a_real_large_file_reads_the_same_through_pyarrow(bce: Run, files: Files,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    rows = 320_000
+    text = large_csv(rows, "")
+    assert len(text) >= arrow.MIN_BYTES  # the real threshold, not a lowered one
+    files(d__csv=text)
+    used: list[str] = []
+    original = arrow.ArrowCsvReader.blocks
+
+    def spy(self: arrow.ArrowCsvReader, columns: list[int]):  # type: ignore[no-untyped-def]
+        used.append(self.source)
+        yield from original(self, columns)
+
+    monkeypatch.setattr(arrow.ArrowCsvReader, "blocks", spy)
+    through_arrow = bce("compute", "d.csv", "--pred-col", "p", "--target-col", "y", "--json")
+    assert used == ["d.csv"]
+    assert json.loads(through_arrow.stdout)["count"] == rows  # the comment is not a row
+    monkeypatch.setattr(arrow, "available", lambda: False)
+    own = bce("compute", "d.csv", "--pred-col", "p", "--target-col", "y", "--json")
+    assert through_arrow.stdout == own.stdout
+    files(d__csv=large_csv(rows, "7,1.5,1\n"))
+    late = bce("compute", "d.csv", "--pred-col", "p", "--target-col", "y")
+    assert late.stderr == f"bce: error: d.csv:{rows + 3}: prediction 1.5 in column 'p' is " \
+        "outside [0, 1]\nhint: if these are logits (raw scores), pass --logits\n"
