@@ -1,5 +1,7 @@
 """The boundary: what bce reads from its environment (terminals, BCE_TRACEBACK), and --help.
 
+(tests/test_docs.py, on main, checks that every option and argument has help.)
+
 Terminals are passed in as an `Environment`, so "a table on a terminal, JSON in a
 pipe" and the progress bar are tested in-process, without a pty.
 """
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from bcecli import commands
@@ -122,7 +123,7 @@ def test_bce_traceback_re_raises_instead_of_one_line(files: Files) -> None:
 
 def test_bce_traceback_shows_where_a_bug_happened(files: Files,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(plan: object) -> dict[str, Any]:
+    def broken(*args: object) -> dict[str, Any]:
         raise KeyError("oops")
 
     monkeypatch.setattr(commands, "sources", broken)
@@ -147,17 +148,6 @@ def test_the_environment_is_read_from_the_system(monkeypatch: pytest.MonkeyPatch
 
 
 # -- help -------------------------------------------------------------------------------
-
-
-def every_command() -> list[Any]:
-    group = typer.main.get_command(app)
-    return [group, *group.commands.values()]  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize("command", every_command(), ids=lambda c: c.name)
-def test_every_option_and_argument_has_help(command: Any) -> None:
-    for param in command.params:
-        assert param.help and param.help.strip(), (command.name, param.name)
 
 
 @pytest.mark.parametrize("name", ["compute", "compare", "merge"])
