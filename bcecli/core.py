@@ -8,15 +8,31 @@ element, so callers can point at the line it came from.
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+from enum import StrEnum
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from bcecli.errors import BadValue, InputError, UsageError
 
-Reduction = Literal["mean", "sum", "none", "weighted-mean"]
-REDUCTIONS: tuple[str, ...] = get_args(Reduction)
+
+class Reduction(StrEnum):
+    """How per-element losses become the result. Each member equals its string, so
+    library callers pass plain `"mean"` as they would to PyTorch."""
+
+    MEAN = "mean"  # Σw·l / N
+    SUM = "sum"
+    NONE = "none"  # one loss per element
+    WEIGHTED_MEAN = "weighted-mean"  # Σw·l / Σw
+
+
+class DType(StrEnum):
+    """The precisions bce computes in; `np.dtype(DType.FLOAT32)` is numpy's float32."""
+
+    FLOAT64 = "float64"
+    FLOAT32 = "float32"
+
+
 LOG_CLAMP = -100.0  # PyTorch clamps each log term of BCELoss at -100
 
 FloatArray = NDArray[np.floating]
@@ -26,7 +42,7 @@ def binary_cross_entropy(
     input: ArrayLike,
     target: ArrayLike,
     weight: ArrayLike | None = None,
-    reduction: Reduction = "mean",
+    reduction: Reduction | str = "mean",
     *,
     pos_weight: ArrayLike | None = None,
     label_smoothing: float = 0.0,
@@ -141,7 +157,7 @@ def binary_cross_entropy_with_logits(
     target: ArrayLike,
     weight: ArrayLike | None = None,
     pos_weight: ArrayLike | None = None,
-    reduction: Reduction = "mean",
+    reduction: Reduction | str = "mean",
     *,
     label_smoothing: float = 0.0,
     dtype: DTypeLike = np.float64,
@@ -244,7 +260,7 @@ def loss(
     *,
     weight: ArrayLike | None,
     pos_weight: ArrayLike | None,
-    reduction: Reduction,
+    reduction: Reduction | str,
     logits: bool,
     label_smoothing: float,
     eps: float | None,
@@ -253,8 +269,8 @@ def loss(
     focal_alpha: float | None = None,
 ) -> float | FloatArray:
     """Validate, compute per-element losses, then reduce: the one path both APIs share."""
-    if reduction not in REDUCTIONS:
-        raise UsageError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
+    if reduction not in tuple(Reduction):
+        raise UsageError(f"reduction must be one of {', '.join(Reduction)}, not {reduction!r}")
     function = LossFunction(logits=logits, pos_weight=pos_weight,
                             label_smoothing=label_smoothing, eps=eps, dtype=dtype,
                             focal_gamma=focal_gamma, focal_alpha=focal_alpha)
@@ -523,7 +539,7 @@ class LossTotal:
         self.loss_parts = exact_parts(self.loss_parts + other.loss_parts)
         self.weight_parts = exact_parts(self.weight_parts + other.weight_parts)
 
-    def result(self, reduction: Reduction, dtype: DTypeLike = np.float64) -> float:
+    def result(self, reduction: Reduction | str, dtype: DTypeLike = np.float64) -> float:
         """The reduced loss; for float32 it is rounded to the nearest float32.
 
         Parameters

@@ -13,12 +13,12 @@ weighted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bcecli.core import FloatArray, LossTotal, sigmoid
+from bcecli.core import FloatArray, LossTotal, Reduction, sigmoid
 from bcecli.pipeline import Batch
 
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
@@ -26,45 +26,53 @@ HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0,
 CALIBRATION_BINS = 10
 
 
-@dataclass
-class Diagnostics:
+@dataclass(frozen=True)
+class DiagnosticOptions:
+    """What was asked for; `per_class` comes from the input (several columns)."""
+
     top: int = 0
     per_class: bool = False
     metrics: bool = False
     histogram: bool = False
     threshold: float = 0.5
-    logits: bool = False
-    worst: list[dict[str, Any]] = field(default_factory=list)
-    classes: list[LossTotal] = field(default_factory=list)
-    positives: FloatArray | None = None
-    counts: FloatArray = field(default_factory=lambda: np.zeros(len(HISTOGRAM_EDGES) - 1))
-    scores: list[FloatArray] = field(default_factory=list)
-    labels: list[FloatArray] = field(default_factory=list)
-    soft: list[FloatArray] = field(default_factory=list)
+    logits: bool = False  # the predictions are logits: metrics take their sigmoid
+
+
+class Diagnostics:
+    """The running state behind the diagnostics asked for, fed batch by batch."""
+
+    def __init__(self, options: DiagnosticOptions):
+        self.options = options
+        self.worst: list[dict[str, Any]] = []
+        self.classes: list[LossTotal] = []
+        self.positives: FloatArray | None = None
+        self.counts: FloatArray = np.zeros(len(HISTOGRAM_EDGES) - 1)
+        self.scores: list[FloatArray] = []
+        self.soft: list[FloatArray] = []
 
     def observe(self, batch: Batch, losses: FloatArray) -> None:
         """One batch of inputs and their per-element losses."""
         x = batch.predictions.values
         y = batch.targets.values
         per_sample = losses if losses.ndim == 1 else losses.mean(axis=1)
-        if self.top:
+        if self.options.top:
             self.keep_worst(batch, per_sample)
-        if self.histogram:
+        if self.options.histogram:
             self.counts += np.histogram(per_sample, bins=HISTOGRAM_EDGES)[0]
-        if self.per_class and losses.ndim == 2:
+        if self.options.per_class and losses.ndim == 2:
             if not self.classes:
                 self.classes = [LossTotal() for _ in range(losses.shape[1])]
                 self.positives = np.zeros(losses.shape[1])
             for column, total in enumerate(self.classes):
                 total.add(losses[:, column], None)
             self.positives = self.positives + (y >= 0.5).sum(axis=0)
-        if self.metrics:
-            p = sigmoid(x) if self.logits else x
+        if self.options.metrics:
+            p = sigmoid(x) if self.options.logits else x
             self.scores.append(np.ravel(p).astype(np.float64))
             self.soft.append(np.ravel(y).astype(np.float64))
 
     def keep_worst(self, batch: Batch, per_sample: FloatArray) -> None:
-        k = min(self.top, len(per_sample))
+        k = min(self.options.top, len(per_sample))
         rows = np.argpartition(-per_sample, k - 1)[:k] if k < len(per_sample) else \
             np.arange(len(per_sample))
         x, y = batch.predictions.values, batch.targets.values
@@ -73,26 +81,26 @@ class Diagnostics:
                                "prediction": x[row].tolist(), "target": y[row].tolist(),
                                "loss": float(per_sample[row])})
         self.worst.sort(key=lambda item: -item["loss"])
-        del self.worst[self.top:]
+        del self.worst[self.options.top:]
 
     def report(self, labels: tuple[str, ...]) -> dict[str, Any]:
         """The JSON keys for what was asked."""
         out: dict[str, Any] = {}
-        if self.top:
+        if self.options.top:
             out["top"] = self.worst
-        if self.per_class and self.classes:
+        if self.options.per_class and self.classes:
             out["per_class"] = [
                 {"class": labels[j] if j < len(labels) else str(j),
-                 "loss": total.result("mean"), "count": total.count,
+                 "loss": total.result(Reduction.MEAN), "count": total.count,
                  "positives": int(self.positives[j])}  # type: ignore[index]
                 for j, total in enumerate(self.classes)]
-        if self.histogram:
+        if self.options.histogram:
             out["histogram"] = {"edges": list(HISTOGRAM_EDGES),
                                 "counts": [int(c) for c in self.counts]}
-        if self.metrics:
+        if self.options.metrics:
             p = np.concatenate(self.scores)
             soft = np.concatenate(self.soft)
-            out["metrics"] = classic_metrics(p, soft, self.threshold)
+            out["metrics"] = classic_metrics(p, soft, self.options.threshold)
         return out
 
 

@@ -1,8 +1,10 @@
-"""bcecli's own exceptions and exit codes.
+"""bcecli's own exceptions and exit codes, and the two text helpers messages share.
 
 Everything that can go wrong with a user's input or options is raised as a
 `BceError`; the CLI turns it into one `bce: error: ...` line and exit code 2 in
-one place (`cli.run`). Library users catch `BceError` (a `ValueError`).
+one place (`cli.BceGroup.main`). Library users catch `BceError` (a `ValueError`).
+`format_float` is also how every output format writes a number, so a value in a
+message reads exactly as it does in a result.
 """
 
 from __future__ import annotations
@@ -56,12 +58,15 @@ class BadValue(InputError):
         self.index = index
         self.value = value
         self.problem = problem
-        super().__init__(f"{role} {format_value(value)} {problem}")
+        super().__init__(f"{role} {format_float(value)} {problem}")
 
 
-def format_value(value: float) -> str:
-    """Shortest text that round-trips a float: 1.7, nan, inf."""
+def format_float(value: float) -> str:
+    """The shortest text that reads back as the same float: 1.7, nan, inf."""
     return repr(float(value))
+
+
+format_value = format_float  # the old name, still imported by pipeline.py
 
 
 def plural(count: int, noun: str) -> str:

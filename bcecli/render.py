@@ -16,15 +16,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bcecli.core import FloatArray
+from bcecli.core import DType, FloatArray, Reduction
+from bcecli.errors import UsageError, format_float
 
 if TYPE_CHECKING:
     from bcecli.gates import Gate
 
 PREVIEW_ROWS = 10
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
+
+
+class Format(StrEnum):
+    """`--format`: `auto` is a table on a terminal, JSON elsewhere."""
+
+    AUTO = "auto"
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    PLAIN = "plain"
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,11 @@ class Result:
     """
 
     loss: float | None
-    reduction: str
+    reduction: Reduction
     count: int
     shape: tuple[int, ...]
     from_logits: bool
-    dtype: str
+    dtype: DType
     sources: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, Any] = field(default_factory=dict)
@@ -67,30 +79,27 @@ class ComparisonRow:
 
     convention: str
     loss: float
-    reduction: str
-    dtype: str
+    reduction: Reduction
+    dtype: DType
     differs: str
 
 
-def number(value: float) -> str:
-    return repr(float(value))
+def format_json_number(value: float) -> str:
+    """A float as JSON text; JSON has no infinity, so inf is written 1e999."""
+    return "1e999" if math.isinf(value) else format_float(value)
 
 
-def json_number(value: float) -> str:
-    return "1e999" if math.isinf(value) else number(value)
-
-
-def text_rows(losses: FloatArray, separator: str) -> list[str]:
+def format_text_rows(losses: FloatArray, separator: str) -> list[str]:
     """Per-element losses as lines: one value a line, or a row's C values joined."""
-    return [separator.join(map(number, row)) + "\n"
+    return [separator.join(map(format_float, row)) + "\n"
             for row in losses.reshape(len(losses), -1).tolist()]
 
 
 class Output:
-    """Writes one result in one format; `auto` is a table on a terminal, JSON elsewhere."""
+    """Writes one result in one format, chosen by `choose`."""
 
-    def __init__(self, fmt: str, out: TextIO, *, terminal: bool):
-        self.fmt = ("table" if terminal else "json") if fmt == "auto" else fmt
+    def __init__(self, fmt: Format, out: TextIO):
+        self.fmt = fmt
         self.out = out
         self.json_rows: list[str] = []
         self.preview: list[str] = []
@@ -98,21 +107,32 @@ class Output:
         self.held_bytes = 0
         self.rows_seen = 0
 
+    @classmethod
+    def choose(cls, fmt: Format, json_: bool, out: TextIO, *, terminal: bool) -> Output:
+        """The one place the output format is chosen (`terminal`: whether `out` is one)."""
+        if json_:
+            if fmt not in (Format.AUTO, Format.JSON):
+                raise UsageError(f"use just one of --json and --format {fmt.value}")
+            fmt = Format.JSON
+        elif fmt is Format.AUTO:
+            fmt = Format.TABLE if terminal else Format.JSON
+        return cls(fmt, out)
+
     def rows(self, losses: FloatArray) -> None:
         """Per-element losses of one block, in input order."""
-        if self.fmt == "plain":
-            self.write_rows(text_rows(losses, "\t"))
-        elif self.fmt == "csv":
+        if self.fmt is Format.PLAIN:
+            self.write_rows(format_text_rows(losses, "\t"))
+        elif self.fmt is Format.CSV:
             if not self.rows_seen:
                 width = 1 if losses.ndim == 1 else losses.shape[1]
                 self.write_rows(["loss\n" if width == 1 else
                                  ",".join(f"loss_{j}" for j in range(width)) + "\n"])
-            self.write_rows(text_rows(losses, ","))
-        elif self.fmt == "json":
-            self.json_rows += (json_list(row) for row in losses.tolist())
+            self.write_rows(format_text_rows(losses, ","))
+        elif self.fmt is Format.JSON:
+            self.json_rows += (format_json_list(row) for row in losses.tolist())
         else:
             room = PREVIEW_ROWS - len(self.preview)
-            self.preview += [line.rstrip("\n") for line in text_rows(losses[:room], "  ")]
+            self.preview += [line.rstrip("\n") for line in format_text_rows(losses[:room], "  ")]
         self.rows_seen += len(losses)
 
     def write_rows(self, lines: list[str]) -> None:
@@ -129,55 +149,55 @@ class Output:
         """Write the result (for `-r none`, what remains after the rows)."""
         if self.held:
             self.out.writelines(self.held)
-        if self.fmt == "json":
-            loss = json_number(result.loss) if result.loss is not None else \
+        if self.fmt is Format.JSON:
+            loss = format_json_number(result.loss) if result.loss is not None else \
                 "[" + ", ".join(self.json_rows) + "]"
             self.out.write('{"loss": ' + loss + ", " + result.json_fields() + "\n")
-        elif self.fmt == "plain" and result.loss is not None:
-            self.out.write(number(result.loss) + "\n")
-        elif self.fmt == "csv" and result.loss is not None:
+        elif self.fmt is Format.PLAIN and result.loss is not None:
+            self.out.write(format_float(result.loss) + "\n")
+        elif self.fmt is Format.CSV and result.loss is not None:
             self.out.write("loss,reduction,count,dtype,from_logits\n")
-            self.out.write(f"{number(result.loss)},{result.reduction},{result.count},"
+            self.out.write(f"{format_float(result.loss)},{result.reduction},{result.count},"
                            f"{result.dtype},{str(result.from_logits).lower()}\n")
-        elif self.fmt == "table":
+        elif self.fmt is Format.TABLE:
             table(result, self.out, self.preview, self.rows_seen)
-
 
     def comparison(self, rows: list[ComparisonRow], *, count: int, shape: tuple[int, ...],
                    from_logits: bool, sources: dict[str, Any]) -> None:
         """`bce compare`: one row per convention, with what sets it apart."""
-        if self.fmt == "json":
+        if self.fmt is Format.JSON:
             import json
 
             conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
                                           "dtype": r.dtype, "differs": r.differs} for r in rows}
-            losses = ", ".join(f'"{r.convention}": {json_number(r.loss)}' for r in rows)
+            losses = ", ".join(f'"{r.convention}": {format_json_number(r.loss)}' for r in rows)
             rest = json.dumps({"conventions": conventions, "count": count, "shape": list(shape),
                                "from_logits": from_logits, **sources})
             self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
-        elif self.fmt == "plain":
-            self.out.writelines(f"{r.convention}\t{number(r.loss)}\n" for r in rows)
-        elif self.fmt == "csv":
+        elif self.fmt is Format.PLAIN:
+            self.out.writelines(f"{r.convention}\t{format_float(r.loss)}\n" for r in rows)
+        elif self.fmt is Format.CSV:
             import csv
 
             writer = csv.writer(self.out, lineterminator="\n")
             writer.writerow(["convention", "loss", "reduction", "dtype", "differs"])
-            writer.writerows([r.convention, number(r.loss), r.reduction, r.dtype, r.differs]
-                             for r in rows)
+            writer.writerows([r.convention, format_float(r.loss), r.reduction, r.dtype,
+                              r.differs] for r in rows)
         else:
             from rich.console import Console
 
             Console(file=self.out, highlight=False).print(rich_table(
                 f"Binary cross-entropy of {count} values, three ways",
                 ("Convention", "Loss", "Reduction", "dtype", "What differs"),
-                [[r.convention, number(r.loss), r.reduction, r.dtype, r.differs] for r in rows]))
+                [[r.convention, format_float(r.loss), r.reduction, r.dtype, r.differs]
+                 for r in rows]))
 
 
-def json_list(row: Any) -> str:
+def format_json_list(row: Any) -> str:
     """A row of losses as JSON: numbers as `repr`, infinity as 1e999."""
     if isinstance(row, list):
-        return "[" + ", ".join(json_list(v) for v in row) + "]"
-    return json_number(row)
+        return "[" + ", ".join(format_json_list(v) for v in row) + "]"
+    return format_json_number(row)
 
 
 def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
@@ -193,7 +213,7 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
             if rows > len(preview) else ""
         grid.add_row("Losses", "\n".join(preview) + more)
     else:
-        grid.add_row("Loss", number(result.loss))
+        grid.add_row("Loss", format_float(result.loss))
     grid.add_row("Reduction", result.reduction)
     grid.add_row("Count", str(result.count))
     grid.add_row("Shape", " × ".join(map(str, result.shape)))
@@ -244,16 +264,16 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
     tables = []
     if "top" in extra:
         tables.append(rich_table("Highest losses", ("Where", "Prediction", "Target", "Loss"), [
-            [item["where"], str(item["prediction"]), str(item["target"]), number(item["loss"])]
-            for item in extra["top"]]))
+            [item["where"], str(item["prediction"]), str(item["target"]),
+             format_float(item["loss"])] for item in extra["top"]]))
     if "per_class" in extra:
         tables.append(rich_table("Per class", ("Class", "Loss", "Count", "Positives"), [
-            [item["class"], number(item["loss"]), str(item["count"]), str(item["positives"])]
+            [item["class"], format_float(item["loss"]), str(item["count"]), str(item["positives"])]
             for item in extra["per_class"]]))
     if "metrics" in extra:
         tables.append(rich_table("Metrics", ("Metric", "Value"), [
             [key.replace("_", " "), "undefined (one class only)" if value is None else
-             number(value)] for key, value in extra["metrics"].items()], header=False))
+             format_float(value)] for key, value in extra["metrics"].items()], header=False))
     if "histogram" in extra:
         tables.append(histogram(extra["histogram"]))
     return tables

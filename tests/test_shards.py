@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -62,7 +63,9 @@ def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
     ({"p__csv": "0.5\n"}, ["merge", "p.csv"],
      "bce: error: p.csv: not a partial result (make one with bce compute ... --partial)"),
     ({"x__json": '{"bcecli_partial": 1, "count": "many"}'}, ["merge", "x.json"],
-     "bce: error: x.json: a partial result with missing or broken fields"),
+     "bce: error: x.json: a broken partial result: missing keys: classes, flat, reduction, "
+     "dtype, from_logits, weighted, class_weights, pos_weight, label_smoothing, eps, "
+     "focal_gamma, focal_alpha, like, loss_parts, weight_parts"),
     ({}, ["merge", "gone.json"], "bce: error: gone.json: cannot read: No such file or directory"),
     ({"p__csv": "0.5\n", "y__csv": "1\n"}, ["compute", "p.csv", "y.csv", "--partial", "-r", "none"],
      "bce: error: --partial prints JSON for bce merge: use it without -r none, --format, the "
@@ -78,3 +81,85 @@ def test_shard_errors(bce: Run, files: Files, setup: dict[str, str], args: list[
     result = bce(*args)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[0] == message
+
+
+# -- partial files are checked when read ------------------------------------------------
+
+HINT = "hint: make it again with bce compute ... --partial\n"
+
+
+@pytest.fixture
+def part(bce: Run, files: Files) -> dict[str, object]:
+    """A real partial result (one column, 3 rows, weighted) to tamper with."""
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n", w__csv="1\n2\n1\n")
+    made = bce("compute", "p.csv", "y.csv", "--weights", "w.csv", "--partial")
+    assert made.exit_code == 0, made.stderr
+    data: dict[str, object] = json.loads(made.stdout)
+    return data
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"count": -3}, "count must be an integer >= 1, not -3"),
+    ({"count": 2.9}, "count must be an integer >= 1, not 2.9"),
+    ({"count": "12"}, 'count must be an integer >= 1, not "12"'),
+    ({"count": True}, "count must be an integer >= 1, not true"),
+    ({"count": 0}, "count must be an integer >= 1, not 0"),
+    ({"count": 2**63}, "count must be at most 9223372036854775807, not 9223372036854775808"),
+    ({"classes": 0}, "classes must be an integer >= 1, not 0"),
+    ({"classes": 2}, "flat must be false with 2 classes, not true"),
+    ({"classes": 2, "flat": False}, "count must be a multiple of classes (2), not 3"),
+    ({"flat": "false"}, 'flat must be true or false, not "false"'),
+    ({"from_logits": 0}, "from_logits must be true or false, not 0"),
+    ({"weighted": None}, "weighted must be true or false, not null"),
+    ({"reduction": "none"}, 'reduction must be one of mean, sum, weighted-mean, not "none"'),
+    ({"dtype": "int8"}, 'dtype must be one of float64, float32, not "int8"'),
+    ({"like": "pytorch"}, 'like must be null or one of torch, keras, sklearn, not "pytorch"'),
+    ({"pos_weight": [-1]}, "pos_weight must be null or a list of finite numbers >= 0, not [-1]"),
+    ({"class_weights": "2"}, 'class_weights must be null or a list of finite numbers >= 0, '
+     'not "2"'),
+    ({"label_smoothing": None}, "label_smoothing must be a number, not null"),
+    ({"eps": [0.1]}, "eps must be null or a number, not [0.1]"),
+    ({"eps": 0.7}, "eps must be in (0, 0.5), not 0.7"),
+    ({"focal_alpha": 0.5}, "focal alpha needs a focal gamma"),
+    ({"loss_parts": "12"}, 'loss_parts must be a list of finite numbers or Infinity, not "12"'),
+    ({"loss_parts": [1.5, True]}, "loss_parts must be a list of finite numbers or Infinity, "
+     "not [1.5, true]"),
+    ({"loss_parts": [-math.inf]}, "loss_parts must be a list of finite numbers or Infinity, "
+     "not [-Infinity]"),
+    ({"loss_parts": [10**400]}, "loss_parts must be a list of finite numbers or Infinity, "
+     "not [1" + "0" * 37 + "…"),  # too large for a float; shown cut at 40 characters
+    ({"weight_parts": [4.0, math.nan]}, "weight_parts must be a list of finite numbers or "
+     "Infinity, not [4.0, NaN]"),
+    ({"count": None, "loss_parts": None}, "missing keys: count, loss_parts"),
+    ({"weight_parts": None}, "missing key: weight_parts"),
+    ({"extra": 1}, 'unknown key: "extra"'),
+])
+def test_a_tampered_partial_is_a_clear_error(bce: Run, files: Files, part: dict[str, object],
+                                             changes: dict[str, object], message: str) -> None:
+    for key, value in changes.items():
+        if value is None and key in ("count", "loss_parts", "weight_parts"):
+            del part[key]  # None here means: the key is missing
+        else:
+            part[key] = value
+    files(part__json=json.dumps(part))
+    result = bce("merge", "part.json")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"bce: error: part.json: a broken partial result: {message}\n{HINT}"
+
+
+@pytest.mark.parametrize("marker", [True, 1.0, 2, "1"])
+def test_only_format_1_is_a_partial(bce: Run, files: Files, part: dict[str, object],
+                                    marker: object) -> None:
+    files(part__json=json.dumps({**part, "bcecli_partial": marker}))
+    result = bce("merge", "part.json")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", (
+        "bce: error: part.json: not a partial result (make one with bce compute ... "
+        "--partial)\n"))
+
+
+def test_an_infinite_loss_survives_the_round_trip(bce: Run, files: Files) -> None:
+    files(x__csv="-1e999\n0.5\n", y__csv="1\n1\n")
+    made = bce("compute", "x.csv", "y.csv", "--logits", "--partial")
+    assert '"loss_parts": [Infinity]' in made.stdout
+    files(part__json=made.stdout)
+    assert bce("merge", "part.json", "-f", "plain").stdout == "inf\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -55,3 +56,16 @@ def test_ctrl_c_exits_130_without_a_traceback() -> None:
     out, err = process.communicate(timeout=60)
     assert (process.returncode, out) == (130, b"")
     assert b"Traceback" not in err
+
+
+def test_bce_traceback_prints_the_python_traceback(tmp_path: Path) -> None:
+    environment = {**os.environ, "BCE_TRACEBACK": "1"}
+    done = subprocess.run([BCE, "compute", "missing.csv"], cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("Traceback (most recent call last):\n")
+    assert done.stderr.endswith("bcecli.errors.InputError: missing.csv: no such file\n")
+    environment.pop("BCE_TRACEBACK")
+    quiet = subprocess.run([BCE, "compute", "missing.csv"], cwd=tmp_path, env=environment,
+                           capture_output=True, text=True, timeout=60)
+    assert (quiet.returncode, quiet.stderr) == (2, "bce: error: missing.csv: no such file\n")

@@ -1,0 +1,220 @@
+"""What `bce compute`, `compare` and `merge` do once Typer has parsed their options.
+
+Each command checks its options before reading any input, in a fixed order (the
+first problem is the one reported), reads every input once, and writes through
+one `render.Output`. What it needs from the terminal comes in an `Environment`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from bcecli.conventions import CONVENTIONS, choose
+from bcecli.core import DType, Reduction
+from bcecli.environment import Environment
+from bcecli.errors import ExitStatus, UsageError, plural
+from bcecli.gates import Gates
+from bcecli.inputs import Plan, gather
+from bcecli.pipeline import Streamed, run
+from bcecli.progress import ByteProgress
+from bcecli.render import ComparisonRow, Format, Output, Result
+from bcecli.settings import Settings
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """Where the data comes from: the options `compute` and `compare` share."""
+
+    predictions: str
+    targets: str | None
+    weights: str | None
+    pred_col: str | None
+    target_col: str | None
+    weight_col: str | None
+    header: bool | None
+    input_format: str | None
+    skip_missing: bool
+    no_progress: bool
+
+    def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
+        """Open the inputs (closed by `resources`) and check the per-class lists against them."""
+        progress = None
+        if not self.no_progress and env.stderr_isatty:
+            progress = ByteProgress(input_size(self.predictions, self.targets, self.weights),
+                                    sys.stderr)
+            resources.callback(progress.close)
+        plan = gather(self.predictions, self.targets, weights=self.weights,
+                      pred_col=self.pred_col, target_col=self.target_col,
+                      weight_col=self.weight_col, header=self.header,
+                      input_format=self.input_format,
+                      on_read=progress.advance if progress else None, resources=resources)
+        for option, values, allowed in (
+                ("--pos-weight", settings.pos_weight, (1, plan.classes)),
+                ("--class-weights", settings.class_weights, (plan.classes,))):
+            if values is not None and len(values) not in allowed:
+                raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
+                                 f"has {plural(plan.classes, 'class')}")
+        return plan
+
+
+def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
+            reduction: Reduction | None, dtype: DType | None, eps: float | None,
+            like: str | None, focal_gamma: float | None, focal_alpha: float | None,
+            class_weights: str | None, pos_weight: str | None, label_smoothing: float,
+            gates: Gates, partial: bool, top: int, metrics: bool, threshold: float,
+            hist: bool) -> ExitStatus:
+    """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
+    output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    if eps is not None and logits:
+        raise UsageError("--eps clips probabilities; it does not apply with --logits")
+    reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
+    gates = gates.check(reduction)
+    if partial and (reduction == Reduction.NONE or gates.asked or json_
+                    or fmt is not Format.AUTO or top or metrics or hist):
+        raise UsageError("--partial prints JSON for bce merge: use it without -r none, "
+                         "--format, the CI gates (give those to bce merge) and diagnostics")
+    if top < 0 or not 0 <= threshold <= 1:
+        raise UsageError(f"--top must be >= 0, not {top}" if top < 0 else
+                         f"--threshold must be in [0, 1], not {threshold}")
+    settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
+                              label_smoothing=label_smoothing, eps=eps,
+                              focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like)
+    function = settings.function(logits=logits, dtype=dtype)
+    per_element = reduction == Reduction.NONE  # -r none: rows written as they come
+    with ExitStack() as resources:
+        plan = inputs.plan(resources, env, settings)
+        diagnostics = None
+        if top or metrics or hist or not plan.predictions.flat:
+            from bcecli.diagnostics import DiagnosticOptions, Diagnostics
+
+            diagnostics = Diagnostics(DiagnosticOptions(
+                top=top, per_class=not plan.predictions.flat, metrics=metrics, histogram=hist,
+                threshold=threshold, logits=logits))
+        try:
+            streamed = run(plan, [function], settings.class_weights,
+                           output.rows if per_element else None,
+                           diagnostics.observe if diagnostics else None,
+                           skip_missing=inputs.skip_missing)
+        except BrokenPipeError:
+            closed_pipe()
+            return ExitStatus.OK
+    (total,) = streamed.totals
+    warn_about(plan, streamed, logits)
+    if partial:
+        from bcecli.shards import Partial
+
+        print(Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
+                         reduction=reduction, dtype=dtype, from_logits=logits,
+                         weighted=plan.weights is not None, settings=settings).to_json())
+        return ExitStatus.OK
+    loss = None if per_element else total.result(reduction, dtype)
+    return report(output, Result(
+        loss=loss, reduction=reduction, count=total.count,
+        shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
+        dtype=dtype, sources=sources(plan, streamed), settings=settings.fields(),
+        checks=gates.fields(),
+        gates=gates.evaluate(loss),
+        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}))
+
+
+def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
+            class_weights: str | None, pos_weight: str | None,
+            label_smoothing: float) -> ExitStatus:
+    """`bce compare`: the loss under each library's conventions, in one pass."""
+    output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
+                              label_smoothing=label_smoothing)
+    functions = [c.function(logits=logits, pos_weight=settings.pos_weight,
+                            label_smoothing=label_smoothing, dtype=DType.FLOAT64)
+                 for c in CONVENTIONS.values()]
+    with ExitStack() as resources:
+        plan = inputs.plan(resources, env, settings)
+        streamed = run(plan, functions, settings.class_weights,
+                       skip_missing=inputs.skip_missing)
+    warn_about(plan, streamed, logits)
+    totals = streamed.totals
+    rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype), c.reduction,
+                          c.dtype or DType.FLOAT64, c.differs)
+            for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
+    try:
+        output.comparison(rows, count=totals[0].count,
+                          shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
+                          from_logits=logits, sources=sources(plan, streamed))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        closed_pipe()
+    return ExitStatus.OK
+
+
+def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
+          gates: Gates) -> ExitStatus:
+    """`bce merge`: the result of one run over all the shards' data."""
+    from bcecli import shards
+
+    output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    combined = shards.merge(parts)
+    gates = gates.check(combined.reduction)
+    loss = combined.total.result(combined.reduction, combined.dtype)
+    return report(output, Result(
+        loss=loss, reduction=combined.reduction, count=combined.count,
+        shape=shape_of(combined.count, combined.classes, combined.flat),
+        from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
+        settings=combined.settings.fields(), checks=gates.fields(), gates=gates.evaluate(loss)))
+
+
+def report(output: Output, result: Result) -> ExitStatus:
+    """Write the result, say which gates failed, and choose the exit code."""
+    try:
+        output.finish(result)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        closed_pipe()
+    for gate in result.gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
+
+
+def closed_pipe() -> None:
+    """The reader went away (`| head`): stop quietly, and no flush error at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def input_size(*paths: str | None) -> int | None:
+    """Bytes to read, for the progress bar; None when stdin is among them."""
+    try:
+        return sum(os.path.getsize(p) for p in paths if p is not None and p != "-") \
+            if "-" not in paths else None
+    except OSError:
+        return None
+
+
+def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:
+    """The JSON keys that say what was read: files, columns, rows skipped."""
+    return {"predictions": plan.predictions.reader.source,
+            "targets": plan.targets.reader.source,
+            "weights": plan.weights.reader.source if plan.weights else None,
+            "columns": plan.columns(), "unused_columns": plan.unused_columns(),
+            "skipped": streamed.skipped}
+
+
+def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
+    """Notes on stderr where the input may not mean what the options say."""
+    from bcecli.columns import unapplied_weights
+
+    if logits and streamed.predictions_in_unit_interval:
+        print("bce: warning: every prediction is in [0, 1]: these look like probabilities, "
+              "not logits (drop --logits if so)", file=sys.stderr)
+    if plan.weights is None:
+        role = plan.predictions
+        for name in unapplied_weights(role.reader, set(role.columns) | set(plan.targets.columns)):
+            print(f"bce: note: column {name!r} was not used as weights (pass --weight-col "
+                  f"{name} to apply it)", file=sys.stderr)
+
+
+def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:
+    return (count // classes,) if flat else (count // classes, classes)
