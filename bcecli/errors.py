@@ -66,7 +66,6 @@ def format_float(value: float) -> str:
     return repr(float(value))
 
 
-format_value = format_float  # the old name, still imported by pipeline.py
 
 
 def plural(count: int, noun: str) -> str:

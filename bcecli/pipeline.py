@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from bcecli.core import FloatArray, LossFunction, LossTotal, check_weights
-from bcecli.errors import BadValue, InputError, format_value
+from bcecli.errors import BadValue, InputError, format_float
 from bcecli.inputs import Plan, Role
 from bcecli.readers import Block, Reader
 
@@ -212,7 +212,7 @@ def missing_value(batch: Batch, row: int) -> InputError:
 def located(error: BadValue, batch: Batch) -> InputError:
     """A core `BadValue` (role, index in the batch) as a message naming file and line."""
     chunk = batch.chunk_of(error.role)
-    message = (f"{error.role} {format_value(error.value)}{chunk.role.in_column(error.index)} "
+    message = (f"{error.role} {format_float(error.value)}{chunk.role.in_column(error.index)} "
                f"{error.problem}")
     hint = None
     if error.role == "prediction" and error.problem == "is outside [0, 1]":

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,17 +10,13 @@ from hypothesis import settings
 from typer.testing import CliRunner, Result
 
 from bcecli.cli import app
+from tests.helpers import Files, Run
 
 # CI runs the property tests with a fixed seed (a red CI should be reproducible) and
 # without per-example deadlines (shared machines are slow at random moments).
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = json.loads((ROOT / "tests" / "golden" / "torch_cases.json").read_text())
-
-Run = Callable[..., Result]
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def bce() -> Run:
 
 
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Files:
     """`files(name=content, ...)` writes inputs into a fresh folder and works from there."""
     monkeypatch.chdir(tmp_path)
 
@@ -51,9 +45,3 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None
 
     return write
 
-
-def loss_of(result: Result) -> float:
-    """The loss from a successful `--json` run."""
-    assert result.exit_code == 0, result.stderr
-    value: float = json.loads(result.stdout)["loss"]
-    return value

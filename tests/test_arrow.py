@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import bcecli.readers as readers_package
 from bcecli.readers import arrow
-from tests.conftest import Run
+from tests.helpers import Files, Run
 
 HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
 needs_arrow = pytest.mark.skipif(not HAS_ARROW, reason="the arrow extra is not installed")
-Files = Callable[..., None]
 ROWS = "".join(f"{(i * 37 % 101) / 101!r},{i % 2}\n" for i in range(5000))
 
 CORPUS: list[tuple[str, str, list[str]]] = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -20,8 +19,8 @@ from bcecli import commands
 from bcecli.cli import app
 from bcecli.environment import Environment
 from bcecli.errors import InputError
+from tests.helpers import Files
 
-Files = Callable[..., None]
 P, Y = "0.8\n0.3\n0.6\n", "1\n0\n1\n"
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, Run
+from tests.helpers import ROOT, Files, Run
 
 GOLDEN = json.loads((ROOT / "tests" / "golden" / "framework_cases.json").read_text())["metrics"]
-Files = Callable[..., None]
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])

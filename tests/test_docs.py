@@ -24,7 +24,7 @@ import typer
 
 import bcecli
 from bcecli.cli import app
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bcecli.readers import arrow
-from tests.conftest import ROOT, Run
+from tests.helpers import ROOT, Run
 
 EXPORTS = ROOT / "tests" / "data" / "exports"
 EXPECTED: dict[str, Any] = json.loads((EXPORTS / "expected.json").read_text())

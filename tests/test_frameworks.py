@@ -7,20 +7,18 @@ committed in tests/golden/framework_cases.json); no library is needed here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
 from bcecli.conventions import CONVENTIONS
-from bcecli.core import LossTotal
-from tests.conftest import ROOT, Run
+from bcecli.core import DType, LossTotal
+from tests.helpers import ROOT, Files, Run
 
 GOLDEN = json.loads((ROOT / "tests" / "golden" / "framework_cases.json").read_text())
 CASES = GOLDEN["cases"]
 RTOL = {"torch": 1e-12, "keras": 1e-6, "sklearn": 1e-12}  # Keras computes in float32
-Files = Callable[..., None]
 
 
 def table(values: Any) -> str:
@@ -38,10 +36,10 @@ def test_conventions_match_their_libraries(case: dict[str, Any]) -> None:
         if name not in case:
             continue
         function = convention.function(logits=case["logits"], pos_weight=None,
-                                       label_smoothing=case["label_smoothing"], dtype="float64")
+                                       label_smoothing=case["label_smoothing"], dtype=DType.FLOAT64)
         total = LossTotal()
         total.add(function(x, y, w), None if w is None else function.cast(w))
-        got = total.result(convention.reduction, function.dtype)  # type: ignore[arg-type]
+        got = total.result(convention.reduction, function.dtype)
         assert got == pytest.approx(case[name], rel=RTOL[name], abs=0), name
 
 

@@ -190,7 +190,7 @@ def test_valid_inputs_match_the_core(folder: Path, data: tuple[list[float], ...]
     try:
         expected = core.loss(values[:, 0], values[:, 1], weight=values[:, 2] if weighted else None,
                              pos_weight=[pos_weight] if pos_weight else None,
-                             reduction=reduction, logits=logits,  # type: ignore[arg-type]
+                             reduction=reduction, logits=logits,
                              label_smoothing=0.0, eps=None, dtype=dtype)
     except InputError:
         assert result.exit_code == 2  # e.g. weights that sum to zero

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bcecli.readers import base
-from tests.conftest import ROOT, Run, loss_of
-
-Files = Callable[..., None]
+from tests.helpers import ROOT, Files, Run, loss_of
 
 
 def error_of(bce: Run, *args: str, input: bytes | str | None = None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import gzip
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,9 @@ import pytest
 
 import bcecli.readers as readers_package
 from bcecli.readers import arrow
-from tests.conftest import ROOT, Run, loss_of
+from tests.helpers import ROOT, Files, Run, loss_of
 
 PACKAGE = ROOT / "bcecli"
-Files = Callable[..., None]
 
 
 def module_name(path: Path) -> str:

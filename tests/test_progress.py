@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
 import pytest
 
 from bcecli.progress import ByteProgress
-from tests.conftest import Run
+from tests.helpers import Files, Run
 
 
 def test_nothing_is_drawn_before_the_delay() -> None:
@@ -25,7 +24,7 @@ def test_nothing_is_drawn_before_the_delay() -> None:
     bar.close()
 
 
-def test_no_bar_when_stderr_is_not_a_terminal(bce: Run, files: Callable[..., None],
+def test_no_bar_when_stderr_is_not_a_terminal(bce: Run, files: Files,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     files(p__csv="0.5\n", y__csv="1\n")
     monkeypatch.setattr(ByteProgress, "start", lambda self: pytest.fail("a bar was drawn"))

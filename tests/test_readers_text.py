@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bcecli.readers import base
 from bcecli.readers import text as delimited
-from tests.conftest import Run
+from tests.helpers import Run
 
 FORMATS = ["%.6f", "%.3f", "%.1f", "%.10e", "%.4E", "%r", "%g", "%d", "%+.2f", "%08.3f"]
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)

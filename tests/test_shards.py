@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from tests.conftest import Run
-
-Files = Callable[..., None]
+from tests.helpers import Files, Run
 
 
 def shard_files(count: int, rows: int, seed: int = 3) -> dict[str, str]:

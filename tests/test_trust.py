@@ -10,14 +10,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from tests.conftest import GOLDEN, ROOT, Run, loss_of
+from tests.helpers import GOLDEN, ROOT, Files, Run, loss_of
 
-Files = Callable[..., None]
 TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
             if c["name"] == "tutorial-probabilities-float64")
 MISSING_HINT = "hint: pass --skip-missing to leave out every row with a missing value, in " \
