@@ -69,6 +69,11 @@ def force_arrow(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make every text file go through pyarrow; returns the list of files it read."""
     monkeypatch.setattr(arrow, "MIN_BYTES", 0)
     monkeypatch.setattr(readers_package, "fixed_width_lines", lambda chunk: False)
+    return arrow_reads(monkeypatch)
+
+
+def arrow_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The list of files pyarrow's CSV reader reads from now on (it fills as they are)."""
     used: list[str] = []
     original = arrow.ArrowCsvReader.blocks
 
@@ -160,14 +165,7 @@ def test_a_real_large_file_reads_the_same_through_pyarrow(bce: Run, files: Files
     text = large_csv(rows, "")
     assert len(text) >= arrow.MIN_BYTES  # the real threshold, not a lowered one
     files(d__csv=text)
-    used: list[str] = []
-    original = arrow.ArrowCsvReader.blocks
-
-    def spy(self: arrow.ArrowCsvReader, columns: list[int]):  # type: ignore[no-untyped-def]
-        used.append(self.source)
-        yield from original(self, columns)
-
-    monkeypatch.setattr(arrow.ArrowCsvReader, "blocks", spy)
+    used = arrow_reads(monkeypatch)
     through_arrow = bce("compute", "d.csv", "--pred-col", "p", "--target-col", "y", "--json")
     assert used == ["d.csv"]
     assert json.loads(through_arrow.stdout)["count"] == rows  # the comment is not a row

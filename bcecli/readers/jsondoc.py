@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bcecli.core import FloatArray
 from bcecli.errors import InputError, plural
 from bcecli.readers.base import ArrayReader, Input, Reader, decode
 from bcecli.readers.jsonlines import (
@@ -154,18 +155,27 @@ def rows_reader(source: str, names: list[str], rows: Any, line: Callable[[int, i
     """Rows of cells under named columns: numbers, booleans, or null (missing)."""
     if not isinstance(rows, list) or not rows:
         raise InputError("the table has no rows", where=source)
-    array = np.empty((len(rows), len(names)))
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(names):
             raise InputError(f"row {r} does not have the {len(names)} columns "
                              f"{', '.join(map(repr, names))}", where=f"{source}:{line(r, 0)}")
+    array = json_numbers(rows, len(names), lambda c: repr(names[c]), source, line)
+    return ArrayReader(source, array, False, lambda r: line(r, 0), names=tuple(names))
+
+
+def json_numbers(rows: list[list[Any]], width: int, label: Callable[[int], str], source: str,
+                 line: Callable[[int, int], int]) -> FloatArray:
+    """Rows of JSON cells (numbers, booleans, null) as floats; the first other cell is an
+    error at its line."""
+    array = np.empty((len(rows), width))
+    for r, row in enumerate(rows):
         for c, cell in enumerate(row):
             value = parse_json_number(cell)
             if value is None:
-                raise InputError(f"{shown_json(cell)} in column {names[c]!r} is not a number",
+                raise InputError(f"{shown_json(cell)} in column {label(c)} is not a number",
                                  where=f"{source}:{line(r, c)}")
             array[r, c] = value
-    return ArrayReader(source, array, False, lambda r: line(r, 0), names=tuple(names))
+    return array
 
 
 _NUMERIC = re.compile(r"\s*\[[\s0-9.eE+\-,]*\]\s*")
@@ -202,18 +212,12 @@ def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key:
     nested = isinstance(data[0], list)
     width = len(data[0]) if nested else 1
     rows = data if nested else [[item] for item in data]
-    array = np.empty((len(rows), width))
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
             size = plural(len(row), "value") if isinstance(row, list) else "a single value"
             raise InputError(f"row {r} has {size}, expected {width} like row 0",
                              where=f"{source}:{scalar_line(r * width)}")
-        for c, cell in enumerate(row):
-            value = parse_json_number(cell)
-            if value is None:
-                raise InputError(f"{shown_json(cell)} in column {c} is not a number",
-                                 where=f"{source}:{scalar_line(r * width + c)}")
-            array[r, c] = value
+    array = json_numbers(rows, width, str, source, lambda r, c: scalar_line(r * width + c))
     return ArrayReader(source, array, nested, lambda row: scalar_line(row * width))
 
 
