@@ -121,11 +121,13 @@ Weights = Annotated[str | None, typer.Option(
     metavar="FILE", help="File of per-sample weights: N values, or an N×C matrix.")]
 PredCol = Annotated[str | None, typer.Option(
     metavar="COL", help="Prediction column(s): header name or 0-based index; a comma list "
-    "for multi-label.")]
-TargetCol = Annotated[str | None, typer.Option(metavar="COL",
-                                               help="Target column(s), as --pred-col.")]
-WeightCol = Annotated[str | None, typer.Option(metavar="COL",
-                                               help="Weight column, as --pred-col.")]
+    "for multi-label. Default: the column named so (y_pred, prob, score, …).")]
+TargetCol = Annotated[str | None, typer.Option(
+    metavar="COL", help="Target column(s), as --pred-col. Default: the column named so "
+    "(y_true, label, target, …).")]
+WeightCol = Annotated[str | None, typer.Option(
+    metavar="COL", help="Weight column, as --pred-col. Weights are applied only when named "
+    "here or by --weights, never by guess.")]
 ClassWeights = Annotated[str | None, typer.Option(
     metavar="LIST", help="C comma-separated weights, one per class (PyTorch weight of shape "
     "(C,)).")]
