@@ -25,7 +25,7 @@ from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
 
-@dataclass(frozen=True)
+@dataclass
 class InputOptions:
     """Where the data comes from: the options `compute` and `compare` share."""
 

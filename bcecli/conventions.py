@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 from bcecli.core import DType, LossFunction, Reduction
 
 
-@dataclass(frozen=True)
+@dataclass
 class Convention:
     name: str
     dtype: DType | None  # None: the user's choice (float64 unless told)

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass
 class Environment:
     stdout_isatty: bool = False
     stderr_isatty: bool = False

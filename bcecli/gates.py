@@ -15,14 +15,14 @@ from bcecli.core import Reduction
 from bcecli.errors import InputError, UsageError
 
 
-@dataclass(frozen=True)
+@dataclass
 class Gate:
     name: str  # how the table labels it
     held: bool
     failure: str  # the stderr line when it did not hold
 
 
-@dataclass(frozen=True)
+@dataclass
 class Gates:
     """The CI gates asked for (`compute` and `merge` share the options); the fields are
     the JSON keys that record them. `check` validates them and reads the baseline."""

@@ -20,7 +20,7 @@ from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input, sett
 ColumnLabel = str | int  # a header name, or a position where there is no header
 
 
-@dataclass(frozen=True)
+@dataclass
 class Role:
     """Where one role's values come from: a reader and some of its columns."""
 
@@ -58,7 +58,7 @@ class Role:
         return f" in column {self.reader.column_label(column)}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Plan:
     predictions: Role
     targets: Role

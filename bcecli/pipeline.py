@@ -90,7 +90,7 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
     return streamed
 
 
-@dataclass(frozen=True)
+@dataclass
 class Chunk:
     """Aligned rows of one role: values (n,) or (n, C), and how to point at them."""
 
@@ -105,7 +105,7 @@ class Chunk:
         return self.role.reader.where(self.block, row)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Batch:
     predictions: Chunk
     targets: Chunk

@@ -39,7 +39,7 @@ class Format(StrEnum):
     PLAIN = "plain"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Result:
     """What was computed and from what; `to_json` fixes the key order and meaning.
 
@@ -73,7 +73,7 @@ class Result:
         return json.dumps(rest)[1:]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ComparisonRow:
     """One library's convention in `bce compare`."""
 

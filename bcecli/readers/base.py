@@ -27,7 +27,7 @@ ReadHook = Callable[[int], None]  # told the size of every chunk read (the progr
 LineNumbers = int | np.ndarray[Any, np.dtype[np.int64]] | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Input:
     """One input as `open_input` detected it, from its bytes, once.
 
@@ -51,7 +51,7 @@ class Input:
         return read_chunk(self.stream, -1, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Block:
     """Rows `start` to `start + len(values)` of one input: the selected columns, (n, k).
 

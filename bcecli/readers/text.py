@@ -200,7 +200,7 @@ def field_spans(line: bytes, delimiter: str | None) -> list[tuple[int, int]]:
     return spans
 
 
-@dataclass(frozen=True)
+@dataclass
 class Layout:
     """Where the parts of one number sit in a fixed-width field (byte places in a row)."""
 
