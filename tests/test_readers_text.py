@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bcecli.readers import base
@@ -48,6 +48,32 @@ def test_fast_paths_are_exact_or_decline(rows: list[list[float]], fmt: str,
             assert np.array_equal(got, expected), (path.__name__, text[:200])
     parsed = delimited.parse_block(text, columns, width, delimiter, "x.csv", 1, 0, None)
     assert np.array_equal(parsed.values, expected)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(["a,b", "c,d", "ab", "x y"]), st.floats(0, 1),
+                          st.booleans(), st.booleans()), min_size=1, max_size=30),
+       st.integers(2, 3))
+@example([("a,b", 0.5, True, False), ("c,d", 0.25, True, False)], 3)
+def test_fast_paths_take_only_what_csv_reads(rows: list[tuple[str, float, bool, bool]],
+                                             width: int) -> None:
+    """Rows of an id (quoted, maybe holding the delimiter) and a number (maybe quoted),
+    under a header of `width` columns: a fast path may take a block only where every
+    line has that many fields as `csv` reads them, and then must give csv's numbers."""
+    import csv
+
+    lines = []
+    for label, value, quote_label, quote_value in rows:
+        cell = f"{value:.3f}"
+        lines.append(f'"{label}"' if quote_label or "," in label else label)
+        lines[-1] += "," + (f'"{cell}"' if quote_value else cell) + "\n"
+    text = "".join(lines).encode()
+    parsed = list(csv.reader(text.decode().splitlines()))
+    for path in (delimited.fixed_width, delimited.all_numeric):
+        got = path(text, [width - 1], width, ",")
+        if got is not None:
+            assert all(len(row) == width for row in parsed), (path.__name__, text[:200])
+            assert np.array_equal(got, [[float(row[-1])] for row in parsed])
 
 
 @settings(max_examples=200)

@@ -181,7 +181,7 @@ def json_numbers(rows: list[list[Any]], width: int, label: Callable[[int], str],
 _NUMERIC = re.compile(r"\s*\[[\s0-9.eE+\-,]*\]\s*")
 
 
-def flat_numbers(text: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+def flat_numbers(text: str) -> FloatArray | None:
     """A flat array of plain numbers, parsed in C without a Python object per value.
 
     Big single-line arrays are common and json.loads would hold each number as a
