@@ -1,4 +1,4 @@
-"""bcecli's own exceptions and exit codes, and the two text helpers messages share.
+"""bcecli's own exceptions and exit codes, and the text helpers messages share.
 
 Everything that can go wrong with a user's input or options is raised as a
 `BceError`; the CLI turns it into one `bce: error: ...` line and exit code 2 in
@@ -9,6 +9,7 @@ message reads exactly as it does in a result.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 
 
@@ -66,6 +67,11 @@ def format_float(value: float) -> str:
     return repr(float(value))
 
 
+def listed(names: Sequence[object], limit: int = 20, show: Callable[[object], str] = repr
+           ) -> str:
+    """Names for a message, at most `limit` of them: `'a', 'b', … and 199980 more`."""
+    shown = ", ".join(show(name) for name in names[:limit])
+    return shown + (f", … and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def plural(count: int, noun: str) -> str:

@@ -1,4 +1,9 @@
-"""Whole JSON documents: a flat array (N), an array of arrays (N×C), or an object of arrays.
+"""Whole JSON documents: a flat array (N), an array of arrays (N×C), or a table.
+
+A table is an object of arrays, or any shape pandas' `to_json` writes (a
+DataFrame's orients, and a Series' `{index: value}`). Cells stay as `json` read
+them until a block of the selected columns is asked for, so columns nobody reads
+(ids, file names) may hold text, and target columns class labels.
 
 `json` forgets positions, so the line of a bad value is found only when an error
 needs it, by rescanning the text once (`LazyJsonLines`).
@@ -10,14 +15,22 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from bcecli.core import FloatArray
-from bcecli.errors import InputError, plural
-from bcecli.readers.base import ArrayReader, Input, Reader, decode
+from bcecli.errors import InputError, listed, plural
+from bcecli.readers.base import (
+    BLOCK_ROWS,
+    ArrayReader,
+    Block,
+    Input,
+    Reader,
+    column_floats,
+    decode,
+)
 from bcecli.readers.jsonlines import (
     DuplicateKey,
     JsonLinesReader,
@@ -60,10 +73,10 @@ def read_json(data: Input) -> Reader | dict[str, Reader]:
     return array_reader(document, source, lines.for_key(None), None)
 
 
-def json_table(document: Any, source: str, lines: LazyJsonLines) -> ArrayReader | None:
+def json_table(document: Any, source: str, lines: LazyJsonLines) -> Reader | None:
     """A table with named columns, in any of the shapes pandas' `to_json` writes (records,
-    split, table, columns, index) or as an object of equal-length arrays; None for a
-    plain array."""
+    split, table, columns, index; a Series' index and split orients) or as an object of
+    equal-length arrays; None for a plain array."""
     if isinstance(document, list):
         if not document or not isinstance(document[0], dict):
             return None
@@ -81,17 +94,29 @@ def json_table(document: Any, source: str, lines: LazyJsonLines) -> ArrayReader 
     if keys == {"schema", "data"} and isinstance(document["schema"], dict):  # orient="table"
         index = set(document["schema"].get("primaryKey") or [])
         return records(document["data"], source, lines.for_key("data"), index)
+    if {"index", "data"} <= keys <= {"name", "index", "data"} and \
+            isinstance(document["data"], list) and not isinstance(document.get("name"), list):
+        # a Series, orient="split": its values and its name, if it has one
+        name = document.get("name")
+        line = lines.for_key("data")
+        if name is None:
+            return array_reader(document["data"], source, line, "data")
+        return columns_reader(source, {str(name): document["data"]}, lambda _, r: line(r))
     values = list(document.values())
     if all(isinstance(v, list) for v in values):  # an object of columns
         return columns_reader(source, document, lambda name, r: lines.for_key(name)(r))
     if all(isinstance(v, dict) for v in values):
         return nested_reader(document, source, lines)
+    if not any(isinstance(v, list | dict) for v in values):  # a Series: {index: value}
+        keys_in_order = list(document)
+        return CellsReader(source, None, [[v] for v in values], False,
+                           lambda r, _: lines.for_key(keys_in_order[r])(0))
     raise InputError("a JSON object needs arrays (predictions and targets, or named columns); "
-                     f"found {', '.join(map(repr, document))}", where=source)
+                     f"found {listed(list(document))}", where=source)
 
 
 def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
-            ) -> ArrayReader:
+            ) -> Reader:
     """orient="records" (and "table"): one object a row, the first one's keys the columns."""
     if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
         raise InputError("the records must be a non-empty array of objects", where=source)
@@ -99,8 +124,8 @@ def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
     rows, starts, seen = [], [], 0
     for r, record in enumerate(data):
         if set(record) != set(data[0]):
-            raise InputError(f"record {r} has the keys {', '.join(map(repr, record))}, not "
-                             "those of record 0", where=f"{source}:{line(seen)}")
+            raise InputError(f"record {r} has the keys {listed(list(record))}, not those of "
+                             "record 0", where=f"{source}:{line(seen)}")
         rows.append([record[name] for name in names])
         starts.append((seen, {key: k for k, key in enumerate(record)}))
         seen += len(record)
@@ -108,8 +133,7 @@ def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
                        lambda r, c: line(starts[r][0] + starts[r][1][names[c]]))
 
 
-def nested_reader(document: dict[str, Any], source: str, lines: LazyJsonLines
-                  ) -> ArrayReader:
+def nested_reader(document: dict[str, Any], source: str, lines: LazyJsonLines) -> Reader:
     """orient="columns" ({column: {index: value}}) or "index" ({index: {column: value}}):
     told apart by which keys are pandas' row numbers; where neither or both are, refused."""
     outer = list(document)
@@ -139,43 +163,54 @@ def nested_reader(document: dict[str, Any], source: str, lines: LazyJsonLines
 
 
 def columns_reader(source: str, columns: dict[str, list[Any]],
-                   line: Callable[[str, int], int]) -> ArrayReader:
+                   line: Callable[[str, int], int]) -> Reader:
     """An object of equal-length arrays, one a column."""
     names = list(columns)
     lengths = {len(values) for values in columns.values()}
     if len(lengths) > 1:
-        listed = ", ".join(f"{name!r} {len(values)}" for name, values in columns.items())
-        raise InputError(f"the columns have different lengths ({listed})", where=source)
+        sizes = [f"{name!r} {len(values)}" for name, values in columns.items()]
+        raise InputError(f"the columns have different lengths ({listed(sizes, show=str)})",
+                         where=source)
     rows = [list(row) for row in zip(*columns.values(), strict=True)]
     return rows_reader(source, names, rows, lambda r, c: line(names[c], r))
 
 
 def rows_reader(source: str, names: list[str], rows: Any, line: Callable[[int, int], int]
-                ) -> ArrayReader:
-    """Rows of cells under named columns: numbers, booleans, or null (missing)."""
+                ) -> Reader:
+    """Rows of cells under named columns."""
     if not isinstance(rows, list) or not rows:
         raise InputError("the table has no rows", where=source)
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(names):
             raise InputError(f"row {r} does not have the {len(names)} columns "
-                             f"{', '.join(map(repr, names))}", where=f"{source}:{line(r, 0)}")
-    array = json_numbers(rows, len(names), lambda c: repr(names[c]), source, line)
-    return ArrayReader(source, array, False, lambda r: line(r, 0), names=tuple(names))
+                             f"{listed(names)}", where=f"{source}:{line(r, 0)}")
+    return CellsReader(source, tuple(names), rows, False, line)
 
 
-def json_numbers(rows: list[list[Any]], width: int, label: Callable[[int], str], source: str,
-                 line: Callable[[int, int], int]) -> FloatArray:
-    """Rows of JSON cells (numbers, booleans, null) as floats; the first other cell is an
-    error at its line."""
-    array = np.empty((len(rows), width))
-    for r, row in enumerate(rows):
-        for c, cell in enumerate(row):
-            value = parse_json_number(cell)
-            if value is None:
-                raise InputError(f"{shown_json(cell)} in column {label(c)} is not a number",
-                                 where=f"{source}:{line(r, c)}")
-            array[r, c] = value
-    return array
+class CellsReader(Reader):
+    """Rows of JSON cells as `json` read them (numbers, booleans, null, text), turned into
+    floats a block at a time, only in the columns asked for; the first cell that is not
+    a number (or, in a target column, a label) is an error at its line."""
+
+    def __init__(self, source: str, names: tuple[str, ...] | None, rows: list[list[Any]],
+                 nested: bool, line: Callable[[int, int], int]):
+        super().__init__(source, names, len(rows[0]), nested)
+        self.rows = rows
+        self.line = line
+
+    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        step = max(1, BLOCK_ROWS // max(1, len(columns)))
+        for start in range(0, len(self.rows), step):
+            def where(row: int, column: int, start: int = start) -> str:
+                return f"{self.source}:{self.line(start + row, column)}"
+
+            values = column_floats(self.rows[start:start + step], columns, self.names, where,
+                                   parse=parse_json_number, shown=shown_json, all_text=False,
+                                   labels=self.labels)
+            yield Block(values, start, None)
+
+    def where(self, block: Block, row: int) -> str:
+        return f"{self.source}:{self.line(block.index(row), 0)}"
 
 
 _NUMERIC = re.compile(r"\s*\[[\s0-9.eE+\-,]*\]\s*")
@@ -202,7 +237,7 @@ def flat_numbers(text: str) -> FloatArray | None:
 
 
 def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key: str | None
-                 ) -> ArrayReader:
+                 ) -> Reader:
     """The numbers of a JSON array of numbers or of equal-length arrays."""
     what = f"{key!r}" if key else "the JSON"
     if not isinstance(data, list):
@@ -217,8 +252,7 @@ def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key:
             size = plural(len(row), "value") if isinstance(row, list) else "a single value"
             raise InputError(f"row {r} has {size}, expected {width} like row 0",
                              where=f"{source}:{scalar_line(r * width)}")
-    array = json_numbers(rows, width, str, source, lambda r, c: scalar_line(r * width + c))
-    return ArrayReader(source, array, nested, lambda row: scalar_line(row * width))
+    return CellsReader(source, None, rows, nested, lambda r, c: scalar_line(r * width + c))
 
 
 class LazyJsonLines:

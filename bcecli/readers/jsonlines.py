@@ -16,6 +16,7 @@ from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
     Block,
     Input,
+    Labels,
     Reader,
     ReadHook,
     column_floats,
@@ -46,7 +47,7 @@ class JsonLinesReader(Reader):
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         def parse(chunk: bytes, line: int, start: int) -> Block:
             return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
-                                    start)
+                                    start, self.labels)
 
         yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
 
@@ -98,8 +99,8 @@ def shown_json(value: Any) -> str:
 
 
 def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
-                     names: tuple[str, ...] | None, source: str, first_line: int, start: int
-                     ) -> Block:
+                     names: tuple[str, ...] | None, source: str, first_line: int, start: int,
+                     labels: dict[int, Labels] | None = None) -> Block:
     """Lines of JSON as rows `start`…: each line one number, array, or object with the
     first line's keys."""
     rows: list[list[Any]] = []
@@ -132,6 +133,7 @@ def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
                              "first line", where=where)
         rows.append(cells)
         numbers.append(number)
-    values = column_floats(rows, columns, names, source, numbers, parse=parse_json_number,
-                           shown=shown_json, all_text=False)
+    values = column_floats(rows, columns, names, lambda row, _: f"{source}:{numbers[row]}",
+                           parse=parse_json_number, shown=shown_json, all_text=False,
+                           labels=labels)
     return Block(values, start, np.array(numbers, dtype=np.int64))

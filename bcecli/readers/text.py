@@ -8,13 +8,17 @@
    rounded, so the result equals `float(text)` bit for bit;
 2. `np.fromstring`: any all-numeric block, parsed in C after a vectorised check
    that every line has the right number of non-blank fields;
-3. Python: blank and `#` lines skipped, quotes, true/false, and a message naming
-   the line and column of the first cell that is not a number.
+3. Python: blank and `#` lines skipped, quotes, true/false, class labels
+   (`--pos-label`), and a message naming the line and column of the first cell
+   that is not a number.
+
+With `--decimal ,` the fast paths read the block with `,` and `.` swapped (a
+`.` then makes a cell no number, so they step aside) unless `,` also separates
+the fields; the Python path reads each cell with the comma as its point.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +33,8 @@ from bcecli.readers.base import (
     MAX_COLUMNS,
     Block,
     Input,
+    Labels,
+    Parse,
     Reader,
     ReadHook,
     column_floats,
@@ -37,23 +43,23 @@ from bcecli.readers.base import (
     is_comment,
     line_blocks,
     next_block,
+    parse_text_number,
     parsed_blocks,
 )
 
-_BOOLS = {"true": 1.0, "false": 0.0}
-# What exporters write for a missing value (pandas' default na_values, lower-cased).
-MISSING = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>",
-                     "null", "none", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"})
 _NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
 HeaderKind = Literal["names", "positions", "maybe"] | None
 _WHOLE = re.compile(r"[+-]?\d+")
 _POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+_SWAP_POINT = bytes.maketrans(b",.", b".,")
 
 
 class TextReader(Reader):
     """CSV, TSV or whitespace-separated text, streamed in blocks of whole lines."""
 
-    def __init__(self, data: Input, header: bool | None, on_read: ReadHook | None):
+    def __init__(self, data: Input, header: bool | None, on_read: ReadHook | None,
+                 decimal: str = "."):
         source = data.name
         self.lines = line_blocks(data.stream, source, on_read)
         first = next_block(self.lines, source, 1)
@@ -63,7 +69,9 @@ class TextReader(Reader):
             raise InputError("no data (the input is empty)", where=source)
         line_number, text = head
         self.first_line_number = line_number
-        self.delimiter = "\t" if data.format == "tsv" else sniff_delimiter(text)
+        self.decimal = decimal
+        self.parse: Parse = parse_text_number if decimal == "." else parse_decimal_comma
+        self.delimiter = "\t" if data.format == "tsv" else sniff_delimiter(text, decimal)
         if field_count(text, self.delimiter) > MAX_COLUMNS:  # before splitting it
             raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
                              "(are rows and columns swapped?)", where=f"{source}:{line_number}")
@@ -75,7 +83,7 @@ class TextReader(Reader):
         super().__init__(source, None, len(cells), False)
         self.first_cells, self.first = cells, first
         self.header_kind: HeaderKind = "names" if header else None if header is False else \
-            header_kind(cells, lambda: self.row_after(first, line_number, source))
+            header_kind(cells, lambda: self.row_after(first, line_number, source), self.parse)
         self.pending = first  # without a header, blank lines before the first row are rows
         if self.header_kind in ("names", "positions"):
             self.settle_header(True)
@@ -105,8 +113,9 @@ class TextReader(Reader):
         def parse(chunk: bytes, line: int, start: int) -> Block:
             if self.trailing:
                 chunk = strip_trailing(chunk, self.delimiter or "")
-            return parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
-                               start, self.names)
+            block = parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
+                                start, self.names, labels=self.labels, decimal=self.decimal)
+            return self.labelled(block, columns) if isinstance(block.lines, int) else block
 
         rows = 0
         for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
@@ -117,16 +126,25 @@ class TextReader(Reader):
 
 
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
-                source: str, first_line: int, start: int, names: tuple[str, ...] | None
-                ) -> Block:
-    """Whole lines of delimited text as rows `start`…; `first_line` is the first's number."""
+                source: str, first_line: int, start: int, names: tuple[str, ...] | None,
+                *, labels: dict[int, Labels] | None = None, decimal: str = ".") -> Block:
+    """Whole lines of delimited text as rows `start`…; `first_line` is the first's number.
+
+    A block from a fast path has an int for its lines (a row on every line) and its
+    label columns still as numbers; the Python path reads labels itself.
+    """
     body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
-    values = fixed_width(body, columns, width, delimiter)
-    if values is None:
-        values = all_numeric(body, columns, width, delimiter)
+    values = None
+    if decimal == "." or delimiter != ",":
+        if decimal == ",":
+            body = body.translate(_SWAP_POINT)
+        values = fixed_width(body, columns, width, delimiter)
+        if values is None:
+            values = all_numeric(body, columns, width, delimiter)
     if values is not None:  # the fast paths accept only blocks with a row on every line
         return Block(values, start, first_line)
-    return python_rows(chunk, columns, width, delimiter, source, first_line, start, names)
+    return python_rows(chunk, columns, width, delimiter, source, first_line, start, names,
+                       labels=labels, decimal=decimal)
 
 
 # -- 1. fixed width ---------------------------------------------------------------------
@@ -314,9 +332,10 @@ def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
     return kept, numbers
 
 
-def sniff_delimiter(line: str) -> str | None:
-    """Tab, comma or semicolon, whichever the first row uses; None means whitespace."""
-    for delimiter in ("\t", ",", ";"):
+def sniff_delimiter(line: str, decimal: str = ".") -> str | None:
+    """Tab, comma or semicolon, whichever the first row uses (a comma last where it is
+    the decimal mark); None means whitespace."""
+    for delimiter in ("\t", ";", ",") if decimal == "," else ("\t", ",", ";"):
         if delimiter in line:
             return delimiter
     return None
@@ -349,7 +368,8 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
     return rows
 
 
-def header_kind(cells: list[str], below: Callable[[], list[str] | None]) -> HeaderKind:
+def header_kind(cells: list[str], below: Callable[[], list[str] | None],
+                parse: Parse = parse_text_number) -> HeaderKind:
     """Whether a first row names the columns rather than holding data (`below()` gives
     the row after it, if any).
 
@@ -370,25 +390,20 @@ def header_kind(cells: list[str], below: Callable[[], list[str] | None]) -> Head
         whole = after is not None and all(_WHOLE.fullmatch(cell.strip()) for cell in after)
         return "maybe" if whole or after is None else "positions"
     named = stripped[1:] if len(stripped) > 1 and not stripped[0] else stripped
-    is_text = all(named) and all(cell.isprintable() and parse_text_number(cell) is None
-                                 for cell in named)
+    is_text = all(named) and all(cell.isprintable() and parse(cell) is None for cell in named)
     return "names" if is_text else None
 
 
-def parse_text_number(cell: str) -> float | None:
-    """A float from a text cell (true/false included; NaN where the value is missing),
-    or None if it is not a number."""
-    text = cell.strip().lower()
-    if text in _BOOLS:
-        return _BOOLS[text]
-    if text in MISSING:
-        return math.nan
-    if "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+def parse_decimal_comma(cell: str) -> float | None:
+    """A float from a text cell written with a decimal comma (`0,8`); a point in it
+    makes it no number (`1.234` may be a thousands separator)."""
+    return None if "." in cell else parse_text_number(cell.replace(",", "."))
+
+
+def decimal_hint(cell: str) -> str | None:
+    """For a cell like `0,8` read with a decimal point: the option that reads it."""
+    return "this looks like a decimal comma: pass --decimal ," \
+        if _DECIMAL_COMMA.fullmatch(cell) else None
 
 
 def shown_cell(cell: str) -> str:
@@ -396,8 +411,8 @@ def shown_cell(cell: str) -> str:
 
 
 def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
-                source: str, first_line: int, start: int, names: tuple[str, ...] | None
-                ) -> Block:
+                source: str, first_line: int, start: int, names: tuple[str, ...] | None,
+                *, labels: dict[int, Labels] | None = None, decimal: str = ".") -> Block:
     """The strict path: every rule checked, every failure located."""
     lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
     rows = split_lines(lines, delimiter, source, numbers)
@@ -407,6 +422,9 @@ def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
         elif len(cells) != width:
             raise InputError(f"has {plural(len(cells), 'field')}, expected {width} like the "
                              "first row", where=f"{source}:{number}")
-    values = column_floats(rows, columns, names, source, numbers, parse=parse_text_number,
-                           shown=shown_cell, all_text=True)
+    point = decimal == "."
+    values = column_floats(rows, columns, names, lambda row, _: f"{source}:{numbers[row]}",
+                           parse=parse_text_number if point else parse_decimal_comma,
+                           shown=shown_cell, all_text=point, labels=labels,
+                           hint=decimal_hint if point else None)
     return Block(values, start, np.array(numbers, dtype=np.int64))
