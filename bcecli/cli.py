@@ -90,6 +90,11 @@ class InputFormat(StrEnum):
     JSONL = "jsonl"
 
 
+class DecimalMark(StrEnum):
+    POINT = "."
+    COMMA = ","
+
+
 # The --like choices are the conventions' names (built here: Typer needs an enum).
 Like = StrEnum("Like", {name: name for name in CONVENTIONS})  # type: ignore[misc]
 
@@ -110,8 +115,8 @@ def main_options(
 
 # Options that several commands share, declared once.
 Predictions = Annotated[str, typer.Argument(
-    help="Predictions file (.csv .tsv .txt .json .jsonl .npy .parquet, optionally .gz), or - "
-    "for stdin.", metavar="PREDICTIONS", show_default=False)]
+    help="Predictions file (.csv .tsv .txt .json .jsonl .npy .npz .parquet; gzip, bzip2, xz "
+    "or a zip of one file), or - for stdin.", metavar="PREDICTIONS", show_default=False)]
 Targets = Annotated[str | None, typer.Argument(
     help="Targets file, or - for stdin. Omit when PREDICTIONS holds both.",
     metavar="[TARGETS]", show_default=False)]
@@ -140,6 +145,12 @@ Header = Annotated[bool | None, typer.Option(
     "detected.", show_default=False)]
 InputFormatOption = Annotated[InputFormat | None, typer.Option(
     "--input-format", help="Format of stdin, when sniffing is not wanted.")]
+PosLabel = Annotated[str | None, typer.Option(
+    metavar="VALUE", help="Targets are class labels (yes/no, malignant/benign, 2/4): VALUE is 1, "
+    "the one other label 0; a third label is an error.")]
+DecimalOption = Annotated[DecimalMark, typer.Option(
+    "--decimal", help="The decimal mark of text input: ',' reads European CSV (0,8), as "
+    "pandas to_csv(sep=';', decimal=',') writes it.")]
 SkipMissing = Annotated[bool, typer.Option(
     "--skip-missing", help="Leave out every row with a missing value (blank line, empty cell, "
     "nan, NA, null) in any input, aligned across inputs, and report how many.")]
@@ -191,8 +202,10 @@ def compute(
     focal_alpha: Annotated[float | None, typer.Option(
         metavar="A", help="With --focal-gamma: α = A balances positives against "
         "negatives.")] = None,
+    pos_label: PosLabel = None,
     header: Header = None,
     input_format: InputFormatOption = None,
+    decimal: DecimalOption = DecimalMark.POINT,
     format: FormatOption = Format.AUTO,
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
@@ -220,7 +233,8 @@ def compute(
     """
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
-                              header, input_format, skip_missing, no_progress),
+                              header, input_format, skip_missing, no_progress, pos_label,
+                              decimal.value),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -241,8 +255,10 @@ def compare(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
+    pos_label: PosLabel = None,
     header: Header = None,
     input_format: InputFormatOption = None,
+    decimal: DecimalOption = DecimalMark.POINT,
     format: FormatOption = Format.AUTO,
     json_: JsonOption = False,
     skip_missing: SkipMissing = False,
@@ -254,7 +270,8 @@ def compare(
     """
     return commands.compare(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
-                              header, input_format, skip_missing, no_progress),
+                              header, input_format, skip_missing, no_progress, pos_label,
+                              decimal.value),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
         pos_weight=pos_weight, label_smoothing=label_smoothing)
 

@@ -21,6 +21,7 @@ from bcecli.gates import Gates
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
+from bcecli.readers import Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
@@ -39,9 +40,12 @@ class InputOptions:
     input_format: str | None
     skip_missing: bool
     no_progress: bool
+    pos_label: str | None = None
+    decimal: str = "."
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
+        labels = Labels(self.pos_label)  # a bad label is refused before any input is read
         progress = None
         if not self.no_progress and env.stderr_isatty:
             progress = ByteProgress(input_size(self.predictions, self.targets, self.weights),
@@ -50,7 +54,7 @@ class InputOptions:
         plan = gather(self.predictions, self.targets, weights=self.weights,
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
-                      input_format=self.input_format,
+                      input_format=self.input_format, decimal=self.decimal, labels=labels,
                       on_read=progress.advance if progress else None, resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
@@ -195,11 +199,13 @@ def input_size(*paths: str | None) -> int | None:
 
 def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:
     """The JSON keys that say what was read: files, columns, rows skipped."""
+    labels = plan.labels
+    given = {"labels": labels.pair} if labels and labels.positive is not None else {}
     return {"predictions": plan.predictions.reader.source,
             "targets": plan.targets.reader.source,
             "weights": plan.weights.reader.source if plan.weights else None,
             "columns": plan.columns(), "unused_columns": plan.unused_columns(),
-            "skipped": streamed.skipped}
+            "skipped": streamed.skipped, **given}
 
 
 def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
@@ -209,6 +215,11 @@ def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
     if logits and streamed.predictions_in_unit_interval:
         print("bce: warning: every prediction is in [0, 1]: these look like probabilities, "
               "not logits (drop --logits if so)", file=sys.stderr)
+    labels = plan.labels
+    if labels is not None and labels.positive is not None and not labels.seen_positive:
+        other = f" (every label is {labels.pair['0']!r})" if labels.negative is not None else ""
+        print(f"bce: warning: no target is --pos-label {labels.given!r}: every target is "
+              f"0{other}", file=sys.stderr)
     if plan.weights is None:
         role = plan.predictions
         for name in unapplied_weights(role.reader, set(role.columns) | set(plan.targets.columns)):

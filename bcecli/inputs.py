@@ -1,10 +1,11 @@
 """Which input holds what: the reader and columns behind each role.
 
 `gather` opens the inputs and decides which reader and columns feed the
-predictions, targets and weights: a JSON object carries its own arrays; one
-table of two columns is (prediction, target); otherwise the column options
-pick. Widths are checked here; row counts only as the rows stream
-(`pipeline`).
+predictions, targets and weights: a JSON object carries its own arrays; an
+`.npz` file's arrays are picked by name; one table of two columns is
+(prediction, target); otherwise the column options pick. Widths are checked
+here; row counts only as the rows stream (`pipeline`). The target columns get
+the run's `Labels` (`--pos-label`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
 
-from bcecli.columns import both_roles, data_columns, named
-from bcecli.errors import InputError, UsageError
-from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input, settle_headers
+from bcecli.columns import ROLE_NAMES, both_roles, data_columns, named
+from bcecli.errors import InputError, UsageError, listed
+from bcecli.readers import (
+    STDIN,
+    Arrays,
+    Labels,
+    Reader,
+    ReadHook,
+    open_input,
+    read_input,
+    settle_headers,
+)
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
 
@@ -28,7 +38,7 @@ class Role:
     reader: Reader
     columns: tuple[int, ...]
     flat: bool  # one column read as N values rather than N×1
-    key: str | None = None  # the member of a JSON object that held the values
+    key: str | None = None  # the JSON object's member or the .npz array that held the values
 
     @property
     def columns_fed(self) -> ColumnLabel | list[ColumnLabel]:
@@ -63,6 +73,7 @@ class Plan:
     predictions: Role
     targets: Role
     weights: Role | None
+    labels: Labels | None = None  # how the target columns read class labels
 
     @property
     def classes(self) -> int:
@@ -99,6 +110,8 @@ def gather(
     weight_col: str | None = None,
     header: bool | None = None,
     input_format: str | None = None,
+    decimal: str = ".",
+    labels: Labels | None = None,
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
     resources: ExitStack,
@@ -107,15 +120,42 @@ def gather(
 
     The files stay open, registered with `resources`, until the rows are read.
     """
+    plan = roles(predictions, targets, weights=weights, pred_col=pred_col,
+                 target_col=target_col, weight_col=weight_col, header=header,
+                 input_format=input_format, decimal=decimal, stdin=stdin, on_read=on_read,
+                 resources=resources)
+    if labels is not None:
+        plan.labels = labels
+        for column in plan.targets.columns:
+            plan.targets.reader.labels[column] = labels
+    return plan
+
+
+def roles(
+    predictions: str,
+    targets: str | None,
+    *,
+    weights: str | None,
+    pred_col: str | None,
+    target_col: str | None,
+    weight_col: str | None,
+    header: bool | None,
+    input_format: str | None,
+    decimal: str,
+    stdin: IO[bytes] | None,
+    on_read: ReadHook | None,
+    resources: ExitStack,
+) -> Plan:
+    """Which reader and columns feed each role (see `gather`)."""
     paths = [p for p in (predictions, targets, weights) if p is not None]
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
-    def open_any(path: str) -> Reader | dict[str, Reader]:
+    def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
         detected = open_input(path, resources, input_format=input_format, stdin=stdin)
-        return read_input(detected, resources, header=header, on_read=on_read)
+        return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal)
 
-    def open_table(path: str) -> Reader:
+    def open_table(path: str) -> Reader | Arrays:
         """TARGETS or --weights: a table, not a JSON object with arrays of its own."""
         data = open_any(path)
         if isinstance(data, dict):
@@ -135,32 +175,88 @@ def gather(
         if "weights" in first:
             if weights is not None:
                 raise UsageError(f"{predictions} has its own weights: do not also pass --weights")
-            weight_role = make_role("weights", first["weights"], None, key=True)
+            weight_role = make_role("weights", first["weights"], None, key="weights")
         elif weights is not None:
             weight_table = open_table(weights)
-            settle_headers([weight_table])
-            weight_role = column_role("weights", weight_table, weight_col, "--weight-col")
+            if isinstance(weight_table, Reader):
+                settle_headers([weight_table])
+            weight_role = role_of(weight_table, "weights", weight_col, "--weight-col", True)
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
-        return checked(Plan(make_role("predictions", first["predictions"], None, key=True),
-                            make_role("targets", first["targets"], None, key=True), weight_role))
+        return checked(Plan(make_role("predictions", first["predictions"], None,
+                                      key="predictions"),
+                            make_role("targets", first["targets"], None, key="targets"),
+                            weight_role))
     target_table = first if targets is None else open_table(targets)
     weight_table = first if weights is None else open_table(weights)
-    settle_headers(list(dict.fromkeys([first, target_table, weight_table])))
-    pred = None if pred_col is None else column_spec(first, pred_col, "--pred-col")
-    if targets is None:
+    settle_headers([table for table in dict.fromkeys([first, target_table, weight_table])
+                    if isinstance(table, Reader)])
+    if targets is not None:
+        pred_role = role_of(first, "predictions", pred_col, "--pred-col", True)
+        target_role = role_of(target_table, "targets", target_col, "--target-col", True)
+    elif isinstance(first, Arrays):
+        pred_role, target_role = array_roles(first, pred_col, target_col)
+    else:
+        pred = None if pred_col is None else column_spec(first, pred_col, "--pred-col")
         target = None if target_col is None else column_spec(first, target_col, "--target-col")
         pred, target = both_roles(first, pred, target)
-    else:
-        if pred is None:
-            pred = named(first, "predictions")
-        target = column_spec(target_table, target_col, "--target-col") if target_col else \
-            named(target_table, "targets")
+        pred_role, target_role = make_role("predictions", first, pred), \
+            make_role("targets", first, target)
     weight_role = None
     if weights is not None or weight_col is not None:
-        weight_role = column_role("weights", weight_table, weight_col, "--weight-col")
-    return checked(Plan(make_role("predictions", first, pred),
-                        make_role("targets", target_table, target), weight_role))
+        weight_role = role_of(weight_table, "weights", weight_col, "--weight-col",
+                              weights is not None)
+    return checked(Plan(pred_role, target_role, weight_role))
+
+
+def role_of(data: Reader | Arrays, role: str, spec: str | None, option: str, alone: bool
+            ) -> Role:
+    """A role from an input of its own (`alone`: no other role reads it) or, for weights,
+    shared: the columns or array an option names, else those named for the role, else
+    every data column (a table) or the one array (an `.npz`)."""
+    if isinstance(data, Arrays):
+        return make_role(role, *pick_array(data, role, spec, option, alone))
+    if spec is not None:
+        return make_role(role, data, column_spec(data, spec, option))
+    return make_role(role, data, named(data, role) if role in ROLE_NAMES else None)
+
+
+def array_roles(arrays: Arrays, pred_col: str | None, target_col: str | None
+                ) -> tuple[Role, Role]:
+    """Predictions and targets from one `.npz`: the arrays options or names pick; two
+    arrays no name claims are (predictions, targets), like a table's two columns."""
+    claimed = [name for name in arrays.names
+               if any(name.strip().lower() in names for names in ROLE_NAMES.values())]
+    if pred_col is None and target_col is None and not claimed and len(arrays.names) == 2:
+        return (make_role("predictions", arrays.open(arrays.names[0]), None,
+                          key=arrays.names[0]),
+                make_role("targets", arrays.open(arrays.names[1]), None, key=arrays.names[1]))
+    pred = pick_array(arrays, "predictions", pred_col, "--pred-col", False)
+    target = pick_array(arrays, "targets", target_col, "--target-col", False)
+    return make_role("predictions", *pred), make_role("targets", *target)
+
+
+def pick_array(arrays: Arrays, role: str, spec: str | None, option: str, alone: bool
+               ) -> tuple[Reader, None, str]:
+    """The array of an `.npz` that feeds `role`: the one an option names, else the one
+    named for the role (`y_pred`, `predictions`, …), else the only one of a file that
+    feeds this role alone. Weights are never picked by name alone."""
+    names = arrays.names
+    if spec is not None:
+        if spec not in names:
+            raise UsageError(f"{option} {spec!r}: no array of that name in {arrays.source} "
+                             f"(arrays: {listed(names)})")
+        return arrays.open(spec), None, spec
+    found = [n for n in names if n.strip().lower() in ROLE_NAMES.get(role, frozenset())]
+    if len(found) > 1:
+        raise UsageError(f"arrays {' and '.join(map(repr, found))} of {arrays.source} both "
+                         f"look like {role}: pass {option} to say which")
+    if not found and alone and len(names) == 1:
+        found = names
+    if not found:
+        raise UsageError(f"cannot tell which array of {arrays.source} holds the {role} "
+                         f"(arrays: {listed(names)}): pass {option}")
+    return arrays.open(found[0]), None, found[0]
 
 
 Columns = int | list[int]  # an int: one column read as N values; a list: N×C
@@ -172,15 +268,10 @@ def column_spec(reader: Reader, spec: str, option: str) -> Columns:
     return columns if "," in spec else columns[0]
 
 
-def column_role(name: str, reader: Reader, spec: str | None, option: str) -> Role:
-    """The role fed by the columns an option names, or by every data column."""
-    return make_role(name, reader, None if spec is None else column_spec(reader, spec, option))
-
-
-def make_role(name: str, reader: Reader, columns: Columns | None, *, key: bool = False
+def make_role(name: str, reader: Reader, columns: Columns | None, key: str | None = None
               ) -> Role:
-    """A role fed by these columns, or by every column but pandas' index; with `key`,
-    by the JSON object member of the role's name."""
+    """A role fed by these columns, or by every column but pandas' index; `key` names
+    the JSON object member or `.npz` array that holds them all."""
     if isinstance(columns, int):
         return Role(name, reader, (columns,), True)
     if columns is None:
@@ -188,7 +279,7 @@ def make_role(name: str, reader: Reader, columns: Columns | None, *, key: bool =
         if not columns:
             raise InputError("has no columns but pandas' index", where=reader.source)
         flat = len(columns) == 1 and not reader.nested
-        return Role(name, reader, tuple(columns), flat, name if key else None)
+        return Role(name, reader, tuple(columns), flat, key)
     return Role(name, reader, tuple(columns), False)
 
 

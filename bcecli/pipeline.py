@@ -217,4 +217,8 @@ def located(error: BadValue, batch: Batch) -> InputError:
     hint = None
     if error.role == "prediction" and error.problem == "is outside [0, 1]":
         hint = "if these are logits (raw scores), pass --logits"
+    elif error.role == "target" and error.problem == "is outside [0, 1]" and \
+            float(error.value).is_integer():
+        hint = "if the targets are class labels, pass --pos-label with the positive one " \
+            "(it becomes 1, the other 0)"
     return InputError(message, where=chunk.where(error.index[0]), hint=hint)

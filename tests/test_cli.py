@@ -352,11 +352,13 @@ def test_version_and_help(bce: Run) -> None:
     (dict(p__csv="0.8\nnan\n", y__csv="1\n0\n"), ["p.csv", "y.csv"],
      "p.csv:2: a missing value" + MISSING_HINT),
     (dict(p__csv="0.8\n0.2\n", y__csv="1\n2\n"), ["p.csv", "y.csv"],
-     "y.csv:2: target 2.0 is outside [0, 1]"),
+     "y.csv:2: target 2.0 is outside [0, 1]\nhint: if the targets are class labels, pass "
+     "--pos-label with the positive one (it becomes 1, the other 0)"),
     (dict(p__json="[0.8,\n 0.2,\n 0.1]", y__json="[1, 0, NaN]"), ["p.json", "y.json"],
      "y.json:1: a missing value" + MISSING_HINT),
     (dict(d__json='{"predictions": [0.8,\n 0.2],\n "targets": [1,\n -1]}'), ["d.json"],
-     "d.json:4: target -1.0 is outside [0, 1]"),
+     "d.json:4: target -1.0 is outside [0, 1]\nhint: if the targets are class labels, pass "
+     "--pos-label with the positive one (it becomes 1, the other 0)"),
     (dict(p__npy=npy(np.array([[0.5, 0.5], [0.5, 7.0]])), y__json="[[0, 0], [0, 0]]"),
      ["p.npy", "y.json"], "p.npy[1]: prediction 7.0 in column 1 is outside [0, 1]\n"
      "hint: if these are logits (raw scores), pass --logits"),

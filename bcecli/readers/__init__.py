@@ -19,64 +19,113 @@ from pathlib import Path
 from typing import IO, Any, Literal, cast
 
 from bcecli.errors import InputError
-from bcecli.readers.base import STDIN, Block, Format, Input, Reader, ReadHook
+from bcecli.readers import containers
+from bcecli.readers.base import (
+    STDIN,
+    Arrays,
+    Block,
+    Compression,
+    Format,
+    Input,
+    Labels,
+    Reader,
+    ReadHook,
+)
 from bcecli.readers.text import TextReader, fixed_width_lines
 
-__all__ = ["STDIN", "Block", "Input", "ReadHook", "Reader", "open_input", "read_input",
-           "settle_headers"]
+__all__ = ["STDIN", "Arrays", "Block", "Input", "Labels", "ReadHook", "Reader", "open_input",
+           "read_input", "settle_headers"]
 
 _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".npy": "npy",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".npy": "npy", ".npz": "npz",
     ".parquet": "arrow", ".feather": "arrow", ".arrow": "arrow", ".ipc": "arrow",
 }
-_GZIP = b"\x1f\x8b"
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+_NPY = b"\x93NUMPY"
+_ARROW = (b"PAR1", b"ARROW1")
 
 
 def open_input(path: str, resources: ExitStack, *, input_format: str | None = None,
                stdin: IO[bytes] | None = None) -> Input:
-    """Open a path (or `-`) and detect its compression and format, once.
+    """Open a path (or `-`) and detect what it holds, once, from its bytes.
 
-    Gzip is what the bytes say, whatever the name; the format is what the name says
-    (less any `.gz`), else what the first bytes say, else delimited text. The file is
-    closed by `resources` when the caller is done with it.
+    Compression (gzip, bzip2, xz, a zip of one file) is what the bytes say, whatever
+    the name; so are NumPy and Arrow files, and files that are no data (refused).
+    Otherwise the format is what the name says (less any compression suffix; in a
+    zip, the name of its file), else what the first bytes say, else delimited text.
+    The file is closed by `resources` when the caller is done with it.
     """
     name = "<stdin>" if path == STDIN else path
     stream: IO[bytes] = (stdin or sys.stdin.buffer) if path == STDIN else \
         resources.enter_context(open_file(path))
     if not hasattr(stream, "peek"):  # sniffing looks ahead without consuming
         stream = cast(IO[bytes], io.BufferedReader(cast(Any, stream)))
-    compression: Literal["gzip"] | None = None
-    if peek(stream, 2) == _GZIP:  # the bytes decide; a `.gz` name alone does not
-        import gzip
-
-        stream = cast(IO[bytes], resources.enter_context(gzip.GzipFile(fileobj=stream)))
-        compression = "gzip"
-    suffixes = path.lower().removesuffix(".gz")
+    compression: Compression | None = None
+    inner_name = "" if path == STDIN else path  # the name that says the format
+    for _ in range(3):  # compression inside compression, but not without end
+        kind = containers.compression(peek(stream, 10))
+        if kind is None:
+            break
+        if kind == "zip":
+            archive, members = containers.zip_members(stream, name, resources)
+            if containers.is_npz(members):
+                return Input(name, None if path == STDIN else path, stream, "zip", "npz")
+            stream, inner_name = containers.zip_member(archive, members, name)
+        else:
+            stream = containers.decompress(kind, stream, name)
+            inner_name = strip_compression(inner_name)
+        resources.enter_context(stream)
+        compression = compression or kind
+    head = peek(stream, 512)
+    if (found := containers.not_data(head)) is not None:
+        raise containers.refuse(*found, name)
+    suffix = Path(strip_compression(inner_name.lower())).suffix
     named = cast(Format, input_format) if path == STDIN and input_format else \
-        _SUFFIX_FORMATS.get(Path(suffixes).suffix)
-    fmt = sniff_format(stream, named is None) if named is None or named == "text" else named
-    return Input(name, None if path == STDIN else path, stream, compression, fmt)
+        _SUFFIX_FORMATS.get(suffix)
+    fmt: Format
+    encoding = None
+    if head.startswith(_NPY):
+        fmt = "npy"
+    elif head.startswith(_ARROW):
+        fmt = "arrow"
+    elif named == "npz":
+        raise InputError("not a valid .npz file (it is not a zip archive)", where=name)
+    elif named in ("npy", "arrow"):
+        fmt = cast(Format, named)  # its reader says what is wrong with it
+    else:
+        stream, encoding = containers.text_encoding(stream, name)
+        if encoding is None and containers.looks_like_utf16(head):
+            raise InputError("this looks like UTF-16 text without a byte-order mark: save it "
+                             "as UTF-8", where=name)
+        fmt = sniff_format(stream) if named is None or named == "text" else cast(Format, named)
+    return Input(name, None if path == STDIN else path, stream, compression, fmt, encoding)
 
 
-def sniff_format(stream: IO[bytes], binary: bool) -> Format:
-    """The format the first bytes show: NumPy or Arrow magic (when `binary` formats are
-    possible), JSON's `[` or `{`, else delimited text."""
-    head = peek(stream, 6)
-    if binary and head == b"\x93NUMPY":
-        return "npy"
-    if binary and head.startswith((b"PAR1", b"ARROW1")):
-        return "arrow"
+def strip_compression(name: str) -> str:
+    """A file name less the suffix of its compression (`d.csv.gz` → `d.csv`)."""
+    for suffix in _COMPRESSED_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def sniff_format(stream: IO[bytes]) -> Format:
+    """JSON when the first non-blank byte is `[` or `{`, else delimited text."""
     return "json" if peek(stream, 4096).lstrip()[:1] in (b"[", b"{") else "csv"
 
 
 def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
-               on_read: ReadHook | None = None) -> Reader | dict[str, Reader]:
-    """The reader of a detected input; for a JSON object, one reader per key."""
+               on_read: ReadHook | None = None, decimal: str = "."
+               ) -> Reader | dict[str, Reader] | Arrays:
+    """The reader of a detected input; for a JSON object, one reader per key; for an
+    `.npz`, its arrays by name."""
     if data.format == "npy":
         from bcecli.readers.npy import read_npy
 
         return read_npy(data)
+    if data.format == "npz":
+        return npz_arrays(data, resources)
     if data.format == "arrow":
         return arrow_table(data)
     if data.format == "json":
@@ -87,8 +136,23 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
         from bcecli.readers.jsonlines import JsonLinesReader
 
         return JsonLinesReader(data, on_read)
-    text = TextReader(data, header, on_read)
-    return with_arrow(text, data, resources) or text
+    text = TextReader(data, header, on_read, decimal)
+    return (with_arrow(text, data, resources) if decimal == "." else None) or text
+
+
+def npz_arrays(data: Input, resources: ExitStack) -> Arrays:
+    """NumPy's `savez` / `savez_compressed`: arrays by name, each streamed once picked."""
+    from bcecli.readers.npy import StreamedNpy
+
+    archive, members = containers.zip_members(data.stream, data.name, resources)
+    files = {member.removesuffix(".npy"): member for member in members}
+
+    def open_array(name: str) -> Reader:
+        stream = containers.open_member(archive, files[name], data.name)
+        resources.enter_context(stream)
+        return StreamedNpy(stream, data.name, f"{data.name}[{name!r}]")
+
+    return Arrays(data.name, list(files), open_array)
 
 
 def arrow_table(data: Input) -> Reader:

@@ -11,13 +11,14 @@ it always gives: both readers are held to one corpus in the tests.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader
+from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, parse_text_number
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 CSV_BLOCK = 1 << 20  # larger blocks parse a little faster but double the peak memory
@@ -76,7 +77,7 @@ class ArrowCsvReader(Reader):
                 values = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False)
                                           for name in wanted])
                 # Until then every line was a row: the line number follows from the row's.
-                yield Block(values, start, self.skip_lines + 1 + start)
+                yield self.labelled(Block(values, start, self.skip_lines + 1 + start), columns)
                 start += len(values)
             else:
                 if start:
@@ -85,7 +86,9 @@ class ArrowCsvReader(Reader):
             pass
         # From the first row pyarrow could not take on, bce's own reader carries on (and
         # says what is wrong, if anything is); an input with no rows it explains too.
-        yield from skip_rows(self.fallback().blocks(columns), start)
+        fallback = self.fallback()
+        fallback.labels = self.labels
+        yield from skip_rows(fallback.blocks(columns), start)
 
 
 def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
@@ -127,8 +130,6 @@ class ArrowTableReader(Reader):
                                          pa.memory_map(data))
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        import pyarrow as pa
-
         names = [self.names[i] for i in columns] if self.names else []
         if hasattr(self.batches, "iter_batches"):
             batches = self.batches.iter_batches(batch_size=BLOCK_ROWS, columns=names)
@@ -137,13 +138,39 @@ class ArrowTableReader(Reader):
                        for i in range(self.batches.num_record_batches))
         start = 0
         for batch in batches:
+            block = Block(np.empty((batch.num_rows, len(columns))), start, None)
             for k, column in enumerate(batch.columns):
-                if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
-                        or pa.types.is_boolean(column.type)):
-                    raise InputError(f"column {self.column_label(columns[k])} holds {column.type}, "
-                                     "not numbers", where=self.source)
-            # A null is a missing value: NaN, which the pipeline reports or skips.
-            values = np.column_stack([c.cast(pa.float64()).to_numpy(zero_copy_only=False)
-                                      for c in batch.columns])
-            yield Block(values, start, None)
-            start += len(values)
+                block.values[:, k] = self.numbers(column, columns[k], block)
+            yield block
+            start += batch.num_rows
+
+    def numbers(self, column: Any, index: int, block: Block) -> Any:
+        """One column of a batch as floats: numbers (a null is NaN, a missing value, which
+        the pipeline reports or skips), or class labels."""
+        import pyarrow as pa
+
+        if pa.types.is_dictionary(column.type):  # pandas' categoricals
+            column = column.dictionary_decode()
+        labels = self.labels.get(index)
+        label = self.column_label(index)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            cells = [math.nan if cell is None else cell for cell in column.to_pylist()]
+            if labels is not None and labels.positive is not None:
+                return labels.cells(cells, parse_float, repr, label,
+                                    lambda row: self.where(block, row))
+            hint = labels.hint(cells, parse_float) if labels is not None else None
+            raise InputError(f"column {label} holds {column.type}, not numbers",
+                             where=self.source, hint=hint)
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+                or pa.types.is_boolean(column.type)):
+            raise InputError(f"column {label} holds {column.type}, not numbers",
+                             where=self.source)
+        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        if labels is not None and labels.positive is not None:
+            return labels.numbers(values, lambda row: self.where(block, row), label)
+        return values
+
+
+def parse_float(cell: Any) -> float | None:
+    """A Parquet cell: NaN for a null, else a text cell's number (None if it is none)."""
+    return cell if isinstance(cell, float) else parse_text_number(cell)

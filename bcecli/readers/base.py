@@ -194,6 +194,16 @@ class ArrayReader(Reader):
         return super().where(block, row)
 
 
+class Arrays:
+    """Named arrays of one input (NumPy's `.npz`); `open(name)` reads one, when a role
+    picks it."""
+
+    def __init__(self, source: str, names: list[str], open: Callable[[str], Reader]):
+        self.source = source
+        self.names = names
+        self.open = open
+
+
 # -- bytes in ---------------------------------------------------------------------------
 
 
@@ -388,7 +398,7 @@ def label_key(cell: Any, parse: Parse) -> LabelKey | None:
     value = parse(cell)
     if value is not None:
         return None if math.isnan(value) else value
-    if not isinstance(cell, str) or not cell.strip():
+    if not isinstance(cell, str) or not cell.strip() or not cell.strip().isprintable():
         raise NotALabel
     text = cell.strip()
     try:

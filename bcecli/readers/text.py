@@ -53,6 +53,7 @@ _WHOLE = re.compile(r"[+-]?\d+")
 _POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
 _SWAP_POINT = bytes.maketrans(b",.", b".,")
+_FIELD_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 
 
 class TextReader(Reader):
@@ -333,9 +334,17 @@ def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
 
 
 def sniff_delimiter(line: str, decimal: str = ".") -> str | None:
-    """Tab, comma or semicolon, whichever the first row uses (a comma last where it is
-    the decimal mark); None means whitespace."""
-    for delimiter in ("\t", ";", ",") if decimal == "," else ("\t", ",", ";"):
+    """Tab, comma or semicolon, whichever the first row uses; None means whitespace.
+
+    Where the comma is the decimal mark it comes last, and only a comma that is not
+    between two digits (`a,b`, `1,"0,8"`) separates fields.
+    """
+    if decimal == ",":
+        for delimiter in ("\t", ";"):
+            if delimiter in line:
+                return delimiter
+        return "," if _FIELD_COMMA.search(line) else None
+    for delimiter in ("\t", ",", ";"):
         if delimiter in line:
             return delimiter
     return None
@@ -406,6 +415,12 @@ def decimal_hint(cell: str) -> str | None:
         if _DECIMAL_COMMA.fullmatch(cell) else None
 
 
+def point_hint(cell: str) -> str | None:
+    """For a cell like `0.8` read with --decimal ,: why it is refused."""
+    return "with --decimal , a '.' in a number is refused (a thousands separator?)" \
+        if "." in cell and parse_text_number(cell) is not None else None
+
+
 def shown_cell(cell: str) -> str:
     return repr(cell) if cell.strip() else "an empty value"
 
@@ -426,5 +441,5 @@ def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
     values = column_floats(rows, columns, names, lambda row, _: f"{source}:{numbers[row]}",
                            parse=parse_text_number if point else parse_decimal_comma,
                            shown=shown_cell, all_text=point, labels=labels,
-                           hint=decimal_hint if point else None)
+                           hint=decimal_hint if point else point_hint)
     return Block(values, start, np.array(numbers, dtype=np.int64))
