@@ -85,6 +85,9 @@ class TextReader(Reader):
         self.first_cells, self.first = cells, first
         self.header_kind: HeaderKind = "names" if header else None if header is False else \
             header_kind(cells, lambda: self.row_after(first, line_number, source), self.parse)
+        if self.header_kind == "names" and len(cells) == 1 and header is None and \
+                repeated(cells[0], first, line_number):
+            self.header_kind = None  # a file of labels without a header: `cat`, `dog`, `cat`
         self.pending = first  # without a header, blank lines before the first row are rows
         if self.header_kind in ("names", "positions"):
             self.settle_header(True)
@@ -375,6 +378,14 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
         raise InputError(f"not valid CSV: {what}", where=f"{source}:{numbers[len(rows)]}") \
             from None
     return rows
+
+
+def repeated(cell: str, chunk: bytes, line_number: int) -> bool:
+    """Whether the one cell of line `line_number` is also a later line of the chunk."""
+    name = cell.strip()
+    rest = chunk.split(b"\n", line_number)[-1] if chunk.count(b"\n") >= line_number else b""
+    lines = rest.decode("utf-8", "replace").split("\n")
+    return any(line.strip().strip('"') == name for line in lines)
 
 
 def header_kind(cells: list[str], below: Callable[[], list[str] | None],
