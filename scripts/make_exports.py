@@ -4,10 +4,18 @@
     .venv-gen/bin/pip install pandas polars pyarrow scikit-learn numpy "torch==2.13.0"
     .venv-gen/bin/python scripts/make_exports.py
 
+The data are a scikit-learn model's: a `LogisticRegression` (after a `StandardScaler`)
+on the breast-cancer data set that ships with scikit-learn (`load_breast_cancer`), its
+out-of-fold probabilities (`cross_val_predict`) for the cases that sample rows, and its
+`predict_proba` on a held-out test split for the issue-10 cases (class names as labels,
+European CSV, compression, `.npz`, encodings, Series JSON); multi-label cases use one
+such model per class of `load_iris`. The script and the library versions it ran with
+are written to the folder's README.md.
+
 Each case is a realistic way people write predictions and labels: pandas `to_csv` /
-`to_json` / `to_parquet`, polars `write_csv` / `write_parquet`, NumPy `savetxt` / `save`,
-a scikit-learn `train_test_split`, all with their default arguments unless the case is
-about an argument people pass. The expected loss is PyTorch's
+`to_json` / `to_parquet`, polars `write_csv` / `write_parquet`, NumPy `savetxt` / `save` /
+`savez`, a scikit-learn `train_test_split`, all with their default arguments unless the
+case is about an argument people pass. The expected loss is PyTorch's
 `binary_cross_entropy(float64, reduction="mean")` on the in-memory arrays, computed
 before the file is written and cross-checked with scikit-learn's `log_loss`; every
 file is then read back with its own library and must hold exactly those arrays, so
@@ -20,9 +28,12 @@ pandas, polars, pyarrow, scikit-learn or torch.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import platform
 import shutil
+import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,13 +47,17 @@ import pyarrow.parquet as pq
 import sklearn
 import torch
 import torch.nn.functional as F
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "data" / "exports"
 SEED = 20261124
-CLASSES = ["cat", "dog", "bird"]
+CLASSES = [str(name) for name in load_iris().target_names]  # setosa, versicolor, virginica
 
 Array = np.ndarray[Any, Any]
 cases: list[dict[str, Any]] = []
@@ -56,12 +71,46 @@ def rng_for(name: str) -> np.random.Generator:
     return np.random.default_rng([SEED, zlib.crc32(name.encode())])
 
 
-def scored(name: str, n: int, shape: tuple[int, ...] = ()) -> tuple[Array, Array]:
-    """Probabilities of a fair classifier and the 0/1 labels they score."""
-    rng = rng_for(name)
-    y = rng.integers(0, 2, (n, *shape))
-    logit = rng.normal(1.6 * (2 * y - 1), 1.5)
-    return 1 / (1 + np.exp(-logit)), y
+def model() -> Any:
+    """What people fit first: scaled features, a logistic regression."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+
+@functools.cache
+def out_of_fold(dataset: str) -> tuple[Array, Array]:
+    """Every sample's probability from a model that never saw it (5-fold), and its 0/1
+    label; for iris, one model per class (one-vs-rest), N×3."""
+    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    if dataset == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        p = cross_val_predict(model(), X, y, cv=folds, method="predict_proba")[:, 1]
+        return p, y
+    X, classes = load_iris(return_X_y=True)
+    y = np.eye(3, dtype=np.int64)[classes]
+    p = np.column_stack([cross_val_predict(model(), X, y[:, k], cv=folds,
+                                           method="predict_proba")[:, 1] for k in range(3)])
+    return p, y
+
+
+def scored(name: str, n: int, multilabel: bool = False) -> tuple[Array, Array]:
+    """n samples' probabilities and 0/1 labels, drawn for this file alone: breast cancer,
+    or with `multilabel` iris, N×3 (one column per class)."""
+    p, y = out_of_fold("iris" if multilabel else "breast_cancer")
+    rows = rng_for(name).choice(len(p), n, replace=False)
+    return p[rows], y[rows]
+
+
+@functools.cache
+def test_split() -> tuple[Array, Array, Array]:
+    """A held-out breast-cancer test set: the fitted model's probability of the positive
+    class (`classes_[1]`, benign), the 0/1 labels, and the rows' original index."""
+    data = load_breast_cancer()
+    index = np.arange(len(data.target))
+    X_train, X_test, y_train, y_test, _, i_test = train_test_split(
+        data.data, data.target, index, test_size=0.3, random_state=SEED, stratify=data.target)
+    fitted = model().fit(X_train, y_train)
+    assert list(fitted.classes_) == [0, 1] and data.target_names[1] == "benign"
+    return fitted.predict_proba(X_test)[:, 1], y_test, i_test
 
 
 def six_places(p: Array) -> Array:
@@ -111,10 +160,16 @@ def ok(p: Array, y: Array, predictions: Any, targets: Any, *, w: Array | None = 
 
 
 def error(file: str, line: int, marker: Callable[[str], bool]) -> dict[str, Any]:
-    """Exit 2 naming `file:line`; the written line must be the missing value's."""
+    """Exit 2 naming `file:line`; the written line must be the one `marker` expects (the
+    missing value, the bad label)."""
     text = (OUT / file).read_text().split("\n")
     assert marker(text[line - 1]), (file, line, text[line - 1])
     return {"exit": 2, "where": f"{file}:{line}"}
+
+
+def refusal(message: str) -> dict[str, Any]:
+    """Exit 2 with this exact message (an input refused whole, with no line)."""
+    return {"exit": 2, "where": message.split(": ", 1)[0], "message": message}
 
 
 def add(name: str, files: Sequence[str], expect: dict[str, Any], writer: str, *,
@@ -333,7 +388,7 @@ def index_columns() -> None:
         requires=["pyarrow"])
 
     # multi-label: one column per class, pandas' default to_csv() keeps the index
-    pm, ym = scored("multilabel_csv", 48, (3,))
+    pm, ym = scored("multilabel_csv", 48, multilabel=True)
     order = rng_for("multilabel_csv order").permutation(48)
     preds = pd.DataFrame(pm, columns=CLASSES).iloc[order]
     labels = pd.DataFrame(ym, columns=CLASSES).iloc[order]
@@ -462,13 +517,198 @@ def numpy_files() -> None:
         ok(p32.astype(np.float64), y, 0, 0),
         "np.save: float32 model outputs (N,), int8 targets (N,)")
 
-    pm, ym = scored("npy_multilabel", 64, (4,))
+    pm, ym = scored("npy_multilabel", 64, multilabel=True)
     pm32 = pm.astype(np.float32)
     np.save(OUT / "multilabel_preds.npy", pm32)
     np.save(OUT / "multilabel_targets.npy", ym.astype(bool))
     add("numpy-npy-multilabel", ["multilabel_preds.npy", "multilabel_targets.npy"],
-        ok(pm32.astype(np.float64), ym, [0, 1, 2, 3], [0, 1, 2, 3]),
-        "np.save: float32 (N, 4) predictions, bool (N, 4) targets")
+        ok(pm32.astype(np.float64), ym, [0, 1, 2], [0, 1, 2]),
+        "np.save: float32 (N, 3) predictions, bool (N, 3) targets")
+
+
+# ------------------------------------------------------- issue 10: a test split
+
+
+def labelled() -> None:
+    """Class names as labels (`--pos-label`): the model's positive class is classes_[1],
+    benign, so `--pos-label benign` pairs its probabilities with the right targets."""
+    p, y, index = test_split()
+    names = load_breast_cancer().target_names[y]  # 'malignant' / 'benign'
+    benign = ["--pos-label", "benign"]
+
+    name = "bc_diagnosis.csv"
+    frame = pd.DataFrame({"label": names, "probability": p})
+    frame.to_csv(OUT / name, index=False)
+    back = pd.read_csv(OUT / name)
+    assert list(back["label"]) == list(names)
+    same(back["probability"], p)
+    writer = "pandas DataFrame({'label': target_names[y_test], 'probability': " \
+        "predict_proba(X_test)[:, 1]}).to_csv(index=False)"
+    add("labels-names-pos-label", [name], ok(p, y, "probability", "label"), writer,
+        options=benign)
+    add("labels-names-without-pos-label", [name],
+        error(name, 2, lambda s: s.startswith(str(names[0]))), writer)
+
+    name = "bc_diagnosis_unknown.csv"
+    unknown = names.astype(object)
+    unknown[40] = "unknown"
+    pd.DataFrame({"label": unknown, "probability": p}).to_csv(OUT / name, index=False)
+    add("labels-third-label", [name], error(name, 42, lambda s: s.startswith("unknown,")),
+        "the same, one label written 'unknown'", options=benign)
+
+    name = "bc_diagnosis.jsonl"
+    records = pd.DataFrame({"y_true": names, "y_pred": six_places(p)})
+    records.to_json(OUT / name, orient="records", lines=True)
+    json_reads_back(OUT / name, {"y_pred": six_places(p)}, lines=True)
+    add("labels-jsonl", [name], ok(six_places(p), y, "y_pred", "y_true"),
+        'pandas to_json(orient="records", lines=True) with class names', options=benign)
+
+    name = "bc_diagnosis_records.json"
+    records.to_json(OUT / name, orient="records")
+    json_reads_back(OUT / name, {"y_pred": six_places(p)}, lines=False)
+    add("labels-json-records", [name], ok(six_places(p), y, "y_pred", "y_true"),
+        'pandas to_json(orient="records") with class names', options=benign)
+
+    name = "bc_diagnosis_category.parquet"
+    pd.DataFrame({"y_true": pd.Categorical(names), "y_pred": p}).to_parquet(OUT / name)
+    assert str(pq.read_table(OUT / name).schema.field("y_true").type).startswith("dictionary")
+    add("labels-parquet-category", [name], ok(p, y, "y_pred", "y_true"),
+        "pandas to_parquet() of a Categorical label column (Arrow dictionary)",
+        options=benign, requires=["pyarrow"])
+
+    name = "bc_diagnosis_polars.parquet"
+    pl.DataFrame({"y_true": names.tolist(), "y_pred": p}).write_parquet(OUT / name)
+    add("labels-polars-parquet", [name], ok(p, y, "y_pred", "y_true"),
+        "polars write_parquet of a String label column", options=benign, requires=["pyarrow"])
+
+    # The UCI original codes the diagnosis 2 (benign) and 4 (malignant)
+    name = "bc_class_2_4.csv"
+    code = np.where(y == 1, 2, 4)
+    pd.DataFrame({"id": index, "class": code, "prob_benign": p}).to_csv(OUT / name,
+                                                                          index=False)
+    add("labels-numeric-2-4", [name], ok(p, y, "prob_benign", "class"),
+        "pandas to_csv(index=False) of UCI's class codes 2 (benign) / 4 (malignant)",
+        options=["--pos-label", "2", "--pred-col", "prob_benign"])
+    add("labels-numeric-2-4-without-pos-label", [name],
+        error(name, 2, lambda s: s.split(",")[1] == "4" or s.split(",")[1] == "2"),
+        "the same, read as numbers", options=["--pred-col", "prob_benign"])
+
+
+def european() -> None:
+    """`--decimal ,`: what pandas writes for a decimal comma, with `;` or with quotes."""
+    p, y, index = test_split()
+    frame = pd.DataFrame({"y_true": y, "y_pred": p}, index=index)
+
+    name = "bc_european.csv"
+    frame.to_csv(OUT / name, sep=";", decimal=",")
+    back = pd.read_csv(OUT / name, sep=";", decimal=",", index_col=0)
+    same(back["y_pred"], p)
+    writer = "pandas to_csv(sep=';', decimal=',') with the test split's index"
+    add("decimal-comma-semicolon", [name], ok(p, y, "y_pred", "y_true"), writer,
+        options=["--decimal", ","])
+    add("decimal-comma-without-option", [name], error(name, 2, lambda s: "," in s), writer)
+
+    name = "bc_decimal_quoted.csv"
+    frame.to_csv(OUT / name, decimal=",", index=False)
+    assert '"' in (OUT / name).read_text()
+    same(pd.read_csv(OUT / name, decimal=",")["y_pred"], p)
+    add("decimal-comma-quoted", [name], ok(p, y, "y_pred", "y_true"),
+        "pandas to_csv(decimal=',', index=False): comma-separated, numbers quoted",
+        options=["--decimal", ","])
+
+
+def containers() -> None:
+    """Compression, zip, .npz and encodings: decided from the bytes."""
+    p, y, index = test_split()
+    frame = pd.DataFrame({"y_true": y, "y_pred": p})
+    for suffix in (".gz", ".bz2", ".xz", ".zip"):
+        name = f"bc_test.csv{suffix}"
+        frame.to_csv(OUT / name, index=False)  # compression inferred from the name
+        same(pd.read_csv(OUT / name)["y_pred"], p)
+        add(f"compressed-{suffix[1:]}", [name], ok(p, y, "y_pred", "y_true"),
+            f"pandas to_csv('x.csv{suffix}', index=False): compression from the name")
+
+    name = "bc_two_files.zip"
+    with zipfile.ZipFile(OUT / name, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("preds.csv", frame[["y_pred"]].head(20).to_csv(index=False))
+        archive.writestr("labels.csv", frame[["y_true"]].head(20).to_csv(index=False))
+    add("zip-two-files", [name], refusal(f"{name}: a zip archive of 2 files ('preds.csv', "
+                                         "'labels.csv'): bce reads a zip of one file"),
+        "zipfile of two pandas to_csv outputs")
+
+    name = "bc_arrays.npz"
+    np.savez(OUT / name, y_true=y, y_pred=p)
+    with np.load(OUT / name) as saved:
+        same(saved["y_pred"], p)
+    add("npz-role-names", [name], ok(p, y, "y_pred", "y_true"),
+        "np.savez(path, y_true=y_test, y_pred=proba)")
+
+    name = "bc_arrays_compressed.npz"
+    np.savez_compressed(OUT / name, p, y)
+    add("npz-positional", [name], ok(p, y, "arr_0", "arr_1"),
+        "np.savez_compressed(path, proba, y_test): arrays arr_0, arr_1")
+
+    name = "bc_proba_only.npz"
+    np.savez(OUT / name, probabilities=p, X_test_mean=load_breast_cancer().data[index].mean(1))
+    np.save(OUT / "bc_y_test.npy", y)
+    add("npz-with-npy-targets", [name, "bc_y_test.npy"], ok(p, y, "probabilities", 0),
+        "np.savez(path, probabilities=..., X_test_mean=...) and np.save(y_test)")
+
+    head = frame.head(60)
+    hp, hy = head["y_pred"].to_numpy(), head["y_true"].to_numpy()
+    for encoding in ("utf-8-sig", "utf-16"):
+        name = f"bc_{encoding.replace('-', '_')}.csv"
+        head.to_csv(OUT / name, index=False, encoding=encoding)
+        same(pd.read_csv(OUT / name, encoding=encoding)["y_pred"], hp)
+        add(f"encoding-{encoding}", [name], ok(hp, hy, "y_pred", "y_true"),
+            f"pandas to_csv(index=False, encoding={encoding!r}): a byte-order mark first")
+
+    name = "bc_model_output.pt"
+    torch.save(torch.tensor(p[:8]), OUT / name)
+    add("torch-save-refused", [name],
+        refusal(f"{name}: this is a PyTorch file (torch.save, a pickle), not text: bce never "
+                "loads pickles; save the tensor with numpy.save"), "torch.save(tensor)")
+
+
+def series_json() -> None:
+    """pandas `Series.to_json()`: {index: value}, the test split's shuffled index."""
+    p, y, index = test_split()
+    names = load_breast_cancer().target_names[y]
+    probs = pd.Series(six_places(p), index=index)
+    probs.to_json(OUT / "bc_series_proba.json")
+    pd.Series(names, index=index).to_json(OUT / "bc_series_diagnosis.json")
+    doc = json.loads((OUT / "bc_series_proba.json").read_text())
+    assert list(doc) == [str(i) for i in index]
+    same(list(doc.values()), six_places(p))
+    add("series-to-json", ["bc_series_proba.json", "bc_series_diagnosis.json"],
+        ok(six_places(p), y, 0, 0), "pandas Series.to_json() (orient='index'), both files",
+        options=["--pos-label", "benign"])
+
+
+def readme(versions: dict[str, str]) -> str:
+    """The folder's README: where the files come from, and with what."""
+    listed = "\n".join(f"| {name} | {version} |" for name, version in versions.items())
+    return f"""# Files written by the real exporters
+
+Generated by `scripts/make_exports.py` (do not edit; run it again). Each file is
+written by a library's own call from a scikit-learn model's predictions on data
+sets that ship with scikit-learn: a `LogisticRegression` after a `StandardScaler`
+on `load_breast_cancer` (out-of-fold probabilities from `cross_val_predict`, and
+`predict_proba` on a held-out `train_test_split`; label names from
+`target_names`), and one such model per class of `load_iris` for the multi-label
+files. `expected.json` lists every case: the files, the options, the call that
+wrote them, and what `bce compute ... --json` must give: the loss PyTorch
+computes (`torch.nn.functional.binary_cross_entropy`, float64) on the arrays the
+file was written from, correctly aligned, cross-checked with scikit-learn's
+`log_loss`; or the line or message of the error. `tests/test_exports.py` holds
+bce to it without importing any of these libraries.
+
+Seed: {SEED}. Versions:
+
+| library | version |
+| --- | --- |
+{listed}
+"""
 
 
 def main() -> None:
@@ -482,6 +722,10 @@ def main() -> None:
     index_columns()
     missing_values()
     numpy_files()
+    labelled()
+    european()
+    containers()
+    series_json()
     names = [c["name"] for c in cases]
     assert len(set(names)) == len(names)
     document = {
@@ -490,12 +734,14 @@ def main() -> None:
         "reference": "torch.nn.functional.binary_cross_entropy, float64, reduction='mean', "
                      "cross-checked with sklearn.metrics.log_loss",
         "seed": SEED,
-        "versions": {"torch": torch.__version__, "pandas": pd.__version__,
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "pandas": pd.__version__,
                      "polars": pl.__version__, "pyarrow": pyarrow.__version__,
                      "numpy": np.__version__, "scikit-learn": sklearn.__version__},
         "cases": cases,
     }
     (OUT / "expected.json").write_text(json.dumps(document, indent=1) + "\n")
+    (OUT / "README.md").write_text(readme(document["versions"]))
     size = sum(f.stat().st_size for f in OUT.iterdir())
     print(f"{len(cases)} cases, {len(list(OUT.iterdir()))} files, {size / 1024:.1f} KiB")
     assert size < 300 * 1024

@@ -1,8 +1,8 @@
-"""bce on files written by the real exporters (pandas, polars, NumPy, scikit-learn).
+"""bce on files written by the real exporters (pandas, polars, NumPy, scikit-learn, torch).
 
-The files and their expected outcomes are made by scripts/make_exports.py, which
-writes each file with the exporter's own call and computes the loss with PyTorch
-before writing; this test reads only the committed tests/data/exports/ and imports
+The files and their expected outcomes are made by scripts/make_exports.py from a
+scikit-learn model's predictions on its bundled data sets, which writes each file
+with the exporter's own call and computes the loss with PyTorch before writing; this test reads only the committed tests/data/exports/ and imports
 none of those libraries. Parquet cases need the arrow extra and are skipped without it;
 with it, the text cases run once more through the arrow CSV reader (its size threshold
 lowered), which must give the same outcome, line numbers included.
@@ -32,7 +32,7 @@ TEXT_CASES = [case for case in CASES
 def test_the_expected_file_and_the_folder_agree() -> None:
     """Every file a case names exists, every file is some case's, and names are unique."""
     named = {file for case in CASES for file in case["files"]}
-    present = {path.name for path in EXPORTS.iterdir()} - {"expected.json"}
+    present = {path.name for path in EXPORTS.iterdir()} - {"expected.json", "README.md"}
     assert named - present == set(), "named in expected.json but not in the folder"
     assert present - named == set(), "in the folder but in no case"
     assert len({case["name"] for case in CASES}) == len(CASES)
@@ -57,6 +57,8 @@ def check(case: dict[str, Any], bce: Run, monkeypatch: pytest.MonkeyPatch) -> No
         assert result.stdout == ""
         first = result.stderr.splitlines()[0] if result.stderr else ""
         assert first.startswith(f"bce: error: {expect['where']}: "), result.stderr
+        if "message" in expect:
+            assert first == f"bce: error: {expect['message']}", result.stderr
         return
     assert result.exit_code == 0, result.stderr
     out: dict[str, Any] = json.loads(result.stdout)
@@ -87,10 +89,20 @@ def test_cases_cover_every_exporter() -> None:
     writers = " ".join(case["writer"] for case in CASES)
     for call in ("to_csv(index=False)", "to_csv()", "Series.to_csv", "lines=True",
                  "to_parquet", "write_parquet", "write_csv", "np.savetxt", "np.save:",
-                 "train_test_split", "na_rep='NA'"):
+                 "train_test_split", "na_rep='NA'", "Series.to_json()", "decimal=','",
+                 "np.savez(", "np.savez_compressed(", "x.csv.gz", "x.csv.bz2", "x.csv.xz",
+                 "x.csv.zip", "encoding='utf-16'", "encoding='utf-8-sig'", "torch.save",
+                 "Categorical"):
         assert call in writers, call
-    assert any(case["options"] == ["--skip-missing"] for case in CASES)
-    assert any("--weight-col" in case["options"] for case in CASES)
+    for option in ("--skip-missing", "--weight-col", "--pos-label", "--decimal"):
+        assert any(option in case["options"] for case in CASES), option
+
+
+def test_the_readme_names_the_script_and_the_versions() -> None:
+    readme = (EXPORTS / "README.md").read_text()
+    assert "scripts/make_exports.py" in readme and "load_breast_cancer" in readme
+    for library, version in EXPECTED["versions"].items():
+        assert f"| {library} | {version} |" in readme
 
 
 def test_exports_are_read_from_their_own_folder() -> None:

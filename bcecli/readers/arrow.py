@@ -153,7 +153,7 @@ class ArrowTableReader(Reader):
             column = column.dictionary_decode()
         labels = self.labels.get(index)
         label = self.column_label(index)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        if is_text(column.type):
             cells = [math.nan if cell is None else cell for cell in column.to_pylist()]
             if labels is not None and labels.positive is not None:
                 return labels.cells(cells, parse_float, repr, label,
@@ -169,6 +169,15 @@ class ArrowTableReader(Reader):
         if labels is not None and labels.positive is not None:
             return labels.numbers(values, lambda row: self.where(block, row), label)
         return values
+
+
+def is_text(kind: Any) -> bool:
+    """A string column (`string_view` is what newer Arrow writers may use)."""
+    import pyarrow as pa
+
+    view = getattr(pa.types, "is_string_view", None)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or (view is not None and view(kind)))
 
 
 def parse_float(cell: Any) -> float | None:
