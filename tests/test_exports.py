@@ -1,11 +1,12 @@
 """bce on files written by the real exporters (pandas, polars, NumPy, scikit-learn, torch).
 
 The files and their expected outcomes are made by scripts/make_exports.py from a
-scikit-learn model's predictions on its bundled data sets, which writes each file
-with the exporter's own call and computes the loss with PyTorch before writing; this test reads only the committed tests/data/exports/ and imports
-none of those libraries. Parquet cases need the arrow extra and are skipped without it;
-with it, the text cases run once more through the arrow CSV reader (its size threshold
-lowered), which must give the same outcome, line numbers included.
+scikit-learn model's predictions on its bundled data sets: it writes each file with
+the exporter's own call and computes the loss with PyTorch before writing. This test
+reads only the committed tests/data/exports/ and imports none of those libraries.
+Parquet cases need the arrow extra and are skipped without it; with it, the text
+cases run once more through the arrow CSV reader (its size threshold lowered), which
+must give the same outcome, line numbers included.
 """
 
 from __future__ import annotations
