@@ -107,6 +107,9 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             closed_pipe()
             return ExitStatus.OK
     (total,) = streamed.totals
+    # The loss first: where it is undefined (weights summing to zero) that error comes
+    # alone, without warnings before it.
+    loss = None if per_element or partial else total.result(reduction, dtype)
     warn_about(plan, streamed, logits)
     if partial:
         from bcecli.shards import Partial
@@ -115,7 +118,6 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          reduction=reduction, dtype=dtype, from_logits=logits,
                          weighted=plan.weights is not None, settings=settings).to_json())
         return ExitStatus.OK
-    loss = None if per_element else total.result(reduction, dtype)
     return report(output, Result(
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
@@ -139,11 +141,11 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         plan = inputs.plan(resources, env, settings)
         streamed = run(plan, functions, settings.class_weights,
                        skip_missing=inputs.skip_missing)
-    warn_about(plan, streamed, logits)
     totals = streamed.totals
     rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype), c.reduction,
                           c.dtype or DType.FLOAT64, c.differs)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
+    warn_about(plan, streamed, logits)
     try:
         output.comparison(rows, count=totals[0].count,
                           shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),

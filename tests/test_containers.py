@@ -122,6 +122,16 @@ def test_zip_refusals(bce: Run, files: Files, data: bytes, message: str) -> None
     assert refused(bce, "d.zip") == f"bce: error: {message}"
 
 
+def test_an_encrypted_zip_member_is_named(bce: Run, files: Files) -> None:
+    data = bytearray(zipped(d__csv=CSV))
+    for header, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set "encrypted"
+        at = data.index(header) + flags
+        data[at] |= 1
+    files(d__zip=bytes(data))
+    assert refused(bce, "d.zip") == "bce: error: d.zip: cannot read 'd.csv' in the zip archive " \
+        "(File 'd.csv' is encrypted, password required for extraction)\n"
+
+
 def test_zip_ignores_macos_copies(bce: Run, files: Files) -> None:
     files(d__zip=zipped({"__MACOSX/._d.csv": b"\x00\x05", "__MACOSX/": b""}, d__csv=CSV))
     assert loss_of(bce("compute", "d.zip", "--json")) == TRUE
