@@ -49,6 +49,9 @@ class ArrowCsvReader(Reader):
         return self.text.first_line - 1
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        if any(labels.positive is not None for labels in self.labels.values()):
+            yield from self.rest(columns, 0)  # class labels: text pyarrow would refuse
+            return
         import pyarrow as pa
         import pyarrow.compute as compute
         import pyarrow.csv as pc
@@ -86,6 +89,10 @@ class ArrowCsvReader(Reader):
             pass
         # From the first row pyarrow could not take on, bce's own reader carries on (and
         # says what is wrong, if anything is); an input with no rows it explains too.
+        yield from self.rest(columns, start)
+
+    def rest(self, columns: Sequence[int], start: int) -> Iterator[Block]:
+        """The rows from `start` on, read by bce's own reader."""
         fallback = self.fallback()
         fallback.labels = self.labels
         yield from skip_rows(fallback.blocks(columns), start)

@@ -480,20 +480,25 @@ class Labels:
         """Cells of a label column as 1 (the positive label), 0 (the other), NaN (missing)."""
         out = np.empty(len(cells))
         known: dict[LabelKey, float] = {}
+        texts: dict[str, float] = {}  # each distinct text is read once: `benign` a million times
         for row, cell in enumerate(cells):
+            text = cell if isinstance(cell, str) else None
+            if text is not None and (value := texts.get(text)) is not None:
+                out[row] = value
+                continue
             try:
                 key = label_key(cell, parse)
             except NotALabel:
                 raise InputError(f"{shown(cell)} in column {column} is not a label",
                                  where=where(row)) from None
             if key is None:
-                out[row] = math.nan
-                continue
-            value = known.get(key)
-            if value is None:
+                value = math.nan
+            elif (value := known.get(key)) is None:
                 self.see(key, partial(where, row), column)
                 value = known[key] = 1.0 if key == self.positive else 0.0
             out[row] = value
+            if text is not None:
+                texts[text] = value
         return out
 
     def numbers(self, values: FloatArray, where: Callable[[int], str], column: str
