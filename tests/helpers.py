@@ -18,6 +18,8 @@ GOLDEN: dict[str, Any] = json.loads((ROOT / "tests" / "golden" / "torch_cases.js
 
 Run = Callable[..., Result]  # the `bce` fixture: bce(*args, input=...)
 Files = Callable[..., None]  # the `files` fixture: files(name__csv="...", ...)
+TRUE: float = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6],
+                   if c["name"] == "tutorial-probabilities-float64")  # [1, 0, 1]
 
 
 def loss_of(result: Result) -> float:
@@ -25,3 +27,18 @@ def loss_of(result: Result) -> float:
     assert result.exit_code == 0, result.stderr
     value: float = json.loads(result.stdout)["loss"]
     return value
+
+
+def output(bce: Run, *args: str) -> dict[str, Any]:
+    """The JSON of a successful `bce compute ARGS --json`."""
+    result = bce("compute", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+def refused(bce: Run, *args: str, input: bytes | None = None) -> str:
+    """The stderr of a `bce compute ARGS` that exits 2 with nothing on stdout."""
+    result = bce("compute", *args, input=input)
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    return result.stderr

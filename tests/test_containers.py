@@ -22,19 +22,11 @@ import pytest
 
 from bcecli.errors import InputError
 from bcecli.readers import base, containers, npy
-from tests.helpers import GOLDEN, Files, Run, loss_of
+from tests.helpers import TRUE, Files, Run, loss_of, refused
 
-TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
-            if c["name"] == "tutorial-probabilities-float64")
 CSV = b"y_true,y_pred\n1,0.8\n0,0.3\n1,0.6\n"
 COMPRESS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
-
-
-def refused(bce: Run, *args: str, input: bytes | None = None) -> str:
-    result = bce("compute", *args, input=input)
-    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
-    return result.stderr
 
 
 def zipped(exact: dict[str, bytes] | None = None, /, **members: bytes) -> bytes:

@@ -15,25 +15,11 @@ import numpy as np
 import pytest
 
 from bcecli.readers import arrow, base, text
-from tests.helpers import GOLDEN, Files, Run, loss_of
+from tests.helpers import TRUE, Files, Run, loss_of, output, refused
 
-TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
-            if c["name"] == "tutorial-probabilities-float64")
 LABEL_HINT = "hint: the labels seen are 'yes' and 'no': pass --pos-label with the positive " \
     "one (it becomes 1, the other 0)\n"
-
-
-def output(bce: Run, *args: str) -> dict[str, object]:
-    result = bce("compute", *args, "--json")
-    assert result.exit_code == 0, result.stderr
-    parsed: dict[str, object] = json.loads(result.stdout)
-    return parsed
-
-
-def refused(bce: Run, *args: str) -> str:
-    result = bce("compute", *args)
-    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
-    return result.stderr
+THIRD_HINT = "hint: --pos-label reads a column of two labels, one of them positive\n"
 
 
 # -- --pos-label ----------------------------------------------------------------------------
@@ -101,7 +87,7 @@ def test_labels_are_streamed_block_by_block(bce: Run, files: Files,
     files(d__csv="\n".join([*rows, "0.5,maybe"]) + "\n")
     assert refused(bce, "d.csv", "--pos-label", "yes") == (
         "bce: error: d.csv:53: a third label 'maybe' in column 'y': the targets are 'yes' (1) "
-        "and 'no' (0)\nhint: --pos-label reads a column of two labels, one of them positive\n")
+        "and 'no' (0)\n" + THIRD_HINT)
 
 
 def test_numeric_labels_on_the_fast_paths(bce: Run, files: Files,
@@ -133,15 +119,14 @@ def test_numeric_labels_on_the_fast_paths(bce: Run, files: Files,
      "d.csv:2: 'yes' in column 'y' is not a number\n"),  # three labels: no --pos-label hint
     ("p,y\n0.8,yes\n0.3,no\n0.6,maybe\n", ["--pos-label", "yes"],
      "d.csv:4: a third label 'maybe' in column 'y': the targets are 'yes' (1) and 'no' (0)\n"
-     "hint: --pos-label reads a column of two labels, one of them positive\n"),
+     + THIRD_HINT),
     ("p,y\n0.8,a\n0.3,b\n0.6,yes\n", ["--pos-label", "yes"],
      "d.csv:3: the labels in column 'y' are 'a' and 'b', and neither is --pos-label 'yes'\n"),
     ("p,y\n0.8,yes\n0.3,no\n", ["--pos-label", "Yes"],
      "d.csv:2: label 'yes' in column 'y' differs from --pos-label 'Yes' only in case\n"
      "hint: labels are compared exactly: pass --pos-label 'yes'\n"),
     ("p,y\n0.8,4\n0.3,2\n0.6,3\n", ["--pos-label", "4"],
-     "d.csv:4: a third label 3 in column 'y': the targets are 4 (1) and 2 (0)\n"
-     "hint: --pos-label reads a column of two labels, one of them positive\n"),
+     "d.csv:4: a third label 3 in column 'y': the targets are 4 (1) and 2 (0)\n" + THIRD_HINT),
     ("p,y\n0.8,4\n0.3,2\n", [], "d.csv:2: target 4.0 in column 'y' is outside [0, 1]\nhint: if "
      "the targets are class labels, pass --pos-label with the positive one (it becomes 1, the "
      "other 0)\n"),

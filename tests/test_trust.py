@@ -14,25 +14,10 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import GOLDEN, ROOT, Files, Run, loss_of
+from tests.helpers import ROOT, TRUE, Files, Run, loss_of, output, refused
 
-TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
-            if c["name"] == "tutorial-probabilities-float64")
 MISSING_HINT = "hint: pass --skip-missing to leave out every row with a missing value, in " \
     "all the inputs alike\n"
-
-
-def output(bce: Run, *args: str) -> dict[str, object]:
-    result = bce("compute", *args, "--json")
-    assert result.exit_code == 0, result.stderr
-    parsed: dict[str, object] = json.loads(result.stdout)
-    return parsed
-
-
-def refused(bce: Run, *args: str) -> str:
-    result = bce("compute", *args)
-    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
-    return result.stderr
 
 
 # -- 1. column roles come from header names ------------------------------------------------
