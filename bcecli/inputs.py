@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
 
-from bcecli.columns import both_roles, data_columns, named
+from bcecli.columns import both_roles, data_columns, named, role_of
 from bcecli.errors import InputError, UsageError
 from bcecli.readers import STDIN, Reader, ReadHook, open_input, read_input, settle_headers
 
@@ -152,10 +152,14 @@ def gather(
         target = None if target_col is None else column_spec(first, target_col, "--target-col")
         pred, target = both_roles(first, pred, target)
     else:
+        if pred is None and target_col is None:
+            refuse_swapped(first, target_table)
         if pred is None:
             pred = named(first, "predictions")
         target = column_spec(target_table, target_col, "--target-col") if target_col else \
             named(target_table, "targets")
+        if pred is None and target is None:
+            target = same_classes(first, target_table)
     weight_role = None
     if weights is not None or weight_col is not None:
         weight_role = column_role("weights", weight_table, weight_col, "--weight-col")
@@ -164,6 +168,30 @@ def gather(
 
 
 Columns = int | list[int]  # an int: one column read as N values; a list: N×C
+
+
+def refuse_swapped(predictions: Reader, targets: Reader) -> None:
+    """PREDICTIONS whose columns are named only as targets, and TARGETS named only as
+    predictions: the files were given the wrong way round."""
+    def roles(reader: Reader) -> set[str | None]:
+        return {role_of(reader, i) for i in data_columns(reader)} - {None, "weights"}
+
+    if roles(predictions) == {"targets"} and roles(targets) == {"predictions"}:
+        raise UsageError(f"{predictions.source} has target columns and {targets.source} "
+                         "prediction columns: the files look swapped",
+                         hint="pass PREDICTIONS first, then TARGETS")
+
+
+def same_classes(predictions: Reader, targets: Reader) -> Columns | None:
+    """TARGETS' columns in the order of PREDICTIONS' where both name the same classes in
+    another order (multi-label); None to take them as they stand."""
+    if predictions.names is None or targets.names is None:
+        return None
+    ours = [predictions.names[i] for i in data_columns(predictions)]
+    theirs = {targets.names[i]: i for i in data_columns(targets)}
+    if len(ours) < 2 or sorted(ours) != sorted(theirs) or len(theirs) != len(ours):
+        return None
+    return [theirs[name] for name in ours]
 
 
 def column_spec(reader: Reader, spec: str, option: str) -> Columns:

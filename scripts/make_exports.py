@@ -414,7 +414,7 @@ def missing_values() -> None:
     add("missing-savetxt-nan", ["savetxt_nan.csv"],
         error("savetxt_nan.csv", 20 + 2, lambda s: s.startswith("nan,")), writer)
     add("missing-savetxt-nan-skip", ["savetxt_nan.csv"],
-        ok(p, y, 0, 1, keep=~np.isnan(pf)), writer, options=skip)
+        ok(p, y, "p", "y", keep=~np.isnan(pf)), writer, options=skip)
 
     # pandas JSON Lines write NaN as null
     n = 70
@@ -438,8 +438,9 @@ def numpy_files() -> None:
     np.savetxt(OUT / "savetxt_p_y.csv", np.column_stack([p, y]), delimiter=",", header="p,y")
     assert (OUT / "savetxt_p_y.csv").read_text().startswith("# p,y\n")
     same(np.loadtxt(OUT / "savetxt_p_y.csv", delimiter=","), np.column_stack([p, y]))
-    add("numpy-savetxt-header-comment", ["savetxt_p_y.csv"], ok(p, y, 0, 1),
-        'np.savetxt(delimiter=",", header="p,y"): "# p,y" then %.18e rows')
+    add("numpy-savetxt-header-comment", ["savetxt_p_y.csv"], ok(p, y, "p", "y"),
+        'np.savetxt(delimiter=",", header="p,y"): "# p,y" then %.18e rows; the comment '
+        "names the columns, as np.genfromtxt(names=True) reads it")
 
     p, y = scored("savetxt_default", 52)
     np.savetxt(OUT / "savetxt_default.txt", np.column_stack([p, y]))

@@ -116,7 +116,8 @@ class ArrowTableReader(Reader):
         source = data.name
         try:
             self.batches = self.open(data.plain_file or data.read_all())
-            schema = self.batches.schema
+            # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
+            schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
             raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
                              where=source) from None

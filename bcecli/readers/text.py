@@ -79,6 +79,20 @@ class TextReader(Reader):
         self.pending = first  # without a header, blank lines before the first row are rows
         if self.header_kind in ("names", "positions"):
             self.settle_header(True)
+        elif header is None and self.header_kind is None and line_number > 1:
+            self.names = self.commented_header(first, source)
+
+    def commented_header(self, chunk: bytes, source: str) -> tuple[str, ...] | None:
+        """NumPy's header: `np.savetxt(..., header="y_true,y_pred")` writes it as the
+        first line, after `# ` (and `np.genfromtxt(names=True)` reads it back so): names,
+        when that line splits into as many text cells as the rows have, two or more."""
+        line = decode(chunk[:chunk.find(b"\n")], source, 1).rstrip("\r")
+        if not is_comment(line) or self.width < 2:
+            return None
+        cells = split_lines([line.lstrip().removeprefix("#")], self.delimiter, source, [1])[0]
+        if len(cells) != self.width or header_kind(cells, lambda: None) != "names":
+            return None
+        return tuple(cell.strip() for cell in cells)
 
     def settle_header(self, header: bool) -> None:
         """Take the first row as the header (or leave it data): once, before any block."""
@@ -341,7 +355,11 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
     rows: list[list[str]] = []
     reader = csv.reader(lines, delimiter=delimiter)
     try:
-        rows.extend(reader)
+        for row in reader:
+            if reader.line_num != len(rows) + 1:  # a quote left open took the next line
+                raise InputError("not valid CSV: a quoted field runs past the end of the line",
+                                 where=f"{source}:{numbers[len(rows)]}")
+            rows.append(row)
     except csv.Error as e:
         what = "a stray carriage return (\\r) inside the line" if "new-line" in str(e) else e
         raise InputError(f"not valid CSV: {what}", where=f"{source}:{numbers[len(rows)]}") \
