@@ -183,7 +183,8 @@ def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan:
             raise InputError(
                 f"more {role_name(readers[long], plan)} than {role_name(readers[short], plan)} "
                 f"({readers[short].source} has {rows})",
-                where=readers[long].where(blocks[0], 0))
+                where=readers[long].where(blocks[0], 0),
+                hint=next((r.first_row_guess for r in readers if r.first_row_guess), None))
         size = min(len(block.values) for block in blocks)
         yield [block.take(0, size) for block in blocks]
         rows += size

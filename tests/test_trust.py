@@ -177,6 +177,14 @@ def test_a_dataframe_position_header_is_not_a_fake_sample(bce: Run, files: Files
     assert (out["count"], out["loss"], out["unused_columns"]) == (3, TRUE, {"e.csv": [""]})
 
 
+def test_a_first_row_guess_is_named_when_the_counts_disagree(bce: Run, files: Files) -> None:
+    files(p__csv="y_pred\n0.8\n0.3\n0.6\n", y__csv="0\n1\n0\n1\n")
+    assert refused(bce, "p.csv", "y.csv") == "bce: error: y.csv:4: more targets than " \
+        "predictions (p.csv has 3)\nhint: the first line of y.csv, 0, was read as data; pass " \
+        "--header if it is pandas' header\n"
+    assert output(bce, "p.csv", "y.csv", "--header")["loss"] == TRUE
+
+
 def test_a_whole_number_first_row_of_labels_is_data(bce: Run, files: Files) -> None:
     files(p__csv="0.2\n0.7\n0.4\n", y__csv="0\n1\n0\n")
     assert output(bce, "p.csv", "y.csv")["count"] == 3

@@ -113,6 +113,9 @@ class Reader:
         # row `0` or `0,1` over whole numbers, settled by the other inputs).
         self.header_kind: str | None = None
         self.first_line = 1  # the line of the first row, in line-based formats
+        # How an ambiguous first row was taken (pandas' `0` header over whole numbers),
+        # said when the row counts then disagree.
+        self.first_row_guess: str | None = None
 
     def settle_header(self, header: bool) -> None:
         """Take an ambiguous first row as the header, or as data (text readers only)."""

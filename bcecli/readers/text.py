@@ -104,6 +104,12 @@ class TextReader(Reader):
             self.first_line = line_number + 1
         if self.header_kind == "maybe":
             self.header_kind = "positions" if header else None
+            row = ",".join(cell.strip() for cell in self.first_cells)
+            self.first_row_guess = (
+                f"the first line of {self.source}, {row}, was read as pandas' header; pass "
+                "--no-header if it is data" if header else
+                f"the first line of {self.source}, {row}, was read as data; pass --header if "
+                "it is pandas' header")
 
     def row_after(self, chunk: bytes, line_number: int, source: str) -> list[str] | None:
         """The cells of the data row after line `line_number` of the first block, if any."""
