@@ -1,9 +1,9 @@
 """Which column holds what, read from header names; never guessed from values.
 
 A table that holds both roles gets them from recognisable names (`y_true`,
-`y_pred`, …, case-insensitive), or when one role is named, the one column no
-name claims; only when no name is recognisable at all is a table of exactly two
-columns read as (prediction, target). pandas' index column is never data, and a
+`y_pred`, `test_labels`, `predicted_probs`, …), or when one role is named, the
+one column no name claims; only when no name is recognisable at all is a table
+of exactly two columns read as (prediction, target). pandas' index column is never data, and a
 weight column is used only when `--weight-col` names it: weights change the
 number, so they are never applied by guess.
 """
@@ -15,14 +15,18 @@ import re
 from bcecli.errors import UsageError, plural
 from bcecli.readers import Reader
 
-PREDICTION_NAMES = frozenset({
-    "prediction", "predictions", "pred", "preds", "y_pred", "y_prob", "y_proba", "y_score",
-    "prob", "probs", "proba", "probability", "probabilities", "score", "scores", "logit",
-    "logits", "output", "outputs"})
-TARGET_NAMES = frozenset({
-    "target", "targets", "label", "labels", "y", "y_true", "truth", "actual", "class"})
-WEIGHT_NAMES = frozenset({"weight", "weights", "sample_weight", "sample_weights"})
-ROLE_NAMES = {"predictions": PREDICTION_NAMES, "targets": TARGET_NAMES}
+# A name's words (split at `_`, `-`, spaces and camelCase) say its role: `y_pred_proba`,
+# `predicted_probs`, `p_malignant` hold predictions; `y_true`, `y_test`, `test_labels`
+# targets. A name with words of both kinds (`pred_label`) says nothing.
+PREDICTION_WORDS = frozenset({
+    "p", "pred", "preds", "prediction", "predictions", "predicted", "prob", "probs", "proba",
+    "probability", "probabilities", "score", "scores", "logit", "logits", "output",
+    "outputs", "yhat", "hat"})
+TARGET_WORDS = frozenset({
+    "target", "targets", "label", "labels", "truth", "actual", "class", "gt", "y", "true",
+    "test"})
+_CLEAR_TARGET = TARGET_WORDS - {"y", "true", "test"}  # these three also go with predictions
+WEIGHT_WORDS = frozenset({"weight", "weights"})
 OPTIONS = {"predictions": "--pred-col", "targets": "--target-col"}
 # pandas writes its index as an unnamed first column (`Unnamed: 0` when read back and
 # written again) in CSV, and as `__index_level_0__` in Parquet.
@@ -39,18 +43,29 @@ def data_columns(reader: Reader) -> list[int]:
     return [i for i in range(reader.width) if names is None or not is_index(names[i])]
 
 
+def role_of_name(name: str) -> str | None:
+    """"predictions", "targets" or "weights" where a column name says so, else None."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.strip())
+    words = set(re.split(r"[^a-z0-9]+", spaced.lower())) - {""}
+    if words & PREDICTION_WORDS:
+        return None if words & _CLEAR_TARGET else "predictions"
+    if words & TARGET_WORDS:
+        return "targets"
+    return "weights" if words & WEIGHT_WORDS else None
+
+
+def role_of(reader: Reader, column: int) -> str | None:
+    return None if reader.names is None else role_of_name(reader.names[column])
+
+
 def named(reader: Reader, role: str) -> int | None:
     """The one column whose name says it holds `role`, None if none does; two is an error."""
-    found = [i for i in data_columns(reader) if has_role_name(reader, i, ROLE_NAMES[role])]
+    found = [i for i in data_columns(reader) if role_of(reader, i) == role]
     if len(found) > 1:
         listed = " and ".join(reader.column_label(i) for i in found)
         raise UsageError(f"columns {listed} of {reader.source} both look like {role}: pass "
                          f"{OPTIONS[role]} to say which")
     return found[0] if found else None
-
-
-def has_role_name(reader: Reader, column: int, names: frozenset[str]) -> bool:
-    return reader.names is not None and reader.names[column].strip().lower() in names
 
 
 def both_roles(reader: Reader, pred: int | list[int] | None, target: int | list[int] | None
@@ -60,8 +75,7 @@ def both_roles(reader: Reader, pred: int | list[int] | None, target: int | list[
     found = {"predictions": pred if pred is not None else named(reader, "predictions"),
              "targets": target if target is not None else named(reader, "targets")}
     data = data_columns(reader)
-    claimed = [i for i in data if any(has_role_name(reader, i, names) for names in
-                                      (PREDICTION_NAMES, TARGET_NAMES, WEIGHT_NAMES))]
+    claimed = [i for i in data if role_of(reader, i) is not None]
     missing = [role for role, columns in found.items() if columns is None]
     if len(missing) == 2 and not claimed:
         if len(data) != 2:
@@ -86,5 +100,4 @@ def both_roles(reader: Reader, pred: int | list[int] | None, target: int | list[
 def unapplied_weights(reader: Reader, used: set[int]) -> list[str]:
     """Names of weight-like columns that no option applied (worth a note)."""
     return [reader.names[i] for i in data_columns(reader)
-            if reader.names is not None and i not in used
-            and has_role_name(reader, i, WEIGHT_NAMES)]
+            if reader.names is not None and i not in used and role_of(reader, i) == "weights"]

@@ -217,16 +217,24 @@ def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
     if logits and streamed.predictions_in_unit_interval:
         print("bce: warning: every prediction is in [0, 1]: these look like probabilities, "
               "not logits (drop --logits if so)", file=sys.stderr)
+    if streamed.looks_swapped:
+        print("bce: warning: every prediction is 0 or 1 and some targets are not: are "
+              "PREDICTIONS and TARGETS swapped?", file=sys.stderr)
     labels = plan.labels
     if labels is not None and labels.positive is not None and not labels.seen_positive:
         other = f" (every label is {labels.pair['0']!r})" if labels.negative is not None else ""
         print(f"bce: warning: no target is --pos-label {labels.given!r}: every target is "
               f"0{other}", file=sys.stderr)
     if plan.weights is None:
-        role = plan.predictions
-        for name in unapplied_weights(role.reader, set(role.columns) | set(plan.targets.columns)):
-            print(f"bce: note: column {name!r} was not used as weights (pass --weight-col "
-                  f"{name} to apply it)", file=sys.stderr)
+        for reader in dict.fromkeys(role.reader for role in plan.roles):
+            used = {c for role in plan.roles if role.reader is reader for c in role.columns}
+            for name in unapplied_weights(reader, used):
+                own = reader is plan.predictions.reader
+                column = repr(name) if own else f"{name!r} of {reader.source}"
+                how = f"--weight-col {name} to apply it" if own else \
+                    f"--weights {reader.source} --weight-col {name}"
+                print(f"bce: note: column {column} was not used as weights (pass {how})",
+                      file=sys.stderr)
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:

@@ -10,11 +10,12 @@ the run's `Labels` (`--pos-label`).
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
 
-from bcecli.columns import ROLE_NAMES, both_roles, data_columns, named
+from bcecli.columns import both_roles, data_columns, named, role_of, role_of_name
 from bcecli.errors import InputError, UsageError, listed
 from bcecli.readers import (
     STDIN,
@@ -180,7 +181,7 @@ def roles(
             weight_table = open_table(weights)
             if isinstance(weight_table, Reader):
                 settle_headers([weight_table])
-            weight_role = role_of(weight_table, "weights", weight_col, "--weight-col", True)
+            weight_role = input_role(weight_table, "weights", weight_col, "--weight-col", True)
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
         return checked(Plan(make_role("predictions", first["predictions"], None,
@@ -191,9 +192,11 @@ def roles(
     weight_table = first if weights is None else open_table(weights)
     settle_headers([table for table in dict.fromkeys([first, target_table, weight_table])
                     if isinstance(table, Reader)])
-    if targets is not None:
-        pred_role = role_of(first, "predictions", pred_col, "--pred-col", True)
-        target_role = role_of(target_table, "targets", target_col, "--target-col", True)
+    if targets is not None and isinstance(first, Reader) and isinstance(target_table, Reader):
+        pred_role, target_role = two_tables(first, target_table, pred_col, target_col)
+    elif targets is not None:
+        pred_role = input_role(first, "predictions", pred_col, "--pred-col", True)
+        target_role = input_role(target_table, "targets", target_col, "--target-col", True)
     elif isinstance(first, Arrays):
         pred_role, target_role = array_roles(first, pred_col, target_col)
     else:
@@ -204,13 +207,29 @@ def roles(
             make_role("targets", first, target)
     weight_role = None
     if weights is not None or weight_col is not None:
-        weight_role = role_of(weight_table, "weights", weight_col, "--weight-col",
-                              weights is not None)
+        weight_role = input_role(weight_table, "weights", weight_col, "--weight-col",
+                                 weights is not None)
     return checked(Plan(pred_role, target_role, weight_role))
 
 
-def role_of(data: Reader | Arrays, role: str, spec: str | None, option: str, alone: bool
-            ) -> Role:
+def two_tables(first: Reader, targets: Reader, pred_col: str | None, target_col: str | None
+               ) -> tuple[Role, Role]:
+    """PREDICTIONS and TARGETS as two tables: the columns options or names pick (files
+    given the wrong way round refused; multi-label classes paired by name)."""
+    pred = None if pred_col is None else column_spec(first, pred_col, "--pred-col")
+    if pred is None and target_col is None:
+        refuse_swapped(first, targets)
+    if pred is None:
+        pred = named(first, "predictions")
+    target = column_spec(targets, target_col, "--target-col") if target_col else \
+        named(targets, "targets")
+    if pred is None and target is None:
+        target = same_classes(first, targets)
+    return make_role("predictions", first, pred), make_role("targets", targets, target)
+
+
+def input_role(data: Reader | Arrays, role: str, spec: str | None, option: str, alone: bool
+               ) -> Role:
     """A role from an input of its own (`alone`: no other role reads it) or, for weights,
     shared: the columns or array an option names, else those named for the role, else
     every data column (a table) or the one array (an `.npz`)."""
@@ -218,15 +237,14 @@ def role_of(data: Reader | Arrays, role: str, spec: str | None, option: str, alo
         return make_role(role, *pick_array(data, role, spec, option, alone))
     if spec is not None:
         return make_role(role, data, column_spec(data, spec, option))
-    return make_role(role, data, named(data, role) if role in ROLE_NAMES else None)
+    return make_role(role, data, named(data, role) if role != "weights" else None)
 
 
 def array_roles(arrays: Arrays, pred_col: str | None, target_col: str | None
                 ) -> tuple[Role, Role]:
     """Predictions and targets from one `.npz`: the arrays options or names pick; two
     arrays no name claims are (predictions, targets), like a table's two columns."""
-    claimed = [name for name in arrays.names
-               if any(name.strip().lower() in names for names in ROLE_NAMES.values())]
+    claimed = [name for name in arrays.names if array_role(name) is not None]
     if pred_col is None and target_col is None and not claimed and len(arrays.names) == 2:
         return (make_role("predictions", arrays.open(arrays.names[0]), None,
                           key=arrays.names[0]),
@@ -234,6 +252,13 @@ def array_roles(arrays: Arrays, pred_col: str | None, target_col: str | None
     pred = pick_array(arrays, "predictions", pred_col, "--pred-col", False)
     target = pick_array(arrays, "targets", target_col, "--target-col", False)
     return make_role("predictions", *pred), make_role("targets", *target)
+
+
+def array_role(name: str) -> str | None:
+    """The role an `.npz` array's name says, as a column's would; features (`X`, `X_test`,
+    `x_val`) hold none, whatever their other words."""
+    first = re.split(r"[^a-z0-9]+", name.strip().lower())[0]
+    return None if first == "x" else role_of_name(name)
 
 
 def pick_array(arrays: Arrays, role: str, spec: str | None, option: str, alone: bool
@@ -247,7 +272,7 @@ def pick_array(arrays: Arrays, role: str, spec: str | None, option: str, alone: 
             raise UsageError(f"{option} {spec!r}: no array of that name in {arrays.source} "
                              f"(arrays: {listed(names)})")
         return arrays.open(spec), None, spec
-    found = [n for n in names if n.strip().lower() in ROLE_NAMES.get(role, frozenset())]
+    found = [n for n in names if role != "weights" and array_role(n) == role]
     if len(found) > 1:
         raise UsageError(f"arrays {' and '.join(map(repr, found))} of {arrays.source} both "
                          f"look like {role}: pass {option} to say which")
@@ -260,6 +285,30 @@ def pick_array(arrays: Arrays, role: str, spec: str | None, option: str, alone: 
 
 
 Columns = int | list[int]  # an int: one column read as N values; a list: N×C
+
+
+def refuse_swapped(predictions: Reader, targets: Reader) -> None:
+    """PREDICTIONS whose columns are named only as targets, and TARGETS named only as
+    predictions: the files were given the wrong way round."""
+    def roles(reader: Reader) -> set[str | None]:
+        return {role_of(reader, i) for i in data_columns(reader)} - {None, "weights"}
+
+    if roles(predictions) == {"targets"} and roles(targets) == {"predictions"}:
+        raise UsageError(f"{predictions.source} has target columns and {targets.source} "
+                         "prediction columns: the files look swapped",
+                         hint="pass PREDICTIONS first, then TARGETS")
+
+
+def same_classes(predictions: Reader, targets: Reader) -> Columns | None:
+    """TARGETS' columns in the order of PREDICTIONS' where both name the same classes in
+    another order (multi-label); None to take them as they stand."""
+    if predictions.names is None or targets.names is None:
+        return None
+    ours = [predictions.names[i] for i in data_columns(predictions)]
+    theirs = {targets.names[i]: i for i in data_columns(targets)}
+    if len(ours) < 2 or sorted(ours) != sorted(theirs) or len(theirs) != len(ours):
+        return None
+    return [theirs[name] for name in ours]
 
 
 def column_spec(reader: Reader, spec: str, option: str) -> Columns:

@@ -36,6 +36,14 @@ class Streamed:
     skipped: int = 0  # rows dropped for a missing value (--skip-missing)
     lowest: float = math.inf  # the smallest and largest prediction used
     highest: float = -math.inf
+    hard_predictions: bool = True  # every prediction 0 or 1
+    soft_targets: bool = False  # some target neither 0 nor 1
+
+    @property
+    def looks_swapped(self) -> bool:
+        """Hard predictions against soft targets: PREDICTIONS and TARGETS given the wrong
+        way round, most likely."""
+        return self.hard_predictions and self.soft_targets
 
     @property
     def predictions_in_unit_interval(self) -> bool:
@@ -64,9 +72,11 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
             batch = batch.keep(~missing)
             if not len(batch.predictions.values):
                 continue
-        predictions = batch.predictions.values
+        predictions, targets = batch.predictions.values, batch.targets.values
         streamed.lowest = min(streamed.lowest, float(predictions.min()))
         streamed.highest = max(streamed.highest, float(predictions.max()))
+        streamed.hard_predictions &= bool(((predictions == 0) | (predictions == 1)).all())
+        streamed.soft_targets |= bool(((targets != 0) & (targets != 1)).any())
         weight = weight_array(batch, class_weights)
         try:  # the weights as read, so a bad one is reported with its own value and line
             if batch.weights is not None:
@@ -75,7 +85,7 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
             raise located(e, batch) from None
         for function, total in zip(functions, streamed.totals, strict=True):
             try:
-                losses = function(predictions, batch.targets.values, weight)
+                losses = function(predictions, targets, weight)
             except BadValue as e:
                 raise located(e, batch) from None
             total.add(losses, None if weight is None else function.cast(weight))
@@ -87,6 +97,8 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
     if streamed.skipped and not streamed.totals[0].count:
         raise InputError(f"every row has a missing value ({streamed.skipped} skipped): "
                          "nothing is left to compute a loss from")
+    if not streamed.totals[0].count:  # text readers say so sooner; an empty Parquet file
+        raise InputError("has no rows", where=plan.predictions.reader.source)
     return streamed
 
 
@@ -171,7 +183,8 @@ def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan:
             raise InputError(
                 f"more {role_name(readers[long], plan)} than {role_name(readers[short], plan)} "
                 f"({readers[short].source} has {rows})",
-                where=readers[long].where(blocks[0], 0))
+                where=readers[long].where(blocks[0], 0),
+                hint=next((r.first_row_guess for r in readers if r.first_row_guess), None))
         size = min(len(block.values) for block in blocks)
         yield [block.take(0, size) for block in blocks]
         rows += size

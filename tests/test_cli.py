@@ -330,8 +330,8 @@ def test_version_and_help(bce: Run) -> None:
      "(column 8)"),
     (dict(d__json="[[0.5, 1],\n [0.5]]"), ["d.json"],
      "d.json:2: row 1 has 1 value, expected 2 like row 0"),
-    (dict(d__json='{"p": [1]}'), ["d.json"], "d.json has 1 column: pass a TARGETS file, or name "
-     "the columns with --pred-col and --target-col"),
+    (dict(d__json='{"p": [1]}'), ["d.json"], "cannot tell which column of d.json holds the "
+     "targets (columns: 'p'): pass --target-col"),
     (dict(d__json='{"predictions": [1]}'), ["d.json"],
      "d.json: the JSON object has no 'targets' key"),
     (dict(d__json="[]"), ["d.json"], "d.json: the JSON is an empty array"),
@@ -368,6 +368,8 @@ def test_version_and_help(bce: Run) -> None:
      "p.csv:2: a missing value in column 1" + MISSING_HINT),
     (dict(d__csv="0.5,1\n0.3\r0,1\n"), ["d.csv"],
      "d.csv:2: not valid CSV: a stray carriage return (\\r) inside the line"),
+    (dict(d__csv='p,y\n"0.5\n",1\n0.3,0\n'), ["d.csv"],
+     "d.csv:2: not valid CSV: a quoted field runs past the end of the line"),
     (dict(p__csv="0.8\n1_0\n", y__csv="1\n0\n"), ["p.csv", "y.csv"],
      "p.csv:2: '1_0' in column 0 is not a number"),
     (dict(p__json='[0.8, "0.2"]', y__json="[1, 0]"), ["p.json", "y.json"],

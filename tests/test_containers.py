@@ -183,6 +183,7 @@ P, Y = np.array([0.8, 0.3, 0.6]), np.array([1, 0, 1])
     ({"arr_0": P, "arr_1": Y}, []),  # np.savez(path, p, y): two arrays no name claims
     ({"out": P, "truth_": Y}, ["--pred-col", "out", "--target-col", "truth_"]),
     ({"scores": P, "y": Y.astype(bool)}, []),
+    ({"X_test": np.zeros((3, 4)), "y_test": Y, "y_pred_proba": P}, []),  # features never a role
 ])
 @pytest.mark.parametrize("compressed", [False, True])
 def test_npz_arrays_by_name(bce: Run, files: Files, arrays: dict[str, np.ndarray],

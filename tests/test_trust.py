@@ -27,7 +27,10 @@ MISSING_HINT = "hint: pass --skip-missing to leave out every row with a missing 
     "y_true,y_pred\n1,0.8\n0,0.3\n1,0.6\n",
     "Label,Probability\n1,0.8\n0,0.3\n1,0.6\n",
     "id,target,score,file\na,1,0.8,x.png\nb,0,0.3,y.png\nc,1,0.6,z.png\n",
-    "y,p\n1,0.8\n0,0.3\n1,0.6\n",  # y is named; p is the one column left
+    "y,q\n1,0.8\n0,0.3\n1,0.6\n",  # y is named; q is the one column left
+    "y_test,y_pred_proba\n1,0.8\n0,0.3\n1,0.6\n",  # names read by their words
+    "test_labels,predicted_probs,id\n1,0.8,a\n0,0.3,b\n1,0.6,c\n",
+    "malignant,p_malignant\n1,0.8\n0,0.3\n1,0.6\n",
     "prediction,y,sample_weight\n0.8,1,5\n0.3,0,5\n0.6,1,5\n",
 ])
 def test_roles_follow_header_names(bce: Run, files: Files, table: str) -> None:
@@ -62,8 +65,8 @@ def test_roles_by_name_in_json_lines_too(bce: Run, files: Files) -> None:
 @pytest.mark.parametrize(("table", "message"), [
     ("pred,score,y\n0.8,0.8,1\n", "columns 'pred' and 'score' of d.csv both look like "
      "predictions: pass --pred-col to say which\n"),
-    ("id,p,y\na,0.8,1\n", "cannot tell which column of d.csv holds the predictions (columns: "
-     "'id', 'p', 'y'): pass --pred-col\n"),
+    ("id,a,y\na,0.8,1\n", "cannot tell which column of d.csv holds the predictions (columns: "
+     "'id', 'a', 'y'): pass --pred-col\n"),
     ("a,b,weight\n0.8,1,1\n", "cannot tell which column of d.csv holds the predictions "
      "(columns: 'a', 'b', 'weight'): pass --pred-col\n"),
 ])
@@ -105,6 +108,38 @@ def test_an_object_of_objects_whose_rows_are_unclear_is_refused(bce: Run, files:
         "orient='records' or orient='split'\n"
 
 
+def test_files_named_the_wrong_way_round_are_refused(bce: Run, files: Files) -> None:
+    files(y__csv="y_true\n1\n0\n1\n", p__csv="y_pred\n0.8\n0.3\n0.6\n")
+    assert refused(bce, "y.csv", "p.csv") == "bce: error: y.csv has target columns and p.csv " \
+        "prediction columns: the files look swapped\nhint: pass PREDICTIONS first, then TARGETS\n"
+
+
+def test_hard_predictions_against_soft_targets_warn_of_a_swap(bce: Run, files: Files) -> None:
+    files(y__csv="1\n0\n1\n", p__csv="0.8\n0.3\n0.6\n")
+    result = bce("compute", "y.csv", "p.csv", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == "bce: warning: every prediction is 0 or 1 and some targets are " \
+        "not: are PREDICTIONS and TARGETS swapped?\n"
+    assert bce("compute", "p.csv", "y.csv", "--json").stderr == ""
+
+
+def test_multi_label_classes_pair_by_name(bce: Run, files: Files) -> None:
+    files(p__csv="cat,dog\n0.9,0.2\n0.3,0.7\n", y__csv="dog,cat\n0,1\n1,0\n",
+          z__csv="cat,dog\n1,0\n0,1\n")
+    by_name = output(bce, "p.csv", "y.csv")
+    assert by_name["loss"] == output(bce, "p.csv", "z.csv")["loss"]
+    assert by_name["columns"] == {"predictions": ["cat", "dog"], "targets": ["cat", "dog"],
+                                  "weights": None}
+
+
+def test_a_weight_column_in_the_targets_file_is_noted(bce: Run, files: Files) -> None:
+    files(p__csv="y_pred\n0.8\n0.3\n0.6\n", y__csv="y_true,weight\n1,2\n0,2\n1,2\n")
+    result = bce("compute", "p.csv", "y.csv", "--json")
+    assert json.loads(result.stdout)["loss"] == TRUE
+    assert result.stderr == "bce: note: column 'weight' of y.csv was not used as weights (pass " \
+        "--weights y.csv --weight-col weight)\n"
+
+
 # -- 2. headers ----------------------------------------------------------------------------
 
 
@@ -125,6 +160,14 @@ def test_a_dataframe_position_header_is_not_a_fake_sample(bce: Run, files: Files
     assert (output(bce, "d.csv")["count"], output(bce, "d.csv")["loss"]) == (3, TRUE)
     out = output(bce, "e.csv")
     assert (out["count"], out["loss"], out["unused_columns"]) == (3, TRUE, {"e.csv": [""]})
+
+
+def test_a_first_row_guess_is_named_when_the_counts_disagree(bce: Run, files: Files) -> None:
+    files(p__csv="y_pred\n0.8\n0.3\n0.6\n", y__csv="0\n1\n0\n1\n")
+    assert refused(bce, "p.csv", "y.csv") == "bce: error: y.csv:4: more targets than " \
+        "predictions (p.csv has 3)\nhint: the first line of y.csv, 0, was read as data; pass " \
+        "--header if it is pandas' header\n"
+    assert output(bce, "p.csv", "y.csv", "--header")["loss"] == TRUE
 
 
 def test_a_whole_number_first_row_of_labels_is_data(bce: Run, files: Files) -> None:
@@ -195,6 +238,17 @@ def test_skipped_rows_are_aligned_across_every_input(bce: Run, files: Files) -> 
           w__csv="1\n1\n1\n\n1\n")
     out = output(bce, "p.csv", "y.csv", "--weights", "w.csv", "--skip-missing")
     assert (out["loss"], out["count"], out["skipped"]) == (TRUE, 3, 2)
+
+
+def test_an_empty_parquet_file_is_an_error_not_zero(bce: Run, files: Files) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    files()
+    pq.write_table(pa.table({"y_pred": pa.array([], pa.float64()),
+                             "y_true": pa.array([], pa.int64())}), "e.parquet")
+    for reduction in ("mean", "sum"):
+        assert refused(bce, "e.parquet", "-r", reduction) == "bce: error: e.parquet: has no rows\n"
 
 
 def test_everything_missing_is_an_error(bce: Run, files: Files) -> None:

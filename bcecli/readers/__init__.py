@@ -175,7 +175,7 @@ def with_arrow(text: TextReader, data: Input, resources: ExitStack) -> Reader | 
     from bcecli.readers import arrow
 
     if (os.path.getsize(path) < arrow.MIN_BYTES or fixed_width_lines(text.pending)
-            or not arrow.available()):
+            or not arrow.available() or arrow.has_comment_lines(path)):
         return None
 
     def fallback() -> Reader:

@@ -2,16 +2,18 @@
 
 Used only when pyarrow is installed. For CSV it takes over where it pays off:
 plain files of at least `MIN_BYTES` whose first block is not fixed-width (that
-case our own parser does faster). If pyarrow finds anything it does not like (a
-comment line, true/false, an empty cell), the read continues from the same row
-with bce's own reader, which then gives the same numbers or the same message
-it always gives: both readers are held to one corpus in the tests.
+case our own parser does faster) and that have no `#` comment line. If pyarrow
+finds anything it does not like (true/false, an empty cell or line, a missing
+value), the read continues from the same row with bce's own reader, which then
+gives the same numbers or the same message it always gives: both readers are
+held to one corpus in the tests.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ import numpy as np
 from bcecli.errors import InputError
 from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, parse_text_number
 
+COMMENT = re.compile(rb"\n[ \t]*#")
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 CSV_BLOCK = 1 << 20  # larger blocks parse a little faster but double the peak memory
 
@@ -53,14 +56,9 @@ class ArrowCsvReader(Reader):
             yield from self.rest(columns, 0)  # class labels: text pyarrow would refuse
             return
         import pyarrow as pa
-        import pyarrow.compute as compute
         import pyarrow.csv as pc
 
         wanted = [f"c{i}" for i in columns]
-        types = dict.fromkeys(wanted, pa.float64())
-        first_cell = 0 not in columns  # then read as text, only to see `#` comment lines
-        if first_cell:
-            types["c0"] = pa.string()
         start = 0
         try:
             reader = pc.open_csv(
@@ -69,13 +67,11 @@ class ArrowCsvReader(Reader):
                                             skip_rows=self.skip_lines, block_size=CSV_BLOCK),
                 parse_options=pc.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
                 convert_options=pc.ConvertOptions(
-                    include_columns=list(types), column_types=types,
+                    include_columns=wanted, column_types=dict.fromkeys(wanted, pa.float64()),
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
             for batch in reader:
-                # A blank line, a missing value or a comment: bce's reader takes over.
-                if any(batch.column(name).null_count for name in wanted) or (
-                        first_cell and compute.any(compute.starts_with(
-                            compute.utf8_ltrim_whitespace(batch.column("c0")), "#")).as_py()):
+                # A blank line or a missing value: bce's reader takes over.
+                if any(batch.column(name).null_count for name in wanted):
                     break
                 values = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False)
                                           for name in wanted])
@@ -98,6 +94,19 @@ class ArrowCsvReader(Reader):
         yield from skip_rows(fallback.blocks(columns), start)
 
 
+def has_comment_lines(path: str) -> bool:
+    """Whether any line of a file starts with `#` (after blanks). pyarrow has no notion
+    of comments and would read one as a row where its first cell goes unread, so such
+    files are left to bce's reader. A scan for the byte, at memory speed."""
+    with open(path, "rb") as stream:
+        tail = b"\n"
+        while block := stream.read(CSV_BLOCK):
+            if b"#" in block and COMMENT.search(tail + block):
+                return True
+            tail = block[-64:]
+    return False
+
+
 def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
     """The blocks after the first `count` rows."""
     for block in blocks:
@@ -117,7 +126,8 @@ class ArrowTableReader(Reader):
         source = data.name
         try:
             self.batches = self.open(data.plain_file or data.read_all())
-            schema = self.batches.schema
+            # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
+            schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
             raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
                              where=source) from None

@@ -123,6 +123,9 @@ class Reader:
         self.header_kind: str | None = None
         self.first_line = 1  # the line of the first row, in line-based formats
         self.labels: dict[int, Labels] = {}
+        # How an ambiguous first row was taken (pandas' `0` header over whole numbers),
+        # said when the row counts then disagree.
+        self.first_row_guess: str | None = None
 
     def settle_header(self, header: bool) -> None:
         """Take an ambiguous first row as the header, or as data (text readers only)."""

@@ -91,6 +91,20 @@ class TextReader(Reader):
         self.pending = first  # without a header, blank lines before the first row are rows
         if self.header_kind in ("names", "positions"):
             self.settle_header(True)
+        elif header is None and self.header_kind is None and line_number > 1:
+            self.names = self.commented_header(first, source)
+
+    def commented_header(self, chunk: bytes, source: str) -> tuple[str, ...] | None:
+        """NumPy's header: `np.savetxt(..., header="y_true,y_pred")` writes it as the
+        first line, after `# ` (and `np.genfromtxt(names=True)` reads it back so): names,
+        when that line splits into as many text cells as the rows have, two or more."""
+        line = decode(chunk[:chunk.find(b"\n")], source, 1).rstrip("\r")
+        if not is_comment(line) or self.width < 2:
+            return None
+        cells = split_lines([line.lstrip().removeprefix("#")], self.delimiter, source, [1])[0]
+        if len(cells) != self.width or header_kind(cells, lambda: None) != "names":
+            return None
+        return tuple(cell.strip() for cell in cells)
 
     def settle_header(self, header: bool) -> None:
         """Take the first row as the header (or leave it data): once, before any block."""
@@ -102,6 +116,12 @@ class TextReader(Reader):
             self.first_line = line_number + 1
         if self.header_kind == "maybe":
             self.header_kind = "positions" if header else None
+            row = ",".join(cell.strip() for cell in self.first_cells)
+            self.first_row_guess = (
+                f"the first line of {self.source}, {row}, was read as pandas' header; pass "
+                "--no-header if it is data" if header else
+                f"the first line of {self.source}, {row}, was read as data; pass --header if "
+                "it is pandas' header")
 
     def row_after(self, chunk: bytes, line_number: int, source: str) -> list[str] | None:
         """The cells of the data row after line `line_number` of the first block, if any."""
@@ -372,7 +392,11 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
     rows: list[list[str]] = []
     reader = csv.reader(lines, delimiter=delimiter)
     try:
-        rows.extend(reader)
+        for row in reader:
+            if reader.line_num != len(rows) + 1:  # a quote left open took the next line
+                raise InputError("not valid CSV: a quoted field runs past the end of the line",
+                                 where=f"{source}:{numbers[len(rows)]}")
+            rows.append(row)
     except csv.Error as e:
         what = "a stray carriage return (\\r) inside the line" if "new-line" in str(e) else e
         raise InputError(f"not valid CSV: {what}", where=f"{source}:{numbers[len(rows)]}") \
