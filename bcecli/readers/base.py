@@ -188,7 +188,7 @@ class ArrayReader(Reader):
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         rows = max(1, BLOCK_ROWS // max(1, len(columns)))
         for start in range(0, len(self.array), rows):
-            values = np.array(self.array[start:start + rows, list(columns)], dtype=np.float64)
+            values = np.asarray(self.array[start:start + rows, list(columns)], dtype=np.float64)
             yield self.labelled(Block(values, start, None), columns)
 
     def where(self, block: Block, row: int) -> str:
