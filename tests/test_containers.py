@@ -124,6 +124,20 @@ def test_an_encrypted_zip_member_is_named(bce: Run, files: Files) -> None:
         "(File 'd.csv' is encrypted, password required for extraction)\n"
 
 
+def test_broken_zip_headers_are_one_line(bce: Run, files: Files) -> None:
+    """Found by mutating archives: zipfile's errors from opening a member, or from a
+    version it does not know, are the input's fault, not bce's."""
+    data = zipped(d__csv=CSV)
+    renamed = data.replace(b"d.csv", b"e.csv", 1)  # the local header's name only
+    central = bytearray(data)
+    central[central.index(b"PK\x01\x02") + 6] = 0xFF  # version needed to extract: 25.5
+    files(a__zip=renamed, b__zip=bytes(central))
+    assert refused(bce, "a.zip") == "bce: error: a.zip: not a valid zip archive (File name in " \
+        "directory 'd.csv' and header b'e.csv' differ.)\n"
+    assert refused(bce, "b.zip") == \
+        "bce: error: b.zip: not a valid zip archive (zip file version 25.5)\n"
+
+
 def test_zip_ignores_macos_copies(bce: Run, files: Files) -> None:
     files(d__zip=zipped({"__MACOSX/._d.csv": b"\x00\x05", "__MACOSX/": b""}, d__csv=CSV))
     assert loss_of(bce("compute", "d.zip", "--json")) == TRUE

@@ -108,7 +108,7 @@ def zip_members(stream: IO[bytes], source: str, resources: ExitStack) -> tuple[A
                          "end): pass its path, or unzip it into the pipe", where=source)
     try:
         archive = resources.enter_context(zipfile.ZipFile(stream))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
         raise InputError(f"not a valid zip archive ({e})", where=source) from None
     names = [info.filename for info in archive.infolist()
              if not info.is_dir() and not info.filename.startswith("__MACOSX/")]
@@ -118,7 +118,8 @@ def zip_members(stream: IO[bytes], source: str, resources: ExitStack) -> tuple[A
         if any(name.startswith(prefix) for name in names):
             raise refuse(what, advice, source)
     if "mimetype" in names:
-        kind = archive.read("mimetype")[:80].decode("ascii", "replace")
+        with open_member(archive, "mimetype", source) as member:
+            kind = member.read(80).decode("ascii", "replace")
         what = "an OpenDocument spreadsheet" if kind.endswith("spreadsheet") else \
             "an OpenDocument file"
         raise refuse(what, "save it as CSV" if "spreadsheet" in what else "", source)
@@ -146,11 +147,15 @@ def zip_member(archive: Any, names: list[str], source: str) -> tuple[IO[bytes], 
 
 def open_member(archive: Any, name: str, source: str) -> IO[bytes]:
     """One file of a zip archive, decompressed as it is read."""
+    import zipfile
+
     try:
         member = archive.open(name)
     except (RuntimeError, NotImplementedError) as e:  # encrypted, or an unknown method
         raise InputError(f"cannot read {name!r} in the zip archive ({e})", where=source) \
             from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:  # a broken header
+        raise InputError(f"not a valid zip archive ({e})", where=source) from None
     return peekable(member.read, "a valid zip archive", source, member.close)
 
 
