@@ -238,9 +238,13 @@ class PartialFile:
                        count, self.sum("loss_parts", "losses"), self.sum("weight_parts", "weights"))
         if not part.loss_parts:
             raise self.broken("loss_parts is empty: it must hold the sum of the losses")
-        if weighted != bool(part.weight_parts):
-            raise self.broken("weighted is true but weight_parts is empty" if weighted else
-                              "weighted is false but weight_parts holds a sum of weights")
+        weights = weighted or settings.class_weights is not None  # both make a sum of weights
+        if weights and not part.weight_parts:
+            raise self.broken(f"{'weighted is true' if weighted else 'class_weights are given'}"
+                              " but weight_parts is empty")
+        if part.weight_parts and not weights:
+            raise self.broken("weight_parts holds a sum of weights, but weighted is false and "
+                              "class_weights is null")
         checksum = self.text("checksum", HEX_SUM, "64 lowercase hexadecimal digits")
         if checksum != part.checksum():
             raise self.broken("its checksum does not match: it was changed after bce wrote it")

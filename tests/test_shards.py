@@ -47,6 +47,23 @@ def test_merged_shards_equal_one_run(bce: Run, files: Files, reduction: str) -> 
     assert merged["parts"] == ["part2.json", "part0.json", "part3.json", "part1.json"]
 
 
+@pytest.mark.parametrize("reduction", ["mean", "weighted-mean"])
+def test_class_weights_alone_make_a_sum_of_weights(bce: Run, files: Files, reduction: str) -> None:
+    """--class-weights without --weights: `weighted` is false, yet weight_parts holds Σw."""
+    parts = shard_files(2, 5)
+    files(**parts, all_p__csv=parts["p0__csv"] + parts["p1__csv"],
+          all_y__csv=parts["y0__csv"] + parts["y1__csv"])
+    options = ["--class-weights", "2,0.5", "-r", reduction]
+    for k in range(2):
+        made = bce("compute", f"p{k}.csv", f"y{k}.csv", "--partial", *options)
+        assert json.loads(made.stdout)["weighted"] is False
+        assert json.loads(made.stdout)["weight_parts"] != []
+        files(**{f"part{k}__json": made.stdout})
+    whole = loss_of(bce("compute", "all_p.csv", "all_y.csv", "--json", *options))
+    assert loss_of(bce("merge", "part0.json", "part1.json", "--json")) == \
+        pytest.approx(whole, rel=1e-13)
+
+
 def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
     files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n")
     files(part__json=bce("compute", "p.csv", "y.csv", "--partial").stdout)
@@ -148,7 +165,10 @@ def part(bce: Run, files: Files) -> dict[str, object]:
     ({"weight_parts": [-4.0]}, "weight_parts add up to -4.0, but a sum of weights cannot be "
      "negative"),
     ({"weight_parts": []}, "weighted is true but weight_parts is empty"),
-    ({"weighted": False}, "weighted is false but weight_parts holds a sum of weights"),
+    ({"weighted": False}, "weight_parts holds a sum of weights, but weighted is false and "
+     "class_weights is null"),
+    ({"weighted": False, "class_weights": [2.0], "weight_parts": []},
+     "class_weights are given but weight_parts is empty"),
     ({"count": 4}, "its checksum does not match: it was changed after bce wrote it"),
     ({"loss_parts": [1.5]}, "its checksum does not match: it was changed after bce wrote it"),
     ({"weight_parts": [5.0]}, "its checksum does not match: it was changed after bce wrote it"),
