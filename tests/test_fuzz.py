@@ -141,12 +141,20 @@ edits = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 8),
                                             b"true", b"#", b"2", b"0.5", b"\t", b";"])),
                  max_size=5)
 numbers = st.floats(-5, 5) | st.sampled_from([0.0, 1.0, 0.5, 1e-300, 1 - 1e-16])
-rows = st.lists(st.tuples(numbers, numbers, st.floats(0, 3)), min_size=1, max_size=30)
+# Valid before the mutations (probabilities, or scores for --logits), so that a mutation,
+# not the data, decides whether bce reads it.
+rows = st.sampled_from([st.floats(0, 1), numbers]).flatmap(lambda predictions: st.lists(
+    st.tuples(predictions, st.sampled_from([0.0, 1.0]) | st.floats(0, 1), st.floats(0, 3)),
+    min_size=1, max_size=30))
 
 
 def as_csv(data: list[tuple[float, float, float]], header: bool) -> bytes:
-    head = "p,y,w\n" if header else ""
-    return (head + "".join(f"{p!r},{y!r},{w!r}\n" for p, y, w in data)).encode()
+    """With a header, three named columns (the weights unused unless --weight-col);
+    without, the two columns read as (prediction, target)."""
+    if header:
+        return ("prediction,target,weight\n" + "".join(f"{p!r},{y!r},{w!r}\n"
+                                                      for p, y, w in data)).encode()
+    return "".join(f"{p!r},{y!r}\n" for p, y, _ in data).encode()
 
 
 def as_json(data: list[tuple[float, float, float]]) -> bytes:
