@@ -109,10 +109,10 @@ def read(path: str) -> Partial:
                          where=path)
     if version != VERSION:
         older = version < VERSION
+        why = ": it has no id, so a part given twice would go unnoticed" if version == 1 else ""
         raise InputError(
             f"a partial result of version {version}, {'older' if older else 'newer'} than this "
-            f"bce's ({VERSION})" + (": it has no id, so a part given twice would go unnoticed"
-                                    if older else ""),
+            f"bce's ({VERSION}){why}",
             where=path, hint=REMAKE if older else "merge it with the bce that made it")
     return PartialFile(path, data).read()
 
