@@ -112,6 +112,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          weighted=plan.weights is not None, settings=settings).to_json())
         return ExitStatus.OK
     loss = None if per_element else total.result(reduction, dtype)
+    warn_about_baseline(gates, total.count)
     return report(output, Result(
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
@@ -156,9 +157,11 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    gates.check_options()  # before any part is read: a typo fails fast
     combined = shards.merge(parts)
     gates = gates.check(combined.reduction)
     loss = combined.total.result(combined.reduction, combined.dtype)
+    warn_about_baseline(gates, combined.count)
     return report(output, Result(
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
@@ -222,6 +225,13 @@ def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
                     f"--weights {reader.source} --weight-col {name}"
                 print(f"bce: note: column {column} was not used as weights (pass {how})",
                       file=sys.stderr)
+
+
+def warn_about_baseline(gates: Gates, count: int) -> None:
+    """A baseline computed on another number of values is still a gate, with a warning."""
+    warning = gates.warning(count)
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:
