@@ -716,16 +716,14 @@ def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
         assert out == merged(folder, shards, tuple(chosen)), (chosen, changes)
 
 
-# -- found by the long mode, not fixed yet (readers and compute's warnings are not this
-# file's to change): each passes once it is fixed, and then its mark must go ----------------
+# -- found by the long mode: an xfail mark goes once its bug is fixed ------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="an unclosed quote makes Python's csv module join "
-                   "lines, and the strict parser's zip(rows, line numbers, strict=True) fails")
 def test_an_unclosed_quote_is_a_clear_error() -> None:
     result = invoke(["-"], b'0.5,"1\n0.3,0\n')
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.startswith("bce: error: -:1: ") and "internal error" not in result.stderr
+    assert result.stderr == "bce: error: <stdin>:1: not valid CSV: a quoted field runs past " \
+        "the end of the line\n"
 
 
 @pytest.mark.xfail(strict=True, reason="the --logits warning is printed before the result "
