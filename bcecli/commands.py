@@ -107,9 +107,6 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             closed_pipe()
             return ExitStatus.OK
     (total,) = streamed.totals
-    # The loss first: where it is undefined (weights summing to zero) that error comes
-    # alone, without warnings before it.
-    loss = None if per_element or partial else total.result(reduction, dtype)
     warn_about(plan, streamed, logits)
     if partial:
         from bcecli.shards import Partial
@@ -118,6 +115,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          reduction=reduction, dtype=dtype, from_logits=logits,
                          weighted=plan.weights is not None, settings=settings).to_json())
         return ExitStatus.OK
+    loss = None if per_element else total.result(reduction, dtype)
+    warn_about_baseline(gates, total.count)
     return report(output, Result(
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
@@ -141,11 +140,11 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         plan = inputs.plan(resources, env, settings)
         streamed = run(plan, functions, settings.class_weights,
                        skip_missing=inputs.skip_missing)
+    warn_about(plan, streamed, logits)
     totals = streamed.totals
     rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype), c.reduction,
                           c.dtype or DType.FLOAT64, c.differs)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
-    warn_about(plan, streamed, logits)
     try:
         output.comparison(rows, count=totals[0].count,
                           shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
@@ -162,9 +161,11 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    gates.check_options()  # before any part is read: a typo fails fast
     combined = shards.merge(parts)
     gates = gates.check(combined.reduction)
     loss = combined.total.result(combined.reduction, combined.dtype)
+    warn_about_baseline(gates, combined.count)
     return report(output, Result(
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
@@ -235,6 +236,13 @@ def warn_about(plan: Plan, streamed: Streamed, logits: bool) -> None:
                     f"--weights {reader.source} --weight-col {name}"
                 print(f"bce: note: column {column} was not used as weights (pass {how})",
                       file=sys.stderr)
+
+
+def warn_about_baseline(gates: Gates, count: int) -> None:
+    """A baseline computed on another number of values is still a gate, with a warning."""
+    warning = gates.warning(count)
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:

@@ -3,16 +3,21 @@
 `--max-loss` catches a model that got bad, `--min-loss` one that is suspiciously
 good (label leakage), and `--baseline FILE --tolerance T` one that got worse than
 a saved `bce --json` result by more than T, relative. The options are checked,
-and the baseline read, before any input is: a typo fails fast.
+and the baseline read, before any input is: a typo fails fast. A gate that no
+loss could pass (a NaN or negative bound, a minimum above the maximum, a
+baseline whose loss is NaN, negative or infinite) is a usage error, not a
+failure on every run. A baseline computed on another number of values is
+still a gate, with a warning saying both counts.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 from bcecli.core import Reduction
-from bcecli.errors import InputError, UsageError
+from bcecli.errors import InputError, UsageError, format_float, plural
 
 
 @dataclass
@@ -32,9 +37,21 @@ class Gates:
     baseline: str | None = None  # the file's path
     tolerance: float | None = None
     baseline_loss: float | None = None  # read by `check`
+    baseline_count: int | None = None  # read by `check`, if the baseline has one; not a key
+
+    def check_options(self) -> None:
+        """Refuse bounds no loss can pass (a loss is a number >= 0)."""
+        for option, value in (("--max-loss", self.max_loss), ("--min-loss", self.min_loss)):
+            if value is not None and not value >= 0:
+                raise UsageError(f"{option} must be a number >= 0, not {format_float(value)}")
+        if self.min_loss is not None and self.max_loss is not None \
+                and self.min_loss > self.max_loss:
+            raise UsageError(f"--min-loss {format_float(self.min_loss)} is above --max-loss "
+                             f"{format_float(self.max_loss)}: no loss can pass both")
 
     def check(self, reduction: Reduction) -> Gates:
         """These gates, once the options make sense together, with the baseline read."""
+        self.check_options()
         if reduction == Reduction.NONE:
             for option, value in (("--max-loss", self.max_loss), ("--min-loss", self.min_loss),
                                   ("--baseline", self.baseline)):
@@ -46,7 +63,20 @@ class Gates:
                              f"--tolerance must be a fraction >= 0, not {self.tolerance}")
         if self.baseline is None:
             return self
-        return replace(self, baseline_loss=read_baseline(self.baseline, reduction))
+        loss, count = read_baseline(self.baseline, reduction)
+        most = loss * (1 + (self.tolerance or 0.0))
+        if self.min_loss is not None and self.min_loss > most:
+            raise UsageError(f"--min-loss {format_float(self.min_loss)} is above the most the "
+                             f"baseline {self.baseline} allows ({format_float(most)}): no loss "
+                             "can pass both")
+        return replace(self, baseline_loss=loss, baseline_count=count)
+
+    def warning(self, count: int) -> str | None:
+        """The stderr line when the baseline was computed on another number of values."""
+        if self.baseline_count is None or self.baseline_count == count:
+            return None
+        return (f"bce: warning: the baseline {self.baseline} was computed on "
+                f"{plural(self.baseline_count, 'value')}, this run on {count}")
 
     def fields(self) -> dict[str, Any]:
         """The JSON keys that record the gates."""
@@ -80,8 +110,9 @@ class Gates:
         return gates
 
 
-def read_baseline(path: str, reduction: Reduction) -> float:
-    """The loss of a saved `bce --json` result, computed with the same reduction."""
+def read_baseline(path: str, reduction: Reduction) -> tuple[float, int | None]:
+    """The loss of a saved `bce --json` result, computed with the same reduction, and its
+    count (None when the file has none: a baseline written by hand)."""
     import json  # here: most runs have no baseline, and json costs start-up time
     from pathlib import Path
 
@@ -99,4 +130,18 @@ def read_baseline(path: str, reduction: Reduction) -> float:
     if saved.get("reduction", reduction) != reduction:
         raise UsageError(f"the baseline {path} was computed with -r {saved['reduction']}, "
                          f"this run with -r {reduction}")
-    return float(loss)
+    try:
+        loss = float(loss)
+    except OverflowError:  # an integer too large for a float
+        loss = math.inf if loss > 0 else -math.inf
+    if not 0 <= loss < math.inf:
+        raise InputError(f"the baseline loss is {format_float(loss)}: "
+                         + ("every loss would pass a gate against it" if loss == math.inf else
+                            "no loss can pass a gate against it"),
+                         where=path, hint="save a baseline from a run whose loss is finite: "
+                         "bce compute ... --json > base.json")
+    count = saved.get("count")
+    if count is not None and (type(count) is not int or count < 1):
+        raise InputError(f"the baseline count must be an integer >= 1, not "
+                         f"{json.dumps(count)[:40]}", where=path)
+    return loss, count

@@ -1,30 +1,42 @@
 """Fuzzing the real CLI: whatever arrives, a correct result or one clear line, never a trace.
 
-Every example runs `bce compute` in-process through the same entry point users
-run (`BceGroup.main`) with random bytes, mutated CSV / JSON / JSON Lines / gzip
-inputs, and random option combinations. The invariants:
+Every example runs `bce compute` (or `bce merge`) in-process through the same
+entry point users run (`BceGroup.main`) with random bytes, mutated CSV / JSON /
+JSON Lines / gzip inputs, mutated first rows, mutated partial files, and random
+option combinations. The invariants:
 
 - the exit code is 0, 1 or 2, and no exception or traceback escapes;
 - exit 2 prints nothing on stdout and one `bce: error: ...` line (plus a `hint:`),
   and never an internal error;
 - exit 0 gives a finite loss, or with `--logits` the documented limit (inf);
-  on valid generated inputs it equals the core's loss on the same values.
+  on valid generated inputs it equals the core's loss on the same values;
+- a CSV whose first row was mutated gives a refusal or the loss an independent,
+  naive reader written here (csv module, float, numpy) finds when it reads the
+  file as the SPEC's rules say a person would;
+- a merge of mutated partial files succeeds exactly when every part still holds
+  its values and is given once, and then equals the merge of the unmutated parts.
 
 CI runs a bounded number of examples with a fixed seed. The long mode:
 
     BCE_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py
 
-runs that many examples in each of the five fuzz tests.
+runs that many examples in each of the seven fuzz tests, and prints how many
+ended in a result and how many in a refusal.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import itertools
 import json
 import math
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +53,28 @@ from bcecli.errors import InputError
 EXAMPLES = int(os.environ.get("BCE_FUZZ_EXAMPLES", "60"))
 fuzz = settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))
 RUNNER = CliRunner()
+TALLY: Counter[tuple[str, str]] = Counter()  # (test, outcome) -> runs, shown in the long mode
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In the long mode, say per test how many runs gave a result and how many a refusal."""
+    yield
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if "BCE_FUZZ_EXAMPLES" in os.environ and reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            for test in sorted({test for test, _ in TALLY}):
+                counts = {outcome: n for (name, outcome), n in sorted(TALLY.items())
+                          if name == test}
+                runs = sum(n for outcome, n in counts.items() if not outcome.startswith("("))
+                reporter.write_line(f"{test}: {runs} runs, {counts}")
+
+
+def count(outcome: str) -> None:
+    """Tally one run of the current test."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+    TALLY[test, outcome] += 1
 
 OPTIONS = st.lists(st.sampled_from([
     ["--logits"], ["-r", "sum"], ["-r", "none"], ["-r", "weighted-mean"], ["-r", "median"],
@@ -70,6 +104,7 @@ def invoke(args: list[str], stdin: bytes | None = None) -> Result:
 
 def check(result: Result, args: list[str]) -> None:
     """The invariants every run must keep."""
+    count({0: "result", 1: "gate failed", 2: "refused"}.get(result.exit_code, "other"))
     assert result.exit_code in (0, 1, 2), (args, result.exit_code, result.exception)
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         (args, repr(result.exception))
@@ -81,10 +116,12 @@ def check(result: Result, args: list[str]) -> None:
         assert "internal error" not in lines[0], (args, result.stderr)
         assert len(lines) == 1 or lines[1].startswith("hint: "), result.stderr
     if result.exit_code == 0 and result.stdout.startswith("{") and "--partial" not in args:
-        loss = json.loads(result.stdout)["loss"]
-        for value in np.ravel(loss):
+        out = json.loads(result.stdout)
+        # merge: the parts say whether they were logits
+        logits = "--logits" in args or (args[0] == "merge" and out["from_logits"] is True)
+        for value in np.ravel(out["loss"]):
             assert value >= 0 and not math.isnan(value), args
-            assert math.isfinite(value) or "--logits" in args, args
+            assert math.isfinite(value) or logits, args
 
 
 # -- random and mutated inputs ----------------------------------------------------------
@@ -104,12 +141,20 @@ edits = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 8),
                                             b"true", b"#", b"2", b"0.5", b"\t", b";"])),
                  max_size=5)
 numbers = st.floats(-5, 5) | st.sampled_from([0.0, 1.0, 0.5, 1e-300, 1 - 1e-16])
-rows = st.lists(st.tuples(numbers, numbers, st.floats(0, 3)), min_size=1, max_size=30)
+# Valid before the mutations (probabilities, or scores for --logits), so that a mutation,
+# not the data, decides whether bce reads it.
+rows = st.sampled_from([st.floats(0, 1), numbers]).flatmap(lambda predictions: st.lists(
+    st.tuples(predictions, st.sampled_from([0.0, 1.0]) | st.floats(0, 1), st.floats(0, 3)),
+    min_size=1, max_size=30))
 
 
 def as_csv(data: list[tuple[float, float, float]], header: bool) -> bytes:
-    head = "p,y,w\n" if header else ""
-    return (head + "".join(f"{p!r},{y!r},{w!r}\n" for p, y, w in data)).encode()
+    """With a header, three named columns (the weights unused unless --weight-col);
+    without, the two columns read as (prediction, target)."""
+    if header:
+        return ("prediction,target,weight\n" + "".join(f"{p!r},{y!r},{w!r}\n"
+                                                      for p, y, w in data)).encode()
+    return "".join(f"{p!r},{y!r}\n" for p, y, _ in data).encode()
 
 
 def as_json(data: list[tuple[float, float, float]]) -> bytes:
@@ -198,3 +243,495 @@ def test_valid_inputs_match_the_core(folder: Path, data: tuple[list[float], ...]
     assert result.exit_code == 0, result.stderr
     got = json.loads(result.stdout)["loss"]
     assert got == pytest.approx(expected, rel=1e-14, abs=0) or got == expected
+
+
+# -- "first row" mutations of CSV, against an independent reader --------------------------
+#
+# The reference below knows nothing of bcecli: it reads a CSV file the way the SPEC
+# says a person would (header rule, comments, blank lines, missing values, column
+# names), with the csv module and float(), and computes PyTorch's BCE with numpy.
+# Where the SPEC leaves a reading open (a blank line right after a header, a row of
+# `0` over whole numbers in two files), it returns every reading the SPEC allows, and
+# bce must give one of their numbers or refuse. Where no reading gives a number, bce
+# must refuse.
+
+PREDICTION_NAMES = {"prediction", "predictions", "pred", "preds", "y_pred", "y_prob", "y_proba",
+                    "y_score", "prob", "probs", "proba", "probability", "probabilities", "score",
+                    "scores", "logit", "logits", "output", "outputs"}
+TARGET_NAMES = {"target", "targets", "label", "labels", "y", "y_true", "truth", "actual",
+                "class"}
+MISSING_MARKS = {"", "nan", "na", "n/a", "null", "none"}
+INTEGER = re.compile(r"[+-]?\d+")
+
+
+class Refused(Exception):
+    """No number is right for this reading."""
+
+
+def cell_kind(cell: str) -> str:
+    """'missing', 'number', 'text' (a name), or 'bad' (not text a person wrote)."""
+    text = cell.strip()
+    if not text.isprintable():
+        return "bad"
+    if text.lower() in MISSING_MARKS:
+        return "missing"
+    if "_" not in text:
+        try:
+            float(text)
+            return "number"
+        except ValueError:
+            pass
+    return "text"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read one file: its header (if any) and rows (None: a blank line)."""
+
+    header: str | None  # "names", "positions", or None
+    maybe: bool  # positions over whole numbers: a header only if another input has one
+    names: tuple[str, ...] | None
+    rows: tuple[tuple[str, ...] | None, ...]
+
+
+def split_cells(line: str) -> tuple[str, ...]:
+    return tuple(next(csv.reader([line])))
+
+
+def header_choices(first: tuple[str, ...], after: tuple[str, ...] | None
+                   ) -> list[tuple[str | None, bool]]:
+    """The SPEC's header rule for a first row: (header kind, maybe) readings."""
+    stripped = [cell.strip() for cell in first]
+    positions = [str(i) for i in range(len(first))]
+    if len(first) > 1 and stripped == ["", *positions[:-1]]:
+        return [("positions", False)]  # pandas' positions after its index cell
+    if stripped == positions:
+        if after is None or all(INTEGER.fullmatch(cell.strip()) for cell in after):
+            return [("positions", True), (None, True)]  # over whole numbers: settled by others
+        values = [float(c) for c in after if cell_kind(c) == "number"]
+        if any(math.isfinite(v) and v != int(v) for v in values):
+            return [("positions", False)]  # over a number that is not whole
+        return [("positions", False), (None, False)]  # whole values written 1.0: either
+    named = stripped[1:] if len(stripped) > 1 and not stripped[0] else stripped
+    kinds = [cell_kind(cell) for cell in named]
+    if all(kind == "text" for kind in kinds):
+        return [("names", False)]
+    if all(kind in ("text", "missing") for kind in kinds) and all(named):
+        return [("names", False), (None, False)]  # `NA` alone: a name, or a missing value
+    return [(None, False)]
+
+
+def file_readings(text: str, header: bool | None) -> list[Reading]:
+    """Every reading of one CSV file the SPEC allows."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    entries: list[tuple[str, ...] | None] = []
+    for line in lines:
+        if line.strip().startswith("#"):
+            continue  # a comment, never a row
+        entries.append(split_cells(line) if line.strip() else None)
+    while entries and entries[-1] is None:
+        entries.pop()  # blank lines at the end are not rows
+    lead = next((k for k, entry in enumerate(entries) if entry is not None), len(entries))
+    content = entries[lead:]
+    if not content:
+        return []
+    first = content[0]
+    assert first is not None
+    after = next((entry for entry in content[1:] if entry is not None), None)
+    choices = [("names", False)] if header else [(None, False)] if header is False \
+        else header_choices(first, after)
+    readings = []
+    for kind, maybe in choices:
+        if kind is None:  # blank lines before the first row: not rows, or missing rows
+            for rows in {tuple(content), tuple(entries)}:
+                readings.append(Reading(None, maybe, None, rows))
+        else:  # blank lines between the header and the data: either too
+            body = content[1:]
+            start = next((k for k, entry in enumerate(body) if entry is not None), len(body))
+            for rows in {tuple(body[start:]), tuple(body)}:
+                readings.append(Reading(kind, maybe, tuple(c.strip() for c in first), rows))
+    return readings
+
+
+def consistent(readings: tuple[Reading, ...]) -> bool:
+    """A row of positions over whole numbers is a header iff another input has one."""
+    return all(mine.header == ("positions" if any(other.header == "positions" for other in
+                                                    readings if other is not mine) else None)
+               for mine in readings if mine.maybe)
+
+
+def data_columns(reading: Reading, width: int) -> list[int]:
+    """The columns that hold data: pandas' index (an empty or `Unnamed: 0` name) is not."""
+    names = reading.names
+    if names and len(names) > 1 and names[0] in ("", "Unnamed: 0"):
+        return list(range(1, width))
+    return list(range(width))
+
+
+def widths(reading: Reading) -> int:
+    """Every row as wide as the header (or the first row); else refused."""
+    width = len(reading.names) if reading.names is not None else \
+        len(next(row for row in reading.rows if row is not None))
+    if any(row is not None and len(row) != width for row in reading.rows):
+        raise Refused("ragged")
+    if not reading.rows:
+        raise Refused("a header but no rows")
+    return width
+
+
+def roles(reading: Reading) -> tuple[int, int]:
+    """(prediction column, target column) of a one-file table."""
+    columns = data_columns(reading, widths(reading))
+    names = [reading.names[i].lower() if reading.names else "" for i in columns]
+    preds = [c for c, name in zip(columns, names, strict=True) if name in PREDICTION_NAMES]
+    targets = [c for c, name in zip(columns, names, strict=True) if name in TARGET_NAMES]
+    if len(preds) > 1 or len(targets) > 1:
+        raise Refused("two columns of one role")
+    if preds and targets:
+        return preds[0], targets[0]
+    rest = [c for c in columns if c not in preds + targets]
+    if (preds or targets) and len(rest) == 1:
+        return (preds[0], rest[0]) if preds else (rest[0], targets[0])
+    if not preds and not targets and len(columns) == 2:
+        return columns[0], columns[1]
+    raise Refused("roles")
+
+
+def column(reading: Reading, at: int) -> list[float | None]:
+    """One column's values; None where missing (a blank line, an empty cell, NA...)."""
+    values: list[float | None] = []
+    for row in reading.rows:
+        kind = "missing" if row is None else cell_kind(row[at])
+        if kind in ("text", "bad"):
+            raise Refused("not a number")
+        values.append(float(row[at]) if row is not None and kind == "number" else None)
+    return values
+
+
+def bce_of(predictions: list[float | None], targets: list[float | None],
+           skip_missing: bool) -> tuple[float, int]:
+    """PyTorch's mean BCE (logs clamped at -100) of the rows, and their count."""
+    if len(predictions) != len(targets):
+        raise Refused("lengths differ")
+    pairs = [(p, y) for p, y in zip(predictions, targets, strict=True)
+             if p is not None and y is not None]
+    if (len(pairs) < len(predictions) and not skip_missing) or not pairs:
+        raise Refused("missing values")
+    p, y = np.array(pairs).T
+    if not (np.all((p >= 0) & (p <= 1)) and np.all((y >= 0) & (y <= 1))):
+        raise Refused("outside [0, 1]")
+    with np.errstate(divide="ignore"):  # log(1 - p) as ATen computes it: log1p(-p)
+        losses = -(y * np.maximum(np.log(p), -100.0) + (1 - y) * np.maximum(np.log1p(-p), -100.0))
+    return math.fsum(losses.tolist()) / len(pairs), len(pairs)
+
+
+def reference(texts: list[str], header: bool | None, skip_missing: bool
+              ) -> list[tuple[float, int]]:
+    """Every (loss, count) a reading allowed by the SPEC gives; empty: refuse."""
+    results = []
+    for readings in itertools.product(*(file_readings(text, header) for text in texts)):
+        if not consistent(readings):
+            continue
+        try:
+            if len(readings) == 1:
+                (reading,) = readings
+                at_p, at_y = roles(reading)
+                results.append(bce_of(column(reading, at_p), column(reading, at_y),
+                                      skip_missing))
+            else:
+                cols = [data_columns(reading, widths(reading)) for reading in readings]
+                if any(len(c) != 1 for c in cols):
+                    raise Refused("one column each")
+                results.append(bce_of(column(readings[0], cols[0][0]),
+                                      column(readings[1], cols[1][0]), skip_missing))
+        except Refused:
+            pass
+    return results
+
+
+FIRST_LINES = {
+    2: ["0,1", ",0,1", "0", "p,y", "y,p", "a,b", "prediction,target", "label,score", "a,0.8",
+        "0.8,a", "x,1", ",1", "0.9,", "NA,1", "0.9,NA", "nan,nan", "NA,NA", "p,NA", "0.9\0,1",
+        "\0", "0.9,\0", "# comment", "#2,0.100,1", "   # x", "", "   ", "0.5,1", "1,0", "0,0",
+        "1e999,1", "0.5", '"0.5","1"', "0.5,1,2"],
+    1: ["0", "0,1", ",0", "p", "prediction", "target", "y", "x", "a,0.8", "NA", "nan", "None",
+        "null", "\0", "0.9\0", "# comment", "#0.5", "", " ", "0.5", "1", "0", ",1", '"0.5"'],
+}
+CELL_FORMATS: dict[str, Callable[[float], str]] = {
+    "repr": repr, "g": lambda v: f"{v:g}", "3f": lambda v: f"{v:.3f}",
+    "quoted": lambda v: f'"{v!r}"'}
+ONE_FILE_HEADERS = [None, "p,y", "prediction,target", "a,b", "y_true,y_pred", "pandas index"]
+COLUMN_HEADERS = [None, "0", "name"]
+
+
+@st.composite
+def first_row_cases(draw: st.DrawFn) -> tuple[dict[str, str], list[str], str, bool]:
+    """(files, options, what was done, whether the SPEC leaves no doubt) for one example."""
+    n = draw(st.integers(1, 6))
+    ps = draw(st.lists(st.sampled_from([0.0, 1.0, 0.5, 0.8, 0.3, 1e-3]) | st.floats(0, 1),
+                       min_size=n, max_size=n))
+    ys = draw(st.lists(st.sampled_from([0.0, 1.0, 0.25]), min_size=n, max_size=n))
+    cell = CELL_FORMATS[draw(st.sampled_from(sorted(CELL_FORMATS)))]
+    two = draw(st.booleans())
+    if two:
+        texts = []
+        for values, name in ((ps, "prediction"), (ys, "target")):
+            head = draw(st.sampled_from(COLUMN_HEADERS))
+            top = "" if head is None else f"{name if head == 'name' else head}\n"
+            texts.append(top + "".join(f"{cell(v)}\n" for v in values))
+        names = ["p.csv", "y.csv"]
+    else:
+        head = draw(st.sampled_from(ONE_FILE_HEADERS))
+        index = head == "pandas index"
+        order = draw(st.permutations(range(n))) if index else []
+        body = "".join((f"{order[k]}," if index else "") + f"{cell(p)},{cell(y)}\n"
+                       for k, (p, y) in enumerate(zip(ps, ys, strict=True)))
+        texts = [(",0,1\n" if index else f"{head}\n" if head else "") + body]
+        names = ["d.csv"]
+    which = draw(st.integers(0, len(texts) - 1))
+    op = draw(st.sampled_from(["insert", "replace", "none"]))
+    line = draw(st.sampled_from(FIRST_LINES[1 if two else 2]))
+    lines = texts[which].split("\n")
+    if op == "insert":
+        lines.insert(0, line)
+    elif op == "replace":
+        lines[0] = line
+    texts[which] = "\n".join(lines)
+    options = draw(st.sampled_from([[], ["--skip-missing"], ["--header"], ["--no-header"]]))
+    neutral = op == "none" or (op == "insert" and line.lstrip().startswith("#"))
+    return dict(zip(names, texts, strict=True)), options, f"{op} {line!r}", neutral
+
+
+@fuzz
+@given(first_row_cases())
+def test_first_row_mutations_match_an_independent_reader(
+        folder: Path, case: tuple[dict[str, str], list[str], str, bool]) -> None:
+    files, options, done, neutral = case
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    args = [str(folder / name) for name in files] + [*options, "--json", "--no-progress"]
+    result = invoke(args)
+    check(result, args)
+    expected = reference(list(files.values()), {"--header": True, "--no-header": False}.get(
+        options[0]) if options and options[0] != "--skip-missing" else None,
+        "--skip-missing" in options)
+    context = (files, options, done, expected, result.stderr)
+    if not expected:
+        count("(no reading gives a number)")
+        assert result.exit_code == 2, context  # no reading gives a number: a wrong one
+        return
+    if neutral and len(expected) == 1:
+        assert result.exit_code == 0, context  # the SPEC leaves no doubt: a number is due
+    count("(several readings)" if len(expected) > 1 else "(one reading)")
+    if result.exit_code == 0:
+        out = json.loads(result.stdout)
+        assert any(out["count"] == n and out["loss"] == pytest.approx(loss, rel=1e-12, abs=0)
+                   for loss, n in expected), context
+    else:
+        count("(refused where a reading gives a number)")
+
+
+# -- merge of mutated partial files --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A real partial file, its values, and the group of parts it may be merged with."""
+
+    group: int
+    text: str
+    values: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def shards(folder: Path) -> list[Shard]:
+    """Parts made by `bce compute --partial` in four groups of differently computed shards."""
+    rng = np.random.default_rng(9)
+    groups = [["-r", "mean"], ["-r", "weighted-mean", "--pos-weight", "2"],
+              ["--logits", "-r", "sum", "--dtype", "float32", "--class-weights", "1,0.5"],
+              ["--logits"]]
+    made = []
+    for group, options in enumerate(groups):
+        for k in range(3 if group == 0 else 2):
+            rows = int(rng.integers(1, 6))
+            columns = 2 if group == 2 else 1
+            p = rng.normal(0, 3, (rows, columns)) if "--logits" in options \
+                else rng.uniform(0, 1, (rows, columns))
+            y = (rng.uniform(0, 1, (rows, columns)) < 0.5).astype(int)
+            if group == 3 and k == 0:
+                p[0, 0], y[0, 0] = -math.inf, 1  # an infinite loss: the part's sum is Infinity
+            w = rng.uniform(0, 3, rows)
+            (folder / "sp.csv").write_text("".join(",".join(map(repr, r)) + "\n"
+                                                   for r in p.tolist()))
+            (folder / "sy.csv").write_text("".join(",".join(map(str, r)) + "\n" for r in y))
+            (folder / "sw.csv").write_text("".join(f"{v!r}\n" for v in w.tolist()))
+            weights = ["--weights", str(folder / "sw.csv")] if group == 1 else []
+            result = invoke([str(folder / "sp.csv"), str(folder / "sy.csv"), *weights, *options,
+                             "--partial"])
+            assert result.exit_code == 0, result.stderr
+            made.append(Shard(group, result.stdout, json.loads(result.stdout)))
+    return made
+
+
+MERGED: dict[tuple[int, ...], dict[str, Any]] = {}
+
+
+def merged(folder: Path, shards: list[Shard], chosen: tuple[int, ...]) -> dict[str, Any]:
+    """The merge of the unmutated parts (written afresh), without the file names."""
+    if chosen not in MERGED:
+        paths = []
+        for k in chosen:
+            path = folder / f"original{k}.json"
+            path.write_text(shards[k].text)
+            paths.append(str(path))
+        result = RUNNER.invoke(app, ["merge", *paths, "--json"])
+        assert result.exit_code == 0, result.stderr
+        MERGED[chosen] = {key: value for key, value in json.loads(result.stdout).items()
+                          if key != "parts"}
+    return MERGED[chosen]
+
+
+def same(original: Any, mutated: Any) -> bool:
+    """Whether a value reads back as the same value: 0 for 0.0 is; 3.0 for 3, or -0.0 for
+    0.0, is not (an integer field takes no float; the checksum is over the values)."""
+    if isinstance(original, bool) or isinstance(mutated, bool):
+        return type(original) is type(mutated) and original == mutated
+    if isinstance(original, float):
+        try:
+            value = float(mutated) if isinstance(mutated, int | float) else None
+        except OverflowError:
+            return False
+        return value is not None and repr(value) == repr(original)
+    if isinstance(original, list):
+        return isinstance(mutated, list) and len(original) == len(mutated) and \
+            all(same(a, b) for a, b in zip(original, mutated, strict=True))
+    return type(original) is type(mutated) and original == mutated
+
+
+def unchanged(original: dict[str, Any], text: str) -> bool:
+    """Whether a mutated file still holds exactly the original part's values."""
+    pairs: list[tuple[str, Any]] = []
+    try:
+        json.loads(text, object_pairs_hook=lambda p: pairs.extend(p) or dict(p))  # type: ignore[func-returns-value]
+    except ValueError:
+        return False
+    keys = [key for key, _ in pairs]
+    return len(keys) == len(set(keys)) and set(keys) == set(original) and \
+        all(same(original[key], value) for key, value in pairs)
+
+
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, 1, -1, 2, 3, 0.5, 1.5, -0.0, 0.0, 2**63, 10**400, math.nan, math.inf,
+    -math.inf, 1e308, -1e308, "1", "x", "", "mean", "float32", [], [1.0], [-1.0], [math.nan],
+    [math.inf], [1e308, 1e308], [-1e308, -1e308], {}, "0" * 32, "f" * 64]
+mutations = st.lists(st.tuples(
+    st.sampled_from(["delete", "set", "tweak", "swap ids", "copy id", "reformat", "text"]),
+    st.integers(0, 5), st.integers(0, 5), st.integers(0, 100), edits), max_size=3)
+
+
+def tweak(value: Any, seed: int) -> Any:
+    """A plausible, valid-looking change: what an edit by hand or a bad copy makes."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1 + seed % 3
+    if isinstance(value, float):
+        return value * (1 + 2.0**-40) if value else 0.1
+    if isinstance(value, list):
+        return [tweak(value[0], seed), *value[1:]] if value else [1.0]
+    if isinstance(value, str) and value in ("mean", "sum", "weighted-mean"):
+        return "sum" if value != "sum" else "mean"
+    if isinstance(value, str) and value in ("float32", "float64"):
+        return "float32" if value == "float64" else "float64"
+    if isinstance(value, str):
+        return value[::-1]
+    return 0.1 if value is None else value
+
+
+@fuzz
+@given(st.integers(0, 3), st.permutations(range(3)), st.integers(1, 3),
+       st.sampled_from([None, None, None, "same path", "copy"]), st.integers(0, 3),
+       st.sampled_from([False, False, False, True]), mutations)
+def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
+                                order: list[int], size: int, repeat: str | None, which: int,
+                                foreign: bool,
+                                changes: list[tuple[str, int, int, int, list[tuple[int, int,
+                                                                                  bytes]]]]
+                                ) -> None:
+    members = [k for k, shard in enumerate(shards) if shard.group == group]
+    chosen = [members[k] for k in order if k < len(members)][:size]
+    if repeat:  # a part given twice: its path again, or a copy under another name
+        chosen.append(chosen[which % len(chosen)])
+    if foreign:  # a part computed with other settings
+        chosen.append((members[-1] + 1) % len(shards))
+    values = [dict(shards[k].values) for k in chosen]
+    texts: list[str | None] = [None] * len(chosen)  # None: json.dumps(values[i])
+    raw: list[bytes | None] = [None] * len(chosen)
+    for kind, at, other, seed, byte_edits in changes:
+        i, j = at % len(chosen), other % len(chosen)
+        key = sorted(values[i])[seed % len(values[i])]
+        if kind == "delete":
+            del values[i][key]
+        elif kind == "set":
+            values[i][key] = ODD_VALUES[seed % len(ODD_VALUES)]
+        elif kind == "tweak":
+            values[i][key] = tweak(values[i][key], seed)
+        elif kind == "swap ids" and "id" in values[i] and "id" in values[j]:
+            values[i]["id"], values[j]["id"] = values[j]["id"], values[i]["id"]
+        elif kind == "copy id" and "id" in values[j]:
+            values[i]["id"] = values[j]["id"]
+        elif kind == "reformat":  # the same values, written otherwise
+            items = list(reversed(values[i].items())) if seed % 2 else list(values[i].items())
+            texts[i] = json.dumps({k: int(v) if isinstance(v, float) and v.is_integer() and
+                                   abs(v) < 2**53 else v for k, v in items},
+                                  indent=seed % 3 or None)
+        elif kind == "text":
+            raw[i] = mutate((texts[i] or json.dumps(values[i])).encode(), byte_edits)
+    paths: list[str] = []
+    for i, k in enumerate(chosen):
+        first = chosen.index(k)
+        if first < i and repeat == "same path":
+            paths.append(paths[first])  # the same file named twice
+            continue
+        path = folder / f"part{i}.json"
+        text = texts[i] if texts[i] is not None and values[i] == shards[k].values else None
+        path.write_bytes(raw[i] or (text or json.dumps(values[i])).encode())
+        paths.append(str(path))
+    args = ["merge", *paths, "--json"]
+    result = RUNNER.invoke(app, args)
+    check(result, args)
+
+    def holds(i: int, path: str) -> bool:
+        return unchanged(shards[chosen[i]].values,
+                         Path(path).read_bytes().decode("utf-8", errors="replace"))
+
+    ok = len(set(chosen)) == len(chosen) and not foreign and \
+        all(holds(i, path) for i, path in enumerate(paths))
+    count("(parts unchanged)" if ok else "(a part changed, repeated or foreign)")
+    assert result.exit_code == (0 if ok else 2), (chosen, foreign, changes, result.stderr)
+    if ok:
+        out = {key: value for key, value in json.loads(result.stdout).items() if key != "parts"}
+        assert out == merged(folder, shards, tuple(chosen)), (chosen, changes)
+
+
+# -- found by the long mode: an xfail mark goes once its bug is fixed ------------------------
+
+
+def test_an_unclosed_quote_is_a_clear_error() -> None:
+    result = invoke(["-"], b'0.5,"1\n0.3,0\n')
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "bce: error: <stdin>:1: not valid CSV: a quoted field runs past " \
+        "the end of the line\n"
+
+
+@pytest.mark.xfail(strict=True, reason="the --logits warning is printed before the result "
+                   "turns out to be an error, so the error is not alone on stderr")
+def test_an_error_is_alone_on_stderr_after_a_warning(folder: Path) -> None:
+    for name, text in (("xp.csv", "0.8\n0.3\n"), ("xy.csv", "1\n0\n"), ("xw.csv", "0\n0\n")):
+        (folder / name).write_text(text)
+    result = invoke([str(folder / "xp.csv"), str(folder / "xy.csv"), "--logits", "--weights",
+                     str(folder / "xw.csv"), "-r", "weighted-mean"])
+    assert (result.exit_code, result.stdout, result.stderr) == \
+        (2, "", "bce: error: weights sum to zero: weighted-mean is undefined\n")

@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from tests.helpers import Files, Run
+from tests.helpers import GOLDEN, Files, Run, loss_of
+
+TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
+            if c["name"] == "tutorial-probabilities-float64")
 
 
 def shard_files(count: int, rows: int, seed: int = 3) -> dict[str, str]:
@@ -44,6 +47,23 @@ def test_merged_shards_equal_one_run(bce: Run, files: Files, reduction: str) -> 
     assert merged["parts"] == ["part2.json", "part0.json", "part3.json", "part1.json"]
 
 
+@pytest.mark.parametrize("reduction", ["mean", "weighted-mean"])
+def test_class_weights_alone_make_a_sum_of_weights(bce: Run, files: Files, reduction: str) -> None:
+    """--class-weights without --weights: `weighted` is false, yet weight_parts holds Σw."""
+    parts = shard_files(2, 5)
+    files(**parts, all_p__csv=parts["p0__csv"] + parts["p1__csv"],
+          all_y__csv=parts["y0__csv"] + parts["y1__csv"])
+    options = ["--class-weights", "2,0.5", "-r", reduction]
+    for k in range(2):
+        made = bce("compute", f"p{k}.csv", f"y{k}.csv", "--partial", *options)
+        assert json.loads(made.stdout)["weighted"] is False
+        assert json.loads(made.stdout)["weight_parts"] != []
+        files(**{f"part{k}__json": made.stdout})
+    whole = loss_of(bce("compute", "all_p.csv", "all_y.csv", "--json", *options))
+    assert loss_of(bce("merge", "part0.json", "part1.json", "--json")) == \
+        pytest.approx(whole, rel=1e-13)
+
+
 def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
     files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n")
     files(part__json=bce("compute", "p.csv", "y.csv", "--partial").stdout)
@@ -59,10 +79,10 @@ def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
      "shards must agree"),
     ({"p__csv": "0.5\n"}, ["merge", "p.csv"],
      "bce: error: p.csv: not a partial result (make one with bce compute ... --partial)"),
-    ({"x__json": '{"bcecli_partial": 1, "count": "many"}'}, ["merge", "x.json"],
-     "bce: error: x.json: a broken partial result: missing keys: classes, flat, reduction, "
+    ({"x__json": '{"bcecli_partial": 2, "count": "many"}'}, ["merge", "x.json"],
+     "bce: error: x.json: a broken partial result: missing keys: id, classes, flat, reduction, "
      "dtype, from_logits, weighted, class_weights, pos_weight, label_smoothing, eps, "
-     "focal_gamma, focal_alpha, like, loss_parts, weight_parts"),
+     "focal_gamma, focal_alpha, like, loss_parts, weight_parts, checksum"),
     ({}, ["merge", "gone.json"], "bce: error: gone.json: cannot read: No such file or directory"),
     ({"p__csv": "0.5\n", "y__csv": "1\n"}, ["compute", "p.csv", "y.csv", "--partial", "-r", "none"],
      "bce: error: --partial prints JSON for bce merge: use it without -r none, --format, the "
@@ -127,6 +147,34 @@ def part(bce: Run, files: Files) -> dict[str, object]:
      "not [1" + "0" * 37 + "…"),  # too large for a float; shown cut at 40 characters
     ({"weight_parts": [4.0, math.nan]}, "weight_parts must be a list of finite numbers or "
      "Infinity, not [4.0, NaN]"),
+    ({"id": "3f2a"}, 'id must be 32 lowercase hexadecimal digits, not "3f2a"'),
+    ({"id": 7}, "id must be 32 lowercase hexadecimal digits, not 7"),
+    ({"checksum": "ABC"}, 'checksum must be 64 lowercase hexadecimal digits, not "ABC"'),
+    ({"checksum": None}, "missing key: checksum"),
+    ({"class_weights": [1, 2]}, "class_weights has 2 values but classes is 1"),
+    ({"pos_weight": [1, 2]}, "pos_weight has 2 values but classes is 1"),
+    ({"loss_parts": [math.nan]}, "loss_parts must be a list of finite numbers or Infinity, "
+     "not [NaN]"),
+    ({"loss_parts": [-3.5]}, "loss_parts add up to -3.5, but a sum of losses cannot be "
+     "negative"),
+    ({"loss_parts": [1.0, -1.5]}, "loss_parts add up to -0.5, but a sum of losses cannot be "
+     "negative"),  # one part may be negative (parts are an expansion); their sum may not
+    ({"loss_parts": [-1e308, -1e308]}, "loss_parts add up to -inf, but a sum of losses cannot "
+     "be negative"),  # beyond the largest float, the sign still counts
+    ({"loss_parts": []}, "loss_parts is empty: it must hold the sum of the losses"),
+    ({"weight_parts": [-4.0]}, "weight_parts add up to -4.0, but a sum of weights cannot be "
+     "negative"),
+    ({"weight_parts": []}, "weighted is true but weight_parts is empty"),
+    ({"weighted": False}, "weight_parts holds a sum of weights, but weighted is false and "
+     "class_weights is null"),
+    ({"weighted": False, "class_weights": [2.0], "weight_parts": []},
+     "class_weights are given but weight_parts is empty"),
+    ({"count": 4}, "its checksum does not match: it was changed after bce wrote it"),
+    ({"loss_parts": [1.5]}, "its checksum does not match: it was changed after bce wrote it"),
+    ({"weight_parts": [5.0]}, "its checksum does not match: it was changed after bce wrote it"),
+    ({"label_smoothing": 0.1}, "its checksum does not match: it was changed after bce wrote it"),
+    ({"id": "0" * 32}, "its checksum does not match: it was changed after bce wrote it"),
+    ({"checksum": "0" * 64}, "its checksum does not match: it was changed after bce wrote it"),
     ({"count": None, "loss_parts": None}, "missing keys: count, loss_parts"),
     ({"weight_parts": None}, "missing key: weight_parts"),
     ({"extra": 1}, 'unknown key: "extra"'),
@@ -134,7 +182,7 @@ def part(bce: Run, files: Files) -> dict[str, object]:
 def test_a_tampered_partial_is_a_clear_error(bce: Run, files: Files, part: dict[str, object],
                                              changes: dict[str, object], message: str) -> None:
     for key, value in changes.items():
-        if value is None and key in ("count", "loss_parts", "weight_parts"):
+        if value is None and key in ("count", "loss_parts", "weight_parts", "checksum"):
             del part[key]  # None here means: the key is missing
         else:
             part[key] = value
@@ -144,14 +192,78 @@ def test_a_tampered_partial_is_a_clear_error(bce: Run, files: Files, part: dict[
     assert result.stderr == f"bce: error: part.json: a broken partial result: {message}\n{HINT}"
 
 
-@pytest.mark.parametrize("marker", [True, 1.0, 2, "1"])
-def test_only_format_1_is_a_partial(bce: Run, files: Files, part: dict[str, object],
-                                    marker: object) -> None:
+@pytest.mark.parametrize("marker", [True, 2.0, "2", 0, -1, None])
+def test_only_a_version_number_marks_a_partial(bce: Run, files: Files, part: dict[str, object],
+                                               marker: object) -> None:
     files(part__json=json.dumps({**part, "bcecli_partial": marker}))
     result = bce("merge", "part.json")
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", (
         "bce: error: part.json: not a partial result (make one with bce compute ... "
         "--partial)\n"))
+
+
+@pytest.mark.parametrize(("version", "message"), [
+    (1, "a partial result of version 1, older than this bce's (2): it has no id, so a part "
+     "given twice would go unnoticed\nhint: make it again with bce compute ... --partial\n"),
+    (3, "a partial result of version 3, newer than this bce's (2)\nhint: merge it with the "
+     "bce that made it\n"),
+])
+def test_other_versions_are_refused(bce: Run, files: Files, part: dict[str, object],
+                                    version: int, message: str) -> None:
+    old = {key: value for key, value in part.items() if key not in ("id", "checksum")}
+    files(part__json=json.dumps({**old, "bcecli_partial": version}))
+    result = bce("merge", "part.json")
+    assert (result.exit_code, result.stdout, result.stderr) == \
+        (2, "", f"bce: error: part.json: {message}")
+
+
+def test_a_duplicate_key_is_refused(bce: Run, files: Files, part: dict[str, object]) -> None:
+    text = json.dumps(part)
+    files(part__json=text[:-1] + f', "count": {part["count"]}}}')
+    result = bce("merge", "part.json")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", (
+        'bce: error: part.json: a broken partial result: duplicate key "count"\n' + HINT))
+
+
+def test_a_partial_has_a_version_a_fresh_id_and_a_checksum(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n")
+    first, second = (json.loads(bce("compute", "p.csv", "y.csv", "--partial").stdout)
+                     for _ in range(2))
+    assert list(first)[:2] == ["bcecli_partial", "id"] and list(first)[-1] == "checksum"
+    assert first["bcecli_partial"] == 2
+    assert len(first["id"]) == 32 and int(first["id"], 16) >= 0
+    assert first["id"] != second["id"]  # the same data computed twice: two parts
+    assert first["checksum"] != second["checksum"]
+    assert {**first, "id": None, "checksum": None} == {**second, "id": None, "checksum": None}
+
+
+def test_a_reformatted_partial_is_the_same_part(bce: Run, files: Files,
+                                                part: dict[str, object]) -> None:
+    """The checksum is over the values: indentation, key order and 0.0 written 0 keep it."""
+    files(part__json=json.dumps(part))
+    plain = bce("merge", "part.json", "--json").stdout
+    assert part["label_smoothing"] == 0.0
+    files(part__json=json.dumps({**dict(reversed(list(part.items()))), "label_smoothing": 0},
+                                indent=2))
+    again = bce("merge", "part.json", "--json")
+    assert (again.exit_code, again.stdout) == (0, plain)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["a.json", "b.json", "a.json"], "a.json is given twice"),
+    (["a.json", "copy.json"], "copy.json and a.json are the same part (id {a})"),
+    (["b.json", "a.json", "./a.json"], "./a.json and a.json are the same part (id {a})"),
+])
+def test_a_part_given_twice_is_refused(bce: Run, files: Files, args: list[str],
+                                       message: str) -> None:
+    files(p__csv="0.8\n0.3\n", y__csv="1\n0\n", q__csv="0.6\n", z__csv="1\n")
+    a = bce("compute", "p.csv", "y.csv", "--partial").stdout
+    files(a__json=a, copy__json=a, b__json=bce("compute", "q.csv", "z.csv", "--partial").stdout)
+    result = bce("merge", *args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"bce: error: {message.format(a=json.loads(a)['id'])}\nhint: a "
+                             "part merged twice is counted twice: give each shard's part once\n")
+    assert loss_of(bce("merge", "a.json", "b.json", "--json")) == TRUE
 
 
 def test_an_infinite_loss_survives_the_round_trip(bce: Run, files: Files) -> None:

@@ -195,6 +195,14 @@ def test_a_text_cell_in_an_unused_column_of_a_first_data_row(bce: Run, files: Fi
     assert (out["count"], out["loss"]) == (3, TRUE)
 
 
+def test_an_empty_last_cell_of_the_first_row_only_is_a_missing_value(bce: Run,
+                                                                     files: Files) -> None:
+    files(d__csv="0.9,\n0.5,0.25\n0.001,0\n", e__csv="0.8,1,\n0.3,0,\n0.6,1,\n")
+    assert refused(bce, "d.csv") == "bce: error: d.csv:1: a missing value in column 1\n" \
+        + MISSING_HINT
+    assert output(bce, "e.csv")["loss"] == TRUE  # a delimiter ending every line: no column
+
+
 def test_an_index_that_is_also_a_name_is_refused(bce: Run, files: Files) -> None:
     files(d__csv="1,a,y\n0.8,0.1,1\n")
     assert refused(bce, "d.csv", "--header", "--pred-col", "1", "--target-col", "y") == \

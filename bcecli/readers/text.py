@@ -78,7 +78,11 @@ class TextReader(Reader):
                              "(are rows and columns swapped?)", where=f"{source}:{line_number}")
         cells = split_lines([text], self.delimiter, source, [line_number])[0]
         # A delimiter that ends every line leaves an empty last column: no data, dropped.
-        self.trailing = self.delimiter is not None and len(cells) > 1 and not cells[-1].strip()
+        # Ending the first row only (`0.9,` over `0.5,0.25`), it is a missing value.
+        self.trailing = False
+        if self.delimiter is not None and len(cells) > 1 and not cells[-1].strip():
+            after = self.row_after(first, line_number, source)
+            self.trailing = after is None or not after[-1].strip()
         if self.trailing:
             cells = cells[:-1]
         super().__init__(source, None, len(cells), False)
