@@ -624,7 +624,8 @@ def containers() -> None:
     frame = pd.DataFrame({"y_true": y, "y_pred": p})
     for suffix in (".gz", ".bz2", ".xz", ".zip"):
         name = f"bc_test.csv{suffix}"
-        # compression inferred from the name (gzip told a fixed time: the same bytes each run)
+        # compression inferred from the name (gzip told a fixed time: the same bytes each
+        # run; pandas' zip records the time of writing, so that file changes every run)
         frame.to_csv(OUT / name, index=False,
                      compression={"method": "gzip", "mtime": 0} if suffix == ".gz" else "infer")
         same(pd.read_csv(OUT / name)["y_pred"], p)
