@@ -86,7 +86,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
-                              focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like)
+                              focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
+                              pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype)
     per_element = reduction == Reduction.NONE  # -r none: rows written as they come
     with ExitStack() as resources:
@@ -107,15 +108,16 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             closed_pipe()
             return ExitStatus.OK
     (total,) = streamed.totals
-    warn_about(plan, streamed, logits)
     if partial:
+        warn_about(plan, streamed, logits)
         from bcecli.shards import Partial
 
         print(Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
                          reduction=reduction, dtype=dtype, from_logits=logits,
                          weighted=plan.weights is not None, settings=settings).to_json())
         return ExitStatus.OK
-    loss = None if per_element else total.result(reduction, dtype)
+    loss = None if per_element else total.result(reduction, dtype)  # may still be an error
+    warn_about(plan, streamed, logits)
     warn_about_baseline(gates, total.count)
     return report(output, Result(
         loss=loss, reduction=reduction, count=total.count,
@@ -140,11 +142,11 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         plan = inputs.plan(resources, env, settings)
         streamed = run(plan, functions, settings.class_weights,
                        skip_missing=inputs.skip_missing)
-    warn_about(plan, streamed, logits)
     totals = streamed.totals
     rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype), c.reduction,
                           c.dtype or DType.FLOAT64, c.differs)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
+    warn_about(plan, streamed, logits)
     try:
         output.comparison(rows, count=totals[0].count,
                           shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),

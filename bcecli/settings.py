@@ -39,16 +39,17 @@ class Settings:
     focal_gamma: float | None = None
     focal_alpha: float | None = None
     like: str | None = None  # the convention asked for, if any
+    pos_label: str | None = None  # the target label read as 1 (--pos-label)
 
     @classmethod
     def parse(cls, *, class_weights: str | None, pos_weight: str | None,
               label_smoothing: float, eps: float | None = None,
               focal_gamma: float | None = None, focal_alpha: float | None = None,
-              like: str | None = None) -> Settings:
+              like: str | None = None, pos_label: str | None = None) -> Settings:
         """The settings from the options as typed (the weight lists as text)."""
         return cls(parse_float_list("--class-weights", class_weights),
                    parse_float_list("--pos-weight", pos_weight), label_smoothing, eps,
-                   focal_gamma, focal_alpha, like)
+                   focal_gamma, focal_alpha, like, pos_label)
 
     def function(self, *, logits: bool, dtype: DType) -> LossFunction:
         """The loss these settings define; the core checks their ranges."""

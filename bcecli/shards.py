@@ -221,7 +221,8 @@ class PartialFile:
             self.optional("class_weights", self.weights), self.optional("pos_weight", self.weights),
             self.number("label_smoothing"), self.optional("eps", self.number),
             self.optional("focal_gamma", self.number), self.optional("focal_alpha", self.number),
-            self.optional("like", lambda key: self.choice(key, tuple(CONVENTIONS))))
+            self.optional("like", lambda key: self.choice(key, tuple(CONVENTIONS))),
+            self.optional("pos_label", self.label))
         try:
             settings.function(logits=from_logits, dtype=dtype)  # the core checks the ranges
         except BceError as e:
@@ -282,6 +283,12 @@ class PartialFile:
         value = self.data[key]
         if not isinstance(value, str) or value not in choices:
             raise self.wrong(key, f"one of {', '.join(choices)}")
+        return value
+
+    def label(self, key: str) -> str:
+        value = self.data[key]
+        if not isinstance(value, str) or not value:
+            raise self.wrong(key, "a label (text)")
         return value
 
     def number(self, key: str) -> float:

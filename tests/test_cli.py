@@ -194,7 +194,8 @@ def test_json_output_keys(bce: Run, files: Files) -> None:
                    "columns": {"predictions": 0, "targets": 0, "weights": None},
                    "unused_columns": {}, "skipped": 0, "class_weights": None,
                    "pos_weight": None, "label_smoothing": 0.0, "eps": None,
-                   "focal_gamma": None, "focal_alpha": None, "like": None, "max_loss": None,
+                   "focal_gamma": None, "focal_alpha": None, "like": None, "pos_label": None,
+                   "max_loss": None,
                    "min_loss": None, "baseline": None, "baseline_loss": None,
                    "tolerance": None, "passed": None}
 

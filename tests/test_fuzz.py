@@ -716,7 +716,7 @@ def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
         assert out == merged(folder, shards, tuple(chosen)), (chosen, changes)
 
 
-# -- found by the long mode: an xfail mark goes once its bug is fixed ------------------------
+# -- found by the long mode, and fixed -----------------------------------------------------
 
 
 def test_an_unclosed_quote_is_a_clear_error() -> None:
@@ -726,8 +726,6 @@ def test_an_unclosed_quote_is_a_clear_error() -> None:
         "the end of the line\n"
 
 
-@pytest.mark.xfail(strict=True, reason="the --logits warning is printed before the result "
-                   "turns out to be an error, so the error is not alone on stderr")
 def test_an_error_is_alone_on_stderr_after_a_warning(folder: Path) -> None:
     for name, text in (("xp.csv", "0.8\n0.3\n"), ("xy.csv", "1\n0\n"), ("xw.csv", "0\n0\n")):
         (folder / name).write_text(text)

@@ -82,7 +82,7 @@ def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
     ({"x__json": '{"bcecli_partial": 2, "count": "many"}'}, ["merge", "x.json"],
      "bce: error: x.json: a broken partial result: missing keys: id, classes, flat, reduction, "
      "dtype, from_logits, weighted, class_weights, pos_weight, label_smoothing, eps, "
-     "focal_gamma, focal_alpha, like, loss_parts, weight_parts, checksum"),
+     "focal_gamma, focal_alpha, like, pos_label, loss_parts, weight_parts, checksum"),
     ({}, ["merge", "gone.json"], "bce: error: gone.json: cannot read: No such file or directory"),
     ({"p__csv": "0.5\n", "y__csv": "1\n"}, ["compute", "p.csv", "y.csv", "--partial", "-r", "none"],
      "bce: error: --partial prints JSON for bce merge: use it without -r none, --format, the "
@@ -272,3 +272,18 @@ def test_an_infinite_loss_survives_the_round_trip(bce: Run, files: Files) -> Non
     assert '"loss_parts": [Infinity]' in made.stdout
     files(part__json=made.stdout)
     assert bce("merge", "part.json", "-f", "plain").stdout == "inf\n"
+
+
+def test_parts_with_another_positive_label_are_refused(bce: Run, files: Files) -> None:
+    """A part read with --pos-label yes and one with --pos-label no: each loss is right for
+    its own targets, their sum right for none."""
+    files(p__csv="0.8\n0.3\n", y__csv="yes\nno\n")
+    for name, label in (("a.json", "yes"), ("b.json", "no")):
+        result = bce("compute", "p.csv", "y.csv", "--no-header", "--pos-label", label,
+                     "--partial")
+        assert result.exit_code == 0, result.stderr
+        files(**{name.replace(".", "__"): result.stdout})
+    merged = bce("merge", "a.json", "b.json")
+    assert (merged.exit_code, merged.stdout) == (2, "")
+    assert merged.stderr == 'bce: error: b.json was computed with pos_label = "no", a.json ' \
+        'with "yes": shards must agree\n'
