@@ -101,8 +101,21 @@ def test_every_pandas_json_orient_is_a_named_table(bce: Run, files: Files, docum
         (TRUE, {"predictions": "y_pred", "targets": "y_true", "weights": None})
 
 
+@pytest.mark.parametrize("document", [
+    '{"0": {"0": 0.8, "1": 0.3, "2": 0.6}, "1": {"0": 1, "1": 0, "2": 1}}',
+    '{"columns": [0, 1], "index": [0, 1, 2], "data": [[0.8, 1], [0.3, 0], [0.6, 1]]}',
+])
+def test_an_unnamed_dataframe_as_pandas_writes_it(bce: Run, files: Files, document: str) -> None:
+    files(d__json=document)
+    out = output(bce, "d.json")
+    assert (out["loss"], out["columns"]) == \
+        (TRUE, {"predictions": "0", "targets": "1", "weights": None})
+
+
 def test_an_object_of_objects_whose_rows_are_unclear_is_refused(bce: Run, files: Files) -> None:
-    files(d__json='{"a": {"b": 0.5}, "c": {"b": 1}}')
+    files(d__json='{"a": {"b": 0.5}, "c": {"b": 1}}', e__json='{"0": {"0": 0.8, "1": 1}, '
+          '"1": {"0": 0.3, "1": 0}}')
+    assert refused(bce, "e.json") == refused(bce, "d.json").replace("d.json", "e.json")
     assert refused(bce, "d.json") == "bce: error: d.json: an object of objects, but which keys " \
         "are the rows and which the columns is unclear\nhint: write it with pandas' " \
         "orient='records' or orient='split'\n"

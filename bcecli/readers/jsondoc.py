@@ -87,6 +87,9 @@ def json_table(document: Any, source: str, lines: LazyJsonLines) -> Reader | Non
     keys = set(document)
     if {"columns", "data"} <= keys <= {"columns", "index", "data", "name"}:  # orient="split"
         names = document["columns"]
+        if isinstance(names, list):  # an unnamed DataFrame's columns are its positions
+            names = [str(int(n)) if isinstance(n, float) and n.is_integer() and n >= 0 else n
+                     for n in names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise InputError("'columns' must be an array of names", where=source)
         line = lines.for_key("data")
@@ -135,10 +138,14 @@ def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
 
 def nested_reader(document: dict[str, Any], source: str, lines: LazyJsonLines) -> Reader:
     """orient="columns" ({column: {index: value}}) or "index" ({index: {column: value}}):
-    told apart by which keys are pandas' row numbers; where neither or both are, refused."""
+    told apart by which keys are pandas' row numbers; where both are (an unnamed
+    DataFrame), pandas' default "columns", unless the table is square; where neither
+    is, refused."""
     outer = list(document)
     inner = list(next(iter(document.values())))
     outer_rows, inner_rows = (all(k.lstrip("-").isdigit() for k in keys) for keys in (outer, inner))
+    if inner_rows and outer_rows and len(outer) != len(inner):
+        outer_rows = False  # an unnamed DataFrame: pandas' default orient, "columns"
     if inner_rows == outer_rows:
         raise InputError("an object of objects, but which keys are the rows and which the "
                          "columns is unclear", where=source,
