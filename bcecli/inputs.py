@@ -336,8 +336,11 @@ def checked(plan: Plan) -> Plan:
     """Targets must have the predictions' shape; weights one column or one per class."""
     p, t, w = plan.predictions, plan.targets, plan.weights
     if p.shape != t.shape:
+        # scikit-learn's predict_proba: one column per class, the positive one last
+        hint = "predict_proba gives one column a class: pass --pred-col 1 for the positive " \
+            "class" if t.flat and len(p.columns) == 2 else None
         raise InputError(f"targets have shape {t.shape} but predictions have shape {p.shape}",
-                         where=t.reader.source)
+                         where=t.reader.source, hint=hint)
     if w is not None and len(w.columns) not in (1, plan.classes):
         raise InputError(f"weights have shape {w.shape}: expected one value a row or one a "
                          f"class, {p.shape}", where=w.reader.source)

@@ -365,3 +365,16 @@ def test_logits_that_look_like_probabilities_get_a_warning(bce: Run, files: File
 def test_gzip_is_decided_by_the_bytes(bce: Run, files: Files) -> None:
     files(p__csv__gz=b"0.8\n0.3\n0.6\n", y__csv=gzip.compress(b"1\n0\n1\n"))
     assert output(bce, "p.csv.gz", "y.csv")["loss"] == TRUE
+
+
+def test_predict_proba_against_n_targets_names_the_positive_column(bce: Run,
+                                                                   files: Files) -> None:
+    """scikit-learn's predict_proba is N×2, the positive class last."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([[0.2, 0.8], [0.7, 0.3], [0.4, 0.6]]))
+    files(p__npy=buffer.getvalue(), p__csv="0.2,0.8\n0.7,0.3\n0.4,0.6\n", y__csv="1\n0\n1\n")
+    for preds in ("p.npy", "p.csv"):
+        assert refused(bce, preds, "y.csv") == "bce: error: y.csv: targets have shape (N,) but " \
+            "predictions have shape (N, 2)\nhint: predict_proba gives one column a class: pass " \
+            "--pred-col 1 for the positive class\n"
+        assert output(bce, preds, "y.csv", "--pred-col", "1")["loss"] == TRUE
