@@ -12,10 +12,8 @@ import json
 import pytest
 from typer.testing import Result
 
-from tests.helpers import GOLDEN, Files, Run
+from tests.helpers import TRUE, Files, Run
 
-TRUE = next(c["expected"] for c in GOLDEN["cases"]  # PyTorch 2.13 on [0.8, 0.3, 0.6], [1, 0, 1]
-            if c["name"] == "tutorial-probabilities-float64")
 BASELINE_HINT = "hint: save a baseline from a run whose loss is finite: bce compute ... --json " \
     "> base.json\n"
 
