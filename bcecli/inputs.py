@@ -128,7 +128,7 @@ def gather(
     if labels is not None:
         plan.labels = labels
         for column in plan.targets.columns:
-            plan.targets.reader.labels[column] = labels
+            plan.targets.reader.codecs[column] = labels
     return plan
 
 

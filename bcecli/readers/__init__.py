@@ -27,13 +27,13 @@ from bcecli.readers.base import (
     Compression,
     Format,
     Input,
-    Labels,
     Reader,
     ReadHook,
 )
+from bcecli.readers.cells import Ids, Labels
 from bcecli.readers.text import TextReader, fixed_width_lines
 
-__all__ = ["STDIN", "Arrays", "Block", "Input", "Labels", "ReadHook", "Reader", "open_input",
+__all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader", "open_input",
            "read_input", "settle_headers"]
 
 _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, parse_text_number
+from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader
+from bcecli.readers.cells import parse_text_number
 
 COMMENT = re.compile(rb"\n[ \t]*#")
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
@@ -52,8 +53,8 @@ class ArrowCsvReader(Reader):
         return self.text.first_line - 1
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        if any(labels.positive is not None for labels in self.labels.values()):
-            yield from self.rest(columns, 0)  # class labels: text pyarrow would refuse
+        if any(codec.active for codec in self.codecs.values()):
+            yield from self.rest(columns, 0)  # class labels or ids: text pyarrow would refuse
             return
         import pyarrow as pa
         import pyarrow.csv as pc
@@ -76,7 +77,7 @@ class ArrowCsvReader(Reader):
                 values = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False)
                                           for name in wanted])
                 # Until then every line was a row: the line number follows from the row's.
-                yield self.labelled(Block(values, start, self.skip_lines + 1 + start), columns)
+                yield self.decoded(Block(values, start, self.skip_lines + 1 + start), columns)
                 start += len(values)
             else:
                 if start:
@@ -90,7 +91,7 @@ class ArrowCsvReader(Reader):
     def rest(self, columns: Sequence[int], start: int) -> Iterator[Block]:
         """The rows from `start` on, read by bce's own reader."""
         fallback = self.fallback()
-        fallback.labels = self.labels
+        fallback.codecs = self.codecs
         yield from skip_rows(fallback.blocks(columns), start)
 
 
@@ -163,29 +164,31 @@ class ArrowTableReader(Reader):
 
     def numbers(self, column: Any, index: int, block: Block) -> Any:
         """One column of a batch as floats: numbers (a null is NaN, a missing value, which
-        the pipeline reports or skips), or class labels."""
+        the pipeline reports or skips), class labels, or ids (integers exactly)."""
         import pyarrow as pa
 
         if pa.types.is_dictionary(column.type):  # pandas' categoricals
             column = column.dictionary_decode()
-        labels = self.labels.get(index)
+        codec = self.codecs.get(index)
         label = self.column_label(index)
         if is_text(column.type):
             cells = [math.nan if cell is None else cell for cell in column.to_pylist()]
-            if labels is not None and labels.positive is not None:
-                return labels.cells(cells, parse_float, repr, label,
-                                    lambda row: self.where(block, row))
-            hint = labels.hint(cells, parse_float) if labels is not None else None
+            if codec is not None and codec.active:
+                return codec.cells(cells, parse_float, repr, label,
+                                   lambda row: self.where(block, row))
+            hint = codec.hint(cells, parse_float) if codec is not None else None
             raise InputError(f"column {label} holds {column.type}, not numbers",
                              where=self.source, hint=hint)
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 or pa.types.is_boolean(column.type)):
             raise InputError(f"column {label} holds {column.type}, not numbers",
                              where=self.source)
-        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        if labels is not None and labels.positive is not None:
-            return labels.numbers(values, lambda row: self.where(block, row), label)
-        return values
+        if codec is not None and codec.active:
+            exact = column if pa.types.is_integer(column.type) and not column.null_count \
+                else column.cast(pa.float64())
+            return codec.numbers(exact.to_numpy(zero_copy_only=False),
+                                 lambda row: self.where(block, row), label)
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def is_text(kind: Any) -> bool:

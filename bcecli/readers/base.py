@@ -7,7 +7,6 @@ each other except `jsondoc` → `jsonlines`), so imports run one way.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -17,6 +16,7 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError, UsageError, listed
+from bcecli.readers.cells import Codec, Parse
 
 STDIN = "-"
 BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 MiB
@@ -106,8 +106,9 @@ class Block:
 class Reader:
     """One input: its column names and width, and its rows, block by block.
 
-    `labels` holds, for each column read as targets, the `Labels` that turn class
-    labels into 0 and 1 (set once the roles are known, before any block).
+    `codecs` holds, for a column read other than as its numbers, the `Codec` that reads
+    it: the `Labels` that turn a target column's class labels into 0 and 1, the `Ids`
+    of an id column (set once the roles are known, before any block).
     """
 
     def __init__(self, source: str, names: tuple[str, ...] | None, width: int, nested: bool):
@@ -122,7 +123,7 @@ class Reader:
         # row `0` or `0,1` over whole numbers, settled by the other inputs).
         self.header_kind: str | None = None
         self.first_line = 1  # the line of the first row, in line-based formats
-        self.labels: dict[int, Labels] = {}
+        self.codecs: dict[int, Codec] = {}
         # How an ambiguous first row was taken (pandas' `0` header over whole numbers),
         # said when the row counts then disagree.
         self.first_row_guess: str | None = None
@@ -164,15 +165,21 @@ class Reader:
             return f"{self.source}[{block.index(row)}]"
         return f"{self.source}:{line}"
 
-    def labelled(self, block: Block, columns: Sequence[int]) -> Block:
-        """A block of numbers with its label columns as 0 and 1 (`--pos-label`)."""
+    def decoded(self, block: Block, columns: Sequence[int]) -> Block:
+        """A block of numbers with its codec columns read through them: label columns as
+        0 and 1 (`--pos-label`), ids as codes (`--id-col`)."""
         for k, column in enumerate(columns):
-            labels = self.labels.get(column)
-            if labels is not None and labels.positive is not None:
-                block.values[:, k] = labels.numbers(block.values[:, k],
-                                                    lambda row: self.where(block, row),
-                                                    self.column_label(column))
+            codec = self.codecs.get(column)
+            if codec is not None and codec.active:
+                block.values[:, k] = codec.numbers(block.values[:, k],
+                                                   lambda row: self.where(block, row),
+                                                   self.column_label(column))
         return block
+
+    @property
+    def needs_text(self) -> bool:
+        """Whether a codec asks for its cells as text (an id column): no fast path."""
+        return any(codec.active and codec.needs_text for codec in self.codecs.values())
 
 
 class ArrayReader(Reader):
@@ -189,7 +196,7 @@ class ArrayReader(Reader):
         rows = max(1, BLOCK_ROWS // max(1, len(columns)))
         for start in range(0, len(self.array), rows):
             values = np.asarray(self.array[start:start + rows, list(columns)], dtype=np.float64)
-            yield self.labelled(Block(values, start, None), columns)
+            yield self.decoded(Block(values, start, None), columns)
 
     def where(self, block: Block, row: int) -> str:
         if self.line_of is not None:  # JSON: the line is found only now, on the error path
@@ -323,45 +330,22 @@ def first_row(chunk: bytes, source: str) -> tuple[int, str] | None:
 
 # -- cells out --------------------------------------------------------------------------
 
-_BOOLS = {"true": 1.0, "false": 0.0}
-# What exporters write for a missing value (pandas' default na_values, lower-cased).
-MISSING = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>",
-                     "null", "none", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"})
-Parse = Callable[[Any], float | None]  # a cell as a float (NaN: missing), None if no number
-
-
-def parse_text_number(cell: str) -> float | None:
-    """A float from a text cell (true/false included; NaN where the value is missing),
-    or None if it is not a number."""
-    text = cell.strip().lower()
-    if text in _BOOLS:
-        return _BOOLS[text]
-    if text in MISSING:
-        return math.nan
-    if "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def column_floats(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...] | None,
                   where: Callable[[int, int], str], *, parse: Parse, shown: Callable[[Any], str],
-                  all_text: bool, labels: Mapping[int, Labels] | None = None,
+                  all_text: bool, codecs: Mapping[int, Codec] | None = None,
                   hint: Callable[[str], str | None] | None = None) -> FloatArray:
     """Selected cells as float64 (n, k); the first one that is not a number is an error at
     `where(row, column)`, with a hint (`hint(cell)`, or the labels a target column holds).
 
     With `all_text` (every cell a str) a column is first tried in one numpy call. A
-    column with `labels` and a positive label is read as class labels instead.
+    column with an active codec (class labels, ids) is read through it instead.
     """
     out = np.empty((len(rows), len(columns)))
     for k, index in enumerate(columns):
         cells = [row[index] for row in rows]
         label = repr(names[index]) if names is not None else str(index)
-        own = labels.get(index) if labels else None
-        if own is not None and own.positive is not None:
+        own = codecs.get(index) if codecs else None
+        if own is not None and own.active:
             out[:, k] = own.cells(cells, parse, shown, label, partial(column_where, where, index))
             continue
         if all_text and not any("_" in c for c in cells):
@@ -384,157 +368,3 @@ def column_floats(rows: list[list[Any]], columns: Sequence[int], names: tuple[st
 
 def column_where(where: Callable[[int, int], str], column: int, row: int) -> str:
     return where(row, column)
-
-
-# -- class labels -----------------------------------------------------------------------
-
-LabelKey = float | str
-
-
-class NotALabel(Exception):
-    """A cell that can be no class label: an array, an object, an empty string."""
-
-
-def label_key(cell: Any, parse: Parse) -> LabelKey | None:
-    """What a cell says as a label: a number (`4`, `4.0` and JSON's `"4"` alike;
-    true/false are 1 and 0), else its text; None where the value is missing."""
-    value = parse(cell)
-    if value is not None:
-        return None if math.isnan(value) else value
-    if not isinstance(cell, str) or not cell.strip() or not cell.strip().isprintable():
-        raise NotALabel
-    text = cell.strip()
-    try:
-        number = float(text) if "_" not in text else math.nan
-    except ValueError:
-        return text
-    return text if math.isnan(number) else number
-
-
-def label_text(key: LabelKey) -> str:
-    """A label as results show it: `yes`, `4`, `0.5`."""
-    if isinstance(key, str):
-        return key
-    return str(int(key)) if key.is_integer() and abs(key) < 1e15 else repr(key)
-
-
-def shown_label(key: LabelKey) -> str:
-    """A label as messages show it: `'yes'`, `4`, `0.5`."""
-    return repr(key) if isinstance(key, str) else label_text(key)
-
-
-class Labels:
-    """Class labels in the target columns, as `--pos-label` reads them: shared by every
-    target column of a run, across blocks.
-
-    With a positive label, it is 1 and the one other label 0: the first two distinct
-    labels seen are the pair, and the positive one must be one of them; a third is an
-    error at its line. Without one, targets are numbers (0/1, soft labels, checked
-    by the core) and text in them is an error whose hint names the labels seen.
-    """
-
-    def __init__(self, positive: str | None):
-        self.given = positive
-        self.positive: LabelKey | None = None
-        if positive is not None:
-            key = label_key(positive, parse_text_number) if positive.strip() else None
-            if key is None:
-                raise UsageError(f"--pos-label {positive!r} is not a label (it reads as a "
-                                 "missing value)")
-            self.positive = key
-        self.negative: LabelKey | None = None
-        self.seen_positive = False
-
-    @property
-    def pair(self) -> dict[str, str | None]:
-        """Which label became 1 and which 0 (None: never seen), for the result."""
-        return {str(value): None if key is None else label_text(key)
-                for value, key in ((1, self.positive), (0, self.negative))}
-
-    def see(self, key: LabelKey, where: Callable[[], str], column: str) -> None:
-        """Take in a label not seen before (or the positive one); refused where it does
-        not fit the pair."""
-        if key == self.positive:
-            self.seen_positive = True
-            return
-        if key == self.negative:
-            return
-        positive = self.positive
-        if isinstance(key, str) and isinstance(positive, str) and \
-                key.casefold() == positive.casefold():
-            raise InputError(f"label {key!r} in column {column} differs from --pos-label "
-                             f"{positive!r} only in case", where=where(),
-                             hint=f"labels are compared exactly: pass --pos-label {key!r}")
-        if self.negative is None:
-            self.negative = key
-            return
-        assert positive is not None
-        pair = f"{shown_label(self.negative)} and {shown_label(key)}"
-        if not self.seen_positive:
-            raise InputError(f"the labels in column {column} are {pair}, and neither is "
-                             f"--pos-label {shown_label(positive)}", where=where())
-        raise InputError(f"a third label {shown_label(key)} in column {column}: the targets "
-                         f"are {shown_label(positive)} (1) and {shown_label(self.negative)} (0)",
-                         where=where(),
-                         hint="--pos-label reads a column of two labels, one of them positive")
-
-    def cells(self, cells: Sequence[Any], parse: Parse, shown: Callable[[Any], str],
-              column: str, where: Callable[[int], str]) -> FloatArray:
-        """Cells of a label column as 1 (the positive label), 0 (the other), NaN (missing)."""
-        out = np.empty(len(cells))
-        known: dict[LabelKey, float] = {}
-        texts: dict[str, float] = {}  # each distinct text is read once: `benign` a million times
-        for row, cell in enumerate(cells):
-            text = cell if isinstance(cell, str) else None
-            if text is not None and (value := texts.get(text)) is not None:
-                out[row] = value
-                continue
-            try:
-                key = label_key(cell, parse)
-            except NotALabel:
-                raise InputError(f"{shown(cell)} in column {column} is not a label",
-                                 where=where(row)) from None
-            if key is None:
-                value = math.nan
-            elif (value := known.get(key)) is None:
-                self.see(key, partial(where, row), column)
-                value = known[key] = 1.0 if key == self.positive else 0.0
-            out[row] = value
-            if text is not None:
-                texts[text] = value
-        return out
-
-    def numbers(self, values: FloatArray, where: Callable[[int], str], column: str
-                ) -> FloatArray:
-        """Numbers of a label column (`2`/`4` read by a fast path) as 1, 0 or NaN."""
-        present = ~np.isnan(values)
-        known = [key for key in (self.positive, self.negative) if isinstance(key, float)]
-        new = present & ~np.isin(values, known)
-        events: list[tuple[int, float]] = []  # first rows of labels not seen before
-        if new.any():
-            rows = np.flatnonzero(new)
-            _, first = np.unique(values[rows], return_index=True)
-            events = [(int(rows[i]), float(values[rows[i]])) for i in first]
-        positive = self.positive
-        hits = values == positive if isinstance(positive, float) else np.zeros(len(values), bool)
-        if not self.seen_positive and hits.any():
-            events.append((int(np.argmax(hits)), float(positive)))  # type: ignore[arg-type]
-        for row, key in sorted(events):
-            self.see(key, partial(where, row), column)
-        return np.where(present, hits.astype(np.float64), math.nan)
-
-    def hint(self, cells: Sequence[Any], parse: Parse) -> str | None:
-        """Without --pos-label: the labels a column of two holds, and the option to pass."""
-        seen: list[LabelKey] = []
-        for cell in cells:
-            try:
-                key = label_key(cell, parse)
-            except NotALabel:
-                return None
-            if key is not None and key not in seen:
-                seen.append(key)
-                if len(seen) > 2:
-                    return None
-        names = " and ".join(shown_label(key) for key in seen)
-        what = f"the labels seen are {names}" if len(seen) == 2 else f"the label seen is {names}"
-        return f"{what}: pass --pos-label with the positive one (it becomes 1, the other 0)"

@@ -213,7 +213,7 @@ class CellsReader(Reader):
 
             values = column_floats(self.rows[start:start + step], columns, self.names, where,
                                    parse=parse_json_number, shown=shown_json, all_text=False,
-                                   labels=self.labels)
+                                   codecs=self.codecs)
             yield Block(values, start, None)
 
     def where(self, block: Block, row: int) -> str:

@@ -16,7 +16,6 @@ from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
     Block,
     Input,
-    Labels,
     Reader,
     ReadHook,
     column_floats,
@@ -27,6 +26,7 @@ from bcecli.readers.base import (
     next_block,
     parsed_blocks,
 )
+from bcecli.readers.cells import Codec
 
 
 class JsonLinesReader(Reader):
@@ -47,7 +47,7 @@ class JsonLinesReader(Reader):
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         def parse(chunk: bytes, line: int, start: int) -> Block:
             return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
-                                    start, self.labels)
+                                    start, self.codecs)
 
         yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
 
@@ -100,7 +100,7 @@ def shown_json(value: Any) -> str:
 
 def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
                      names: tuple[str, ...] | None, source: str, first_line: int, start: int,
-                     labels: dict[int, Labels] | None = None) -> Block:
+                     codecs: dict[int, Codec] | None = None) -> Block:
     """Lines of JSON as rows `start`…: each line one number, array, or object with the
     first line's keys."""
     rows: list[list[Any]] = []
@@ -135,5 +135,5 @@ def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
         numbers.append(number)
     values = column_floats(rows, columns, names, lambda row, _: f"{source}:{numbers[row]}",
                            parse=parse_json_number, shown=shown_json, all_text=False,
-                           labels=labels)
+                           codecs=codecs)
     return Block(values, start, np.array(numbers, dtype=np.int64))

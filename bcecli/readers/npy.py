@@ -98,7 +98,7 @@ class StreamedNpy(Reader):
         for start in range(0, total, step):
             count = min(step, total - start)
             values = np.array(self.rows(count)[:, list(columns)], dtype=np.float64)
-            yield self.labelled(Block(values, start, None), columns)
+            yield self.decoded(Block(values, start, None), columns)
 
     def where(self, block: Block, row: int) -> str:
         return f"{self.name}[{block.index(row)}]"

@@ -33,8 +33,6 @@ from bcecli.readers.base import (
     MAX_COLUMNS,
     Block,
     Input,
-    Labels,
-    Parse,
     Reader,
     ReadHook,
     column_floats,
@@ -43,9 +41,9 @@ from bcecli.readers.base import (
     is_comment,
     line_blocks,
     next_block,
-    parse_text_number,
     parsed_blocks,
 )
+from bcecli.readers.cells import Codec, Parse, parse_text_number
 
 _NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
 HeaderKind = Literal["names", "positions", "maybe"] | None
@@ -142,8 +140,9 @@ class TextReader(Reader):
             if self.trailing:
                 chunk = strip_trailing(chunk, self.delimiter or "")
             block = parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
-                                start, self.names, labels=self.labels, decimal=self.decimal)
-            return self.labelled(block, columns) if isinstance(block.lines, int) else block
+                                start, self.names, codecs=self.codecs, decimal=self.decimal,
+                                fast=not self.needs_text)
+            return self.decoded(block, columns) if isinstance(block.lines, int) else block
 
         rows = 0
         for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
@@ -155,15 +154,17 @@ class TextReader(Reader):
 
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, start: int, names: tuple[str, ...] | None,
-                *, labels: dict[int, Labels] | None = None, decimal: str = ".") -> Block:
+                *, codecs: dict[int, Codec] | None = None, decimal: str = ".",
+                fast: bool = True) -> Block:
     """Whole lines of delimited text as rows `start`…; `first_line` is the first's number.
 
     A block from a fast path has an int for its lines (a row on every line) and its
-    label columns still as numbers; the Python path reads labels itself.
+    label columns still as numbers; the Python path reads codecs itself. Without
+    `fast`, only the Python path reads (an id column: its text is the id).
     """
     body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
     values = None
-    if decimal == "." or delimiter != ",":
+    if fast and (decimal == "." or delimiter != ","):
         if decimal == ",":
             body = body.translate(_SWAP_POINT)
         values = fixed_width(body, columns, width, delimiter)
@@ -172,7 +173,7 @@ def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
     if values is not None:  # the fast paths accept only blocks with a row on every line
         return Block(values, start, first_line)
     return python_rows(chunk, columns, width, delimiter, source, first_line, start, names,
-                       labels=labels, decimal=decimal)
+                       codecs=codecs, decimal=decimal)
 
 
 # -- 1. fixed width ---------------------------------------------------------------------
@@ -466,7 +467,7 @@ def shown_cell(cell: str) -> str:
 
 def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, start: int, names: tuple[str, ...] | None,
-                *, labels: dict[int, Labels] | None = None, decimal: str = ".") -> Block:
+                *, codecs: dict[int, Codec] | None = None, decimal: str = ".") -> Block:
     """The strict path: every rule checked, every failure located."""
     lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
     rows = split_lines(lines, delimiter, source, numbers)
@@ -479,6 +480,6 @@ def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
     point = decimal == "."
     values = column_floats(rows, columns, names, lambda row, _: f"{source}:{numbers[row]}",
                            parse=parse_text_number if point else parse_decimal_comma,
-                           shown=shown_cell, all_text=point, labels=labels,
+                           shown=shown_cell, all_text=point, codecs=codecs,
                            hint=decimal_hint if point else point_hint)
     return Block(values, start, np.array(numbers, dtype=np.int64))
