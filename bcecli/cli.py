@@ -140,6 +140,10 @@ PosWeight = Annotated[str | None, typer.Option(
     metavar="LIST", help="Weight of positives: one value or C values (PyTorch pos_weight).")]
 LabelSmoothing = Annotated[float, typer.Option(
     metavar="F", help="Keras label smoothing: y ← y·(1−F) + 0.5·F.")]
+IdCol = Annotated[str | None, typer.Option(
+    metavar="COL", help="Join the rows of PREDICTIONS and TARGETS (and --weights) by the ids "
+    "in column COL of each, not by position: every id in every file, once. '' is pandas' "
+    "index.")]
 Header = Annotated[bool | None, typer.Option(
     "--header/--no-header", help="Force the first row to be (or not be) a header. Default: "
     "detected.", show_default=False)]
@@ -203,6 +207,7 @@ def compute(
         metavar="A", help="With --focal-gamma: α = A balances positives against "
         "negatives.")] = None,
     pos_label: PosLabel = None,
+    id_col: IdCol = None,
     header: Header = None,
     input_format: InputFormatOption = None,
     decimal: DecimalOption = DecimalMark.POINT,
@@ -234,7 +239,7 @@ def compute(
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value),
+                              decimal.value, id_col),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -256,6 +261,7 @@ def compare(
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
     pos_label: PosLabel = None,
+    id_col: IdCol = None,
     header: Header = None,
     input_format: InputFormatOption = None,
     decimal: DecimalOption = DecimalMark.POINT,
@@ -271,7 +277,7 @@ def compare(
     return commands.compare(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value),
+                              decimal.value, id_col),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
         pos_weight=pos_weight, label_smoothing=label_smoothing)
 

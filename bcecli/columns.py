@@ -27,6 +27,8 @@ TARGET_WORDS = frozenset({
     "test"})
 _CLEAR_TARGET = TARGET_WORDS - {"y", "true", "test"}  # these three also go with predictions
 WEIGHT_WORDS = frozenset({"weight", "weights"})
+ID_WORDS = frozenset({"id", "ids", "key", "uuid", "guid", "filename", "fname", "file", "path",
+                      "index", "idx"})
 OPTIONS = {"predictions": "--pred-col", "targets": "--target-col"}
 # pandas writes its index as an unnamed first column (`Unnamed: 0` when read back and
 # written again) in CSV, and as `__index_level_0__` in Parquet.
@@ -38,20 +40,34 @@ def is_index(name: str) -> bool:
 
 
 def data_columns(reader: Reader) -> list[int]:
-    """Every column but pandas' index."""
+    """Every column but pandas' index and the id column (`--id-col`)."""
     names = reader.names
-    return [i for i in range(reader.width) if names is None or not is_index(names[i])]
+    return [i for i in range(reader.width) if (names is None or not is_index(names[i]))
+            and i != reader.id_column]
+
+
+def words_of(name: str) -> set[str]:
+    """A name's words, split at `_`, `-`, spaces and camelCase, lower-cased."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.strip())
+    return set(re.split(r"[^a-z0-9]+", spaced.lower())) - {""}
 
 
 def role_of_name(name: str) -> str | None:
     """"predictions", "targets" or "weights" where a column name says so, else None."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.strip())
-    words = set(re.split(r"[^a-z0-9]+", spaced.lower())) - {""}
+    words = words_of(name)
     if words & PREDICTION_WORDS:
         return None if words & _CLEAR_TARGET else "predictions"
     if words & TARGET_WORDS:
         return "targets"
     return "weights" if words & WEIGHT_WORDS else None
+
+
+def key_name(name: str) -> str | None:
+    """What a column of ids is called in every file: `''` for pandas' index (whichever
+    of its names), the name where its words say ids (`id`, `image_id`, `filename`)."""
+    if is_index(name):
+        return ""
+    return name.strip() if words_of(name) & ID_WORDS and role_of_name(name) is None else None
 
 
 def role_of(reader: Reader, column: int) -> str | None:

@@ -42,6 +42,7 @@ class InputOptions:
     no_progress: bool
     pos_label: str | None = None
     decimal: str = "."
+    id_col: str | None = None
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
@@ -55,7 +56,8 @@ class InputOptions:
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      on_read=progress.advance if progress else None, resources=resources)
+                      id_col=self.id_col, on_read=progress.advance if progress else None,
+                      resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
                 ("--class-weights", settings.class_weights, (plan.classes,))):
@@ -205,7 +207,9 @@ def input_size(*paths: str | None) -> int | None:
 def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:
     """The JSON keys that say what was read: files, columns, rows skipped."""
     labels = plan.labels
-    given = {"labels": labels.pair} if labels and labels.positive is not None else {}
+    given: dict[str, Any] = {"labels": labels.pair} if labels and labels.active else {}
+    if plan.id_col is not None:
+        given |= {"id_col": plan.id_col, "joined": streamed.rows}
     return {"predictions": plan.predictions.reader.source,
             "targets": plan.targets.reader.source,
             "weights": plan.weights.reader.source if plan.weights else None,

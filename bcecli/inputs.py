@@ -5,7 +5,8 @@ predictions, targets and weights: a JSON object carries its own arrays; an
 `.npz` file's arrays are picked by name; one table of two columns is
 (prediction, target); otherwise the column options pick. Widths are checked
 here; row counts only as the rows stream (`pipeline`). The target columns get
-the run's `Labels` (`--pos-label`).
+the run's `Labels` (`--pos-label`); with `--id-col`, each input's id column is
+found first (no role reads it) and read through one shared `Ids`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
 
-from bcecli.columns import both_roles, data_columns, named, role_of, role_of_name
+from bcecli.columns import both_roles, data_columns, is_index, named, role_of, role_of_name
 from bcecli.errors import InputError, UsageError, listed
 from bcecli.readers import (
     STDIN,
     Arrays,
+    Ids,
     Labels,
     Reader,
     ReadHook,
@@ -75,6 +77,8 @@ class Plan:
     targets: Role
     weights: Role | None
     labels: Labels | None = None  # how the target columns read class labels
+    id_col: str | None = None  # --id-col: rows are joined by the ids of each input's
+    ids: Ids | None = None  # id column, read as codes
 
     @property
     def classes(self) -> int:
@@ -83,6 +87,11 @@ class Plan:
     @property
     def roles(self) -> list[Role]:
         return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
+
+    @property
+    def readers(self) -> list[Reader]:
+        """Each input once, in role order."""
+        return list(dict.fromkeys(role.reader for role in self.roles))
 
     def columns(self) -> dict[str, ColumnLabel | list[ColumnLabel] | None]:
         """Which column fed which role, as the output reports it."""
@@ -93,8 +102,9 @@ class Plan:
     def unused_columns(self) -> dict[str, list[ColumnLabel]]:
         """Per input, the named columns no role reads (pandas' index, an id, …)."""
         unused: dict[str, list[ColumnLabel]] = {}
-        for reader in dict.fromkeys(role.reader for role in self.roles):
+        for reader in self.readers:
             used = {c for role in self.roles if role.reader is reader for c in role.columns}
+            used |= {reader.id_column} if reader.id_column is not None else set()
             if reader.names is not None and len(used) < reader.width:
                 unused[reader.source] = [reader.names[c] for c in range(reader.width)
                                          if c not in used]
@@ -113,6 +123,7 @@ def gather(
     input_format: str | None = None,
     decimal: str = ".",
     labels: Labels | None = None,
+    id_col: str | None = None,
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
     resources: ExitStack,
@@ -123,8 +134,13 @@ def gather(
     """
     plan = roles(predictions, targets, weights=weights, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
-                 input_format=input_format, decimal=decimal, stdin=stdin, on_read=on_read,
-                 resources=resources)
+                 input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
+                 on_read=on_read, resources=resources)
+    if id_col is not None:
+        plan.id_col, plan.ids = id_col, Ids()
+        for reader in plan.readers:
+            assert reader.id_column is not None
+            reader.codecs[reader.id_column] = plan.ids
     if labels is not None:
         plan.labels = labels
         for column in plan.targets.columns:
@@ -143,6 +159,7 @@ def roles(
     header: bool | None,
     input_format: str | None,
     decimal: str,
+    id_col: str | None,
     stdin: IO[bytes] | None,
     on_read: ReadHook | None,
     resources: ExitStack,
@@ -170,6 +187,9 @@ def roles(
             raise UsageError(f"{predictions} holds predictions and targets: pass no TARGETS file")
         if pred_col is not None or target_col is not None:
             raise UsageError("--pred-col and --target-col do not apply to a JSON object input")
+        if id_col is not None:
+            raise UsageError("--id-col joins rows of several files: a JSON object with its "
+                             "own targets has nothing to join")
         if "targets" not in first:
             raise InputError("the JSON object has no 'targets' key", where=predictions)
         weight_role = None
@@ -192,6 +212,8 @@ def roles(
     weight_table = first if weights is None else open_table(weights)
     settle_headers([table for table in dict.fromkeys([first, target_table, weight_table])
                     if isinstance(table, Reader)])
+    if id_col is not None:
+        find_ids(id_col, [first, target_table, weight_table])
     if targets is not None and isinstance(first, Reader) and isinstance(target_table, Reader):
         pred_role, target_role = two_tables(first, target_table, pred_col, target_col)
     elif targets is not None:
@@ -210,6 +232,23 @@ def roles(
         weight_role = input_role(weight_table, "weights", weight_col, "--weight-col",
                                  weights is not None)
     return checked(Plan(pred_role, target_role, weight_role))
+
+
+def find_ids(spec: str, tables: list[Reader | Arrays]) -> None:
+    """Each input's id column (`--id-col`), which no role then reads; pandas' index is
+    one name in every file (empty, `Unnamed: 0`, `__index_level_0__`)."""
+    readers = list(dict.fromkeys(tables))
+    if len(readers) < 2:
+        raise UsageError("--id-col joins the rows of PREDICTIONS and TARGETS by id: pass "
+                         "a TARGETS file")
+    for reader in readers:
+        if not isinstance(reader, Reader):
+            raise UsageError(f"--id-col: {reader.source} holds arrays, not a table with an "
+                             "id column")
+        index = next((i for i in range(reader.width) if reader.names is not None
+                      and is_index(reader.names[i])), None) if is_index(spec) else None
+        reader.id_column = index if index is not None else \
+            reader.column_index(spec, "--id-col")
 
 
 def two_tables(first: Reader, targets: Reader, pred_col: str | None, target_col: str | None
@@ -335,6 +374,11 @@ def make_role(name: str, reader: Reader, columns: Columns | None, key: str | Non
 def checked(plan: Plan) -> Plan:
     """Targets must have the predictions' shape; weights one column or one per class."""
     p, t, w = plan.predictions, plan.targets, plan.weights
+    for role in plan.roles:
+        if role.reader.id_column in role.columns:
+            raise UsageError(f"column {role.reader.column_label(role.reader.id_column)} of "
+                             f"{role.reader.source} is the --id-col: it cannot also be the "
+                             f"{role.name}")
     if p.shape != t.shape:
         # scikit-learn's predict_proba: one column per class, the positive one last
         hint = "predict_proba gives one column a class: pass --pred-col 1 for the positive " \

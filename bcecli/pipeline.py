@@ -33,6 +33,7 @@ class Streamed:
     """What streaming every row gave: one total per function, and what was seen on the way."""
 
     totals: list[LossTotal]
+    rows: int = 0  # rows read, those skipped included
     skipped: int = 0  # rows dropped for a missing value (--skip-missing)
     lowest: float = math.inf  # the smallest and largest prediction used
     highest: float = -math.inf
@@ -64,6 +65,7 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
     """
     streamed = Streamed([LossTotal() for _ in functions])
     for batch in batches(plan):
+        streamed.rows += len(batch.predictions.values)
         missing = batch.missing_rows()
         if missing.any():
             if not skip_missing:
@@ -152,7 +154,8 @@ class Batch:
 
 
 def batches(plan: Plan) -> Iterator[Batch]:
-    """Every input read once, in blocks, cut so that all roles see the same rows."""
+    """Every input read once, in blocks, cut so that all roles see the same rows: paired
+    by position, or by id (`--id-col`)."""
     readers: list[Reader] = []
     wanted: list[list[int]] = []
     slots = []  # (reader, first column in its blocks) of each role
@@ -163,11 +166,31 @@ def batches(plan: Plan) -> Iterator[Batch]:
             wanted.append([])
         slots.append((at, len(wanted[at])))
         wanted[at].extend(role.columns)
+    checks = []
+    if plan.ids is not None:  # each block ends with the id column
+        for reader, columns in zip(readers, wanted, strict=True):
+            assert reader.id_column is not None
+            columns.append(reader.id_column)
+    elif len(readers) > 1 and any(reader.names for reader in readers):
+        from bcecli.join import order_checks
+
+        checks = order_checks(readers, wanted, {
+            (at, c) for at, columns in enumerate(wanted) for c in columns})
     streams = [r.blocks(columns) for r, columns in zip(readers, wanted, strict=True)]
-    for blocks in aligned(streams, readers, plan):
+    if plan.ids is not None:
+        from bcecli.join import joined
+
+        paired = joined(streams, readers, [len(columns) for columns in wanted], plan.ids)
+    else:
+        paired = aligned(streams, readers, plan)
+    for blocks in paired:
+        for check in checks:
+            check.see(blocks)
         chunks = [Chunk(role, blocks[at].select(offset, len(role.columns)))
                   for role, (at, offset) in zip(plan.roles, slots, strict=True)]
         yield Batch.of(chunks)
+    for check in checks:
+        check.verdict()
 
 
 def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan: Plan

@@ -53,8 +53,8 @@ class ArrowCsvReader(Reader):
         return self.text.first_line - 1
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        if any(codec.active for codec in self.codecs.values()):
-            yield from self.rest(columns, 0)  # class labels or ids: text pyarrow would refuse
+        if self.needs_text:  # ids: their text, not pyarrow's floats
+            yield from self.rest(columns, 0)
             return
         import pyarrow as pa
         import pyarrow.csv as pc

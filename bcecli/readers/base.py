@@ -124,6 +124,7 @@ class Reader:
         self.header_kind: str | None = None
         self.first_line = 1  # the line of the first row, in line-based formats
         self.codecs: dict[int, Codec] = {}
+        self.id_column: int | None = None  # --id-col: joins rows; no role reads it
         # How an ambiguous first row was taken (pandas' `0` header over whole numbers),
         # said when the row counts then disagree.
         self.first_row_guess: str | None = None

@@ -250,6 +250,7 @@ def id_key(cell: Any) -> IdKey | None:
 
 
 def shown_id(key: IdKey) -> str:
+    """An id as messages show it: `'a17'`, `42`, `0.5`."""
     return repr(key) if isinstance(key, str) else label_text(float(key)) \
         if isinstance(key, float) else str(key)
 
@@ -299,6 +300,48 @@ class Ids:
         out = np.full(len(values), math.nan)
         out[present] = codes[inverse]
         return out
+
+    def hint(self, cells: Sequence[Any], parse: Parse) -> str | None:
+        return None
+
+
+class Keys:
+    """Ids as rows paired by position compare them (a check, never an error): numbers as
+    themselves, text as a code from `TEXT` down (shared by the inputs compared, exact as
+    a float), NaN where missing or no id at all."""
+
+    active = True
+    needs_text = False  # a float's last digits do not matter to a check
+    TEXT = -float(1 << 52)
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.texts: list[str] = []
+
+    def value(self, cell: Any) -> float:
+        try:
+            key = id_key(cell)
+        except NotAKey:
+            return math.nan
+        if isinstance(key, str):
+            code = self.codes.setdefault(key, len(self.texts))
+            if code == len(self.texts):
+                self.texts.append(key)
+            return self.TEXT - code
+        return math.nan if key is None else float(key)
+
+    def shown(self, value: float) -> str:
+        """A key as messages show it: `'img_7.png'`, `42`."""
+        return repr(self.texts[int(self.TEXT - value)]) if value <= self.TEXT else \
+            shown_id(int(value) if value.is_integer() else value)
+
+    def cells(self, cells: Sequence[Any], parse: Parse, shown: Callable[[Any], str],
+              column: str, where: Callable[[int], str]) -> FloatArray:
+        return np.array([self.value(cell) for cell in cells], dtype=np.float64)
+
+    def numbers(self, values: np.ndarray[Any, Any], where: Callable[[int], str], column: str
+                ) -> FloatArray:
+        return np.asarray(values, dtype=np.float64)
 
     def hint(self, cells: Sequence[Any], parse: Parse) -> str | None:
         return None
