@@ -40,9 +40,10 @@ def is_index(name: str) -> bool:
 
 
 def data_columns(reader: Reader) -> list[int]:
-    """Every column but pandas' index and the id column (`--id-col`)."""
+    """Every column but ids: pandas' index, the `--id-col`, and those named as ids (`id`,
+    `filename`), which hold no prediction or target."""
     names = reader.names
-    return [i for i in range(reader.width) if (names is None or not is_index(names[i]))
+    return [i for i in range(reader.width) if (names is None or key_name(names[i]) is None)
             and i != reader.id_column]
 
 

@@ -69,6 +69,14 @@ class Table:
     def where(self, row: int) -> str:
         return self.reader.where(self.block(np.array([row])), 0)
 
+    def joined_to(self, block: Block, rows: Rows) -> None:
+        """Note the row of PREDICTIONS (of `block`) each of `rows` was joined to."""
+        self.at_index[rows] = block.indices if block.indices is not None else \
+            np.arange(block.start, block.start + len(rows))
+        if block.lines is not None:
+            self.at_line[rows] = np.arange(block.lines, block.lines + len(rows)) \
+                if isinstance(block.lines, int) else block.lines
+
     def rows(self, codes: Rows) -> Rows:
         """The row holding each id; -1 where this input has none."""
         rows = np.full(len(codes), -1)
@@ -97,6 +105,8 @@ def joined(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], widths
         if any(lacking):
             continue  # read on, only to count them
         check_unique(block, codes, found[0], tables[0], first, ids)
+        for table, rows in zip(tables, found, strict=True):
+            table.joined_to(block, rows)
         yield [block] + [table.block(rows) for table, rows in zip(tables, found, strict=True)]
     for table, count, examples in zip(tables, lacking, absent, strict=True):
         if count:
@@ -110,8 +120,7 @@ def joined(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], widths
 
 def check_unique(block: Block, codes: Rows, rows: Rows, table: Table, reader: Reader,
                  ids: Ids) -> None:
-    """Refuse an id PREDICTIONS gives twice (in this block, or here and before); note
-    where each row was joined."""
+    """Refuse an id PREDICTIONS gives twice (in this block, or here and before)."""
     earlier = np.flatnonzero(table.at_index[rows] >= 0)
     repeat = repeats(rows)
     candidates = [int(earlier[0])] if len(earlier) else []
@@ -126,11 +135,6 @@ def check_unique(block: Block, codes: Rows, rows: Rows, table: Table, reader: Re
             before = reader.where(Block(np.empty((1, 0)), int(table.at_index[row]),
                                         line if line >= 0 else None), 0)
         raise duplicate(ids, codes[first_repeat], reader.where(block, first_repeat), before)
-    table.at_index[rows] = block.indices if block.indices is not None else \
-        np.arange(block.start, block.start + len(rows))
-    if block.lines is not None:
-        table.at_line[rows] = np.arange(block.lines, block.lines + len(rows)) \
-            if isinstance(block.lines, int) else block.lines
 
 
 def repeats(values: Rows) -> tuple[int, int] | None:
@@ -190,7 +194,8 @@ def spots(places: list[str]) -> str:
 
 class OrderCheck:
     """Two inputs paired by position that share a column of ids: the first row where the
-    ids differ, an error at the end unless the index was only row numbers."""
+    ids differ is an error at the end, unless one input's pandas index was only its row
+    numbers (a default index: no ids) and the other's not the same numbers shuffled."""
 
     def __init__(self, name: str, readers: tuple[Reader, Reader],
                  places: tuple[tuple[int, int], tuple[int, int]], keys: Keys):
@@ -198,17 +203,20 @@ class OrderCheck:
         self.readers = readers
         self.places = places  # (block, column) of each side's ids in the paired blocks
         self.keys = keys
-        self.row_numbers = [name == "", name == ""]  # pandas' default index: 0, 1, 2, …
+        self.rows = 0
+        self.row_numbers = [name == "", name == ""]  # 0, 1, 2, … in order
+        self.lowest = [np.inf, np.inf]
+        self.highest = [-np.inf, -np.inf]
+        self.whole = [True, True]  # every id a whole number
         self.differs: tuple[str, str, float, float] | None = None
 
     def see(self, blocks: Sequence[Block]) -> None:
         (a, i), (b, j) = self.places
         first, second = blocks[a].values[:, i], blocks[b].values[:, j]
-        for side, (block, values) in enumerate(((blocks[a], first), (blocks[b], second))):
-            if self.row_numbers[side]:
-                positions = np.arange(block.start, block.start + len(values)) \
-                    if block.indices is None else block.indices
-                self.row_numbers[side] = bool((values == positions).all())
+        if self.name == "":
+            for side, (block, values) in enumerate(((blocks[a], first), (blocks[b], second))):
+                self.observe(side, block, values)
+        self.rows += len(first)
         if self.differs is None:
             differ = (first != second) & ~np.isnan(first) & ~np.isnan(second)
             if differ.any():
@@ -216,9 +224,25 @@ class OrderCheck:
                 self.differs = (self.readers[0].where(blocks[a], row),
                                 self.readers[1].where(blocks[b], row), first[row], second[row])
 
+    def observe(self, side: int, block: Block, values: FloatArray) -> None:
+        """Whether one side's index is its row numbers, or those numbers in some order."""
+        if self.row_numbers[side]:
+            positions = np.arange(block.start, block.start + len(values)) \
+                if block.indices is None else block.indices
+            self.row_numbers[side] = bool((values == positions).all())
+        if len(values):
+            self.lowest[side] = min(self.lowest[side], float(values.min()))
+            self.highest[side] = max(self.highest[side], float(values.max()))
+            self.whole[side] &= bool((values == np.round(values)).all())
+
     def verdict(self) -> None:
         """Refuse files in different orders, once every row was seen."""
-        if self.differs is None or any(self.row_numbers):
+        def shuffled(side: int) -> bool:
+            return self.whole[side] and (self.lowest[side], self.highest[side]) == \
+                (0, self.rows - 1)
+
+        if self.differs is None or any(self.row_numbers[side] and not shuffled(1 - side)
+                                       for side in (0, 1)):
             return
         here, there, ours, theirs = self.differs
         column = "pandas' index" if self.name == "" else f"column {self.name!r}"

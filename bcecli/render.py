@@ -228,10 +228,13 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
         elif key == "unused_columns":
             for source, names in value.items():
                 grid.add_row("Not used", f"{source}: {', '.join(map(repr, names))}")
+        elif key == "id_col":  # --id-col: how many rows it joined
+            by = "pandas' index" if value == "" else column_text(value)
+            grid.add_row("Joined", f"{result.sources['joined']} rows by {by}")
         elif key == "labels":  # --pos-label: which label became 1, which 0
             grid.add_row("Labels", ", ".join(f"{text!r} → {number}" for number, text
                                              in value.items() if text is not None))
-        elif value not in (None, 0.0, 0):  # only what was given
+        elif value not in (None, 0.0, 0) and key != "joined":  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
     for gate in result.gates:
         verdict = "[green]passed[/]" if gate.held else "[red]FAILED[/]"

@@ -65,8 +65,8 @@ def test_roles_by_name_in_json_lines_too(bce: Run, files: Files) -> None:
 @pytest.mark.parametrize(("table", "message"), [
     ("pred,score,y\n0.8,0.8,1\n", "columns 'pred' and 'score' of d.csv both look like "
      "predictions: pass --pred-col to say which\n"),
-    ("id,a,y\na,0.8,1\n", "cannot tell which column of d.csv holds the predictions (columns: "
-     "'id', 'a', 'y'): pass --pred-col\n"),
+    ("id,a,b,y\na,0.8,0.7,1\n", "cannot tell which column of d.csv holds the predictions "
+     "(columns: 'a', 'b', 'y'): pass --pred-col\n"),
     ("a,b,weight\n0.8,1,1\n", "cannot tell which column of d.csv holds the predictions "
      "(columns: 'a', 'b', 'weight'): pass --pred-col\n"),
 ])
