@@ -140,7 +140,7 @@ def test_files_in_different_orders_are_refused_by_their_shared_id(bce: Run,
 
 def test_a_late_difference_is_found_too(bce: Run, files: Files) -> None:
     ids = [str(i) for i in range(3000)]
-    swapped = ids[:2500] + [ids[2501], ids[2500]] + ids[2502:]
+    swapped = [*ids[:2500], ids[2501], ids[2500], *ids[2502:]]
     files(p__csv="image_id,p\n" + "".join(f"{i},0.5\n" for i in ids),
           t__csv="image_id,y\n" + "".join(f"{i},1\n" for i in swapped))
     assert refused(bce, "p.csv", "t.csv").splitlines()[0] == (
