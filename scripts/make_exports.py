@@ -691,6 +691,64 @@ def series_json() -> None:
         options=["--pos-label", "benign"])
 
 
+def joined_by_id() -> None:
+    """`--id-col`: Kaggle's submission and solution files (rows in different orders), and
+    pandas frames shuffled before they were written; by position, the same files are
+    refused at the first row whose ids differ."""
+    p, y, index = test_split()
+    order = rng_for("kaggle").permutation(len(p))  # the solution's rows, shuffled
+
+    submission, solution = "kaggle_submission.csv", "kaggle_solution.csv"
+    pd.DataFrame({"id": index, "target": p}).sort_values("id").to_csv(OUT / submission,
+                                                                      index=False)
+    pd.DataFrame({"id": index[order], "target": y[order]}).to_csv(OUT / solution, index=False)
+    back = pd.read_csv(OUT / submission).merge(pd.read_csv(OUT / solution), on="id")
+    by_id = np.argsort(index)
+    same(back["target_x"], p[by_id])
+    same(back["target_y"], y[by_id])
+    writer = "pandas to_csv(index=False) of Kaggle's submission (id, target: sorted by id) " \
+        "and solution (id, target: shuffled)"
+    add("join-kaggle", [submission, solution], ok(p, y, "target", "target"), writer,
+        options=["--id-col", "id"])
+    row = int(np.argmax(np.sort(index) != index[order]))
+    add("join-kaggle-by-position-refused", [submission, solution],
+        error(submission, row + 2, lambda s: s.startswith(f"{np.sort(index)[row]},")), writer)
+
+    # df.sample(frac=1).to_csv(): the index is written, shuffled; the targets unshuffled
+    shuffled, targets = "bc_shuffled_pred.csv", "bc_y_test.csv"
+    frame = pd.DataFrame({"y_pred": p}, index=index).sample(frac=1, random_state=SEED)
+    frame.to_csv(OUT / shuffled)
+    pd.Series(y, index=index, name="y_true").to_csv(OUT / targets)
+    writer = "pandas DataFrame(index=test rows).sample(frac=1).to_csv() beside " \
+        "Series(y_test).to_csv()"
+    add("join-pandas-index", [shuffled, targets], ok(p, y, "y_pred", "y_true"), writer,
+        options=["--id-col", ""])
+    first = int(np.argmax(frame.index.to_numpy() != index))
+    add("join-pandas-index-by-position-refused", [shuffled, targets],
+        error(shuffled, first + 2, lambda s: s.startswith(f"{frame.index[first]},")), writer)
+
+    # a DataFrame made from predict_proba has the default index 0, 1, 2 (no ids at all);
+    # y_test keeps the rows the split drew: the rows align by position
+    default = "bc_proba_default_index.csv"
+    pd.DataFrame(p).to_csv(OUT / default)
+    add("join-default-index-by-position", [default, targets], ok(p, y, "0", "y_true"),
+        "pandas DataFrame(predict_proba(X_test)[:, 1]).to_csv() beside Series(y_test).to_csv()")
+
+    name = "kaggle_submission_polars.parquet"
+    pl.DataFrame({"id": index[order[::-1]], "prediction": p[order[::-1]]}).write_parquet(
+        OUT / name)
+    add("join-polars-parquet", [name, solution], ok(p, y, "prediction", "target"),
+        "polars write_parquet of a submission in another order", options=["--id-col", "id"],
+        requires=["pyarrow"])
+
+    name = "kaggle_submission_twice.csv"
+    twice = pd.DataFrame({"id": index, "target": p})
+    pd.concat([twice, twice.iloc[[5]]]).to_csv(OUT / name, index=False)
+    add("join-duplicate-id", [name, solution],
+        error(name, len(p) + 2, lambda s: s.startswith(f"{index[5]},")),
+        "pandas concat() that repeats a row, to_csv(index=False)", options=["--id-col", "id"])
+
+
 def readme(versions: dict[str, str]) -> str:
     """The folder's README: where the files come from, and with what."""
     listed = "\n".join(f"| {name} | {version} |" for name, version in versions.items())
@@ -732,6 +790,7 @@ def main() -> None:
     european()
     containers()
     series_json()
+    joined_by_id()
     names = [c["name"] for c in cases]
     assert len(set(names)) == len(names)
     document = {
