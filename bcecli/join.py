@@ -25,7 +25,7 @@ import numpy as np
 from bcecli.columns import key_name
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
-from bcecli.readers import Block, Ids, Keys, Reader
+from bcecli.readers import Block, Ids, Reader
 
 SHOWN = 3  # ids a message names
 Rows = np.ndarray[Any, np.dtype[np.int64]]
@@ -47,19 +47,16 @@ class Table:
         self.indices: Rows = np.concatenate(
             [np.arange(b.start, b.start + len(b.values)) if b.indices is None else b.indices
              for b in blocks]) if blocks else np.empty(0, np.int64)
-        codes = self.codes(missing_ids(self.values[:, -1], self.where, reader))
-        self.row_of: Rows = np.full(len(ids.keys), -1)
-        self.row_of[codes] = np.arange(len(codes))
-        repeat = repeats(codes)
-        if repeat is not None:
-            row, earlier = repeat
+        codes = missing_ids(self.values[:, -1], self.where, reader)
+        self.order: Rows = np.argsort(codes, kind="stable")  # rows by id
+        self.sorted = codes[self.order]
+        same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
+        if len(same):  # the repeat nearest the top, and the row it repeats
+            pairs = np.stack([self.order[same], self.order[same + 1]])
+            row, earlier = int(pairs[1].min()), int(pairs[0][np.argmin(pairs[1])])
             raise duplicate(ids, codes[row], self.where(row), self.where(earlier))
         self.at_index: Rows = np.full(len(codes), -1)  # PREDICTIONS' row joined to each
         self.at_line: Rows = np.full(len(codes), -1)
-
-    @staticmethod
-    def codes(values: FloatArray) -> Rows:
-        return values.astype(np.int64)
 
     def block(self, rows: Rows) -> Block:
         """These rows, in this order, each knowing its line and position."""
@@ -77,12 +74,12 @@ class Table:
             self.at_line[rows] = np.arange(block.lines, block.lines + len(rows)) \
                 if isinstance(block.lines, int) else block.lines
 
-    def rows(self, codes: Rows) -> Rows:
+    def rows(self, codes: FloatArray) -> Rows:
         """The row holding each id; -1 where this input has none."""
-        rows = np.full(len(codes), -1)
-        known = codes < len(self.row_of)
-        rows[known] = self.row_of[codes[known]]
-        return rows
+        at = np.minimum(np.searchsorted(self.sorted, codes), max(len(self.sorted) - 1, 0))
+        if not len(self.sorted):
+            return np.full(len(codes), -1)
+        return np.where(self.sorted[at] == codes, self.order[at], -1)
 
 
 def joined(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], widths: list[int],
@@ -95,8 +92,7 @@ def joined(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], widths
     absent: list[list[tuple[str, float]]] = [[] for _ in tables]  # the first few, per table
     lacking = [0 for _ in tables]
     for block in streams[0]:
-        codes = Table.codes(missing_ids(block.values[:, -1],
-                                        partial(first.where, block), first))
+        codes = missing_ids(block.values[:, -1], partial(first.where, block), first)
         found = [table.rows(codes) for table in tables]
         for t, rows in enumerate(found):
             gaps = np.flatnonzero(rows < 0)
@@ -118,7 +114,7 @@ def joined(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], widths
             raise not_in(ids, len(left), examples, table.reader, first)
 
 
-def check_unique(block: Block, codes: Rows, rows: Rows, table: Table, reader: Reader,
+def check_unique(block: Block, codes: FloatArray, rows: Rows, table: Table, reader: Reader,
                  ids: Ids) -> None:
     """Refuse an id PREDICTIONS gives twice (in this block, or here and before)."""
     earlier = np.flatnonzero(table.at_index[rows] >= 0)
@@ -198,7 +194,7 @@ class OrderCheck:
     numbers (a default index: no ids) and the other's not the same numbers shuffled."""
 
     def __init__(self, name: str, readers: tuple[Reader, Reader],
-                 places: tuple[tuple[int, int], tuple[int, int]], keys: Keys):
+                 places: tuple[tuple[int, int], tuple[int, int]], keys: Ids):
         self.name = name  # the columns' key name: '' for pandas' index
         self.readers = readers
         self.places = places  # (block, column) of each side's ids in the paired blocks
@@ -255,7 +251,7 @@ class OrderCheck:
 def order_checks(readers: Sequence[Reader], wanted: list[list[int]], used: set[tuple[int, int]]
                  ) -> list[OrderCheck]:
     """A check for each column of ids PREDICTIONS' input shares, by name, with another
-    input; their columns are added to `wanted`, read through a shared `Keys`."""
+    input; their columns are added to `wanted`, read through a shared `Ids`."""
     def keys_of(at: int) -> dict[str, int]:
         names = readers[at].names or ()
         found: dict[str, int] = {}
@@ -277,7 +273,7 @@ def order_checks(readers: Sequence[Reader], wanted: list[list[int]], used: set[t
         for name, column in keys_of(at).items():
             if name in ours:
                 shared = readers[0].codecs.get(ours[name])  # another input's check of it
-                keys = shared if isinstance(shared, Keys) else Keys()
+                keys = shared if isinstance(shared, Ids) else Ids(strict=False)
                 checks.append(OrderCheck(name, (readers[0], readers[at]),
                                          (place(0, ours[name]), place(at, column)), keys))
     return checks

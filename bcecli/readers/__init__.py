@@ -30,10 +30,10 @@ from bcecli.readers.base import (
     Reader,
     ReadHook,
 )
-from bcecli.readers.cells import Ids, Keys, Labels
+from bcecli.readers.cells import Ids, Labels
 from bcecli.readers.text import TextReader, fixed_width_lines
 
-__all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Keys", "Labels", "ReadHook", "Reader",
+__all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader",
            "open_input", "read_input", "settle_headers"]
 
 _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {

@@ -53,9 +53,6 @@ class ArrowCsvReader(Reader):
         return self.text.first_line - 1
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        if self.needs_text:  # ids: their text, not pyarrow's floats
-            yield from self.rest(columns, 0)
-            return
         import pyarrow as pa
         import pyarrow.csv as pc
 
@@ -77,7 +74,10 @@ class ArrowCsvReader(Reader):
                 values = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False)
                                           for name in wanted])
                 # Until then every line was a row: the line number follows from the row's.
-                yield self.decoded(Block(values, start, self.skip_lines + 1 + start), columns)
+                block = Block(values, start, self.skip_lines + 1 + start)
+                if not self.exact(block, columns):
+                    break  # ids whose digits a float loses: read as text
+                yield self.decoded(block, columns)
                 start += len(values)
             else:
                 if start:

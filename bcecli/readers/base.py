@@ -177,10 +177,11 @@ class Reader:
                                                    self.column_label(column))
         return block
 
-    @property
-    def needs_text(self) -> bool:
-        """Whether a codec asks for its cells as text (an id column): no fast path."""
-        return any(codec.active and codec.needs_text for codec in self.codecs.values())
+    def exact(self, block: Block, columns: Sequence[int]) -> bool:
+        """Whether the numbers a fast path parsed stand for the cells of every codec column
+        (ids from 2**52 on may not: their text is read instead)."""
+        return all(codec.exact(block.values[:, k]) for k, column in enumerate(columns)
+                   if (codec := self.codecs.get(column)) is not None and codec.active)
 
 
 class ArrayReader(Reader):

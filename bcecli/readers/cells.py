@@ -47,9 +47,9 @@ class Codec(Protocol):
     def active(self) -> bool:
         """Whether the column is read through this codec at all."""
 
-    @property
-    def needs_text(self) -> bool:
-        """Whether cells must be read as text: numbers parsed in bulk may lose digits."""
+    def exact(self, values: np.ndarray[Any, Any]) -> bool:
+        """Whether numbers a fast path parsed stand for their cells (else the cells' text
+        is read)."""
 
     def cells(self, cells: Sequence[Any], parse: Parse, shown: Callable[[Any], str],
               column: str, where: Callable[[int], str]) -> FloatArray:
@@ -108,8 +108,6 @@ class Labels:
     by the core) and text in them is an error whose hint names the labels seen.
     """
 
-    needs_text = False  # labels parsed in bulk as numbers are as good as their text
-
     def __init__(self, positive: str | None):
         self.given = positive
         self.positive: LabelKey | None = None
@@ -125,6 +123,9 @@ class Labels:
     @property
     def active(self) -> bool:
         return self.positive is not None
+
+    def exact(self, values: np.ndarray[Any, Any]) -> bool:
+        return True  # labels parsed in bulk are the numbers their text says
 
     @property
     def pair(self) -> dict[str, str | None]:
@@ -249,99 +250,86 @@ def id_key(cell: Any) -> IdKey | None:
     return id_key(number) if math.isfinite(number) else text
 
 
-def shown_id(key: IdKey) -> str:
-    """An id as messages show it: `'a17'`, `42`, `0.5`."""
-    return repr(key) if isinstance(key, str) else label_text(float(key)) \
-        if isinstance(key, float) else str(key)
-
-
 class Ids:
-    """The ids of `--id-col` as codes: an id gets the same code in every file that shares
-    this object (in the order first seen), so rows join by comparing numbers."""
+    """Ids as floats that are equal where the ids are: a number under 2**52 is itself;
+    any other id (text; a larger whole number, by its digits) a code from `TEXT` down,
+    from a dictionary shared by the inputs compared; NaN where the id is missing.
 
-    active = True
-    needs_text = True  # `12345678901234567891` is not a float
+    `strict` (`--id-col`) refuses a cell that is no id (an array, an object); the order
+    check takes it as missing.
+    """
 
-    def __init__(self) -> None:
-        self.codes: dict[IdKey, int] = {}
-        self.keys: list[IdKey] = []
-
-    def code(self, key: IdKey) -> int:
-        code = self.codes.get(key)
-        if code is None:
-            code = self.codes[key] = len(self.keys)
-            self.keys.append(key)
-        return code
-
-    def shown(self, code: float) -> str:
-        """An id as messages show it: `'a17'`, `42`."""
-        return shown_id(self.keys[int(code)])
-
-    def cells(self, cells: Sequence[Any], parse: Parse, shown: Callable[[Any], str],
-              column: str, where: Callable[[int], str]) -> FloatArray:
-        out = np.empty(len(cells))
-        for row, cell in enumerate(cells):
-            try:
-                key = id_key(cell)
-            except NotAKey:
-                raise InputError(f"{shown(cell)} in column {column} is not an id",
-                                 where=where(row)) from None
-            out[row] = math.nan if key is None else self.code(key)
-        return out
-
-    def numbers(self, values: np.ndarray[Any, Any], where: Callable[[int], str], column: str
-                ) -> FloatArray:
-        """Ids an array holds (Parquet's integers exactly): one dictionary lookup per
-        distinct value."""
-        present = ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), bool)
-        distinct, inverse = np.unique(values[present], return_inverse=True)
-        codes = np.array([self.code(key) for value in distinct
-                          if (key := id_key(value.item())) is not None], dtype=np.float64)
-        out = np.full(len(values), math.nan)
-        out[present] = codes[inverse]
-        return out
-
-    def hint(self, cells: Sequence[Any], parse: Parse) -> str | None:
-        return None
-
-
-class Keys:
-    """Ids as rows paired by position compare them (a check, never an error): numbers as
-    themselves, text as a code from `TEXT` down (shared by the inputs compared, exact as
-    a float), NaN where missing or no id at all."""
-
-    active = True
-    needs_text = False  # a float's last digits do not matter to a check
     TEXT = -float(1 << 52)
-
-    def __init__(self) -> None:
+    LIMIT = float(1 << 52)  # floats are whole numbers exactly below this
+    def __init__(self, strict: bool = True) -> None:
+        self.strict = strict
         self.codes: dict[str, int] = {}
         self.texts: list[str] = []
 
-    def value(self, cell: Any) -> float:
-        try:
-            key = id_key(cell)
-        except NotAKey:
+    @property
+    def active(self) -> bool:
+        return True
+
+    def text_code(self, text: str) -> float:
+        code = self.codes.setdefault(text, len(self.texts))
+        if code == len(self.texts):
+            self.texts.append(text)
+        return self.TEXT - code
+
+    def value(self, key: IdKey | None) -> float:
+        if key is None:
             return math.nan
-        if isinstance(key, str):
-            code = self.codes.setdefault(key, len(self.texts))
-            if code == len(self.texts):
-                self.texts.append(key)
-            return self.TEXT - code
-        return math.nan if key is None else float(key)
+        if isinstance(key, str) or abs(key) >= self.LIMIT:
+            return self.text_code(str(key))
+        return float(key)
 
     def shown(self, value: float) -> str:
-        """A key as messages show it: `'img_7.png'`, `42`."""
-        return repr(self.texts[int(self.TEXT - value)]) if value <= self.TEXT else \
-            shown_id(int(value) if value.is_integer() else value)
+        """An id as messages show it: `'a17'`, `42`, `0.5`."""
+        if value <= self.TEXT:
+            text = self.texts[int(self.TEXT - value)]
+            return text if text.lstrip("-").isdigit() else repr(text)
+        return label_text(value)
+
+    def exact(self, values: np.ndarray[Any, Any]) -> bool:
+        """Whether numbers parsed in bulk are these ids: not where one is 2**52 or more (its
+        last digits may be lost); the cells' text decides then."""
+        return not (np.abs(values) >= self.LIMIT).any()
 
     def cells(self, cells: Sequence[Any], parse: Parse, shown: Callable[[Any], str],
               column: str, where: Callable[[int], str]) -> FloatArray:
-        return np.array([self.value(cell) for cell in cells], dtype=np.float64)
+        if all(isinstance(cell, str) and "_" not in cell for cell in cells):
+            try:  # numbers, parsed in one call
+                numbers = np.array(cells, dtype=np.float64)
+                if np.isfinite(numbers).all() and self.exact(numbers):
+                    return numbers
+            except ValueError:
+                pass
+        out = np.empty(len(cells))
+        codes = self.codes
+        for row, cell in enumerate(cells):
+            # a cell written as its id's text (the second file's, mostly) is that id
+            if isinstance(cell, str) and (code := codes.get(cell)) is not None:
+                out[row] = self.TEXT - code
+                continue
+            try:
+                value = self.value(id_key(cell))
+            except NotAKey:
+                if self.strict:
+                    raise InputError(f"{shown(cell)} in column {column} is not an id",
+                                     where=where(row)) from None
+                value = math.nan
+            out[row] = value
+        return out
 
     def numbers(self, values: np.ndarray[Any, Any], where: Callable[[int], str], column: str
                 ) -> FloatArray:
-        return np.asarray(values, dtype=np.float64)
+        """Ids an array holds (Parquet's integers exactly, by their digits from 2**52)."""
+        out = np.asarray(values, dtype=np.float64)
+        large = np.flatnonzero(np.abs(out) >= self.LIMIT)
+        if len(large):
+            out = out.copy()
+            out[large] = [self.value(id_key(values[i].item())) for i in large]
+        return out
 
     def hint(self, cells: Sequence[Any], parse: Parse) -> str | None:
         return None

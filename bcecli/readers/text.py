@@ -140,9 +140,13 @@ class TextReader(Reader):
             if self.trailing:
                 chunk = strip_trailing(chunk, self.delimiter or "")
             block = parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
-                                start, self.names, codecs=self.codecs, decimal=self.decimal,
-                                fast=not self.needs_text)
-            return self.decoded(block, columns) if isinstance(block.lines, int) else block
+                                start, self.names, codecs=self.codecs, decimal=self.decimal)
+            if not isinstance(block.lines, int):  # the Python path read the codecs itself
+                return block
+            if not self.exact(block, columns):
+                return python_rows(chunk, columns, self.width, self.delimiter, self.source, line,
+                                   start, self.names, codecs=self.codecs, decimal=self.decimal)
+            return self.decoded(block, columns)
 
         rows = 0
         for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
@@ -154,17 +158,15 @@ class TextReader(Reader):
 
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, start: int, names: tuple[str, ...] | None,
-                *, codecs: dict[int, Codec] | None = None, decimal: str = ".",
-                fast: bool = True) -> Block:
+                *, codecs: dict[int, Codec] | None = None, decimal: str = ".") -> Block:
     """Whole lines of delimited text as rows `start`…; `first_line` is the first's number.
 
     A block from a fast path has an int for its lines (a row on every line) and its
-    label columns still as numbers; the Python path reads codecs itself. Without
-    `fast`, only the Python path reads (an id column: its text is the id).
+    label columns still as numbers; the Python path reads codecs itself.
     """
     body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
     values = None
-    if fast and (decimal == "." or delimiter != ","):
+    if decimal == "." or delimiter != ",":
         if decimal == ",":
             body = body.translate(_SWAP_POINT)
         values = fixed_width(body, columns, width, delimiter)
