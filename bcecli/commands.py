@@ -56,8 +56,8 @@ class InputOptions:
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      id_col=self.id_col, on_read=progress.advance if progress else None,
-                      resources=resources)
+                      id_col=self.id_col, column_vectors=settings.like == "sklearn",
+                      on_read=progress.advance if progress else None, resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
                 ("--class-weights", settings.class_weights, (plan.classes,))):

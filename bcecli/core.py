@@ -293,7 +293,7 @@ class LossFunction:
     def __init__(self, *, logits: bool = False, pos_weight: ArrayLike | None = None,
                  label_smoothing: float = 0.0, eps: float | None = None,
                  dtype: DTypeLike = np.float64, focal_gamma: float | None = None,
-                 focal_alpha: float | None = None):
+                 focal_alpha: float | None = None, permissive: bool = False):
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise UsageError(f"dtype must be float64 or float32, not {self.dtype}")
@@ -311,6 +311,9 @@ class LossFunction:
         self.eps = eps
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
+        # PyTorch's own checks only: negative weights (Monte-Carlo event weights) and, with
+        # logits, targets outside [0, 1]
+        self.permissive = permissive
         self.pos_weight = None if pos_weight is None else self.cast(pos_weight)
         if self.pos_weight is not None:
             check_weights(self.pos_weight, "pos_weight")
@@ -332,9 +335,9 @@ class LossFunction:
                     raise InputError(f"{name} of shape {x_shape(arr)} does not broadcast "
                                      f"to input shape {x_shape(x)}") from None
         if w is not None:
-            check_weights(w, "weight")
+            check_weights(w, "weight", negative=self.permissive)
         check_predictions(x, self.logits)
-        check_targets(y)
+        check_targets(y, any_value=self.logits and self.permissive)
         if self.label_smoothing:
             y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing  # keeps y's dtype
         # Huge weights can overflow a loss to inf: that is its value, not a warning.
@@ -438,14 +441,18 @@ def check_predictions(x: FloatArray, logits: bool) -> None:
         first_bad(~((x >= 0) & (x <= 1)), x, "prediction", "is outside [0, 1]")
 
 
-def check_targets(y: FloatArray) -> None:
+def check_targets(y: FloatArray, any_value: bool = False) -> None:
     first_bad(np.isnan(y), y, "target", "is not a number")
-    first_bad(~((y >= 0) & (y <= 1)), y, "target", "is outside [0, 1]")
+    if any_value:
+        first_bad(~np.isfinite(y), y, "target", "is not finite")
+    else:
+        first_bad(~((y >= 0) & (y <= 1)), y, "target", "is outside [0, 1]")
 
 
-def check_weights(w: FloatArray, role: str) -> None:
+def check_weights(w: FloatArray, role: str, negative: bool = False) -> None:
     first_bad(~np.isfinite(w), w, role, "is not finite")
-    first_bad(w < 0, w, role, "is negative")
+    if not negative:
+        first_bad(w < 0, w, role, "is negative")
 
 
 def first_bad(mask: NDArray[np.bool_], values: FloatArray, role: str, problem: str) -> None:

@@ -124,18 +124,22 @@ def gather(
     decimal: str = ".",
     labels: Labels | None = None,
     id_col: str | None = None,
+    column_vectors: bool = False,
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
     resources: ExitStack,
 ) -> Plan:
     """Open every input once and decide which columns feed which role; widths are checked.
 
-    The files stay open, registered with `resources`, until the rows are read.
+    `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
+    as scikit-learn does. The files stay open, registered with `resources`, until the
+    rows are read.
     """
     plan = roles(predictions, targets, weights=weights, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
                  on_read=on_read, resources=resources)
+    checked(plan, column_vectors)
     if id_col is not None:
         plan.id_col, plan.ids = id_col, Ids()
         for reader in plan.readers:
@@ -204,10 +208,8 @@ def roles(
             weight_role = input_role(weight_table, "weights", weight_col, "--weight-col", True)
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
-        return checked(Plan(make_role("predictions", first["predictions"], None,
-                                      key="predictions"),
-                            make_role("targets", first["targets"], None, key="targets"),
-                            weight_role))
+        return Plan(make_role("predictions", first["predictions"], None, key="predictions"),
+                    make_role("targets", first["targets"], None, key="targets"), weight_role)
     target_table = first if targets is None else open_table(targets)
     weight_table = first if weights is None else open_table(weights)
     settle_headers([table for table in dict.fromkeys([first, target_table, weight_table])
@@ -231,7 +233,7 @@ def roles(
     if weights is not None or weight_col is not None:
         weight_role = input_role(weight_table, "weights", weight_col, "--weight-col",
                                  weights is not None)
-    return checked(Plan(pred_role, target_role, weight_role))
+    return Plan(pred_role, target_role, weight_role)
 
 
 def find_ids(spec: str, tables: list[Reader | Arrays]) -> None:
@@ -371,21 +373,28 @@ def make_role(name: str, reader: Reader, columns: Columns | None, key: str | Non
     return Role(name, reader, tuple(columns), False)
 
 
-def checked(plan: Plan) -> Plan:
-    """Targets must have the predictions' shape; weights one column or one per class."""
+def checked(plan: Plan, column_vectors: bool) -> None:
+    """Targets must have the predictions' shape (`column_vectors`: or be N×1 against N);
+    weights one column or one per class."""
     p, t, w = plan.predictions, plan.targets, plan.weights
     for role in plan.roles:
         if role.reader.id_column in role.columns:
             raise UsageError(f"column {role.reader.column_label(role.reader.id_column)} of "
                              f"{role.reader.source} is the --id-col: it cannot also be the "
                              f"{role.name}")
-    if p.shape != t.shape:
-        # scikit-learn's predict_proba: one column per class, the positive one last
-        hint = "predict_proba gives one column a class: pass --pred-col 1 for the positive " \
-            "class" if t.flat and len(p.columns) == 2 else None
+    vectors = {p.shape, t.shape} == {"(N,)", "(N, 1)"}
+    if vectors and column_vectors:
+        p.flat = t.flat = True
+    elif p.shape != t.shape:
+        hint = None
+        if t.flat and len(p.columns) == 2:  # predict_proba: a column a class, the positive last
+            hint = "predict_proba gives one column a class: pass --pred-col 1 for the " \
+                "positive class"
+        elif vectors:
+            hint = "PyTorch refuses an (N, 1) array against N values; scikit-learn reads it " \
+                "as N values: pass --like sklearn to do the same"
         raise InputError(f"targets have shape {t.shape} but predictions have shape {p.shape}",
                          where=t.reader.source, hint=hint)
     if w is not None and len(w.columns) not in (1, plan.classes):
         raise InputError(f"weights have shape {w.shape}: expected one value a row or one a "
                          f"class, {p.shape}", where=w.reader.source)
-    return plan

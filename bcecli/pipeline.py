@@ -82,14 +82,14 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
         weight = weight_array(batch, class_weights)
         try:  # the weights as read, so a bad one is reported with its own value and line
             if batch.weights is not None:
-                check_weights(batch.weights.values, "weight")
+                check_weights(batch.weights.values, "weight", negative=functions[0].permissive)
         except BadValue as e:
-            raise located(e, batch) from None
+            raise located(e, batch, functions[0].logits) from None
         for function, total in zip(functions, streamed.totals, strict=True):
             try:
                 losses = function(predictions, targets, weight)
             except BadValue as e:
-                raise located(e, batch) from None
+                raise located(e, batch, function.logits) from None
             total.add(losses, None if weight is None else function.cast(weight))
             if total is streamed.totals[0]:
                 if on_rows is not None:
@@ -245,8 +245,9 @@ def missing_value(batch: Batch, row: int) -> InputError:
                       "in all the inputs alike")
 
 
-def located(error: BadValue, batch: Batch) -> InputError:
-    """A core `BadValue` (role, index in the batch) as a message naming file and line."""
+def located(error: BadValue, batch: Batch, logits: bool) -> InputError:
+    """A core `BadValue` (role, index in the batch) as a message naming file and line, with
+    a hint where an option would accept the value."""
     chunk = batch.chunk_of(error.role)
     message = (f"{error.role} {format_float(error.value)}{chunk.role.in_column(error.index)} "
                f"{error.problem}")
@@ -257,4 +258,11 @@ def located(error: BadValue, batch: Batch) -> InputError:
             float(error.value).is_integer():
         hint = "if the targets are class labels, pass --pos-label with the positive one " \
             "(it becomes 1, the other 0)"
+        if logits:
+            hint += "; PyTorch accepts any target with logits: --like torch does too"
+    elif error.role == "target" and error.problem == "is outside [0, 1]" and logits:
+        hint = "PyTorch accepts any target with logits: pass --like torch to do the same"
+    elif error.role == "weight" and error.problem == "is negative":
+        hint = "PyTorch accepts negative weights (Monte-Carlo event weights): pass --like " \
+            "torch to do the same"
     return InputError(message, where=chunk.where(error.index[0]), hint=hint)

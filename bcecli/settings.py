@@ -52,10 +52,12 @@ class Settings:
                    focal_gamma, focal_alpha, like, pos_label)
 
     def function(self, *, logits: bool, dtype: DType) -> LossFunction:
-        """The loss these settings define; the core checks their ranges."""
+        """The loss these settings define; the core checks their ranges (`--like torch`:
+        only those PyTorch checks)."""
         return LossFunction(logits=logits, pos_weight=self.pos_weight,
                             label_smoothing=self.label_smoothing, eps=self.eps, dtype=dtype,
-                            focal_gamma=self.focal_gamma, focal_alpha=self.focal_alpha)
+                            focal_gamma=self.focal_gamma, focal_alpha=self.focal_alpha,
+                            permissive=self.like == "torch")
 
     def fields(self) -> dict[str, Any]:
         """The JSON keys, in the order results have always had them."""

@@ -235,8 +235,10 @@ class PartialFile:
         count = self.integer("count", 1)
         if count % classes:
             raise self.wrong("count", f"a multiple of classes ({classes})")
+        signed = settings.like == "torch"  # negative weights, targets outside [0, 1]
         part = Partial(part_id, classes, flat, reduction, dtype, from_logits, weighted, settings,
-                       count, self.sum("loss_parts", "losses"), self.sum("weight_parts", "weights"))
+                       count, self.sum("loss_parts", "losses", signed),
+                       self.sum("weight_parts", "weights", signed))
         if not part.loss_parts:
             raise self.broken("loss_parts is empty: it must hold the sum of the losses")
         weights = weighted or settings.class_weights is not None  # both make a sum of weights
@@ -303,11 +305,11 @@ class PartialFile:
             raise self.wrong(key, expected)
         return value
 
-    def sum(self, key: str, what: str) -> list[float]:
-        """Parts whose exact sum is a sum of `what` (never negative)."""
+    def sum(self, key: str, what: str, signed: bool) -> list[float]:
+        """Parts whose exact sum is a sum of `what` (never negative, unless `signed`)."""
         parts = self.numbers(key, is_sum, "a list of finite numbers or Infinity")
         total = exact_sum(parts)
-        if not total >= 0:
+        if not total >= 0 and not signed:
             raise self.broken(f"{key} add up to {format_float(total)}, but a sum of {what} "
                               "cannot be negative")
         return parts

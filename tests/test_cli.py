@@ -377,7 +377,8 @@ def test_version_and_help(bce: Run) -> None:
     (dict(p__json="[0.8, null]", y__json="[1, 0]"), ["p.json", "y.json"],
      "p.json:1: a missing value" + MISSING_HINT),
     (dict(p__csv=P, y__csv=Y, w__csv="1\n-1\n1\n"), ["p.csv", "y.csv", "--weights", "w.csv"],
-     "w.csv:2: weight -1.0 is negative"),
+     "w.csv:2: weight -1.0 is negative\nhint: PyTorch accepts negative weights (Monte-Carlo "
+     "event weights): pass --like torch to do the same"),
     (dict(p__csv=P, y__csv=Y, w__csv="1\ninf\n1\n"), ["p.csv", "y.csv", "--weights", "w.csv"],
      "w.csv:2: weight inf is not finite"),
     (dict(p__csv=P, y__csv=Y, w__csv="0\n0\n0\n"),
