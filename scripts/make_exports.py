@@ -526,6 +526,20 @@ def numpy_files() -> None:
         ok(pm32.astype(np.float64), ym, [0, 1, 2], [0, 1, 2]),
         "np.save: float32 (N, 3) predictions, bool (N, 3) targets")
 
+    # predict_proba(X)[:, [1]] (or a Keras model's predict) is N×1: scikit-learn reads it
+    # as N values; PyTorch refuses it against (N,)
+    p, y, _ = test_split()
+    np.save(OUT / "proba_column.npy", p[:, None])
+    np.save(OUT / "y_test.npy", y)
+    expected = ok(p, y, 0, 0)
+    assert math.isclose(log_loss(y, p[:, None]), expected["loss"], rel_tol=1e-12)
+    writer = "np.save(predict_proba(X_test)[:, [1]]), an (N, 1) array, and np.save(y_test)"
+    add("numpy-npy-column-sklearn", ["proba_column.npy", "y_test.npy"], expected, writer,
+        options=["--like", "sklearn"])
+    add("numpy-npy-column-refused", ["proba_column.npy", "y_test.npy"],
+        refusal("y_test.npy: targets have shape (N,) but predictions have shape (N, 1)"),
+        writer)
+
 
 # ------------------------------------------------------- issue 10: a test split
 

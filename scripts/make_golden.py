@@ -183,6 +183,8 @@ def sample_commands() -> list[dict[str, Any]]:
     mp, mt = load("multilabel_preds.csv", skiprows=1), load("multilabel_targets.csv", skiprows=1)
     comb = np.loadtxt(data / "combined.csv", delimiter=",", skiprows=1, usecols=(1, 2, 3))
     cp, cy, cw = (torch.tensor(comb[:, i]) for i in range(3))
+    events = np.loadtxt(data / "events.csv", delimiter=",", skiprows=1)
+    ex, et, ew = (torch.tensor(events[:, i]) for i in range(3))  # negative weights
     bce, bcel = F.binary_cross_entropy, F.binary_cross_entropy_with_logits
     pos = torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64)
     runs = [
@@ -210,6 +212,12 @@ def sample_commands() -> list[dict[str, Any]]:
           "0.25"], focal(x, t, 2.0, 0.25, logits=True)),
         (["preds.csv", "targets.csv", "--focal-gamma", "0.5"],
          focal(p, y, 0.5, None, logits=False)),
+        (["events.csv", "--logits", "--weight-col", "weight", "--like", "torch"],
+         bcel(ex, et, weight=ew)),
+        (["events.csv", "--logits", "--weight-col", "weight", "--like", "torch", "-r", "none"],
+         bcel(ex, et, weight=ew, reduction="none")),
+        (["preds.csv", "targets.csv", "--weights", "signed_weights.csv", "--like", "torch",
+          "-r", "sum"], bce(p, y, weight=load("signed_weights.csv"), reduction="sum")),
     ]
     return [{"args": args, "expected": loss.tolist() if loss.dim() else loss.item()}
             for args, loss in runs]
