@@ -2,7 +2,7 @@
 the ids both inputs hold checked on the way.
 
 By id: PREDICTIONS streams; every other input is read whole first and its rows found by
-id, so memory grows with those inputs (8 bytes a value and 40 a row, plus a
+id, so memory grows with those inputs (8 bytes a value and about 50 a row, plus a
 dictionary entry of about 100 bytes per distinct id). The id column is the last
 column of every block, as codes (`readers.Ids`): equal codes, equal ids. Every id
 must be in every input, once: a duplicate, an id in one input only and a missing
