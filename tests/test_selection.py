@@ -215,12 +215,15 @@ def test_parquet_list_refusals(bce: Run, files: Files) -> None:
     pq.write_table(pa.table({"probs": pa.array([None, None], pa.list_(pa.float64())),
                              "labels": [[1, 0], [0, 1]]}), "nulls.parquet")
     pq.write_table(pa.table({"probs": [[], []], "labels": [[], []]}), "empty.parquet")
+    pq.write_table(pa.table({"y_pred": [{"a": 0.5}], "y": [1]}), "struct.parquet")
     assert refused(bce, "text.parquet") == \
         "bce: error: text.parquet: column 'probs' holds list<element: string>, not numbers\n"
     assert refused(bce, "nulls.parquet") == \
         "bce: error: nulls.parquet: column 'probs' holds no list, only nulls\n"
     assert refused(bce, "empty.parquet") == \
         "bce: error: empty.parquet: the lists in column 'probs' are empty\n"
+    assert refused(bce, "struct.parquet") == \
+        "bce: error: struct.parquet: column 'y_pred' holds struct<a: double>, not numbers\n"
 
 
 # -- selection: globs and ranges -----------------------------------------------------------
@@ -288,6 +291,17 @@ SELECTION_ERRORS = [
 def test_selection_refusals(bce: Run, files: Files, args: list[str], message: str) -> None:
     files(d__csv=WIDE)
     assert refused(bce, "d.csv", *args, "--target-col", "label_*") == message
+
+
+def test_columns_of_one_role_get_the_glob_that_picks_them(bce: Run, files: Files) -> None:
+    files(d__csv=WIDE)
+    assert refused(bce, "d.csv") == "bce: error: columns 'pred_cat' and 'pred_dog' and " \
+        "'pred_bird' of d.csv all look like predictions: pass --pred-col to say which\n" \
+        "hint: for multi-label, pick them all: --pred-col 'pred_*'\n"
+    assert refused(bce, "d.csv", "--pred-col", "pred_*") == "bce: error: columns " \
+        "'label_cat' and 'label_dog' and 'label_bird' of d.csv all look like targets: pass " \
+        "--target-col to say which\nhint: for multi-label, pick them all: --target-col " \
+        "'label_*'\n"
 
 
 def test_a_glob_lists_at_most_twenty_columns(bce: Run, files: Files) -> None:
