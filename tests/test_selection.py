@@ -170,6 +170,19 @@ def test_parquet_and_feather_list_columns(bce: Run, files: Files, reference: dic
 
 
 @needs_arrow
+def test_parquet_list_labels_with_pos_label(bce: Run, files: Files,
+                                           reference: dict[str, Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files()
+    names = [["yes" if y else "no" for y in row] for row in LABELS]
+    pq.write_table(pa.table({"probs": PREDS, "labels": names}), "d.parquet")
+    out = output(bce, "d.parquet", "--pos-label", "yes")
+    assert (out["loss"], out["labels"]) == (reference["loss"], {"1": "yes", "0": "no"})
+
+
+@needs_arrow
 def test_parquet_lists_from_two_files_with_weights(bce: Run, files: Files) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
