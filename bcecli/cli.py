@@ -125,8 +125,9 @@ Logits = Annotated[bool, typer.Option(
 Weights = Annotated[str | None, typer.Option(
     metavar="FILE", help="File of per-sample weights: N values, or an N×C matrix.")]
 PredCol = Annotated[str | None, typer.Option(
-    metavar="COL", help="Prediction column(s): header name or 0-based index; a comma list "
-    "for multi-label. Default: the column named so (y_pred, prob, score, …).")]
+    metavar="COL", help="Prediction column(s): header name or 0-based index; for multi-label "
+    "a comma list, a range (1-3, both ends included) or a glob ('pred_*'). Default: the "
+    "column named so (y_pred, prob, score, …).")]
 TargetCol = Annotated[str | None, typer.Option(
     metavar="COL", help="Target column(s), as --pred-col. Default: the column named so "
     "(y_true, label, target, …).")]

@@ -10,6 +10,7 @@ number, so they are never applied by guess.
 
 from __future__ import annotations
 
+import os
 import re
 
 from bcecli.errors import UsageError, plural
@@ -80,9 +81,21 @@ def named(reader: Reader, role: str) -> int | None:
     found = [i for i in data_columns(reader) if role_of(reader, i) == role]
     if len(found) > 1:
         listed = " and ".join(reader.column_label(i) for i in found)
-        raise UsageError(f"columns {listed} of {reader.source} both look like {role}: pass "
-                         f"{OPTIONS[role]} to say which")
+        several = len(found) > 2  # likely one a class: say how to pick them all
+        raise UsageError(f"columns {listed} of {reader.source} {'all' if several else 'both'} "
+                         f"look like {role}: pass {OPTIONS[role]} to say which",
+                         hint=pick_all(reader, found, OPTIONS[role]) if several else None)
     return found[0] if found else None
+
+
+def pick_all(reader: Reader, columns: list[int], option: str) -> str:
+    """How to pick several columns of one role as one multi-label matrix: the glob of
+    their common prefix, where they have one."""
+    names = reader.names or ()
+    prefix = os.path.commonprefix([names[i] for i in columns])  # noqa: RUF071 (names)
+    if prefix:
+        return f"for multi-label, pick them all: {option} '{prefix}*'"
+    return "for multi-label, pick them all with a comma list, a range (1-3) or a glob"
 
 
 def both_roles(reader: Reader, pred: int | list[int] | None, target: int | list[int] | None

@@ -3,10 +3,11 @@
 `gather` opens the inputs and decides which reader and columns feed the
 predictions, targets and weights: a JSON object carries its own arrays; an
 `.npz` file's arrays are picked by name; one table of two columns is
-(prediction, target); otherwise the column options pick. Widths are checked
-here; row counts only as the rows stream (`pipeline`). The target columns get
-the run's `Labels` (`--pos-label`); with `--id-col`, each input's id column is
-found first (no role reads it) and read through one shared `Ids`.
+(prediction, target); otherwise the column options pick (`selection`). A list
+column (JSON Lines, Parquet) gives a role its C values, one per class. Widths
+are checked here; row counts only as the rows stream (`pipeline`). The target
+columns get the run's `Labels` (`--pos-label`); with `--id-col`, each input's id
+column is found first (no role reads it) and read through one shared `Ids`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bcecli.readers import (
     read_input,
     settle_headers,
 )
+from bcecli.selection import Columns, column_index, column_spec
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
 
@@ -46,29 +48,55 @@ class Role:
     @property
     def columns_fed(self) -> ColumnLabel | list[ColumnLabel]:
         """The header name of each column (its 0-based position without a header, the
-        key of a JSON object's array); one column read as N values is not a list."""
+        key of a JSON object's array); one column read as N values, or one list column,
+        is not a list."""
         if self.key is not None:
             return self.key
         names = self.reader.names
         labels = [names[c] if names else c for c in self.columns]
-        return labels[0] if self.flat else labels
+        return labels[0] if self.flat or self.one_list is not None else labels
+
+    @property
+    def one_list(self) -> int | None:
+        """The length of the lists where one list column feeds the role, else None."""
+        return self.reader.size(self.columns[0]) if len(self.columns) == 1 else None
+
+    @property
+    def values(self) -> list[tuple[int, int | None]]:
+        """Each value of a row: its column, and its place in the column's list (None in
+        a column of single values)."""
+        out: list[tuple[int, int | None]] = []
+        for column in self.columns:
+            size = self.reader.size(column)
+            out.extend([(column, None)] if size is None else [(column, k) for k in range(size)])
+        return out
+
+    @property
+    def width(self) -> int:
+        """Values a row: C for multi-label."""
+        return len(self.values)
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        """A name for each column: the header's, else the 0-based index."""
+        """A name for each class: the header's, else the 0-based index; a list column's
+        by their place in the list."""
+        if self.one_list is not None:
+            return tuple(str(k) for k in range(self.one_list))
         names = self.reader.names
-        return tuple(names[c] if names else str(c) for c in self.columns)
+        return tuple((names[c] if names else str(c)) + ("" if k is None else f"[{k}]")
+                     for c, k in self.values)
 
     @property
     def shape(self) -> str:
-        return "(N,)" if self.flat else f"(N, {len(self.columns)})"
+        return "(N,)" if self.flat else f"(N, {self.width})"
 
     def in_column(self, index: tuple[int, ...]) -> str:
-        """` in column 'p'` where the file has more than this one column, else ''."""
+        """` in column 'p'` (`'probs'[2]` in a list column) where the file has more than
+        this one column, else ''."""
         if self.reader.width == 1 and self.reader.names is None:
             return ""
-        column = self.columns[index[1] if len(index) > 1 else 0]
-        return f" in column {self.reader.column_label(column)}"
+        column, k = self.values[index[1] if len(index) > 1 else 0]
+        return f" in column {self.reader.column_label(column)}" + ("" if k is None else f"[{k}]")
 
 
 @dataclass
@@ -82,7 +110,7 @@ class Plan:
 
     @property
     def classes(self) -> int:
-        return 1 if self.predictions.flat else len(self.predictions.columns)
+        return 1 if self.predictions.flat else self.predictions.width
 
     @property
     def roles(self) -> list[Role]:
@@ -250,7 +278,7 @@ def find_ids(spec: str, tables: list[Reader | Arrays]) -> None:
         index = next((i for i in range(reader.width) if reader.names is not None
                       and is_index(reader.names[i])), None) if is_index(spec) else None
         reader.id_column = index if index is not None else \
-            reader.column_index(spec, "--id-col")
+            column_index(reader, spec, "--id-col")
 
 
 def two_tables(first: Reader, targets: Reader, pred_col: str | None, target_col: str | None
@@ -325,9 +353,6 @@ def pick_array(arrays: Arrays, role: str, spec: str | None, option: str, alone: 
     return arrays.open(found[0]), None, found[0]
 
 
-Columns = int | list[int]  # an int: one column read as N values; a list: N×C
-
-
 def refuse_swapped(predictions: Reader, targets: Reader) -> None:
     """PREDICTIONS whose columns are named only as targets, and TARGETS named only as
     predictions: the files were given the wrong way round."""
@@ -352,23 +377,18 @@ def same_classes(predictions: Reader, targets: Reader) -> Columns | None:
     return [theirs[name] for name in ours]
 
 
-def column_spec(reader: Reader, spec: str, option: str) -> Columns:
-    """The columns an option names: a header name or 0-based index, or a comma list."""
-    columns = [reader.column_index(part.strip(), option) for part in spec.split(",")]
-    return columns if "," in spec else columns[0]
-
-
 def make_role(name: str, reader: Reader, columns: Columns | None, key: str | None = None
               ) -> Role:
     """A role fed by these columns, or by every column but pandas' index; `key` names
-    the JSON object member or `.npz` array that holds them all."""
+    the JSON object member or `.npz` array that holds them all. One column of single
+    values is read as N values; a list column as N×C."""
     if isinstance(columns, int):
-        return Role(name, reader, (columns,), True)
+        return Role(name, reader, (columns,), reader.size(columns) is None)
     if columns is None:
         columns = data_columns(reader)
         if not columns:
             raise InputError("has no columns but pandas' index", where=reader.source)
-        flat = len(columns) == 1 and not reader.nested
+        flat = len(columns) == 1 and not reader.nested and reader.size(columns[0]) is None
         return Role(name, reader, tuple(columns), flat, key)
     return Role(name, reader, tuple(columns), False)
 
@@ -387,7 +407,7 @@ def checked(plan: Plan, column_vectors: bool) -> None:
         p.flat = t.flat = True
     elif p.shape != t.shape:
         hint = None
-        if t.flat and len(p.columns) == 2:  # predict_proba: a column a class, the positive last
+        if t.flat and p.width == 2:  # predict_proba: a column a class, the positive last
             hint = "predict_proba gives one column a class: pass --pred-col 1 for the " \
                 "positive class"
         elif vectors:
@@ -395,6 +415,6 @@ def checked(plan: Plan, column_vectors: bool) -> None:
                 "as N values: pass --like sklearn to do the same"
         raise InputError(f"targets have shape {t.shape} but predictions have shape {p.shape}",
                          where=t.reader.source, hint=hint)
-    if w is not None and len(w.columns) not in (1, plan.classes):
+    if w is not None and w.width not in (1, plan.classes):
         raise InputError(f"weights have shape {w.shape}: expected one value a row or one a "
                          f"class, {p.shape}", where=w.reader.source)

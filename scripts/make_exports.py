@@ -763,6 +763,125 @@ def joined_by_id() -> None:
         "pandas concat() that repeats a row, to_csv(index=False)", options=["--id-col", "id"])
 
 
+def lists_and_selection() -> None:
+    """Multi-label as list columns (one list of C values a row, as pandas, polars and a
+    `json.dumps` loop write them), and one-column-a-class CSV read by glob and range."""
+    pm, ym = scored("lists_pandas_jsonl", 30, multilabel=True)
+    pm = six_places(pm)  # pandas rounds the floats in list cells as in any other cell
+    name = "lists_pandas.jsonl"
+    pd.DataFrame({"probs": pm.tolist(), "labels": ym.tolist()}).to_json(
+        OUT / name, orient="records", lines=True)
+    json_reads_back(OUT / name, {"probs": pm, "labels": ym}, lines=True)
+    add("lists-pandas-jsonl", [name], ok(pm, ym, "probs", "labels"),
+        'pandas DataFrame({"probs": [...], "labels": [...]}) of list cells, '
+        'to_json(orient="records", lines=True)')
+
+    # pandas writes NaN inside a list cell as null: a missing value at its line
+    pm, ym = scored("lists_pandas_nan", 24, multilabel=True)
+    pf = six_places(pm)
+    pf[[9, 20], [2, 0]] = np.nan
+    keep = ~np.isnan(pf).any(axis=1)
+    name = "lists_pandas_nan.jsonl"
+    pd.DataFrame({"probs": list(pf), "labels": list(ym)}).to_json(OUT / name, orient="records",
+                                                                  lines=True)
+    json_reads_back(OUT / name, {"probs": pf, "labels": ym}, lines=True)
+    writer = "pandas to_json(orient='records', lines=True) of numpy-array cells with NaN (null)"
+    add("lists-pandas-jsonl-nan", [name], error(name, 10, lambda s: "null" in s), writer)
+    add("lists-pandas-jsonl-nan-skip", [name],
+        ok(six_places(pm), ym, "probs", "labels", keep=keep), writer, options=["--skip-missing"])
+
+    # a json.dumps loop: repr floats (exact), an id, one weight a row
+    pm, ym = scored("lists_json_dumps", 25, multilabel=True)
+    w = np.round(rng_for("lists_json_dumps w").uniform(0.5, 2.0, 25), 2)
+    name = "lists_json_dumps.jsonl"
+    with open(OUT / name, "w") as out:
+        for i, (p, y, weight) in enumerate(zip(pm, ym, w, strict=True)):
+            out.write(json.dumps({"id": f"flower-{i:03d}", "scores": p.tolist(),
+                                  "targets": y.tolist(), "weight": float(weight)}) + "\n")
+    json_reads_back(OUT / name, {"scores": pm, "targets": ym, "weight": w}, lines=True)
+    writer = "a loop of f.write(json.dumps({'id': ..., 'scores': p.tolist(), 'targets': " \
+        "y.tolist(), 'weight': w}) + '\\n')"
+    add("lists-json-dumps", [name], ok(pm, ym, "scores", "targets"), writer)
+    add("lists-json-dumps-weight-col", [name],
+        ok(pm, ym, "scores", "targets", w=w, weights="weight"), writer,
+        options=["--weight-col", "weight"])
+
+    # the same loop where one row lost a class: refused at its line
+    name = "lists_ragged.jsonl"
+    with open(OUT / name, "w") as out:
+        for i, (p, y) in enumerate(zip(pm[:20], ym[:20], strict=True)):
+            scores = p.tolist()[:2] if i == 13 else p.tolist()
+            out.write(json.dumps({"scores": scores, "targets": y.tolist()}) + "\n")
+    add("lists-ragged-jsonl", [name],
+        error(name, 14, lambda s: len(json.loads(s)["scores"]) == 2),
+        "a json.dumps loop where row 13 has 2 scores, not 3")
+
+    # polars: a pl.List(pl.Float64) column, and null lists and values in it
+    pm, ym = scored("lists_polars", 30, multilabel=True)
+    name = "lists_polars.parquet"
+    pl.DataFrame({"y_pred": pl.Series(pm.tolist(), dtype=pl.List(pl.Float64)),
+                  "y_true": pl.Series(ym.tolist(), dtype=pl.List(pl.Int64))}
+                 ).write_parquet(OUT / name)
+    back = pq.read_table(OUT / name)
+    same(back["y_pred"].to_pylist(), pm)
+    same(back["y_true"].to_pylist(), ym)
+    add("lists-polars-parquet", [name], ok(pm, ym, "y_pred", "y_true"),
+        "polars write_parquet of pl.List(pl.Float64) and pl.List(pl.Int64) columns",
+        requires=["pyarrow"])
+
+    name = "lists_polars_null.parquet"
+    cells: list[Any] = pm.tolist()
+    cells[8][1] = None
+    cells[21] = None
+    keep = np.ones(30, bool)
+    keep[[8, 21]] = False
+    pl.DataFrame({"y_pred": pl.Series(cells, dtype=pl.List(pl.Float64)),
+                  "y_true": pl.Series(ym.tolist(), dtype=pl.List(pl.Int64))}
+                 ).write_parquet(OUT / name)
+    assert pq.read_table(OUT / name)["y_pred"].to_pylist() == cells
+    writer = "polars write_parquet of a pl.List(pl.Float64) column with a null list and a " \
+        "null value"
+    add("lists-polars-parquet-null", [name],
+        refusal(f"{name}[8]: a missing value in column 'y_pred'[1]"), writer,
+        requires=["pyarrow"])
+    add("lists-polars-parquet-null-skip", [name], ok(pm, ym, "y_pred", "y_true", keep=keep),
+        writer, options=["--skip-missing"], requires=["pyarrow"])
+
+    # pandas to_parquet of numpy arrays in cells (pyarrow writes list<double>)
+    pm, ym = scored("lists_pandas_parquet", 30, multilabel=True)
+    name = "lists_pandas.parquet"
+    pd.DataFrame({"predicted_probs": list(pm), "labels": list(ym)}).to_parquet(OUT / name)
+    back = pq.read_table(OUT / name)
+    assert str(back.schema.field("predicted_probs").type) == "list<element: double>"
+    same(back["predicted_probs"].to_pylist(), pm)
+    add("lists-pandas-parquet", [name], ok(pm, ym, "predicted_probs", "labels"),
+        "pandas DataFrame of numpy-array cells, to_parquet()", requires=["pyarrow"])
+
+    name = "lists_ragged.parquet"
+    cells = list(pm[:30])
+    cells[17] = pm[17][:2]
+    pd.DataFrame({"predicted_probs": cells, "labels": list(ym[:30])}).to_parquet(OUT / name)
+    add("lists-ragged-parquet", [name],
+        refusal(f"{name}[17]: a list of 2 values in column 'predicted_probs', where the "
+                "first has 3"),
+        "pandas to_parquet() of numpy-array cells, row 17 of 2 values", requires=["pyarrow"])
+
+    # one column a class, pandas' default to_csv() (index first): by glob and by range
+    pm, ym = scored("selection_csv", 30, multilabel=True)
+    preds, labels = [f"pred_{c}" for c in CLASSES], [f"label_{c}" for c in CLASSES]
+    frame = pd.DataFrame(np.column_stack([pm, ym]), columns=preds + labels)
+    frame[labels] = frame[labels].astype(np.int64)
+    name = "multilabel_wide.csv"
+    frame.to_csv(OUT / name)
+    reads_back(frame, OUT / name, index_col=0)
+    assert (OUT / name).read_text().startswith(",pred_setosa,")
+    writer = "pandas DataFrame(columns=pred_<class>… label_<class>…).to_csv()"
+    add("selection-glob", [name], ok(pm, ym, preds, labels), writer,
+        options=["--pred-col", "pred_*", "--target-col", "label_*"])
+    add("selection-range", [name], ok(pm, ym, preds, labels), writer,
+        options=["--pred-col", "1-3", "--target-col", "4-6"])
+
+
 def readme(versions: dict[str, str]) -> str:
     """The folder's README: where the files come from, and with what."""
     listed = "\n".join(f"| {name} | {version} |" for name, version in versions.items())
@@ -805,6 +924,7 @@ def main() -> None:
     containers()
     series_json()
     joined_by_id()
+    lists_and_selection()
     names = [c["name"] for c in cases]
     assert len(set(names)) == len(names)
     document = {

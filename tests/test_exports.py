@@ -93,7 +93,7 @@ def test_cases_cover_every_exporter() -> None:
                  "train_test_split", "na_rep='NA'", "Series.to_json()", "decimal=','",
                  "np.savez(", "np.savez_compressed(", "x.csv.gz", "x.csv.bz2", "x.csv.xz",
                  "x.csv.zip", "encoding='utf-16'", "encoding='utf-8-sig'", "torch.save",
-                 "Categorical"):
+                 "Categorical", "json.dumps", "pl.List(pl.Float64)", "numpy-array cells"):
         assert call in writers, call
     for option in ("--skip-missing", "--weight-col", "--pos-label", "--decimal"):
         assert any(option in case["options"] for case in CASES), option

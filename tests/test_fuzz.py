@@ -88,7 +88,7 @@ OPTIONS = st.lists(st.sampled_from([
     ["--no-progress"], ["--frobnicate"], ["--focal-gamma", "2"], ["--focal-alpha", "0.25"],
     ["--like", "keras"], ["--like", "sklearn"], ["--top", "3"], ["--metrics"], ["--hist"],
     ["--threshold", "0.7"], ["--min-loss", "0.1"], ["--baseline", "missing.json"],
-    ["--tolerance", "0.1"], ["--partial"],
+    ["--tolerance", "0.1"], ["--partial"], ["--pred-col", "0-1"], ["--target-col", "t*"],
 ]), max_size=4).map(lambda groups: [arg for group in groups for arg in group])
 
 
@@ -166,6 +166,13 @@ def as_jsonl(data: list[tuple[float, float, float]]) -> bytes:
     return "".join(json.dumps({"p": p, "y": y}) + "\n" for p, y, _ in data).encode()
 
 
+def as_jsonl_lists(data: list[tuple[float, float, float]]) -> bytes:
+    """Two rows of `data` a line, as list fields (multi-label), and one weight."""
+    pairs = zip(data[0::2], data[1::2], strict=False)
+    return "".join(json.dumps({"probs": [a[0], b[0]], "targets": [a[1], b[1]], "w": a[2]})
+                   + "\n" for a, b in pairs).encode()
+
+
 @fuzz
 @given(st.binary(max_size=3000), OPTIONS)
 def test_random_bytes_on_stdin(data: bytes, options: list[str]) -> None:
@@ -182,10 +189,10 @@ def test_mutated_csv(data: list[tuple[float, float, float]], header: bool,
 
 
 @fuzz
-@given(rows, st.sampled_from(["json", "jsonl"]), edits, OPTIONS)
+@given(rows, st.sampled_from(["json", "jsonl", "jsonl-lists"]), edits, OPTIONS)
 def test_mutated_json(data: list[tuple[float, float, float]], kind: str,
                       changes: list[tuple[int, int, bytes]], options: list[str]) -> None:
-    text = as_json(data) if kind == "json" else as_jsonl(data)
+    text = {"json": as_json, "jsonl": as_jsonl, "jsonl-lists": as_jsonl_lists}[kind](data)
     args = ["-", *options, *(["--pred-col", "p", "--target-col", "y"] if kind == "jsonl" else [])]
     check(invoke(args, mutate(text, changes)), args)
 

@@ -15,17 +15,23 @@ import importlib.util
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from bcecli.core import FloatArray
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader
+from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, ragged
 from bcecli.readers.cells import parse_text_number
 
 COMMENT = re.compile(rb"\n[ \t]*#")
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 CSV_BLOCK = 1 << 20  # larger blocks parse a little faster but double the peak memory
+PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
+# Values a record batch: while one is decoded, Parquet's readers hold tens of bytes a
+# value (list columns most), so bigger batches push the peak memory past 150 MiB.
+TABLE_VALUES = 1 << 16
 
 
 def available() -> bool:
@@ -119,7 +125,12 @@ def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
 
 
 class ArrowTableReader(Reader):
-    """Parquet, Feather or Arrow IPC: named columns, read a record batch at a time."""
+    """Parquet, Feather or Arrow IPC: named columns, read a record batch at a time.
+
+    A list column (polars' `pl.List`, pandas' cells of lists or arrays, Arrow's
+    `fixed_size_list`) holds one list a row, each as long as the first that is not
+    null: C values, one per class (multi-label).
+    """
 
     def __init__(self, data: Input):
         import pyarrow as pa
@@ -128,11 +139,11 @@ class ArrowTableReader(Reader):
         try:
             self.batches = self.open(data.plain_file or data.read_all())
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
-            schema = getattr(self.batches, "schema_arrow", self.batches.schema)
+            self.schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
             raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
                              where=source) from None
-        super().__init__(source, tuple(schema.names), len(schema.names), False)
+        super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
 
     @staticmethod
     def open(data: str | bytes) -> Any:
@@ -142,29 +153,102 @@ class ArrowTableReader(Reader):
 
         handle = pa.BufferReader(data) if isinstance(data, bytes) else data
         try:
-            return pq.ParquetFile(handle)
+            # Pages read as they are decoded: pre-buffering holds whole column chunks.
+            return pq.ParquetFile(handle, pre_buffer=False, buffer_size=PARQUET_BUFFER)
         except pa.ArrowInvalid:
+            # Read, not mapped: a mapped file's pages would stay in memory once read.
             return pyarrow.ipc.open_file(handle if isinstance(data, bytes) else
-                                         pa.memory_map(data))
+                                         pa.OSFile(data),
+                                         options=pyarrow.ipc.IpcReadOptions(use_threads=False))
+
+    def size(self, column: int) -> int | None:
+        """A list column's length, from its type (`fixed_size_list`) or its first list
+        that is not null (read only when a role picks the column)."""
+        kind = self.schema.field(column).type
+        if column not in self.lists and is_list(kind):
+            self.lists[column] = kind.list_size if hasattr(kind, "list_size") else \
+                self.first_length(column)
+            if not self.lists[column]:
+                raise InputError(f"the lists in column {self.column_label(column)} are empty",
+                                 where=self.source)
+        return self.lists.get(column)
+
+    def first_length(self, column: int) -> int:
+        """The length of a list column's first list that is not null, read in small
+        batches (a batch of long lists costs memory)."""
+        import pyarrow.compute as pc
+
+        for batch in self.batches_of([self.schema.names[column]], 16):
+            lengths = pc.list_value_length(batch.column(0)).drop_null()
+            if len(lengths):
+                return int(lengths[0].as_py())
+        raise InputError(f"column {self.column_label(column)} holds no list, only nulls",
+                         where=self.source)
+
+    def batches_of(self, names: list[str], rows: int) -> Iterator[Any]:
+        """Record batches of the named columns, at most `rows` rows each."""
+        if hasattr(self.batches, "iter_batches"):
+            yield from self.batches.iter_batches(batch_size=rows, columns=names, use_threads=False)
+            return
+        for i in range(self.batches.num_record_batches):
+            batch = self.batches.get_batch(i).select(names)
+            for start in range(0, batch.num_rows, rows):
+                yield batch.slice(start, rows)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        """Blocks of about BLOCK_ROWS values, each joined from smaller record batches
+        (TABLE_VALUES: what bounds the memory of decoding)."""
         names = [self.names[i] for i in columns] if self.names else []
-        if hasattr(self.batches, "iter_batches"):
-            batches = self.batches.iter_batches(batch_size=BLOCK_ROWS, columns=names)
-        else:
-            batches = (self.batches.get_batch(i).select(names)
-                       for i in range(self.batches.num_record_batches))
+        widths = self.widths(columns)
+        values = sum(widths) if widths else len(columns)
+        block_rows = max(1, BLOCK_ROWS // max(1, values))
+        pending: list[Block] = []
         start = 0
-        for batch in batches:
-            block = Block(np.empty((batch.num_rows, len(columns))), start, None)
-            for k, column in enumerate(batch.columns):
-                block.values[:, k] = self.numbers(column, columns[k], block)
-            yield block
+        for batch in self.batches_of(names, max(1, TABLE_VALUES // max(1, values))):
+            pending.append(self.batch_block(batch, columns, Block(
+                np.empty((batch.num_rows, values)), start, None, widths=widths)))
             start += batch.num_rows
+            if start - pending[0].start >= block_rows:
+                yield joined(pending)
+                pending = []
+        if pending:
+            yield joined(pending)
 
-    def numbers(self, column: Any, index: int, block: Block) -> Any:
-        """One column of a batch as floats: numbers (a null is NaN, a missing value, which
-        the pipeline reports or skips), class labels, or ids (integers exactly)."""
+    def batch_block(self, batch: Any, columns: Sequence[int], block: Block) -> Block:
+        """One record batch's columns as floats, into an empty block of its rows."""
+        at = 0
+        for column, index in zip(batch.columns, columns, strict=True):
+            size = self.size(index)
+            if size is None:
+                block.values[:, at] = self.numbers(column, index, partial(self.where, block))
+            else:
+                block.values[:, at:at + size] = self.list_numbers(column, index, size, block)
+            at += size or 1
+        return block
+
+    def list_numbers(self, column: Any, index: int, size: int, block: Block) -> FloatArray:
+        """A list column of a batch as floats (n, size): a null list is a row of missing
+        values; a list of another length is an error at its row."""
+        import pyarrow.compute as pc
+
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        lengths = pc.list_value_length(column).fill_null(size).to_numpy(zero_copy_only=False)
+        if (lengths != size).any():
+            row = int(np.argmax(lengths != size))
+            raise InputError(ragged(self.column_label(index), int(lengths[row]), size),
+                             where=self.where(block, row))
+        rows = np.flatnonzero(valid)
+        values = self.numbers(pc.list_flatten(column), index,
+                              lambda k: self.where(block, int(rows[k // size])), column.type)
+        out = np.full((len(valid), size), math.nan)
+        out[rows] = values.reshape(-1, size)
+        return out
+
+    def numbers(self, column: Any, index: int, where: Callable[[int], str],
+                holds: Any = None) -> Any:
+        """One column of a batch (or a list column's values, whose type is `holds`) as
+        floats: numbers (a null is NaN, a missing value, which the pipeline reports or
+        skips), class labels, or ids (integers exactly)."""
         import pyarrow as pa
 
         if pa.types.is_dictionary(column.type):  # pandas' categoricals
@@ -174,21 +258,36 @@ class ArrowTableReader(Reader):
         if is_text(column.type):
             cells = [math.nan if cell is None else cell for cell in column.to_pylist()]
             if codec is not None and codec.active:
-                return codec.cells(cells, parse_float, repr, label,
-                                   lambda row: self.where(block, row))
+                return codec.cells(cells, parse_float, repr, label, where)
             hint = codec.hint(cells, parse_float) if codec is not None else None
-            raise InputError(f"column {label} holds {column.type}, not numbers",
+            raise InputError(f"column {label} holds {holds or column.type}, not numbers",
                              where=self.source, hint=hint)
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 or pa.types.is_boolean(column.type)):
-            raise InputError(f"column {label} holds {column.type}, not numbers",
+            raise InputError(f"column {label} holds {holds or column.type}, not numbers",
                              where=self.source)
         if codec is not None and codec.active:
             exact = column if pa.types.is_integer(column.type) and not column.null_count \
                 else column.cast(pa.float64())
-            return codec.numbers(exact.to_numpy(zero_copy_only=False),
-                                 lambda row: self.where(block, row), label)
+            return codec.numbers(exact.to_numpy(zero_copy_only=False), where, label)
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def joined(blocks: list[Block]) -> Block:
+    """Consecutive blocks as one."""
+    if len(blocks) == 1:
+        return blocks[0]
+    return Block(np.concatenate([block.values for block in blocks]), blocks[0].start, None,
+                 widths=blocks[0].widths)
+
+
+def is_list(kind: Any) -> bool:
+    """A list type, whichever way the writer laid it out (polars writes `large_list`)."""
+    import pyarrow as pa
+
+    checks = ("is_list", "is_large_list", "is_fixed_size_list", "is_list_view",
+              "is_large_list_view")
+    return any(getattr(pa.types, check, lambda _: False)(kind) for check in checks)
 
 
 def is_text(kind: Any) -> bool:

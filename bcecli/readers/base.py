@@ -7,6 +7,7 @@ each other except `jsondoc` → `jsonlines`), so imports run one way.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -15,7 +16,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from bcecli.core import FloatArray
-from bcecli.errors import InputError, UsageError, listed
+from bcecli.errors import InputError, plural
 from bcecli.readers.cells import Codec, Parse
 
 STDIN = "-"
@@ -63,12 +64,15 @@ class Block:
     `lines` gives each row's 1-based source line: an int is the line of row 0 of
     a block without gaps, an array lists them, None means the format has no lines.
     `indices` lists the rows' positions in the input once some were skipped.
+    `widths` gives each selected column's number of values where some column holds
+    a list (C values a row); None when every column holds one.
     """
 
     values: FloatArray
     start: int
     lines: LineNumbers
     indices: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    widths: tuple[int, ...] | None = None
 
     def line(self, row: int) -> int | None:
         if self.lines is None or isinstance(self.lines, int):
@@ -80,8 +84,11 @@ class Block:
         return self.start + row if self.indices is None else int(self.indices[row])
 
     def select(self, first: int, count: int) -> Block:
-        """The same rows, columns `first` to `first + count`."""
-        return replace(self, values=self.values[:, first:first + count])
+        """The same rows, selected columns `first` to `first + count` (all the values of
+        each, where a column holds lists)."""
+        if self.widths is not None:
+            first, count = sum(self.widths[:first]), sum(self.widths[first:first + count])
+        return replace(self, values=self.values[:, first:first + count], widths=None)
 
     def take(self, begin: int, end: int) -> Block:
         """Rows `begin` to `end`."""
@@ -91,7 +98,7 @@ class Block:
         elif isinstance(lines, int):
             lines += begin
         indices = None if self.indices is None else self.indices[begin:end]
-        return Block(self.values[begin:end], self.start + begin, lines, indices)
+        return Block(self.values[begin:end], self.start + begin, lines, indices, self.widths)
 
     def keep(self, rows: np.ndarray[Any, np.dtype[np.bool_]]) -> Block:
         """The rows where `rows` is True, each still knowing its line and position."""
@@ -100,7 +107,7 @@ class Block:
             self.lines
         indices = np.arange(self.start, self.start + n) if self.indices is None else self.indices
         return Block(self.values[rows], self.start, None if lines is None else lines[rows],
-                     indices[rows])
+                     indices[rows], self.widths)
 
 
 class Reader:
@@ -128,6 +135,7 @@ class Reader:
         # How an ambiguous first row was taken (pandas' `0` header over whole numbers),
         # said when the row counts then disagree.
         self.first_row_guess: str | None = None
+        self.lists: dict[int, int] = {}  # list-valued columns: the length of every row's list
 
     def settle_header(self, header: bool) -> None:
         """Take an ambiguous first row as the header, or as data (text readers only)."""
@@ -135,25 +143,16 @@ class Reader:
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         raise NotImplementedError
 
-    def column_index(self, part: str, option: str) -> int:
-        """A column by header name, else by 0-based position; refused where that is
-        ambiguous (a name given twice, or a number that names another column)."""
-        position = int(part) if part.isdigit() and int(part) < self.width else None
-        if self.names is not None and part in self.names:
-            index = self.names.index(part)
-            if self.names.count(part) > 1:
-                raise UsageError(f"{option} {part!r}: {self.source} has two columns of that "
-                                 "name", hint="give the column's 0-based position instead")
-            if position is not None and position != index:
-                raise UsageError(f"{option} {part!r}: in {self.source} that is both the name "
-                                 f"of column {index} and the position of column "
-                                 f"{self.column_label(position)}",
-                                 hint="rename the column, or pass --no-header to use positions")
-            return index
-        if position is not None:
-            return position
-        known = listed(self.names, show=str) if self.names else f"0 to {self.width - 1}"
-        raise UsageError(f"{option} {part!r}: no such column in {self.source} (columns: {known})")
+    def size(self, column: int) -> int | None:
+        """The length of every row's list in a list-valued column (JSON Lines fields and
+        Arrow list columns, multi-label); None where each row holds one value."""
+        return self.lists.get(column)
+
+    def widths(self, columns: Sequence[int]) -> tuple[int, ...] | None:
+        """Each column's number of values in a block, for `Block.widths`."""
+        sizes = [self.size(column) for column in columns]
+        return None if all(size is None for size in sizes) else \
+            tuple(size or 1 for size in sizes)
 
     def column_label(self, index: int) -> str:
         """How messages name a column: its quoted header name, else its index."""
@@ -335,37 +334,97 @@ def first_row(chunk: bytes, source: str) -> tuple[int, str] | None:
 def column_floats(rows: list[list[Any]], columns: Sequence[int], names: tuple[str, ...] | None,
                   where: Callable[[int, int], str], *, parse: Parse, shown: Callable[[Any], str],
                   all_text: bool, codecs: Mapping[int, Codec] | None = None,
-                  hint: Callable[[str], str | None] | None = None) -> FloatArray:
+                  hint: Callable[[str], str | None] | None = None,
+                  lists: Mapping[int, int] | None = None) -> FloatArray:
     """Selected cells as float64 (n, k); the first one that is not a number is an error at
     `where(row, column)`, with a hint (`hint(cell)`, or the labels a target column holds).
 
     With `all_text` (every cell a str) a column is first tried in one numpy call. A
-    column with an active codec (class labels, ids) is read through it instead.
+    column with an active codec (class labels, ids) is read through it instead. A
+    column in `lists` holds a list of that length in each cell: its values fill as
+    many columns of the result.
     """
-    out = np.empty((len(rows), len(columns)))
-    for k, index in enumerate(columns):
+    sizes = [lists.get(index) if lists else None for index in columns]
+    out = np.empty((len(rows), sum(size or 1 for size in sizes)))
+    at = 0
+    for index, size in zip(columns, sizes, strict=True):
         cells = [row[index] for row in rows]
         label = repr(names[index]) if names is not None else str(index)
         own = codecs.get(index) if codecs else None
-        if own is not None and own.active:
-            out[:, k] = own.cells(cells, parse, shown, label, partial(column_where, where, index))
-            continue
-        if all_text and not any("_" in c for c in cells):
-            try:
-                out[:, k] = np.array(cells, dtype=np.float64)
-                continue
-            except ValueError:
-                pass  # true/false, or a bad cell: the loop below says which
-        for row, cell in enumerate(cells):
-            value = parse(cell)
-            if value is None:
-                advice = hint(cell) if hint is not None and isinstance(cell, str) else None
-                if advice is None and own is not None:
-                    advice = own.hint(cells, parse)
-                raise InputError(f"{shown(cell)} in column {label} is not a number",
-                                 where=where(row, index), hint=advice)
-            out[row, k] = value
+        row_where = partial(column_where, where, index)
+        if size is None:
+            out[:, at] = cell_floats(cells, label, row_where, parse=parse, shown=shown,
+                                     all_text=all_text, codec=own, hint=hint)
+        else:
+            out[:, at:at + size] = list_floats(cells, size, label, row_where, parse=parse,
+                                               shown=shown, codec=own)
+        at += size or 1
     return out
+
+
+def cell_floats(cells: list[Any], label: str, where: Callable[[int], str], *, parse: Parse,
+                shown: Callable[[Any], str], all_text: bool, codec: Codec | None,
+                hint: Callable[[str], str | None] | None) -> FloatArray:
+    """One column's cells as float64 (see `column_floats`)."""
+    if codec is not None and codec.active:
+        return codec.cells(cells, parse, shown, label, where)
+    if all_text and not any("_" in c for c in cells):
+        try:
+            return np.array(cells, dtype=np.float64)
+        except ValueError:
+            pass  # true/false, or a bad cell: the loop below says which
+    out = np.empty(len(cells))
+    for row, cell in enumerate(cells):
+        value = parse(cell)
+        if value is None:
+            advice = hint(cell) if hint is not None and isinstance(cell, str) else None
+            if advice is None and codec is not None:
+                advice = codec.hint(cells, parse)
+            raise InputError(f"{shown(cell)} in column {label} is not a number",
+                             where=where(row), hint=advice)
+        out[row] = value
+    return out
+
+
+def list_floats(cells: list[Any], size: int, label: str, where: Callable[[int], str], *,
+                parse: Parse, shown: Callable[[Any], str], codec: Codec | None
+                ) -> FloatArray:
+    """A list-valued column's cells as float64 (n, size): a null list is a row of missing
+    values; a list of another length, or a value that is not a list, is an error."""
+    out = np.full((len(cells), size), math.nan)
+    rows: list[int] = []
+    values: list[Any] = []
+    for row, cell in enumerate(cells):
+        if cell is None:
+            continue
+        if not isinstance(cell, list):
+            raise InputError(f"{shown(cell)} in column {label} is not a list",
+                             where=where(row))
+        if len(cell) != size:
+            raise InputError(ragged(label, len(cell), size), where=where(row))
+        rows.append(row)
+        values.extend(cell)
+
+    def element_where(k: int) -> str:
+        return where(rows[k // size])
+
+    if codec is not None and codec.active:
+        flat = codec.cells(values, parse, shown, label, element_where)
+    else:
+        flat = np.empty(len(values))
+        for k, value in enumerate(values):
+            number = parse(value)
+            if number is None:
+                raise InputError(f"{shown(value)} in column {label}[{k % size}] is not a "
+                                 "number", where=element_where(k))
+            flat[k] = number
+    out[rows] = flat.reshape(-1, size)
+    return out
+
+
+def ragged(label: str, size: int, expected: int) -> str:
+    """The message for a list whose length is not the first list's."""
+    return f"a list of {plural(size, 'value')} in column {label}, where the first has {expected}"
 
 
 def column_where(where: Callable[[int, int], str], column: int, row: int) -> str:

@@ -1,6 +1,8 @@
 """JSON Lines: one number, one array, or one object a line, streamed in blocks of lines.
 
 Objects give named columns (the first line's keys); `--pred-col` picks a field.
+A field that holds a list on the first line is a list column: every row's list
+has that length (one value per class, multi-label); a null list is missing.
 """
 
 from __future__ import annotations
@@ -39,17 +41,36 @@ class JsonLinesReader(Reader):
         first = first_row(self.pending, source)
         if first is None:
             raise InputError("no data (the input is empty)", where=source)
-        value = parse_json_value(first[1], f"{source}:{first[0]}")
+        where = f"{source}:{first[0]}"
+        value = parse_json_value(first[1], where)
         names = tuple(value) if isinstance(value, dict) else None
         width = len(value) if isinstance(value, list | dict) else 1
         super().__init__(source, names, width, isinstance(value, list))
+        if isinstance(value, dict):
+            self.lists = list_sizes(value, where)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+        widths = self.widths(columns)
+
         def parse(chunk: bytes, line: int, start: int) -> Block:
-            return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
-                                    start, self.codecs)
+            block = parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
+                                     start, self.codecs, self.lists)
+            block.widths = widths
+            return block
 
         yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
+
+
+def list_sizes(first: dict[str, Any], where: str) -> dict[int, int]:
+    """The fields of the first object that hold lists, by position, and their length (an
+    empty list is refused: it gives no class to read)."""
+    sizes = {}
+    for k, (name, cell) in enumerate(first.items()):
+        if isinstance(cell, list):
+            if not cell:
+                raise InputError(f"the list in column {name!r} is empty", where=where)
+            sizes[k] = len(cell)
+    return sizes
 
 
 class DuplicateKey(Exception):
@@ -100,9 +121,10 @@ def shown_json(value: Any) -> str:
 
 def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
                      names: tuple[str, ...] | None, source: str, first_line: int, start: int,
-                     codecs: dict[int, Codec] | None = None) -> Block:
+                     codecs: dict[int, Codec] | None = None, lists: dict[int, int] | None = None
+                     ) -> Block:
     """Lines of JSON as rows `start`…: each line one number, array, or object with the
-    first line's keys."""
+    first line's keys (the fields in `lists` holding a list each)."""
     rows: list[list[Any]] = []
     numbers: list[int] = []
     lines = decode(chunk, source, first_line).split("\n")
@@ -135,5 +157,5 @@ def parse_json_lines(chunk: bytes, columns: Sequence[int], width: int,
         numbers.append(number)
     values = column_floats(rows, columns, names, lambda row, _: f"{source}:{numbers[row]}",
                            parse=parse_json_number, shown=shown_json, all_text=False,
-                           codecs=codecs)
+                           codecs=codecs, lists=lists)
     return Block(values, start, np.array(numbers, dtype=np.int64))
