@@ -39,6 +39,7 @@ class Table:
         self.reader = reader
         self.values: FloatArray = np.concatenate([b.values for b in blocks]) if blocks \
             else np.empty((0, width))
+        self.widths = blocks[0].widths if blocks else None  # list columns' values
         self.lines: Rows | None = None
         if blocks and all(b.lines is not None for b in blocks):
             self.lines = np.concatenate([np.arange(b.lines, b.lines + len(b.values))
@@ -61,7 +62,7 @@ class Table:
     def block(self, rows: Rows) -> Block:
         """These rows, in this order, each knowing its line and position."""
         return Block(self.values[rows], 0, None if self.lines is None else self.lines[rows],
-                     self.indices[rows])
+                     self.indices[rows], self.widths)
 
     def where(self, row: int) -> str:
         return self.reader.where(self.block(np.array([row])), 0)
@@ -208,7 +209,7 @@ class OrderCheck:
 
     def see(self, blocks: Sequence[Block]) -> None:
         (a, i), (b, j) = self.places
-        first, second = blocks[a].values[:, i], blocks[b].values[:, j]
+        first, second = blocks[a].select(i, 1).values[:, 0], blocks[b].select(j, 1).values[:, 0]
         if self.name == "":
             for side, (block, values) in enumerate(((blocks[a], first), (blocks[b], second))):
                 self.observe(side, block, values)

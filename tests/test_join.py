@@ -183,3 +183,19 @@ def test_id_columns_are_never_read_as_predictions(bce: Run, files: Files) -> Non
     out = output(bce, "d.csv")
     assert out["loss"] == TRUE
     assert out["columns"]["predictions"] == "a" and out["unused_columns"] == {"d.csv": ["id"]}
+
+
+def test_list_columns_are_joined_and_checked(bce: Run, files: Files) -> None:
+    """Multi-label list fields: the join gives what the same rows in one order give."""
+    files(p__jsonl='{"id": "b", "probs": [0.3, 0.6], "w": 1}\n'
+                   '{"id": "a", "probs": [0.8, 0.3], "w": 2}\n',
+          t__jsonl='{"id": "a", "labels": [1, 0]}\n{"id": "b", "labels": [0, 1]}\n',
+          s__jsonl='{"id": "a", "probs": [0.8, 0.3], "w": 2}\n'
+                   '{"id": "b", "probs": [0.3, 0.6], "w": 1}\n')
+    for extra in ((), ("--weight-col", "w")):
+        joined = output(bce, "p.jsonl", "t.jsonl", "--id-col", "id", *extra)
+        assert joined["loss"] == output(bce, "s.jsonl", "t.jsonl", *extra)["loss"]
+        assert joined["shape"] == [2, 2]
+    assert refused(bce, "p.jsonl", "t.jsonl").splitlines()[0] == (
+        "bce: error: p.jsonl:1: the rows are in different orders: column 'id' is 'b' here but "
+        "'a' at t.jsonl:1")
