@@ -289,7 +289,7 @@ def test_min_loss_and_baseline_gates(bce: Run, files: Files) -> None:
     (["--baseline", "p.csv"],
      "p.csv: the baseline is not JSON (save one with bce compute ... --json)"),
     (["--baseline", "none.json"], "none.json: the baseline has no single 'loss' (save one "
-     "with bce compute ... --json, not -r none)"),
+     "with bce compute ... --json, not -r none or -r rows)"),
     (["--baseline", "sum.json"],
      "the baseline sum.json was computed with -r sum, this run with -r mean"),
     (["--tolerance", "0.1"], "--tolerance needs --baseline"),

@@ -173,7 +173,7 @@ def test_index_of_a_matrix_value() -> None:
     (dict(input=[0.5], target=[1, 0]), InputError,
      "target shape (2,) differs from input shape (1,)"),
     (dict(input=[0.5], target=[1], reduction="avg"), UsageError,
-     "reduction must be one of mean, sum, none, weighted-mean, not 'avg'"),
+     "reduction must be one of mean, sum, none, rows, weighted-mean, not 'avg'"),
     (dict(input=[0.5], target=[1], eps=0.7), UsageError, "eps must be in (0, 0.5), not 0.7"),
     (dict(input=[0.5], target=[1], label_smoothing=2.0), UsageError,
      "label smoothing must be in [0, 1], not 2.0"),

@@ -73,7 +73,7 @@ def test_metrics_with_one_class_only(bce: Run, files: Files) -> None:
     (["--top", "-1"], "--top must be >= 0, not -1"),
     (["--metrics", "--threshold", "2"], "--threshold must be in [0, 1], not 2.0"),
     (["--partial", "--top", "3"], "--partial prints JSON for bce merge: use it without -r "
-     "none, --format, the CI gates (give those to bce merge) and diagnostics"),
+     "none or rows, --format, the CI gates (give those to bce merge) and diagnostics"),
 ])
 def test_diagnostic_option_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
     files(p__csv="0.9\n", y__csv="1\n")
