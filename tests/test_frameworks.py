@@ -162,3 +162,21 @@ def test_compare_formats(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch
     assert csv[0] == "convention,loss,reduction,dtype,differs" and len(csv) == 4
     shown = bce("compare", "p.csv", "y.csv", "-f", "table").stdout
     assert "three ways" in shown and "clips p to [1e-7, 1−1e-7]" in shown
+
+
+def test_compare_names_the_per_class_mean(bce: Run, files: Files,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "150")
+    files(p__csv="a,b\n0.9,0.2\n0.6,0.8\n", y__csv="a,b\n1,0\n0,1\n", w__csv="1,0\n2,0\n")
+    shown = bce("compare", "p.csv", "y.csv", "-f", "table").stdout
+    assert "│ sklearn (per-class mean) │" in shown and "│ torch                    │" in shown
+    csv = bce("compare", "p.csv", "y.csv", "-f", "csv").stdout.splitlines()
+    assert csv[3].startswith("sklearn,") and "per-class mean: log_loss of each class" in csv[3]
+    zero = bce("compare", "p.csv", "y.csv", "--weights", "w.csv")
+    assert (zero.exit_code, zero.stdout) == (2, "")
+    assert zero.stderr == "bce: error: class 1 (0-based): weights sum to zero: weighted-mean " \
+        "is undefined\n"
+    skipped = bce("compare", "p.csv", "y.csv", "--weights", "w.csv", "--class-weights", "1,0")
+    assert skipped.exit_code == 0 and json.loads(skipped.stdout)["losses"]["sklearn"] == \
+        json.loads(bce("compare", "p.csv", "y.csv", "--pred-col", "a", "--target-col", "a",
+                       "--weights", "w.csv", "--weight-col", "0").stdout)["losses"]["sklearn"]
