@@ -185,7 +185,8 @@ def compute(
     logits: Logits = False,
     reduction: Annotated[Reduction | None, typer.Option(
         "--reduction", "-r", help="mean = Σw·l/N (PyTorch, the default); weighted-mean = "
-        "Σw·l/Σw (scikit-learn); none = one loss per element.", show_default=False)] = None,
+        "Σw·l/Σw (scikit-learn); none = one loss per element; rows = one per row, the mean "
+        "over classes (Keras' reduction=None).", show_default=False)] = None,
     weights: Weights = None,
     pred_col: PredCol = None,
     target_col: TargetCol = None,

@@ -79,9 +79,9 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
     gates = gates.check(reduction)
-    if partial and (reduction == Reduction.NONE or gates.asked or json_
+    if partial and (not reduction.single or gates.asked or json_
                     or fmt is not Format.AUTO or top or metrics or hist):
-        raise UsageError("--partial prints JSON for bce merge: use it without -r none, "
+        raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format, the CI gates (give those to bce merge) and diagnostics")
     if top < 0 or not 0 <= threshold <= 1:
         raise UsageError(f"--top must be >= 0, not {top}" if top < 0 else
@@ -91,7 +91,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype)
-    per_element = reduction == Reduction.NONE  # -r none: rows written as they come
+    per_element = not reduction.single  # -r none, -r rows: losses written as they come
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         diagnostics = None
@@ -103,7 +103,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                 threshold=threshold, logits=logits))
         try:
             streamed = run(plan, [function], settings.class_weights,
-                           output.rows if per_element else None,
+                           output.unreduced(reduction) if per_element else None,
                            diagnostics.observe if diagnostics else None,
                            skip_missing=inputs.skip_missing)
         except BrokenPipeError:
@@ -142,11 +142,13 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                  for c in CONVENTIONS.values()]
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
-        streamed = run(plan, functions, settings.class_weights,
-                       skip_missing=inputs.skip_missing)
+        streamed = run(plan, functions, settings.class_weights, skip_missing=inputs.skip_missing,
+                       totals=[c.total() for c in CONVENTIONS.values()])
     totals = streamed.totals
-    rows = [ComparisonRow(c.name, total.result(c.reduction, f.dtype), c.reduction,
-                          c.dtype or DType.FLOAT64, c.differs)
+    multi_label = not plan.predictions.flat
+    rows = [ComparisonRow(c.name, c.result(total, f.dtype, settings.class_weights), c.reduction,
+                          c.dtype or DType.FLOAT64, c.differences(multi_label),
+                          c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
     try:
@@ -179,6 +181,9 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
 
 def report(output: Output, result: Result) -> ExitStatus:
     """Write the result, say which gates failed, and choose the exit code."""
+    note = output.unprinted(result)
+    if note:
+        print(note, file=sys.stderr)
     try:
         output.finish(result)
         sys.stdout.flush()

@@ -23,7 +23,13 @@ class Reduction(StrEnum):
     MEAN = "mean"  # Σw·l / N
     SUM = "sum"
     NONE = "none"  # one loss per element
+    ROWS = "rows"  # one loss per row: the mean over classes (Keras' reduction=None)
     WEIGHTED_MEAN = "weighted-mean"  # Σw·l / Σw
+
+    @property
+    def single(self) -> bool:
+        """Whether the result is one number; `none` and `rows` give one per element or row."""
+        return self not in (Reduction.NONE, Reduction.ROWS)
 
 
 class DType(StrEnum):
@@ -71,11 +77,12 @@ def binary_cross_entropy(
         Weights, broadcast to the shape of `input` as in PyTorch: shape (N, 1) for one
         weight per sample, (C,) for one per class, or the shape of `input`. Finite and
         non-negative.
-    reduction : {"mean", "sum", "none", "weighted-mean"}, default="mean"
+    reduction : {"mean", "sum", "none", "rows", "weighted-mean"}, default="mean"
         "mean" divides the sum of the weighted losses by the number of elements
         (PyTorch, Keras); "weighted-mean" divides it by the sum of the weights
         (scikit-learn's `sample_weight`); "sum" returns the sum; "none" returns the
-        loss of each element.
+        loss of each element; "rows" the loss of each row, the mean over its classes
+        (Keras' ``reduction=None``).
     pos_weight : array_like, default=None
         Weight of the positive term, broadcast over the last (class) dimension:
         l = -[pw * y * log p + (1 - y) * log(1 - p)]. PyTorch has it only for logits;
@@ -98,7 +105,8 @@ def binary_cross_entropy(
     -------
     loss : float or ndarray
         The reduced loss, a Python float (for float32, the nearest float32 value).
-        With ``reduction="none"``, an ndarray of `dtype` and the input's shape.
+        With ``reduction="none"``, an ndarray of `dtype` and the input's shape;
+        with ``reduction="rows"``, of shape (N,).
 
     Raises
     ------
@@ -126,6 +134,11 @@ def binary_cross_entropy(
     0.36354803967297755
     >>> binary_cross_entropy([0.8, 0.3, 0.6], [1, 0, 1], reduction="none")
     array([0.22314355, 0.35667494, 0.51082562])
+
+    Multi-label input (N×C) has one loss per row with "rows", the mean over classes:
+
+    >>> binary_cross_entropy([[0.8, 0.3], [0.6, 0.9]], [[1, 0], [1, 1]], reduction="rows")
+    array([0.28990925, 0.30809307])
 
     PyTorch's mean divides by the number of elements, scikit-learn's by the weights:
 
@@ -187,11 +200,12 @@ def binary_cross_entropy_with_logits(
     pos_weight : array_like, default=None
         PyTorch's `pos_weight`: the weight of the positive term, broadcast over the
         last (class) dimension; one value, or C values.
-    reduction : {"mean", "sum", "none", "weighted-mean"}, default="mean"
+    reduction : {"mean", "sum", "none", "rows", "weighted-mean"}, default="mean"
         "mean" divides the sum of the weighted losses by the number of elements
         (PyTorch, Keras); "weighted-mean" divides it by the sum of the weights
         (scikit-learn's `sample_weight`); "sum" returns the sum; "none" returns the
-        loss of each element.
+        loss of each element; "rows" the loss of each row, the mean over its classes
+        (Keras' ``reduction=None``).
     label_smoothing : float, default=0.0
         Keras' label smoothing F in [0, 1]: targets become y * (1 - F) + 0.5 * F.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
@@ -207,7 +221,8 @@ def binary_cross_entropy_with_logits(
     -------
     loss : float or ndarray
         The reduced loss, a Python float (for float32, the nearest float32 value).
-        With ``reduction="none"``, an ndarray of `dtype` and the input's shape.
+        With ``reduction="none"``, an ndarray of `dtype` and the input's shape;
+        with ``reduction="rows"``, of shape (N,).
 
     Raises
     ------
@@ -277,8 +292,8 @@ def loss(
     if np.size(input) == 0:
         raise InputError("no values to compute a loss from")
     losses = function(input, target, weight)
-    if reduction == "none":
-        return losses
+    if not Reduction(reduction).single:
+        return unreduced(losses, reduction)
     total = LossTotal()
     total.add(losses, None if weight is None else function.cast(weight))
     return total.result(reduction, function.dtype)
@@ -352,6 +367,16 @@ class LossFunction:
             losses = apply_weight(losses, w)
         losses += 0.0  # turns the -0.0 of 0·log(1) into 0.0
         return losses
+
+
+def unreduced(losses: FloatArray, reduction: Reduction | str) -> FloatArray:
+    """What a reduction without a single value gives: the per-element losses for "none",
+    their mean over classes (the last axis) for "rows", as PyTorch's `none(...).mean(-1)`
+    and Keras' `reduction=None`; flat losses are their own rows."""
+    if reduction == Reduction.ROWS and losses.ndim == 2:
+        rows: FloatArray = losses.mean(axis=-1)
+        return rows
+    return losses
 
 
 def probability_losses(
@@ -579,6 +604,69 @@ class LossTotal:
             value = total
         else:
             raise UsageError(f"reduction {reduction!r} has no single value")
+        return float(np.float32(value)) if np.dtype(dtype) == np.float32 else value
+
+
+def add_by_class(totals: list[LossTotal], losses: FloatArray, weight: FloatArray | None
+                 ) -> None:
+    """Add each column (class) of (n, C) losses, with its weights, to that class's total."""
+    if not totals:
+        totals += [LossTotal() for _ in range(losses.shape[1])]
+    weights = None if weight is None else np.broadcast_to(weight, losses.shape)
+    for column, total in enumerate(totals):
+        total.add(losses[:, column], None if weights is None else weights[:, column])
+
+
+class ClassTotals(LossTotal):
+    """A `LossTotal` that also keeps one total per class (column) of multi-label losses,
+    for a mean taken class by class: scikit-learn's `log_loss` on each column, averaged.
+
+    Examples
+    --------
+    With weights per sample (or none), the mean over classes of each class's
+    weighted mean equals the weighted mean over all elements:
+
+    >>> import numpy as np
+    >>> from bcecli.core import ClassTotals, binary_cross_entropy
+    >>> p, y, w = [[0.8, 0.3], [0.6, 0.9]], [[1, 0], [1, 1]], np.array([[2.0], [1.0]])
+    >>> total = ClassTotals()
+    >>> total.add(binary_cross_entropy(p, y, w, reduction="none"), w)
+    >>> total.class_mean("weighted-mean"), total.result("weighted-mean")
+    (0.2959705216549502, 0.2959705216549502)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.classes: list[LossTotal] = []
+
+    def add(self, losses: FloatArray, weight: FloatArray | None) -> None:
+        super().add(losses, weight)
+        if losses.ndim == 2:
+            add_by_class(self.classes, losses, weight)
+
+    def class_mean(self, reduction: Reduction | str, dtype: DTypeLike = np.float64,
+                   class_weights: list[float] | None = None) -> float:
+        """The mean over classes of each class's reduced loss, weighted by `class_weights`
+        when given (a class of weight 0 counts for nothing); flat losses have one class.
+
+        Raises
+        ------
+        InputError
+            The class weights, or a counted class's weights, sum to zero.
+        """
+        if not self.classes:
+            return self.result(reduction, dtype)
+        shares = class_weights or [1.0] * len(self.classes)
+        if not math.fsum(shares):
+            raise InputError("the class weights sum to zero: the per-class mean is undefined")
+        values = []
+        for index, (total, share) in enumerate(zip(self.classes, shares, strict=True)):
+            if share:
+                try:
+                    values.append(share * total.result(reduction))
+                except InputError as e:
+                    raise InputError(f"class {index} (0-based): {e}") from None
+        value = exact_total(values) / math.fsum(shares)
         return float(np.float32(value)) if np.dtype(dtype) == np.float32 else value
 
 

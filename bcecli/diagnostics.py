@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bcecli.core import FloatArray, LossTotal, Reduction, sigmoid
+from bcecli.core import FloatArray, LossTotal, Reduction, add_by_class, sigmoid, unreduced
 from bcecli.pipeline import Batch
 
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
@@ -54,18 +54,15 @@ class Diagnostics:
         """One batch of inputs and their per-element losses."""
         x = batch.predictions.values
         y = batch.targets.values
-        per_sample = losses if losses.ndim == 1 else losses.mean(axis=1)
+        per_sample = unreduced(losses, Reduction.ROWS)
         if self.options.top:
             self.keep_worst(batch, per_sample)
         if self.options.histogram:
             self.counts += np.histogram(per_sample, bins=HISTOGRAM_EDGES)[0]
         if self.options.per_class and losses.ndim == 2:
-            if not self.classes:
-                self.classes = [LossTotal() for _ in range(losses.shape[1])]
-                self.positives = np.zeros(losses.shape[1])
-            for column, total in enumerate(self.classes):
-                total.add(losses[:, column], None)
-            self.positives = self.positives + (y >= 0.5).sum(axis=0)
+            add_by_class(self.classes, losses, None)
+            positives = (y >= 0.5).sum(axis=0)
+            self.positives = positives if self.positives is None else self.positives + positives
         if self.options.metrics:
             p = sigmoid(x) if self.options.logits else x
             self.scores.append(np.ravel(p).astype(np.float64))

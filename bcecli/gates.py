@@ -52,12 +52,12 @@ class Gates:
     def check(self, reduction: Reduction) -> Gates:
         """These gates, once the options make sense together, with the baseline read."""
         self.check_options()
-        if reduction == Reduction.NONE:
+        if not reduction.single:
             for option, value in (("--max-loss", self.max_loss), ("--min-loss", self.min_loss),
                                   ("--baseline", self.baseline)):
                 if value is not None:
                     raise UsageError(f"{option} needs a single loss; it cannot be used with "
-                                     "-r none")
+                                     f"-r {reduction}")
         if self.tolerance is not None and (self.baseline is None or not self.tolerance >= 0):
             raise UsageError("--tolerance needs --baseline" if self.baseline is None else
                              f"--tolerance must be a fraction >= 0, not {self.tolerance}")
@@ -88,7 +88,7 @@ class Gates:
         return any(value is not None for value in self.fields().values())
 
     def evaluate(self, loss: float | None) -> list[Gate]:
-        """Every gate that was asked for, held or not (none for `-r none`)."""
+        """Every gate that was asked for, held or not (none for `-r none` and `-r rows`)."""
         if loss is None:
             return []
         gates = []
@@ -126,7 +126,7 @@ def read_baseline(path: str, reduction: Reduction) -> tuple[float, int | None]:
     loss = saved.get("loss") if isinstance(saved, dict) else None
     if not isinstance(loss, int | float) or isinstance(loss, bool):
         raise InputError("the baseline has no single 'loss' (save one with bce compute ... "
-                         "--json, not -r none)", where=path)
+                         "--json, not -r none or -r rows)", where=path)
     if saved.get("reduction", reduction) != reduction:
         raise UsageError(f"the baseline {path} was computed with -r {saved['reduction']}, "
                          f"this run with -r {reduction}")

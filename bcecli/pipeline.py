@@ -55,15 +55,15 @@ class Streamed:
 def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float] | None,
         on_rows: Callable[[FloatArray], None] | None = None,
         on_batch: Callable[[Batch, FloatArray], None] | None = None, *,
-        skip_missing: bool = False) -> Streamed:
+        skip_missing: bool = False, totals: Sequence[LossTotal] | None = None) -> Streamed:
     """Stream every batch through each function, into one total each (`bce compare` has
-    several); the first function's per-element losses go to `on_rows` and, with their
-    batch, to `on_batch` (diagnostics).
+    several; `totals` when not plain `LossTotal`s); the first function's per-element
+    losses go to `on_rows` and, with their batch, to `on_batch` (diagnostics).
 
     A row with a missing value (NaN) in any role is an error, or with `skip_missing`
     left out of every role alike and counted.
     """
-    streamed = Streamed([LossTotal() for _ in functions])
+    streamed = Streamed(list(totals) if totals else [LossTotal() for _ in functions])
     for batch in batches(plan):
         streamed.rows += len(batch.predictions.values)
         missing = batch.missing_rows()

@@ -5,27 +5,37 @@ text that reads back as the same float (float32 results are widened exactly, as
 PyTorch's `.item()` does). JSON has no infinity, so an infinite loss is written
 `1e999`, which every JSON parser reads as inf or the largest float.
 
-Per-element losses (`-r none`) arrive block by block. Plain and CSV rows are
-held back until `STREAM_AFTER` bytes of them, so that a bad value later in the
-input still leaves stdout empty; past that they are written as they come, to
-keep memory flat. JSON is written whole at the end (never half an object); the
-table keeps the first rows only.
+Per-element losses (`-r none`; `-r rows` has their means per row) arrive block
+by block. Plain and CSV rows are held back until `STREAM_AFTER` bytes of them,
+so that a bad value later in the input still leaves stdout empty; past that
+they are written as they come, to keep memory flat. JSON is written whole at
+the end (never half an object); the table keeps the first rows only.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bcecli.core import DType, FloatArray, Reduction
+from bcecli.core import DType, FloatArray, Reduction, unreduced
 from bcecli.errors import UsageError, format_float
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions
+    from rich.measure import Measurement
+    from rich.text import Text
+
     from bcecli.gates import Gate
 
 PREVIEW_ROWS = 10
+NUMBER_COLUMNS = frozenset({"Loss", "Value"})  # table columns never wrapped or cut
+LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
+DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
+               "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 
 
@@ -43,7 +53,7 @@ class Format(StrEnum):
 class Result:
     """What was computed and from what; `to_json` fixes the key order and meaning.
 
-    `loss` is None for `-r none`, whose rows went through `Output.rows`.
+    `loss` is None for `-r none` and `-r rows`, whose rows went through `Output.rows`.
     """
 
     loss: float | None
@@ -82,6 +92,12 @@ class ComparisonRow:
     reduction: Reduction
     dtype: DType
     differs: str
+    per_class_mean: bool = False  # the mean over classes of each class's loss
+
+    @property
+    def name(self) -> str:
+        """How the table names it: scikit-learn's row on multi-label input says it is per class."""
+        return f"{self.convention} (per-class mean)" if self.per_class_mean else self.convention
 
 
 def format_json_number(value: float) -> str:
@@ -118,6 +134,11 @@ class Output:
             fmt = Format.TABLE if terminal else Format.JSON
         return cls(fmt, out)
 
+    def unreduced(self, reduction: Reduction) -> Callable[[FloatArray], None]:
+        """What takes each block's per-element losses for `-r none` or `-r rows`: `rows`,
+        after `-r rows` took each row's mean over classes."""
+        return lambda losses: self.rows(unreduced(losses, reduction))
+
     def rows(self, losses: FloatArray) -> None:
         """Per-element losses of one block, in input order."""
         if self.fmt is Format.PLAIN:
@@ -146,7 +167,7 @@ class Output:
             self.held = None
 
     def finish(self, result: Result) -> None:
-        """Write the result (for `-r none`, what remains after the rows)."""
+        """Write the result (for `-r none` and `-r rows`, what remains after the rows)."""
         if self.held:
             self.out.writelines(self.held)
         if self.fmt is Format.JSON:
@@ -162,6 +183,18 @@ class Output:
         elif self.fmt is Format.TABLE:
             table(result, self.out, self.preview, self.rows_seen)
 
+    def unprinted(self, result: Result) -> str | None:
+        """The stderr note naming what `-f plain` and `-f csv` leave out (they print the
+        loss only, so scripts can read it): diagnostics asked for, and the per-class losses
+        of multi-label input. Nothing is left out silently."""
+        left_out = [name for key, name in DIAGNOSTICS.items() if key in result.extra]
+        if self.fmt not in (Format.PLAIN, Format.CSV) or not left_out:
+            return None
+        names = ", ".join(left_out[:-1]) + " and " + left_out[-1] if left_out[1:] else left_out[0]
+        losses = "loss" if result.loss is not None else "losses"
+        return (f"bce: note: -f {self.fmt} prints the {losses} only: see -f json or -f table "
+                f"for {names}")
+
     def comparison(self, rows: list[ComparisonRow], *, count: int, shape: tuple[int, ...],
                    from_logits: bool, sources: dict[str, Any]) -> None:
         """`bce compare`: one row per convention, with what sets it apart."""
@@ -169,7 +202,8 @@ class Output:
             import json
 
             conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
-                                          "dtype": r.dtype, "differs": r.differs} for r in rows}
+                                          "dtype": r.dtype, "differs": r.differs,
+                                          "per_class_mean": r.per_class_mean} for r in rows}
             losses = ", ".join(f'"{r.convention}": {format_json_number(r.loss)}' for r in rows)
             rest = json.dumps({"conventions": conventions, "count": count, "shape": list(shape),
                                "from_logits": from_logits, **sources})
@@ -189,7 +223,7 @@ class Output:
             Console(file=self.out, highlight=False).print(rich_table(
                 f"Binary cross-entropy of {count} values, three ways",
                 ("Convention", "Loss", "Reduction", "dtype", "What differs"),
-                [[r.convention, format_float(r.loss), r.reduction, r.dtype, r.differs]
+                [[r.name, format_float(r.loss), r.reduction, r.dtype, r.differs]
                  for r in rows]))
 
 
@@ -252,17 +286,50 @@ def column_text(fed: str | int | list[str | int]) -> str:
     return repr(fed) if isinstance(fed, str) else f"column {fed}"
 
 
-def rich_table(title: str, columns: tuple[str, ...], rows: list[list[str]],
+def rich_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str | Location]],
                header: bool = True) -> Any:
-    """A titled Rich table of text rows; every extra table bce prints is one of these."""
+    """A titled Rich table of text rows; every extra table bce prints is one of these.
+    Columns of numbers are never wrapped or cut (no digit lost): others give way."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_header=header)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in NUMBER_COLUMNS)
     for row in rows:
         table.add_row(*row)
     return table
+
+
+class Location:
+    """A `file:line` (or `file[index]`) cell that keeps its line in a narrow table: the
+    path gives way, cut from the left (`…ata/d.csv:12`), never the `:12`."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        found = re.search(LOCATOR, where)
+        self.path, self.locator = (where[:found.start()], found.group()) if found else (where, "")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.cells import cell_len
+        from rich.measure import Measurement
+
+        return Measurement(cell_len(self.shortened(1)), cell_len(self.where))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        from rich.text import Text
+
+        yield Text(self.shortened(options.max_width))
+
+    def shortened(self, width: int) -> str:
+        """The location in `width` cells if it can be, else its shortest form (`…:12`)."""
+        from rich.cells import cell_len
+
+        path = self.path
+        if cell_len(path + self.locator) <= width:
+            return path + self.locator
+        while path and cell_len("…" + path + self.locator) > width:
+            path = path[1:]
+        return "…" + path + self.locator
 
 
 def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
@@ -270,7 +337,7 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
     tables = []
     if "top" in extra:
         tables.append(rich_table("Highest losses", ("Where", "Prediction", "Target", "Loss"), [
-            [item["where"], str(item["prediction"]), str(item["target"]),
+            [Location(item["where"]), str(item["prediction"]), str(item["target"]),
              format_float(item["loss"])] for item in extra["top"]]))
     if "per_class" in extra:
         tables.append(rich_table("Per class", ("Class", "Loss", "Count", "Positives"), [

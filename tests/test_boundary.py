@@ -167,7 +167,7 @@ def test_metavars(monkeypatch: pytest.MonkeyPatch) -> None:
                   "--class-weights LIST", "--pos-weight LIST", "--label-smoothing F", "--eps E",
                   "--focal-gamma G", "--focal-alpha A", "--max-loss X", "--min-loss X",
                   "--baseline FILE", "--tolerance FRACTION", "--top K", "--threshold T",
-                  "-r, --reduction <mean|sum|none|weighted-mean>", "--dtype <float64|float32>",
+                  "-r, --reduction <mean|sum|none|rows|weighted-mean>", "--dtype <float64|float32>",
                   "--like <torch|keras|sklearn>", "--input-format <csv|tsv|json|jsonl>",
                   "-f, --format <auto|table|json|csv|plain>"):
         assert re.search(rf"^  {re.escape(shown)}(  |$)", page, re.MULTILINE), shown

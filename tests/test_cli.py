@@ -219,6 +219,37 @@ def test_plain_and_csv(bce: Run, files: Files) -> None:
     assert "\t" in bce("compute", "m.json", "t.json", "-r", "none", "-f", "plain").stdout
 
 
+def test_rows_give_one_loss_per_row_in_every_format(bce: Run, files: Files,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    files(m__json="[[0.9, 0.2], [0.6, 0.7], [0.1, 0.5]]", t__json="[[1, 0], [1, 1], [0, 1]]",
+          w__csv="2\n1\n0.5\n")
+    args = ["m.json", "t.json", "--weights", "w.csv", "--class-weights", "1,3"]
+    none = json.loads(bce("compute", *args, "-r", "none", "--json").stdout)["loss"]
+    rows = json.loads(bce("compute", *args, "-r", "rows", "--json").stdout)
+    assert rows["loss"] == [float(np.mean(row)) for row in none]
+    assert (rows["reduction"], rows["count"], rows["shape"]) == ("rows", 6, [3, 2])
+    plain = bce("compute", *args, "-r", "rows", "-f", "plain")
+    assert plain.stdout == "".join(f"{v!r}\n" for v in rows["loss"])
+    assert bce("compute", *args, "-r", "rows", "-f", "csv").stdout == "loss\n" + plain.stdout
+    table = bce("compute", *args, "-r", "rows", "-f", "table").stdout
+    assert f"│ Losses        │ {rows['loss'][0]!r}" in table and "│ Reduction     │ rows" in table
+    like = json.loads(bce("compute", *args, "-r", "rows", "--like", "sklearn", "--json").stdout)
+    assert (like["reduction"], like["eps"], len(like["loss"])) == \
+        ("rows", 2.220446049250313e-16, 3)
+
+
+def test_rows_are_held_back_until_the_input_is_read(bce: Run, files: Files,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcecli.readers import base
+
+    monkeypatch.setattr(base, "BLOCK_BYTES", 64)
+    files(p__csv="0.5,0.5\n" * 100 + "0.5,1.5\n", y__csv="1,0\n" * 101)
+    held = bce("compute", "p.csv", "y.csv", "-r", "rows", "-f", "plain")
+    assert (held.exit_code, held.stdout) == (2, "")
+    assert held.stderr.startswith("bce: error: p.csv:101: prediction 1.5")
+
+
 def test_table(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     files(p__csv=P, y__csv=Y)
@@ -289,7 +320,7 @@ def test_min_loss_and_baseline_gates(bce: Run, files: Files) -> None:
     (["--baseline", "p.csv"],
      "p.csv: the baseline is not JSON (save one with bce compute ... --json)"),
     (["--baseline", "none.json"], "none.json: the baseline has no single 'loss' (save one "
-     "with bce compute ... --json, not -r none)"),
+     "with bce compute ... --json, not -r none or -r rows)"),
     (["--baseline", "sum.json"],
      "the baseline sum.json was computed with -r sum, this run with -r mean"),
     (["--tolerance", "0.1"], "--tolerance needs --baseline"),
@@ -297,6 +328,10 @@ def test_min_loss_and_baseline_gates(bce: Run, files: Files) -> None:
      "not -1.0"),
     (["--min-loss", "0.1", "-r", "none"],
      "--min-loss needs a single loss; it cannot be used with -r none"),
+    (["--max-loss", "1", "-r", "rows"],
+     "--max-loss needs a single loss; it cannot be used with -r rows"),
+    (["--baseline", "sum.json", "-r", "rows"],
+     "--baseline needs a single loss; it cannot be used with -r rows"),
 ])
 def test_gate_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
     files(p__csv=P, y__csv=Y, none__json='{"loss": [0.1, 0.2], "reduction": "none"}',

@@ -173,7 +173,7 @@ def test_index_of_a_matrix_value() -> None:
     (dict(input=[0.5], target=[1, 0]), InputError,
      "target shape (2,) differs from input shape (1,)"),
     (dict(input=[0.5], target=[1], reduction="avg"), UsageError,
-     "reduction must be one of mean, sum, none, weighted-mean, not 'avg'"),
+     "reduction must be one of mean, sum, none, rows, weighted-mean, not 'avg'"),
     (dict(input=[0.5], target=[1], eps=0.7), UsageError, "eps must be in (0, 0.5), not 0.7"),
     (dict(input=[0.5], target=[1], label_smoothing=2.0), UsageError,
      "label smoothing must be in [0, 1], not 2.0"),
@@ -198,3 +198,31 @@ def test_pos_weight_broadcasts_over_classes() -> None:
     assert isinstance(weighted, np.ndarray) and isinstance(plain, np.ndarray)
     np.testing.assert_allclose(weighted[:, 0], 2 * plain[:, 0])
     np.testing.assert_allclose(weighted[:, 1], plain[:, 1])
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(1, 6)),
+                  elements=probabilities),
+       hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(0, 4)))
+def test_rows_are_the_mean_over_classes_of_the_weighted_losses(p: np.ndarray, classes: np.ndarray
+                                                               ) -> None:
+    y = (p > 0.5).astype(np.float64)
+    weight = np.resize(classes, p.shape[1])
+    none = core.binary_cross_entropy(p, y, weight, reduction="none")
+    rows = core.binary_cross_entropy(p, y, weight, reduction="rows")
+    assert isinstance(none, np.ndarray) and isinstance(rows, np.ndarray)
+    np.testing.assert_allclose(rows, none.mean(axis=1), rtol=1e-15, atol=0)
+    flat = core.binary_cross_entropy(p[:, 0], y[:, 0], reduction="rows")
+    assert np.array_equal(flat, core.binary_cross_entropy(p[:, 0], y[:, 0], reduction="none"))
+
+
+def test_class_mean_weights_the_classes_and_names_one_without_weight() -> None:
+    losses = np.array([[1.0, 2.0, 4.0], [3.0, 6.0, 8.0]])
+    weights = np.array([[1.0, 1.0, 0.0], [3.0, 1.0, 0.0]])
+    total = core.ClassTotals()
+    total.add(losses * weights, weights)
+    assert total.class_mean("weighted-mean", class_weights=[1.0, 3.0, 0.0]) == \
+        pytest.approx((1 * (1 + 9) / 4 + 3 * (2 + 6) / 2) / 4)
+    with pytest.raises(InputError, match=r"^class 2 \(0-based\): weights sum to zero"):
+        total.class_mean("weighted-mean")
+    with pytest.raises(InputError, match="the class weights sum to zero"):
+        total.class_mean("weighted-mean", class_weights=[0.0, 0.0, 0.0])

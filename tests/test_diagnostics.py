@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,9 +74,58 @@ def test_metrics_with_one_class_only(bce: Run, files: Files) -> None:
     (["--top", "-1"], "--top must be >= 0, not -1"),
     (["--metrics", "--threshold", "2"], "--threshold must be in [0, 1], not 2.0"),
     (["--partial", "--top", "3"], "--partial prints JSON for bce merge: use it without -r "
-     "none, --format, the CI gates (give those to bce merge) and diagnostics"),
+     "none or rows, --format, the CI gates (give those to bce merge) and diagnostics"),
 ])
 def test_diagnostic_option_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
     files(p__csv="0.9\n", y__csv="1\n")
     result = bce("compute", "p.csv", "y.csv", *args)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"bce: error: {message}\n")
+
+
+@pytest.mark.parametrize(("args", "note"), [
+    (["--top", "2", "-f", "plain"],
+     "bce: note: -f plain prints the loss only: see -f json or -f table for --top\n"),
+    (["--metrics", "--hist", "-f", "csv"], "bce: note: -f csv prints the loss only: see -f json "
+     "or -f table for --metrics and --hist\n"),
+    (["--top", "1", "-r", "none", "-f", "csv"],
+     "bce: note: -f csv prints the losses only: see -f json or -f table for --top\n"),
+    (["-f", "plain", "--pred-col", "a,b", "--target-col", "a,b"], "bce: note: -f plain prints "
+     "the loss only: see -f json or -f table for the per-class losses\n"),
+    (["--top", "1", "--hist", "--metrics", "-r", "rows", "-f", "plain", "--pred-col", "a,b",
+      "--target-col", "a,b"], "bce: note: -f plain prints the losses only: see -f json or "
+     "-f table for --top, --metrics, --hist and the per-class losses\n"),
+])
+def test_plain_and_csv_name_what_they_leave_out(bce: Run, files: Files, args: list[str],
+                                                note: str) -> None:
+    files(p__csv="a,b\n0.9,0.2\n0.6,0.8\n", y__csv="a,b\n1,0\n0,1\n")
+    columns = [] if "--pred-col" in args else ["--pred-col", "a", "--target-col", "a"]
+    result = bce("compute", "p.csv", "y.csv", *columns, *args)
+    assert (result.exit_code, result.stderr) == (0, note)
+    without = [arg for arg in args if arg not in ("--top", "1", "2", "--metrics", "--hist")]
+    assert result.stdout == bce("compute", "p.csv", "y.csv", *columns, *without).stdout
+
+
+def test_json_and_table_print_every_request_without_a_note(bce: Run, files: Files,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    files(p__csv="a,b\n0.9,0.2\n0.6,0.8\n", y__csv="a,b\n1,0\n0,1\n")
+    for fmt in ("json", "table"):
+        result = bce("compute", "p.csv", "y.csv", "--top", "1", "--hist", "--metrics", "-f", fmt)
+        assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_a_narrow_table_keeps_the_line_of_each_top_sample(bce: Run, files: Files,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    files(y__csv="1\n1\n1\n0\n")  # and work in the scratch folder
+    path = Path("a_rather_long_folder_name/and_another_long_one/predictions_from_the_model.csv")
+    path.parent.mkdir(parents=True)
+    path.write_text("p\n0.9\n0.1\n# a comment\n0.5\n0.99\n")
+    shown = bce("compute", str(path), "y.csv", "--top", "3", "-f", "table").stdout
+    top = shown[shown.index("Highest losses"):].splitlines()[4:7]
+    cells = [line.split("│")[1].strip() for line in top]
+    assert [cell.rsplit(":", 1)[1] for cell in cells] == ["6", "3", "5"]
+    for cell in cells:
+        assert cell.startswith("…") and str(path).endswith(cell[1:].rsplit(":", 1)[0]), cell
+    worst = json.loads(bce("compute", str(path), "y.csv", "--top", "1", "--json").stdout)["top"]
+    assert top[0].split("│")[4].strip() == repr(worst[0]["loss"])  # never cut either

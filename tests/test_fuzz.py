@@ -77,7 +77,8 @@ def count(outcome: str) -> None:
     TALLY[test, outcome] += 1
 
 OPTIONS = st.lists(st.sampled_from([
-    ["--logits"], ["-r", "sum"], ["-r", "none"], ["-r", "weighted-mean"], ["-r", "median"],
+    ["--logits"], ["-r", "sum"], ["-r", "none"], ["-r", "rows"], ["-r", "weighted-mean"],
+    ["-r", "median"],
     ["--pos-weight", "2"], ["--pos-weight", "1,2"], ["--pos-weight", "-1"], ["--pos-weight", "x"],
     ["--class-weights", "1"], ["--class-weights", "0,0"], ["--label-smoothing", "0.1"],
     ["--label-smoothing", "3"], ["--eps", "1e-7"], ["--eps", "0.9"], ["--dtype", "float32"],

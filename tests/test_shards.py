@@ -82,8 +82,8 @@ def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
      "focal_gamma, focal_alpha, like, pos_label, loss_parts, weight_parts, checksum"),
     ({}, ["merge", "gone.json"], "bce: error: gone.json: cannot read: No such file or directory"),
     ({"p__csv": "0.5\n", "y__csv": "1\n"}, ["compute", "p.csv", "y.csv", "--partial", "-r", "none"],
-     "bce: error: --partial prints JSON for bce merge: use it without -r none, --format, the "
-     "CI gates (give those to bce merge) and diagnostics"),
+     "bce: error: --partial prints JSON for bce merge: use it without -r none or rows, --format, "
+     "the CI gates (give those to bce merge) and diagnostics"),
 ])
 def test_shard_errors(bce: Run, files: Files, setup: dict[str, str], args: list[str],
                       message: str) -> None:
