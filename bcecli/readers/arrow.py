@@ -42,7 +42,7 @@ class ArrowCsvReader(Reader):
     """A delimited file parsed by pyarrow, with bce's reader as the fallback."""
 
     def __init__(self, text: Reader, path: str, delimiter: str, fallback: Callable[[], Reader]):
-        super().__init__(path, text.names, text.width, False)
+        super().__init__(text.source, text.names, text.width, False)
         self.text = text  # what bce's reader found in the first lines: header, width
         self.path = path
         self.delimiter = delimiter

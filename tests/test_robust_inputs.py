@@ -1,0 +1,133 @@
+"""Issue 11, the input side: inputs, baselines and partial files that once crashed, hung,
+read without end or said the wrong thing, each with its exact outcome now.
+
+A refusal is exit 2, one `bce: error:` line naming the file (and the line where there
+is one), nothing on stdout, and no warning on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TRUE, Files, Run, loss_of
+
+
+def refusal(bce: Run, *args: str, input: bytes | str | None = None) -> str:
+    """The stderr of a run that exits 2 with nothing on stdout."""
+    result = bce(*args, input=input)
+    assert (result.exit_code, result.stdout) == (2, ""), (result.stdout, result.stderr)
+    return result.stderr
+
+
+def fed(fifo: Path, data: bytes) -> threading.Thread:
+    """A named pipe written once, then closed, by a thread (as `cat x > fifo` would)."""
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as stream:
+            stream.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+# -- baselines and partial files: small by nature -----------------------------------------
+
+
+BASELINE = '{"loss": %s, "reduction": "mean"}'
+INF_HINT = "hint: save a baseline from a run whose loss is finite: bce compute ... --json > " \
+    "base.json\n"
+
+
+@pytest.mark.parametrize("digits", [400, 4300, 20_000])
+def test_a_baseline_loss_of_many_digits_is_infinite(bce: Run, files: Files, digits: int) -> None:
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n",
+          base__json=BASELINE % ("1" + "0" * digits))
+    assert refusal(bce, "compute", "p.csv", "y.csv", "--baseline", "base.json") == \
+        "bce: error: base.json: the baseline loss is inf: every loss would pass a gate " \
+        "against it\n" + INF_HINT
+
+
+def test_a_baseline_count_of_many_digits_is_refused(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n",
+          base__json='{"loss": 0.4, "count": 1%s}' % ("0" * 5000))
+    assert refusal(bce, "compute", "p.csv", "y.csv", "--baseline", "base.json") == \
+        "bce: error: base.json: the baseline count must be an integer >= 1, not Infinity\n"
+
+
+def test_a_partial_file_with_a_number_of_many_digits_is_refused(bce: Run, files: Files) -> None:
+    files(part__json='{"bcecli_partial": 2, "count": 1%s}' % ("0" * 5000))
+    assert refusal(bce, "merge", "part.json") == "bce: error: part.json: a broken partial " \
+        "result: missing keys: id, classes, flat, reduction, dtype, from_logits, weighted, " \
+        "class_weights, pos_weight, label_smoothing, eps, focal_gamma, focal_alpha, like, " \
+        "pos_label, loss_parts, weight_parts, checksum\n" \
+        "hint: make it again with bce compute ... --partial\n"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_dev_zero_is_not_read_forever(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n", y__csv="1\n")
+    assert refusal(bce, "compute", "p.csv", "y.csv", "--baseline", "/dev/zero") == \
+        "bce: error: /dev/zero: larger than 1 MiB, the most bce reads of a baseline\n"
+    assert refusal(bce, "merge", "/dev/zero") == \
+        "bce: error: /dev/zero: larger than 1 MiB, the most bce reads of a partial result\n"
+
+
+def test_a_baseline_or_part_over_1_mib_is_refused(bce: Run, files: Files) -> None:
+    padded = BASELINE % "0.4" + " " * (1 << 20)
+    files(p__csv="0.8\n", y__csv="1\n", base__json=padded, part__json=padded)
+    assert refusal(bce, "compute", "p.csv", "y.csv", "--baseline", "base.json") == \
+        "bce: error: base.json: larger than 1 MiB, the most bce reads of a baseline\n"
+    assert refusal(bce, "merge", "part.json") == \
+        "bce: error: part.json: larger than 1 MiB, the most bce reads of a partial result\n"
+
+
+def test_a_baseline_from_a_pipe_that_ends(bce: Run, files: Files, tmp_path: Path) -> None:
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n")
+    writer = fed(tmp_path / "base", (BASELINE % TRUE).encode())
+    result = bce("compute", "p.csv", "y.csv", "--baseline", "base", "--json")
+    writer.join(5)
+    assert loss_of(result) == TRUE and result.stderr == ""
+
+
+def test_parts_from_pipes_that_end(bce: Run, files: Files, tmp_path: Path) -> None:
+    files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n")
+    part = bce("compute", "p.csv", "y.csv", "--partial")
+    assert part.exit_code == 0, part.stderr
+    writer = fed(tmp_path / "part", part.stdout.encode())
+    merged = bce("merge", "part", "--json")
+    writer.join(5)
+    assert loss_of(merged) == TRUE
+
+
+# -- paths in messages ----------------------------------------------------------------------
+
+
+def test_an_empty_path_is_named(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n", y__csv="1\n")
+    assert refusal(bce, "compute", "", "y.csv") == "bce: error: '': no such file\n"
+    assert refusal(bce, "compute", "p.csv", "y.csv", "--weights", "") == \
+        "bce: error: '': no such file\n"
+    assert refusal(bce, "compute", "p.csv", "y.csv", "--baseline", "") == \
+        "bce: error: '': cannot read the baseline: No such file or directory\n"
+    assert refusal(bce, "merge", "") == "bce: error: '': cannot read: No such file or directory\n"
+
+
+def test_a_newline_in_a_path_stays_on_one_line(bce: Run, files: Files) -> None:
+    files(**{"a\nb__csv": "0.8\n0.3\n", "y__csv": "1\n0\n1\n"})
+    assert refusal(bce, "compute", "a\nb.csv", "y.csv") == \
+        "bce: error: y.csv:3: more targets than predictions ('a\\nb.csv' has 2)\n"
+    assert refusal(bce, "compute", "x\ny.csv", "y.csv") == \
+        "bce: error: 'x\\ny.csv': no such file\n"
+    assert refusal(bce, "compute", "a\nb.csv") == "bce: error: 'a\\nb.csv' has 1 column: pass " \
+        "a TARGETS file, or name the columns with --pred-col and --target-col\n"
+    assert refusal(bce, "compute", "a\nb.csv", "y.csv", "--baseline", "b\x1b[31m.json") == \
+        "bce: error: 'b\\x1b[31m.json': cannot read the baseline: No such file or directory\n"
+    assert refusal(bce, "merge", "p\n1.json", "p\n1.json") == \
+        "bce: error: 'p\\n1.json' is given twice\n" \
+        "hint: a part merged twice is counted twice: give each shard's part once\n"
