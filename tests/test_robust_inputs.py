@@ -131,3 +131,32 @@ def test_a_newline_in_a_path_stays_on_one_line(bce: Run, files: Files) -> None:
     assert refusal(bce, "merge", "p\n1.json", "p\n1.json") == \
         "bce: error: 'p\\n1.json' is given twice\n" \
         "hint: a part merged twice is counted twice: give each shard's part once\n"
+
+
+# -- column options -------------------------------------------------------------------------
+
+
+DIGITS_HINT = "hint: a position is written with the digits 0-9\n"
+
+
+@pytest.mark.parametrize(("option", "spec", "shown"), [
+    ("--pred-col", "²", "'²'"),  # str.isdigit is true, int() refuses it
+    ("--pred-col", "١", "'١'"),  # Arabic-Indic one: int() reads it as 1
+    ("--pred-col", "0,²", "'²'"),
+    ("--pred-col", "١-٢", "'١-٢'"),
+    ("--pred-col", "0-²", "'0-²'"),
+    ("--weight-col", "³", "'³'"),
+])
+def test_other_digits_are_no_positions(bce: Run, files: Files, option: str, spec: str,
+                                        shown: str) -> None:
+    files(d__csv="0.5,1,1\n0.2,0,1\n")
+    args = {"--pred-col": ["--target-col", "1"], "--weight-col": ["--pred-col", "0",
+                                                                  "--target-col", "1"]}[option]
+    assert refusal(bce, "compute", "d.csv", option, spec, *args) == \
+        f"bce: error: {option} {shown}: no such column in d.csv (columns: 0 to 2)\n" + DIGITS_HINT
+
+
+def test_a_column_named_by_another_digit_is_found_by_name(bce: Run, files: Files) -> None:
+    files(d__csv="²,y\n0.8,1\n0.3,0\n0.6,1\n")
+    assert loss_of(bce("compute", "d.csv", "--pred-col", "²", "--target-col", "y",
+                       "--json")) == TRUE
