@@ -160,3 +160,101 @@ def test_a_column_named_by_another_digit_is_found_by_name(bce: Run, files: Files
     files(d__csv="²,y\n0.8,1\n0.3,0\n0.6,1\n")
     assert loss_of(bce("compute", "d.csv", "--pred-col", "²", "--target-col", "y",
                        "--json")) == TRUE
+
+
+# -- delimited text: each message names the real fault --------------------------------------
+
+
+OPEN_QUOTE = "not valid CSV: a quoted field runs past the end of the line"
+DECIMAL_HINT = "hint: this looks like a decimal comma: pass --decimal ,\n"
+MISSING_HINT = "hint: pass --skip-missing to leave out every row with a missing value, in " \
+    "all the inputs alike\n"
+
+
+@pytest.mark.parametrize("text", ["0.8,1, \n0.3,0, \n0.6,1, \n",
+                                  "0.8\t1\t \n0.3\t0\t\n0.6\t1\t  \n",
+                                  "p,y, \n0.8,1,\n0.3,0, \n0.6,1,\t\n"])
+def test_a_delimiter_and_blanks_ending_every_line(bce: Run, files: Files, text: str) -> None:
+    files(d__csv=text)
+    assert loss_of(bce("compute", "d.csv", "--json")) == TRUE
+
+
+def test_the_only_row_ending_in_its_delimiter(bce: Run, files: Files) -> None:
+    files(d__csv="0.9,\n", e__csv="0.8,1,\n")
+    assert refusal(bce, "compute", "d.csv") == \
+        "bce: error: d.csv:1: a missing value in column 1\n" + MISSING_HINT
+    assert bce("compute", "e.csv", "-f", "plain").stdout == "0.2231435513142097\n"
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('"0.5,1\n0.2,0\n', 1),  # the first row: once "has 1 column"
+    ('0.5,1\n"0.2,0\n0.1,1\n', 2),  # once "has 1 field"
+    ('0.5,1\n0.2,"0\n', 2),  # at the end: once read as 0
+    ('p,y\n"0.5\n",1\n0.2,0\n', 2),  # a quoted cell across lines (once a ValueError)
+    ('"p\n",y\n0.5,1\n', 1),  # a header across lines
+    ('"0.5\n"\n0.2\n', 1),  # one column, split at blanks
+])
+def test_a_quote_left_open(bce: Run, files: Files, text: str, line: int) -> None:
+    files(d__csv=text, y__csv="1\n0\n1\n")
+    args = ["y.csv"] if "," not in text else []
+    assert refusal(bce, "compute", "d.csv", *args) == f"bce: error: d.csv:{line}: {OPEN_QUOTE}\n"
+
+
+def test_text_after_a_closing_quote(bce: Run, files: Files) -> None:
+    files(d__csv='0.5,1\n0.2,"0"x\n')
+    assert refusal(bce, "compute", "d.csv") == \
+        "bce: error: d.csv:2: not valid CSV: text after the closing quote of a field\n"
+
+
+def test_a_comment_with_an_open_quote_is_still_a_comment(bce: Run, files: Files) -> None:
+    files(d__csv='# "made by hand\n0.8,1\n0.3,0\n0.6,1\n')
+    assert loss_of(bce("compute", "d.csv", "--json")) == TRUE
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ('p;y\n"0,8";1\n"0,3";0\n"0,6";1\n', "d.csv:2: '0,8' in column 'p'"),  # once "1 column"
+    ('"0,8";1\n"0,3";0\n"0,6";1\n', "d.csv:1: '0,8' in column 0"),
+    ("0,8;1\n0,3;0\n0,6;1\n", "d.csv:1: '0,8' in column 0"),  # once split at the comma
+])
+def test_semicolons_with_decimal_commas(bce: Run, files: Files, text: str, where: str) -> None:
+    files(d__csv=text)
+    assert refusal(bce, "compute", "d.csv") == f"bce: error: {where} is not a number\n" + \
+        DECIMAL_HINT
+    assert loss_of(bce("compute", "d.csv", "--decimal", ",", "--json")) == \
+        pytest.approx(TRUE, rel=1e-15)
+
+
+# -- old Mac text: CR alone ends a line -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("p.csv", "0.8\r0.3\r0.6\r"),  # once one row of three classes
+    ("p.csv", "0.8\r0.3\r0.6"),  # no CR at the end
+    ("p.txt", "0.8\r0.3\r0.6\r"),
+    ("p.jsonl", "0.8\r0.3\r0.6\r"),
+])
+def test_cr_alone_ends_a_line(bce: Run, files: Files, name: str, text: str) -> None:
+    files(**{name.replace(".", "__"): text, "y__csv": "1\r0\r1\r"})
+    assert loss_of(bce("compute", name, "y.csv", "--json")) == TRUE
+    assert loss_of(bce("compute", "-", "y.csv", "--json", input=text.encode())) == TRUE
+
+
+def test_cr_lines_in_a_table_compressed_and_located(bce: Run, files: Files) -> None:
+    import gzip
+
+    files(d__csv__gz=gzip.compress(b"p,y\r0.8,1\r0.3,0\r0.6,1\r"),
+          e__csv="p,y\r0.8,1\r0.3,0\rx,1\r")
+    assert loss_of(bce("compute", "d.csv.gz", "--json")) == TRUE
+    assert refusal(bce, "compute", "e.csv") == \
+        "bce: error: e.csv:4: 'x' in column 'p' is not a number\n"
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 64])
+def test_cr_lines_keep_a_crlf_split_between_reads(size: int) -> None:
+    import io
+
+    from bcecli.readers import containers
+
+    stream = containers.cr_lines(io.BytesIO(b"a\r\nb\rc\r\r\nd\r"), "d.csv")
+    parts = iter(lambda: stream.read(size), b"")
+    assert b"".join(parts) == b"a\nb\nc\n\nd\n"

@@ -100,8 +100,13 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
         if encoding is None and containers.looks_like_utf16(head):
             raise InputError("this looks like UTF-16 text without a byte-order mark: save it "
                              "as UTF-8", where=name)
+        cr_lines = containers.cr_only(peek(stream, 4096))
+        if cr_lines:
+            stream = containers.cr_lines(stream, name)
         fmt = sniff_format(stream) if named is None or named == "text" else cast(Format, named)
-    return Input(name, None if path == STDIN else path, stream, compression, fmt, encoding)
+        return Input(name, None if path == STDIN else path, stream, compression, fmt, encoding,
+                     cr_lines)
+    return Input(name, None if path == STDIN else path, stream, compression, fmt)
 
 
 def strip_compression(name: str) -> str:

@@ -36,8 +36,8 @@ class Input:
     """One input as `open_input` detected it, from its bytes, once.
 
     `name` is how messages call it (the path, or ``<stdin>``); `stream` gives its
-    bytes, decompressed, re-encoded as UTF-8 without a byte-order mark, and
-    peekable (for `npz`, the zip archive itself).
+    bytes, decompressed, re-encoded as UTF-8 without a byte-order mark, with LF
+    line ends, and peekable (for `npz`, the zip archive itself).
     """
 
     name: str
@@ -46,12 +46,14 @@ class Input:
     compression: Compression | None  # the outermost, where several were undone
     format: Format
     encoding: str | None = None  # "utf-16" or "utf-32" text, re-encoded as it is read
+    cr_lines: bool = False  # old Mac text: lines ended by CR alone, read as LF
 
     @property
     def plain_file(self) -> str | None:
-        """The path, when the file's own bytes are the data (so it can be mapped or
-        handed to pyarrow); None for stdin, compressed and re-encoded files."""
-        return self.path if self.compression is None and self.encoding is None else None
+        """The path, when the file's own bytes are the data (so it can be read by position
+        or handed to pyarrow); None for stdin, compressed and rewritten files."""
+        rewritten = self.encoding is not None or self.cr_lines
+        return self.path if self.compression is None and not rewritten else None
 
     def read_all(self) -> bytes:
         return read_chunk(self.stream, -1, self.name)
