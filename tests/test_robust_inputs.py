@@ -258,3 +258,44 @@ def test_cr_lines_keep_a_crlf_split_between_reads(size: int) -> None:
     stream = containers.cr_lines(io.BytesIO(b"a\r\nb\rc\r\r\nd\r"), "d.csv")
     parts = iter(lambda: stream.read(size), b"")
     assert b"".join(parts) == b"a\nb\nc\n\nd\n"
+
+
+# -- inputs without values --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("e.json", "[[]]", "e.json: row 0 is an empty array"),  # once a ZeroDivisionError
+    ("e.json", "[\n  [],\n  []\n]", "e.json: row 0 is an empty array"),
+    ("e.json", '{"predictions": [[]], "targets": [[]]}', "e.json: row 0 is an empty array"),
+    ("e.json", "[{}]", "e.json: record 0 is an empty object"),
+    ("e.json", '{"columns": [], "data": [[]]}', "e.json: has no columns: there are no values "
+     "to read"),
+    ("e.jsonl", "[]\n[]\n", "e.jsonl:1: an empty array: the first line must hold the values "
+     "of a row"),
+    ("e.jsonl", "\n{}\n", "e.jsonl:2: an empty object: the first line must hold the values "
+     "of a row"),
+])
+def test_rows_of_no_values(bce: Run, files: Files, name: str, text: str, message: str) -> None:
+    files(**{name.replace(".", "__"): text, "y__csv": "1\n"})
+    for args in ([name, "y.csv"], [name, "y.csv", "-r", "sum"], ["y.csv", name], [name]):
+        if "predictions" in text and len(args) > 1:
+            continue
+        result = bce("compute", *args)
+        assert (result.exit_code, result.stdout, result.stderr) == \
+            (2, "", f"bce: error: {message}\n"), args
+
+
+@pytest.mark.parametrize("kind", ["parquet", "feather"])
+@pytest.mark.parametrize("lists", [False, True])
+def test_a_table_file_without_rows(bce: Run, files: Files, kind: str, lists: bool) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    value = pa.list_(pa.float64()) if lists else pa.float64()
+    table = pa.table({"y_pred": pa.array([], value), "y_true": pa.array([], value)})
+    write = {"parquet": pq.write_table, "feather": feather.write_feather}[kind]
+    write(table, f"e.{kind}")
+    for reduction in ("mean", "sum", "none"):  # no data is an error, never 0.0
+        assert refusal(bce, "compute", f"e.{kind}", "-r", reduction) == \
+            f"bce: error: e.{kind}: has no rows\n"

@@ -178,12 +178,14 @@ class ArrowTableReader(Reader):
         batches (a batch of long lists costs memory)."""
         import pyarrow.compute as pc
 
+        rows = 0
         for batch in self.batches_of([self.schema.names[column]], 16):
+            rows += batch.num_rows
             lengths = pc.list_value_length(batch.column(0)).drop_null()
             if len(lengths):
                 return int(lengths[0].as_py())
-        raise InputError(f"column {self.column_label(column)} holds no list, only nulls",
-                         where=self.source)
+        raise InputError(f"column {self.column_label(column)} holds no list, only nulls" if rows
+                         else "has no rows", where=self.source)
 
     def batches_of(self, names: list[str], rows: int) -> Iterator[Any]:
         """Record batches of the named columns, at most `rows` rows each."""

@@ -121,6 +121,8 @@ class Reader:
     """
 
     def __init__(self, source: str, names: tuple[str, ...] | None, width: int, nested: bool):
+        if not width:  # `[[]]`, a Parquet file of no columns: no role could read anything
+            raise InputError("has no columns: there are no values to read", where=source)
         if width > MAX_COLUMNS:
             raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
                              "(are rows and columns swapped?)", where=source)

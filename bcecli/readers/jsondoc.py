@@ -124,6 +124,8 @@ def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
     if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
         raise InputError("the records must be a non-empty array of objects", where=source)
     names = [key for key in data[0] if key not in index]
+    if not names:
+        raise InputError("record 0 is an empty object", where=source)
     rows, starts, seen = [], [], 0
     for r, record in enumerate(data):
         if set(record) != set(data[0]):
@@ -253,6 +255,8 @@ def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key:
         raise InputError(f"{what} is an empty array", where=source)
     nested = isinstance(data[0], list)
     width = len(data[0]) if nested else 1
+    if not width:
+        raise InputError("row 0 is an empty array", where=source)  # no value gives its line
     rows = data if nested else [[item] for item in data]
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:

@@ -43,6 +43,9 @@ class JsonLinesReader(Reader):
             raise InputError("no data (the input is empty)", where=source)
         where = f"{source}:{first[0]}"
         value = parse_json_value(first[1], where)
+        if value in ([], {}):
+            raise InputError(f"an empty {'array' if value == [] else 'object'}: the first line "
+                             "must hold the values of a row", where=where)
         names = tuple(value) if isinstance(value, dict) else None
         width = len(value) if isinstance(value, list | dict) else 1
         super().__init__(source, names, width, isinstance(value, list))
