@@ -7,12 +7,19 @@ is one), nothing on stdout, and no warning on stderr.
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import threading
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
+from bcecli.errors import InputError
+from bcecli.readers import npy
 from tests.helpers import TRUE, Files, Run, loss_of
 
 
@@ -240,8 +247,6 @@ def test_cr_alone_ends_a_line(bce: Run, files: Files, name: str, text: str) -> N
 
 
 def test_cr_lines_in_a_table_compressed_and_located(bce: Run, files: Files) -> None:
-    import gzip
-
     files(d__csv__gz=gzip.compress(b"p,y\r0.8,1\r0.3,0\r0.6,1\r"),
           e__csv="p,y\r0.8,1\r0.3,0\rx,1\r")
     assert loss_of(bce("compute", "d.csv.gz", "--json")) == TRUE
@@ -299,3 +304,63 @@ def test_a_table_file_without_rows(bce: Run, files: Files, kind: str, lists: boo
     for reduction in ("mean", "sum", "none"):  # no data is an error, never 0.0
         assert refusal(bce, "compute", f"e.{kind}", "-r", reduction) == \
             f"bce: error: e.{kind}: has no rows\n"
+
+
+# -- .npy: read, never mapped ---------------------------------------------------------------
+
+
+def npy_bytes(array: np.ndarray[Any, Any]) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def test_an_npy_that_shrinks_while_it_is_read(files: Files, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once memory-mapped: the process died of SIGBUS (this test with it)."""
+    from bcecli.readers import base, open_input, read_input
+
+    monkeypatch.setattr(npy, "BLOCK_ROWS", 1000)
+    files(p__npy=npy_bytes(np.full(10_000, 0.5)))
+    with ExitStack() as resources:
+        reader = read_input(open_input("p.npy", resources), resources)
+        assert isinstance(reader, base.Reader)
+        blocks = reader.blocks([0])
+        assert len(next(blocks).values) == 1000
+        os.truncate(tmp_path / "p.npy", 9000)  # within the second block
+        with pytest.raises(InputError) as error:
+            next(blocks)
+    assert str(error.value) == "p.npy: the array data ends early (the header says 10000 rows)"
+
+
+def test_an_npy_shorter_than_its_header_is_refused_before_a_block(bce: Run, files: Files
+                                                                  ) -> None:
+    files(p__npy=npy_bytes(np.full(300_000, 0.5))[:-8], y__csv="1\n" * 300_000)
+    assert refusal(bce, "compute", "p.npy", "y.csv", "-r", "none", "-f", "plain") == \
+        "bce: error: p.npy: the array data ends early (the header says 300000 rows)\n"
+
+
+def test_a_fortran_order_file_is_read_in_place(bce: Run, files: Files,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column by column where it lies, whatever its size; streamed, up to a bound."""
+    monkeypatch.setattr(npy, "MAX_FORTRAN_BYTES", 16)
+    monkeypatch.setattr(npy, "BLOCK_ROWS", 2)
+    table = np.array([[1.0, 0.8, 7.0], [0.0, 0.3, 7.0], [1.0, 0.6, 7.0]])
+    files(d__npy=npy_bytes(np.asfortranarray(table)), e__npy=npy_bytes(np.asfortranarray(
+        table.astype(">f4"))), z__npy__gz=gzip.compress(npy_bytes(np.asfortranarray(table))))
+    for name in ("d.npy", "e.npy"):
+        result = bce("compute", name, "--pred-col", "1", "--target-col", "0", "--json")
+        assert loss_of(result) == pytest.approx(TRUE, rel=1e-7)
+    assert refusal(bce, "compute", "d.npy", "--pred-col", "2", "--target-col", "0") == \
+        "bce: error: d.npy[0]: prediction 7.0 in column 2 is outside [0, 1]\n" \
+        "hint: if these are logits (raw scores), pass --logits\n"
+    assert refusal(bce, "compute", "z.npy.gz", "--pred-col", "1", "--target-col", "0") \
+        .startswith("bce: error: z.npy.gz: a Fortran-order array this large cannot be streamed")
+
+
+def test_an_npy_from_a_pipe_that_ends(bce: Run, files: Files, tmp_path: Path) -> None:
+    files(y__csv="1\n0\n1\n")
+    writer = fed(tmp_path / "p", npy_bytes(np.array([0.8, 0.3, 0.6])))
+    result = bce("compute", "p", "y.csv", "--json")
+    writer.join(5)
+    assert loss_of(result) == TRUE

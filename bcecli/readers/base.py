@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -228,16 +229,26 @@ class LineTooLong(Exception):
 
 def read_chunk(stream: IO[bytes], size: int, source: str) -> bytes:
     """`stream.read(size)`, with broken gzip and I/O errors as one-line errors."""
-    import zlib
-
     try:
         return stream.read(size)
-    except (EOFError, zlib.error) as e:
-        raise InputError(f"not a valid gzip file ({e})", where=source) from None
-    except OSError as e:
-        if type(e).__name__ == "BadGzipFile":
-            raise InputError(f"not a valid gzip file ({e})", where=source) from None
-        raise InputError(f"cannot read: {e.strerror or e}", where=source) from None
+    except (EOFError, OSError, zlib.error) as e:
+        raise read_error(e, source) from None
+
+
+def read_into(stream: IO[bytes], buffer: memoryview, source: str) -> int:
+    """`stream.readinto(buffer)` (no bytes object in between), errors as `read_chunk`'s."""
+    try:
+        count: int = stream.readinto(buffer)  # type: ignore[attr-defined]
+    except (EOFError, OSError, zlib.error) as e:
+        raise read_error(e, source) from None
+    return count
+
+
+def read_error(error: EOFError | OSError | zlib.error, source: str) -> InputError:
+    """What a failed read says: broken gzip, or the system's reason."""
+    if not isinstance(error, OSError) or type(error).__name__ == "BadGzipFile":
+        return InputError(f"not a valid gzip file ({error})", where=source)
+    return InputError(f"cannot read: {error.strerror or error}", where=source)
 
 
 def line_blocks(stream: IO[bytes], source: str, on_read: ReadHook | None) -> Iterator[bytes]:
