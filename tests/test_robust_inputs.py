@@ -364,3 +364,32 @@ def test_an_npy_from_a_pipe_that_ends(bce: Run, files: Files, tmp_path: Path) ->
     result = bce("compute", "p", "y.csv", "--json")
     writer.join(5)
     assert loss_of(result) == TRUE
+
+
+# -- compressed and piped inputs: bounded memory ----------------------------------------------
+
+
+def test_a_table_file_from_a_stream_is_read_whole_up_to_a_bound(
+        bce: Run, files: Files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet is read from its end: compressed or piped, it is held in memory, bounded
+    (a 400 KB gzip of 160 MB of Parquet once went wholly into memory)."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from bcecli.readers import arrow
+
+    table = pa.table({"y_pred": [0.8, 0.3, 0.6], "y_true": [1.0, 0.0, 1.0]})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    data = buffer.getvalue().to_pybytes()
+    files(d__parquet__gz=gzip.compress(data))
+    assert loss_of(bce("compute", "d.parquet.gz", "--json")) == TRUE
+    assert loss_of(bce("compute", "-", "--json", input=data)) == TRUE
+    writer = fed(tmp_path / "pipe", data)
+    assert loss_of(bce("compute", "pipe", "--json")) == TRUE
+    writer.join(5)
+    monkeypatch.setattr(arrow, "MAX_IN_MEMORY", len(data) - 1)
+    assert refusal(bce, "compute", "d.parquet.gz") == "bce: error: d.parquet.gz: a Parquet, " \
+        "Feather or Arrow file that is compressed or from a pipe is read into memory, up to " \
+        "0 MiB: this one is larger\nhint: decompress it into a file first (Parquet compresses " \
+        "its own columns)\n"

@@ -22,7 +22,7 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, ragged
+from bcecli.readers.base import BLOCK_BYTES, BLOCK_ROWS, Block, Input, Reader, ragged, read_chunk
 from bcecli.readers.cells import parse_text_number
 
 COMMENT = re.compile(rb"\n[ \t]*#")
@@ -32,6 +32,7 @@ PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
 # Values a record batch: while one is decoded, Parquet's readers hold tens of bytes a
 # value (list columns most), so bigger batches push the peak memory past 150 MiB.
 TABLE_VALUES = 1 << 16
+MAX_IN_MEMORY = 1 << 25  # the most read of a Parquet, Feather or Arrow file from a stream
 
 
 def available() -> bool:
@@ -136,8 +137,9 @@ class ArrowTableReader(Reader):
         import pyarrow as pa
 
         source = data.name
+        path = data.plain_file if data.stream.seekable() else None  # a named pipe is no file
         try:
-            self.batches = self.open(data.plain_file or data.read_all())
+            self.batches = self.open(path or in_memory(data))
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
             self.schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
@@ -146,19 +148,18 @@ class ArrowTableReader(Reader):
         super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
 
     @staticmethod
-    def open(data: str | bytes) -> Any:
+    def open(data: str | bytearray) -> Any:
         import pyarrow as pa
         import pyarrow.ipc
         import pyarrow.parquet as pq
 
-        handle = pa.BufferReader(data) if isinstance(data, bytes) else data
+        handle = data if isinstance(data, str) else pa.BufferReader(data)
         try:
             # Pages read as they are decoded: pre-buffering holds whole column chunks.
             return pq.ParquetFile(handle, pre_buffer=False, buffer_size=PARQUET_BUFFER)
         except pa.ArrowInvalid:
             # Read, not mapped: a mapped file's pages would stay in memory once read.
-            return pyarrow.ipc.open_file(handle if isinstance(data, bytes) else
-                                         pa.OSFile(data),
+            return pyarrow.ipc.open_file(pa.OSFile(data) if isinstance(data, str) else handle,
                                          options=pyarrow.ipc.IpcReadOptions(use_threads=False))
 
     def size(self, column: int) -> int | None:
@@ -273,6 +274,22 @@ class ArrowTableReader(Reader):
                 else column.cast(pa.float64())
             return codec.numbers(exact.to_numpy(zero_copy_only=False), where, label)
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def in_memory(data: Input) -> bytearray:
+    """A Parquet, Feather or Arrow file that is no plain file (compressed, or from a pipe),
+    read whole: these are read from their end. Up to MAX_IN_MEMORY, so that a small
+    compressed file cannot grow without bound in memory."""
+    out = bytearray()
+    while chunk := read_chunk(data.stream, BLOCK_BYTES, data.name):
+        out += chunk
+        if len(out) > MAX_IN_MEMORY:
+            raise InputError(f"a Parquet, Feather or Arrow file that is compressed or from a pipe "
+                             f"is read into memory, up to {MAX_IN_MEMORY >> 20} MiB: this one is "
+                             "larger", where=data.name,
+                             hint="decompress it into a file first (Parquet compresses its own "
+                             "columns)")
+    return out
 
 
 def joined(blocks: list[Block]) -> Block:
