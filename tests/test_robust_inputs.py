@@ -393,3 +393,26 @@ def test_a_table_file_from_a_stream_is_read_whole_up_to_a_bound(
         "Feather or Arrow file that is compressed or from a pipe is read into memory, up to " \
         "0 MiB: this one is larger\nhint: decompress it into a file first (Parquet compresses " \
         "its own columns)\n"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_json_document_without_end_is_refused(bce: Run, files: Files) -> None:
+    files(y__csv="1\n")
+    os.symlink("/dev/zero", "zeros.json")
+    assert refusal(bce, "compute", "zeros.json", "y.csv") == "bce: error: zeros.json: a JSON " \
+        "document is read into memory, up to 64 MiB: this one is larger\nhint: save it as " \
+        "JSON Lines (one value, array or object a line): it streams\n"
+
+
+def test_a_json_document_is_read_whole_up_to_a_bound(bce: Run, files: Files,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcecli.readers import jsondoc
+
+    document = b"[" + b"0.5," * 1000 + b"0.5]"
+    files(d__json__gz=gzip.compress(document), y__json=b"[" + b"1," * 1000 + b"1]")
+    assert loss_of(bce("compute", "d.json.gz", "y.json", "--json")) == 0.6931471805599453
+    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", len(document) - 1)
+    assert refusal(bce, "compute", "-", "y.json", "--input-format", "json",
+                   input=document).startswith(
+        "bce: error: <stdin>: a JSON document is read into memory, up to 0 MiB: this one is "
+        "larger\n")

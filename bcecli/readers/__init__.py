@@ -205,6 +205,7 @@ def settle_headers(readers: list[Reader]) -> None:
 def open_file(path: str) -> IO[bytes]:
     """A file opened for reading; failing that, one line naming it."""
     where = shown_path(path)
+    named(path)
     try:
         if os.path.isdir(path):
             raise IsADirectoryError
@@ -215,6 +216,13 @@ def open_file(path: str) -> IO[bytes]:
         raise InputError("is a directory, not a file", where=where) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
+
+
+def named(path: str) -> None:
+    """Refuse a path with a NUL byte, which no file's name holds (`open` would raise a
+    ValueError; a command line cannot even pass one, a library call can)."""
+    if "\0" in path:
+        raise InputError("no such file", where=shown_path(path))
 
 
 def peek(stream: IO[bytes], size: int) -> bytes:
@@ -237,6 +245,7 @@ def read_small_json(path: str, what: str,
     """
     import json
 
+    named(path)
     with open(path, "rb") as stream:
         data = stream.read(SMALL_FILE + 1)
     if len(data) > SMALL_FILE:

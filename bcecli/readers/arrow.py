@@ -22,7 +22,7 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_BYTES, BLOCK_ROWS, Block, Input, Reader, ragged, read_chunk
+from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, ragged
 from bcecli.readers.cells import parse_text_number
 
 COMMENT = re.compile(rb"\n[ \t]*#")
@@ -139,7 +139,10 @@ class ArrowTableReader(Reader):
         source = data.name
         path = data.plain_file if data.stream.seekable() else None  # a named pipe is no file
         try:
-            self.batches = self.open(path or in_memory(data))
+            # Read from its end: a stream (compressed, a pipe) is read whole, bounded.
+            self.batches = self.open(path or data.read_all(
+                MAX_IN_MEMORY, "a Parquet, Feather or Arrow file that is compressed or from a "
+                "pipe", "decompress it into a file first (Parquet compresses its own columns)"))
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
             self.schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
@@ -274,22 +277,6 @@ class ArrowTableReader(Reader):
                 else column.cast(pa.float64())
             return codec.numbers(exact.to_numpy(zero_copy_only=False), where, label)
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-
-
-def in_memory(data: Input) -> bytearray:
-    """A Parquet, Feather or Arrow file that is no plain file (compressed, or from a pipe),
-    read whole: these are read from their end. Up to MAX_IN_MEMORY, so that a small
-    compressed file cannot grow without bound in memory."""
-    out = bytearray()
-    while chunk := read_chunk(data.stream, BLOCK_BYTES, data.name):
-        out += chunk
-        if len(out) > MAX_IN_MEMORY:
-            raise InputError(f"a Parquet, Feather or Arrow file that is compressed or from a pipe "
-                             f"is read into memory, up to {MAX_IN_MEMORY >> 20} MiB: this one is "
-                             "larger", where=data.name,
-                             hint="decompress it into a file first (Parquet compresses its own "
-                             "columns)")
-    return out
 
 
 def joined(blocks: list[Block]) -> Block:

@@ -56,8 +56,16 @@ class Input:
         rewritten = self.encoding is not None or self.cr_lines
         return self.path if self.compression is None and not rewritten else None
 
-    def read_all(self) -> bytes:
-        return read_chunk(self.stream, -1, self.name)
+    def read_all(self, limit: int, what: str, hint: str) -> bytearray:
+        """Every byte, for a format read whole; beyond `limit` bytes it is refused (`what`
+        it is, and the `hint`), so a pipe or a small compressed file cannot fill the memory."""
+        out = bytearray()
+        while chunk := read_chunk(self.stream, BLOCK_BYTES, self.name):
+            out += chunk
+            if len(out) > limit:
+                raise InputError(f"{what} is read into memory, up to {limit >> 20} MiB: this one "
+                                 "is larger", where=self.name, hint=hint)
+        return out
 
 
 @dataclass
@@ -322,7 +330,7 @@ def is_comment(line: str) -> bool:
     return line.lstrip().startswith("#")
 
 
-def decode(chunk: bytes, source: str, first_line: int) -> str:
+def decode(chunk: bytes | bytearray, source: str, first_line: int) -> str:
     try:
         return chunk.decode("utf-8")
     except UnicodeDecodeError as e:

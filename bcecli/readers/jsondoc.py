@@ -41,13 +41,18 @@ from bcecli.readers.jsonlines import (
 )
 
 KEYS = ("predictions", "targets", "weights")
+# A document is parsed whole (a table's cells as Python objects: about 20 times its size in
+# memory), so it is bounded: a pipe (`/dev/zero`) or a small compressed file cannot fill the
+# memory, and a big input is pointed to JSON Lines.
+MAX_DOCUMENT = 1 << 26
 
 
 def read_json(data: Input) -> Reader | dict[str, Reader]:
     """The whole document: one reader, or for an object one reader per key."""
     source = data.name
-    raw = data.read_all()
-    text = decode(raw, source, 1).removeprefix("\ufeff")
+    text = decode(data.read_all(MAX_DOCUMENT, "a JSON document", "save it as JSON Lines (one "
+                                "value, array or object a line): it streams"),
+                  source, 1).removeprefix("\ufeff")  # the bytes are not kept: memory
     flat = flat_numbers(text)
     if flat is not None:
         return ArrayReader(source, flat[:, np.newaxis], False, LazyJsonLines(text).for_key(None))
@@ -58,7 +63,7 @@ def read_json(data: Input) -> Reader | dict[str, Reader]:
                          where=f"{source}:{LazyJsonLines(text).duplicate_line()}") from None
     except json.JSONDecodeError as e:
         if e.msg == "Extra data" and text[: e.pos].rstrip(" \t\r").endswith("\n"):
-            one_a_line = Input(source, None, io.BytesIO(raw), None, "jsonl")
+            one_a_line = Input(source, None, io.BytesIO(text.encode()), None, "jsonl")
             return JsonLinesReader(one_a_line, None)  # one value a line
         raise invalid_json(e, f"{source}:{e.lineno}") from None
     except RecursionError:
