@@ -416,3 +416,24 @@ def test_a_json_document_is_read_whole_up_to_a_bound(bce: Run, files: Files,
                    input=document).startswith(
         "bce: error: <stdin>: a JSON document is read into memory, up to 0 MiB: this one is "
         "larger\n")
+
+
+@pytest.mark.parametrize(("name", "text", "bad"), [
+    ("p.jsonl", "0.8\n0.3\n\n# note\n0.6\n" * 5 + "2\n", "p.jsonl:26: prediction 2.0"),
+    ("p.csv", "0.8\ntrue\n\n# note\n0.6\n" * 5 + "2\n", "p.csv:26: prediction 2.0"),
+])
+def test_short_lines_are_parsed_a_piece_at_a_time(bce: Run, files: Files,
+                                                  monkeypatch: pytest.MonkeyPatch, name: str,
+                                                  text: str, bad: str) -> None:
+    """In Python a short line costs more than its bytes (3 M lines of `0` held 178 MiB):
+    a block is parsed at most MAX_BLOCK_LINES lines at a time, its rows and lines as one."""
+    from bcecli.readers import base
+
+    monkeypatch.setattr(base, "MAX_BLOCK_LINES", 3)
+    files(**{name.replace(".", "__"): text, "y__csv": "1\n1\n\n1\n" * 5 + "1\n"})
+    assert refusal(bce, "compute", name, "y.csv", "--skip-missing").startswith(
+        f"bce: error: {bad} is outside [0, 1]\n")
+    files(**{name.replace(".", "__"): text[:-2], "y__csv": "1\n1\n\n1\n" * 5})
+    result = bce("compute", name, "y.csv", "--skip-missing", "-r", "none", "-f", "plain")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 15

@@ -25,6 +25,7 @@ BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 Mi
 BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
 MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer
 MAX_COLUMNS = 100_000
+MAX_BLOCK_LINES = 1 << 16  # lines parsed at a time: short lines cost more than their bytes
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "arrow"]  # csv: delimiter sniffed
 Compression = Literal["gzip", "bz2", "xz", "zip"]
@@ -308,6 +309,26 @@ def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source
                 yield block
                 start += len(block.values)
             line += line_count(body)
+
+
+def in_pieces(chunk: bytes, first_line: int, start: int,
+              parse: Callable[[bytes, int, int], Block]) -> Block:
+    """`parse(chunk, first_line, start)` for a parser in Python, run on at most
+    MAX_BLOCK_LINES lines at a time and joined: it holds a Python object or two a cell, so
+    a block of short lines (a JSON Lines `0` costs about 150 bytes) is parsed in pieces."""
+    if chunk.count(b"\n") <= MAX_BLOCK_LINES:
+        return parse(chunk, first_line, start)
+    newlines = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+    cuts = [0, *(newlines[MAX_BLOCK_LINES - 1::MAX_BLOCK_LINES] + 1).tolist()]
+    if cuts[-1] < len(chunk):
+        cuts.append(len(chunk))
+    blocks = []
+    for begin, end in itertools.pairwise(cuts):
+        blocks.append(parse(chunk[begin:end], first_line, start))
+        first_line += line_count(chunk[begin:end])
+        start += len(blocks[-1].values)
+    return Block(np.concatenate([block.values for block in blocks]), blocks[0].start,
+                 np.concatenate([np.asarray(block.lines, dtype=np.int64) for block in blocks]))
 
 
 def line_count(chunk: bytes) -> int:

@@ -23,6 +23,7 @@ from bcecli.readers.base import (
     column_floats,
     decode,
     first_row,
+    in_pieces,
     is_comment,
     line_blocks,
     next_block,
@@ -55,9 +56,12 @@ class JsonLinesReader(Reader):
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         widths = self.widths(columns)
 
+        def lines(chunk: bytes, line: int, start: int) -> Block:
+            return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
+                                    start, self.codecs, self.lists)
+
         def parse(chunk: bytes, line: int, start: int) -> Block:
-            block = parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
-                                     start, self.codecs, self.lists)
+            block = in_pieces(chunk, line, start, lines)
             block.widths = widths
             return block
 
