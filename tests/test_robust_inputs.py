@@ -437,3 +437,21 @@ def test_short_lines_are_parsed_a_piece_at_a_time(bce: Run, files: Files,
     result = bce("compute", name, "y.csv", "--skip-missing", "-r", "none", "-f", "plain")
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) == 15
+
+
+# -- option values no file could match ------------------------------------------------------
+
+
+def test_a_positive_label_that_does_not_print(bce: Run, files: Files) -> None:
+    files(d__csv="p,y\n0.8,a\n0.3,b\n")
+    assert refusal(bce, "compute", "d.csv", "--pos-label", "a\nb") == "bce: error: --pos-label " \
+        "'a\\nb' is not a label (it holds a character that does not print)\n"
+
+
+def test_a_path_with_a_nul_byte(bce: Run, files: Files) -> None:
+    """A command line cannot pass one; a library call or a test can (`open` raised)."""
+    files(p__csv="0.8\n", y__csv="1\n")
+    for args in (["compute", "y.csv", "p\0.csv"], ["compute", "p.csv", "y.csv", "--weights",
+                                                   "w\0"],
+                 ["compute", "p.csv", "y.csv", "--baseline", "b\0"], ["merge", "m\0"]):
+        assert refusal(bce, *args) == f"bce: error: {args[-1]!r}: no such file\n", args
