@@ -771,8 +771,8 @@ def test_special_files(folder: Path, special: str, place: str,
     from bcecli.readers import base, jsondoc
 
     path = str(folder / special.replace(" ", "-")) if special in ("pipe", "pipe of zeros",
-                                                                  "new\nline.csv") else \
-        str(folder) if special == "folder" else special
+                                                                  "new\nline.csv", "short.npy") \
+        else str(folder) if special == "folder" else special
     content = b"\0" * 3_000_000 if special == "pipe of zeros" else \
         mutate(CONTENTS[kind](data), changes)
     writer = feed(Path(path), content) if special.startswith("pipe") else None
