@@ -2,10 +2,11 @@
 
 Every example runs `bce compute` (or `bce merge`) in-process through the same
 entry point users run (`BceGroup.main`) with random bytes, mutated CSV / JSON /
-JSON Lines / gzip inputs, mutated first rows, mutated partial files, and random
-option combinations. The invariants:
+JSON Lines / gzip inputs, mutated first rows, mutated partial files, special files
+(devices, named pipes, odd paths) and random option combinations. The invariants:
 
 - the exit code is 0, 1 or 2, and no exception or traceback escapes;
+- stderr holds only bce's own `bce: ...` and `hint: ...` lines (no Python warning);
 - exit 2 prints nothing on stdout and one `bce: error: ...` line (plus a `hint:`),
   and never an internal error;
 - exit 0 gives a finite loss, or with `--logits` the documented limit (inf);
@@ -20,7 +21,7 @@ CI runs a bounded number of examples with a fixed seed. The long mode:
 
     BCE_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py
 
-runs that many examples in each of the seven fuzz tests, and prints how many
+runs that many examples in each of the eight fuzz tests, and prints how many
 ended in a result and how many in a refusal.
 """
 
