@@ -36,7 +36,8 @@ class BceError(ValueError):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return one_line(text)
 
 
 class UsageError(BceError):
@@ -60,6 +61,21 @@ class BadValue(InputError):
         self.value = value
         self.problem = problem
         super().__init__(f"{role} {format_float(value)} {problem}")
+
+
+def shown_path(path: str) -> str:
+    """A path as messages show it: as given, or quoted like `repr` when it is empty or holds
+    a character that does not print (a newline would split the one-line error)."""
+    return path if path.isprintable() and path else repr(path)
+
+
+def one_line(text: str) -> str:
+    """Text with each character that does not print escaped as `repr` escapes it (`\\n`,
+    `\\x1b`): whatever a message quotes, the error stays one line, and no escape sequence
+    reaches the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def format_float(value: float) -> str:

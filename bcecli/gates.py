@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bcecli.core import Reduction
-from bcecli.errors import InputError, UsageError, format_float, plural
+from bcecli.errors import InputError, UsageError, format_float, plural, shown_path
 
 
 @dataclass
@@ -67,15 +67,20 @@ class Gates:
         most = loss * (1 + (self.tolerance or 0.0))
         if self.min_loss is not None and self.min_loss > most:
             raise UsageError(f"--min-loss {format_float(self.min_loss)} is above the most the "
-                             f"baseline {self.baseline} allows ({format_float(most)}): no loss "
-                             "can pass both")
+                             f"baseline {self.shown_baseline} allows ({format_float(most)}): no "
+                             "loss can pass both")
         return replace(self, baseline_loss=loss, baseline_count=count)
+
+    @property
+    def shown_baseline(self) -> str:
+        """The baseline's path as messages show it (one line, whatever its name)."""
+        return shown_path(self.baseline or "")
 
     def warning(self, count: int) -> str | None:
         """The stderr line when the baseline was computed on another number of values."""
         if self.baseline_count is None or self.baseline_count == count:
             return None
-        return (f"bce: warning: the baseline {self.baseline} was computed on "
+        return (f"bce: warning: the baseline {self.shown_baseline} was computed on "
                 f"{plural(self.baseline_count, 'value')}, this run on {count}")
 
     def fields(self) -> dict[str, Any]:
@@ -106,7 +111,7 @@ class Gates:
             held = loss <= base * (1 + tolerance)
             gates.append(Gate(f"baseline {base!r} + {tolerance:.1%}", held,
                               f"loss {loss!r} is {change:+.2%} against the baseline {base!r} "
-                              f"({self.baseline}), more than --tolerance {tolerance:g}"))
+                              f"({self.shown_baseline}), more than --tolerance {tolerance:g}"))
         return gates
 
 
@@ -114,21 +119,23 @@ def read_baseline(path: str, reduction: Reduction) -> tuple[float, int | None]:
     """The loss of a saved `bce --json` result, computed with the same reduction, and its
     count (None when the file has none: a baseline written by hand)."""
     import json  # here: most runs have no baseline, and json costs start-up time
-    from pathlib import Path
 
+    from bcecli.readers import read_small_json
+
+    where = shown_path(path)
     try:
-        saved = json.loads(Path(path).read_text())
+        saved = read_small_json(path, "a baseline")
     except OSError as e:
-        raise InputError(f"cannot read the baseline: {e.strerror or e}", where=path) from None
+        raise InputError(f"cannot read the baseline: {e.strerror or e}", where=where) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError("the baseline is not JSON (save one with bce compute ... --json)",
-                         where=path) from None
+                         where=where) from None
     loss = saved.get("loss") if isinstance(saved, dict) else None
     if not isinstance(loss, int | float) or isinstance(loss, bool):
         raise InputError("the baseline has no single 'loss' (save one with bce compute ... "
-                         "--json, not -r none or -r rows)", where=path)
+                         "--json, not -r none or -r rows)", where=where)
     if saved.get("reduction", reduction) != reduction:
-        raise UsageError(f"the baseline {path} was computed with -r {saved['reduction']}, "
+        raise UsageError(f"the baseline {where} was computed with -r {saved['reduction']}, "
                          f"this run with -r {reduction}")
     try:
         loss = float(loss)
@@ -138,10 +145,10 @@ def read_baseline(path: str, reduction: Reduction) -> tuple[float, int | None]:
         raise InputError(f"the baseline loss is {format_float(loss)}: "
                          + ("every loss would pass a gate against it" if loss == math.inf else
                             "no loss can pass a gate against it"),
-                         where=path, hint="save a baseline from a run whose loss is finite: "
+                         where=where, hint="save a baseline from a run whose loss is finite: "
                          "bce compute ... --json > base.json")
     count = saved.get("count")
     if count is not None and (type(count) is not int or count < 1):
         raise InputError(f"the baseline count must be an integer >= 1, not "
-                         f"{json.dumps(count)[:40]}", where=path)
+                         f"{json.dumps(count)[:40]}", where=where)
     return loss, count

@@ -22,7 +22,7 @@ from bcecli.readers import Reader
 
 Columns = int | list[int]  # an int: one column read as N values; a list: N×C
 
-RANGE = re.compile(r"(\d+)-(\d+)")
+RANGE = re.compile(r"([0-9]+)-([0-9]+)")  # not \d: `²` and `٣` are no positions
 GLOB = frozenset("*?[")
 
 
@@ -53,7 +53,7 @@ def column_index(reader: Reader, part: str, option: str) -> int:
     """A column by header name, else by 0-based position; refused where that is
     ambiguous (a name given twice, or a number that names another column)."""
     names, width = reader.names, reader.width
-    position = int(part) if part.isdigit() and int(part) < width else None
+    position = int(part) if is_position(part) and int(part) < width else None
     if names is not None and part in names:
         index = names.index(part)
         if names.count(part) > 1:
@@ -68,7 +68,15 @@ def column_index(reader: Reader, part: str, option: str) -> int:
     if position is not None:
         return position
     known = listed(names, show=str) if names else f"0 to {width - 1}"
-    raise UsageError(f"{option} {part!r}: no such column in {reader.source} (columns: {known})")
+    digits = not part.isascii() and any(c.isnumeric() for c in part)
+    raise UsageError(f"{option} {part!r}: no such column in {reader.source} (columns: {known})",
+                     hint="a position is written with the digits 0-9" if digits else None)
+
+
+def is_position(part: str) -> bool:
+    """Whether a part is a 0-based position: the digits 0-9 only (`str.isdigit` is also
+    true of `²`, which `int` refuses, and of `١`, which it reads as 1)."""
+    return part.isascii() and part.isdigit()
 
 
 def column_range(reader: Reader, part: str, first: int, last: int, option: str) -> list[int]:

@@ -24,12 +24,11 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, LossTotal, Reduction
-from bcecli.errors import BceError, InputError, UsageError, format_float, plural
+from bcecli.errors import BceError, InputError, UsageError, format_float, plural, shown_path
 from bcecli.settings import Settings
 
 VERSION = 2  # the value of "bcecli_partial"; 1 had no id and no checksum
@@ -94,48 +93,52 @@ NULLABLE = {field.name for field in fields(Settings) if field.default is None}
 
 def read(path: str) -> Partial:
     """A partial result file, every field checked."""
+    from bcecli.readers import read_small_json
+
+    where = shown_path(path)
     try:
-        data = json.loads(Path(path).read_text(), object_pairs_hook=unique_keys)
+        data = read_small_json(path, "a partial result", unique_keys)
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", where=path) from None
+        raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         data = None
     except DuplicateKey as e:
         raise InputError(f"a broken partial result: duplicate key {json.dumps(e.key)}",
-                         where=path, hint=REMAKE) from None
+                         where=where, hint=REMAKE) from None
     version = data.get("bcecli_partial") if isinstance(data, dict) else None
     if type(version) is not int or version < 1:
         raise InputError("not a partial result (make one with bce compute ... --partial)",
-                         where=path)
+                         where=where)
     if version != VERSION:
         older = version < VERSION
         why = ": it has no id, so a part given twice would go unnoticed" if version == 1 else ""
         raise InputError(
             f"a partial result of version {version}, {'older' if older else 'newer'} than this "
             f"bce's ({VERSION}){why}",
-            where=path, hint=REMAKE if older else "merge it with the bce that made it")
-    return PartialFile(path, data).read()
+            where=where, hint=REMAKE if older else "merge it with the bce that made it")
+    return PartialFile(where, data).read()
 
 
 def merge(paths: list[str]) -> Partial:
     """All partials combined; each given once, all computed the same way."""
     for k, path in enumerate(paths):
         if path in paths[:k]:
-            raise UsageError(f"{path} is given twice", hint=TWICE)
+            raise UsageError(f"{shown_path(path)} is given twice", hint=TWICE)
     parts = [read(path) for path in paths]
+    names = [shown_path(path) for path in paths]
     first = parts[0].agreed()
     seen: dict[str, str] = {}
     total = LossTotal()
-    for path, part in zip(paths, parts, strict=True):
+    for name, part in zip(names, parts, strict=True):
         if part.id in seen:
-            raise UsageError(f"{path} and {seen[part.id]} are the same part (id {part.id})",
+            raise UsageError(f"{name} and {seen[part.id]} are the same part (id {part.id})",
                              hint=TWICE)
-        seen[part.id] = path
+        seen[part.id] = name
         mine = part.agreed()
         for key in sorted(mine):
             if mine[key] != first[key]:
-                raise UsageError(f"{path} was computed with {key} = {json.dumps(mine[key])}, "
-                                 f"{paths[0]} with {json.dumps(first[key])}: shards must agree")
+                raise UsageError(f"{name} was computed with {key} = {json.dumps(mine[key])}, "
+                                 f"{names[0]} with {json.dumps(first[key])}: shards must agree")
         total.merge(part.total)
     return replace(parts[0], id=uuid.uuid4().hex, count=total.count,
                    loss_parts=total.loss_parts, weight_parts=total.weight_parts)
@@ -196,8 +199,8 @@ T = TypeVar("T")
 class PartialFile:
     """The JSON object of one partial file, read field by field into a `Partial`."""
 
-    def __init__(self, path: str, data: dict[str, Any]):
-        self.path = path
+    def __init__(self, where: str, data: dict[str, Any]):
+        self.where = where  # the file, as messages name it
         self.data = data
 
     def read(self) -> Partial:
@@ -254,7 +257,7 @@ class PartialFile:
         return part
 
     def broken(self, what: str) -> InputError:
-        return InputError(f"a broken partial result: {what}", where=self.path, hint=REMAKE)
+        return InputError(f"a broken partial result: {what}", where=self.where, hint=REMAKE)
 
     def wrong(self, key: str, expected: str) -> InputError:
         """`<key> must be <expected>, not <the value as JSON>`."""

@@ -49,6 +49,11 @@ CORPUS: list[tuple[str, str, list[str]]] = [
     ("ragged", "0.5,1\n0.25,0,7\n", []),
     ("huge", "1e999,1\n", ["--logits"]),
     ("underscore", "1_0,1\n", ["--logits"]),
+    ("a delimiter and a blank end every line", "0.5,1, \n0.25,0,\t\n", []),
+    ("a quote left open at the end", "0.5,1\n0.25,\"0\n", []),
+    ("a quoted cell across lines", "0.5,1\n0.25,\"0\n\"\n0.125,1\n", []),
+    ("text after a closing quote", "0.5,1\n0.25,\"0\"x\n", []),
+    ("quoted decimal commas", 'p;y\n"0,5";1\n"0,25";0\n', []),
 ]
 
 

@@ -302,7 +302,7 @@ def test_streamed_npy_refusals(bce: Run, files: Files) -> None:
         assert refused(bce, "f.npy", "y.csv") == (
             "bce: error: f.npy: a Fortran-order array this large cannot be streamed (over 0 MiB "
             "with its float64 copy)\nhint: save it as np.save(path, np.ascontiguousarray(a)), "
-            "or uncompressed (it is then memory-mapped)\n")
+            "or decompress it (a plain file is read in place)\n")
     finally:
         npy.MAX_FORTRAN_BYTES = before
 

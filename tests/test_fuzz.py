@@ -2,10 +2,11 @@
 
 Every example runs `bce compute` (or `bce merge`) in-process through the same
 entry point users run (`BceGroup.main`) with random bytes, mutated CSV / JSON /
-JSON Lines / gzip inputs, mutated first rows, mutated partial files, and random
-option combinations. The invariants:
+JSON Lines / gzip inputs, mutated first rows, mutated partial files, special files
+(devices, named pipes, odd paths) and random option combinations. The invariants:
 
 - the exit code is 0, 1 or 2, and no exception or traceback escapes;
+- stderr holds only bce's own `bce: ...` and `hint: ...` lines (no Python warning);
 - exit 2 prints nothing on stdout and one `bce: error: ...` line (plus a `hint:`),
   and never an internal error;
 - exit 0 gives a finite loss, or with `--logits` the documented limit (inf);
@@ -20,20 +21,23 @@ CI runs a bounded number of examples with a fixed seed. The long mode:
 
     BCE_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py
 
-runs that many examples in each of the seven fuzz tests, and prints how many
+runs that many examples in each of the eight fuzz tests, and prints how many
 ended in a result and how many in a refusal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import io
 import itertools
 import json
 import math
 import os
 import re
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -110,6 +114,9 @@ def check(result: Result, args: list[str]) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         (args, repr(result.exception))
     assert "Traceback" not in result.stdout + result.stderr
+    # Only bce's own lines on stderr: never a Python warning (RuntimeWarning, ...).
+    assert all(line.startswith(("bce: ", "hint: ")) for line in result.stderr.splitlines()), \
+        result.stderr
     if result.exit_code == 2:
         lines = result.stderr.splitlines()
         assert result.stdout == "", args
@@ -722,6 +729,82 @@ def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
     if ok:
         out = {key: value for key, value in json.loads(result.stdout).items() if key != "parts"}
         assert out == merged(folder, shards, tuple(chosen)), (chosen, changes)
+
+
+# -- special files: pipes, devices, odd paths ----------------------------------------------
+
+SPECIAL = ["/dev/zero", "/dev/null", "/dev/urandom", "pipe", "pipe of zeros", "folder", "",
+           "new\nline.csv", "missing.csv", "short.npy"]
+CONTENTS = {"csv": lambda data: as_csv(data, False), "json": as_json, "jsonl": as_jsonl}
+
+
+def feed(fifo: Path, data: bytes) -> threading.Thread:
+    """A named pipe that a thread writes `data` into (a pipe bce never opens is released
+    by `release`)."""
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as stream:
+            stream.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+def release(fifo: Path, writer: threading.Thread) -> None:
+    """Let a writer whose pipe bce did not read end: open the pipe, and close it unread."""
+    if writer.is_alive():
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    writer.join(10)
+    assert not writer.is_alive()
+
+
+@fuzz
+@given(st.sampled_from(SPECIAL), st.sampled_from(["PREDICTIONS", "TARGETS", "--weights",
+                                                 "--baseline", "merge"]),
+       rows, st.sampled_from(sorted(CONTENTS)), edits, OPTIONS)
+def test_special_files(folder: Path, special: str, place: str,
+                       data: list[tuple[float, float, float]], kind: str,
+                       changes: list[tuple[int, int, bytes]], options: list[str]) -> None:
+    """Devices, named pipes (ended), folders and odd names in every place a path goes: an
+    answer or one clear line, never a hang or a read without end (the limits are shrunk
+    here, so that /dev/zero is refused after a MiB, not 16 or 64)."""
+    from bcecli.readers import base, jsondoc
+
+    path = str(folder / special.replace(" ", "-")) if special in ("pipe", "pipe of zeros",
+                                                                  "new\nline.csv", "short.npy") \
+        else str(folder) if special == "folder" else special
+    content = b"\0" * 3_000_000 if special == "pipe of zeros" else \
+        mutate(CONTENTS[kind](data), changes)
+    writer = feed(Path(path), content) if special.startswith("pipe") else None
+    if special == "new\nline.csv":
+        Path(path).write_bytes(content)
+    if special == "short.npy":  # its header says 9 values, it holds 2
+        array = io.BytesIO()
+        np.save(array, np.zeros(9))
+        Path(path).write_bytes(array.getvalue()[:-56])
+    other = folder / "other.csv"
+    other.write_bytes(as_csv(data, False))
+    targets = folder / "targets.csv"
+    targets.write_text("".join(f"{y!r}\n" for _, y, _ in data))
+    args = {"PREDICTIONS": ["compute", path, str(targets)],
+            "TARGETS": ["compute", str(other), path],
+            "--weights": ["compute", str(other), "--weights", path],
+            "--baseline": ["compute", str(other), "--baseline", path],
+            "merge": ["merge", path]}[place] + options
+    limits = (base.MAX_LINE, jsondoc.MAX_DOCUMENT)
+    base.MAX_LINE = jsondoc.MAX_DOCUMENT = 1 << 20
+    try:
+        result = RUNNER.invoke(app, args)
+    finally:
+        base.MAX_LINE, jsondoc.MAX_DOCUMENT = limits
+        if writer is not None:
+            release(Path(path), writer)
+            os.unlink(path)
+        if special == "new\nline.csv":
+            os.unlink(path)
+    check(result, args)
 
 
 # -- found by the long mode, and fixed -----------------------------------------------------

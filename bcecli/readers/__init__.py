@@ -14,11 +14,12 @@ import io
 import os
 import sys
 import zlib
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from bcecli.errors import InputError
+from bcecli.errors import InputError, shown_path
 from bcecli.readers import containers
 from bcecli.readers.base import (
     STDIN,
@@ -34,7 +35,7 @@ from bcecli.readers.cells import Ids, Labels
 from bcecli.readers.text import TextReader, fixed_width_lines
 
 __all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader",
-           "open_input", "read_input", "settle_headers"]
+           "open_input", "read_input", "read_small_json", "settle_headers"]
 
 _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
@@ -43,6 +44,7 @@ _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {
 }
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
 _NPY = b"\x93NUMPY"
+SMALL_FILE = 1 << 20  # the most read of a baseline or a partial result (a few hundred bytes)
 _ARROW = (b"PAR1", b"ARROW1")
 
 
@@ -56,7 +58,7 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
     zip, the name of its file), else what the first bytes say, else delimited text.
     The file is closed by `resources` when the caller is done with it.
     """
-    name = "<stdin>" if path == STDIN else path
+    name = "<stdin>" if path == STDIN else shown_path(path)
     stream: IO[bytes] = (stdin or sys.stdin.buffer) if path == STDIN else \
         resources.enter_context(open_file(path))
     if not hasattr(stream, "peek"):  # sniffing looks ahead without consuming
@@ -98,8 +100,13 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
         if encoding is None and containers.looks_like_utf16(head):
             raise InputError("this looks like UTF-16 text without a byte-order mark: save it "
                              "as UTF-8", where=name)
+        cr_lines = containers.cr_only(peek(stream, 4096))
+        if cr_lines:
+            stream = containers.cr_lines(stream, name)
         fmt = sniff_format(stream) if named is None or named == "text" else cast(Format, named)
-    return Input(name, None if path == STDIN else path, stream, compression, fmt, encoding)
+        return Input(name, None if path == STDIN else path, stream, compression, fmt, encoding,
+                     cr_lines)
+    return Input(name, None if path == STDIN else path, stream, compression, fmt)
 
 
 def strip_compression(name: str) -> str:
@@ -196,16 +203,26 @@ def settle_headers(readers: list[Reader]) -> None:
 
 
 def open_file(path: str) -> IO[bytes]:
+    """A file opened for reading; failing that, one line naming it."""
+    where = shown_path(path)
+    named(path)
     try:
         if os.path.isdir(path):
             raise IsADirectoryError
         return open(path, "rb")
     except FileNotFoundError:
-        raise InputError("no such file", where=path) from None
+        raise InputError("no such file", where=where) from None
     except IsADirectoryError:
-        raise InputError("is a directory, not a file", where=path) from None
+        raise InputError("is a directory, not a file", where=where) from None
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", where=path) from None
+        raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
+
+
+def named(path: str) -> None:
+    """Refuse a path with a NUL byte, which no file's name holds (`open` would raise a
+    ValueError; a command line cannot even pass one, a library call can)."""
+    if "\0" in path:
+        raise InputError("no such file", where=shown_path(path))
 
 
 def peek(stream: IO[bytes], size: int) -> bytes:
@@ -215,3 +232,33 @@ def peek(stream: IO[bytes], size: int) -> bytes:
     except (OSError, EOFError, zlib.error):  # a broken stream: the reader will say so
         return b""
     return data[:size]
+
+
+def read_small_json(path: str, what: str,
+                    pairs: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
+    """A file that is small by nature (`what`: a baseline, a partial result), parsed as JSON.
+
+    At most SMALL_FILE bytes are read and a larger file is refused, so `/dev/zero` is not
+    read forever (a pipe is read until it ends). An integer of more digits than Python
+    converts (4300) is the float it rounds to, infinity. OSError, JSONDecodeError and
+    UnicodeDecodeError are the caller's to word.
+    """
+    import json
+
+    named(path)
+    with open(path, "rb") as stream:
+        data = stream.read(SMALL_FILE + 1)
+    if len(data) > SMALL_FILE:
+        raise InputError(f"larger than {SMALL_FILE >> 20} MiB, the most bce reads of {what}",
+                         where=shown_path(path))
+    return json.loads(data.decode("utf-8-sig"), parse_int=json_integer,
+                      object_pairs_hook=pairs)
+
+
+def json_integer(text: str) -> int | float:
+    """A JSON integer as `int`, or beyond Python's limit on the digits it converts, as
+    `float` (infinity) rather than a ValueError."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)

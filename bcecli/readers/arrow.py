@@ -32,6 +32,7 @@ PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
 # Values a record batch: while one is decoded, Parquet's readers hold tens of bytes a
 # value (list columns most), so bigger batches push the peak memory past 150 MiB.
 TABLE_VALUES = 1 << 16
+MAX_IN_MEMORY = 1 << 25  # the most read of a Parquet, Feather or Arrow file from a stream
 
 
 def available() -> bool:
@@ -42,7 +43,7 @@ class ArrowCsvReader(Reader):
     """A delimited file parsed by pyarrow, with bce's reader as the fallback."""
 
     def __init__(self, text: Reader, path: str, delimiter: str, fallback: Callable[[], Reader]):
-        super().__init__(path, text.names, text.width, False)
+        super().__init__(text.source, text.names, text.width, False)
         self.text = text  # what bce's reader found in the first lines: header, width
         self.path = path
         self.delimiter = delimiter
@@ -136,8 +137,12 @@ class ArrowTableReader(Reader):
         import pyarrow as pa
 
         source = data.name
+        path = data.plain_file if data.stream.seekable() else None  # a named pipe is no file
         try:
-            self.batches = self.open(data.plain_file or data.read_all())
+            # Read from its end: a stream (compressed, a pipe) is read whole, bounded.
+            self.batches = self.open(path or data.read_all(
+                MAX_IN_MEMORY, "a Parquet, Feather or Arrow file that is compressed or from a "
+                "pipe", "decompress it into a file first (Parquet compresses its own columns)"))
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
             self.schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
@@ -146,19 +151,18 @@ class ArrowTableReader(Reader):
         super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
 
     @staticmethod
-    def open(data: str | bytes) -> Any:
+    def open(data: str | bytearray) -> Any:
         import pyarrow as pa
         import pyarrow.ipc
         import pyarrow.parquet as pq
 
-        handle = pa.BufferReader(data) if isinstance(data, bytes) else data
+        handle = data if isinstance(data, str) else pa.BufferReader(data)
         try:
             # Pages read as they are decoded: pre-buffering holds whole column chunks.
             return pq.ParquetFile(handle, pre_buffer=False, buffer_size=PARQUET_BUFFER)
         except pa.ArrowInvalid:
             # Read, not mapped: a mapped file's pages would stay in memory once read.
-            return pyarrow.ipc.open_file(handle if isinstance(data, bytes) else
-                                         pa.OSFile(data),
+            return pyarrow.ipc.open_file(pa.OSFile(data) if isinstance(data, str) else handle,
                                          options=pyarrow.ipc.IpcReadOptions(use_threads=False))
 
     def size(self, column: int) -> int | None:
@@ -178,12 +182,14 @@ class ArrowTableReader(Reader):
         batches (a batch of long lists costs memory)."""
         import pyarrow.compute as pc
 
+        rows = 0
         for batch in self.batches_of([self.schema.names[column]], 16):
+            rows += batch.num_rows
             lengths = pc.list_value_length(batch.column(0)).drop_null()
             if len(lengths):
                 return int(lengths[0].as_py())
-        raise InputError(f"column {self.column_label(column)} holds no list, only nulls",
-                         where=self.source)
+        raise InputError(f"column {self.column_label(column)} holds no list, only nulls" if rows
+                         else "has no rows", where=self.source)
 
     def batches_of(self, names: list[str], rows: int) -> Iterator[Any]:
         """Record batches of the named columns, at most `rows` rows each."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -24,6 +25,7 @@ BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 Mi
 BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
 MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer
 MAX_COLUMNS = 100_000
+MAX_BLOCK_LINES = 1 << 16  # lines parsed at a time: short lines cost more than their bytes
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "arrow"]  # csv: delimiter sniffed
 Compression = Literal["gzip", "bz2", "xz", "zip"]
@@ -36,8 +38,8 @@ class Input:
     """One input as `open_input` detected it, from its bytes, once.
 
     `name` is how messages call it (the path, or ``<stdin>``); `stream` gives its
-    bytes, decompressed, re-encoded as UTF-8 without a byte-order mark, and
-    peekable (for `npz`, the zip archive itself).
+    bytes, decompressed, re-encoded as UTF-8 without a byte-order mark, with LF
+    line ends, and peekable (for `npz`, the zip archive itself).
     """
 
     name: str
@@ -46,15 +48,25 @@ class Input:
     compression: Compression | None  # the outermost, where several were undone
     format: Format
     encoding: str | None = None  # "utf-16" or "utf-32" text, re-encoded as it is read
+    cr_lines: bool = False  # old Mac text: lines ended by CR alone, read as LF
 
     @property
     def plain_file(self) -> str | None:
-        """The path, when the file's own bytes are the data (so it can be mapped or
-        handed to pyarrow); None for stdin, compressed and re-encoded files."""
-        return self.path if self.compression is None and self.encoding is None else None
+        """The path, when the file's own bytes are the data (so it can be read by position
+        or handed to pyarrow); None for stdin, compressed and rewritten files."""
+        rewritten = self.encoding is not None or self.cr_lines
+        return self.path if self.compression is None and not rewritten else None
 
-    def read_all(self) -> bytes:
-        return read_chunk(self.stream, -1, self.name)
+    def read_all(self, limit: int, what: str, hint: str) -> bytearray:
+        """Every byte, for a format read whole; beyond `limit` bytes it is refused (`what`
+        it is, and the `hint`), so a pipe or a small compressed file cannot fill the memory."""
+        out = bytearray()
+        while chunk := read_chunk(self.stream, BLOCK_BYTES, self.name):
+            out += chunk
+            if len(out) > limit:
+                raise InputError(f"{what} is read into memory, up to {limit >> 20} MiB: this one "
+                                 "is larger", where=self.name, hint=hint)
+        return out
 
 
 @dataclass
@@ -119,6 +131,8 @@ class Reader:
     """
 
     def __init__(self, source: str, names: tuple[str, ...] | None, width: int, nested: bool):
+        if not width:  # `[[]]`, a Parquet file of no columns: no role could read anything
+            raise InputError("has no columns: there are no values to read", where=source)
         if width > MAX_COLUMNS:
             raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
                              "(are rows and columns swapped?)", where=source)
@@ -224,16 +238,26 @@ class LineTooLong(Exception):
 
 def read_chunk(stream: IO[bytes], size: int, source: str) -> bytes:
     """`stream.read(size)`, with broken gzip and I/O errors as one-line errors."""
-    import zlib
-
     try:
         return stream.read(size)
-    except (EOFError, zlib.error) as e:
-        raise InputError(f"not a valid gzip file ({e})", where=source) from None
-    except OSError as e:
-        if type(e).__name__ == "BadGzipFile":
-            raise InputError(f"not a valid gzip file ({e})", where=source) from None
-        raise InputError(f"cannot read: {e.strerror or e}", where=source) from None
+    except (EOFError, OSError, zlib.error) as e:
+        raise read_error(e, source) from None
+
+
+def read_into(stream: IO[bytes], buffer: memoryview, source: str) -> int:
+    """`stream.readinto(buffer)` (no bytes object in between), errors as `read_chunk`'s."""
+    try:
+        count: int = stream.readinto(buffer)  # type: ignore[attr-defined]
+    except (EOFError, OSError, zlib.error) as e:
+        raise read_error(e, source) from None
+    return count
+
+
+def read_error(error: EOFError | OSError | zlib.error, source: str) -> InputError:
+    """What a failed read says: broken gzip, or the system's reason."""
+    if not isinstance(error, OSError) or type(error).__name__ == "BadGzipFile":
+        return InputError(f"not a valid gzip file ({error})", where=source)
+    return InputError(f"cannot read: {error.strerror or error}", where=source)
 
 
 def line_blocks(stream: IO[bytes], source: str, on_read: ReadHook | None) -> Iterator[bytes]:
@@ -287,6 +311,26 @@ def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source
             line += line_count(body)
 
 
+def in_pieces(chunk: bytes, first_line: int, start: int,
+              parse: Callable[[bytes, int, int], Block]) -> Block:
+    """`parse(chunk, first_line, start)` for a parser in Python, run on at most
+    MAX_BLOCK_LINES lines at a time and joined: it holds a Python object or two a cell, so
+    a block of short lines (a JSON Lines `0` costs about 150 bytes) is parsed in pieces."""
+    if chunk.count(b"\n") <= MAX_BLOCK_LINES:
+        return parse(chunk, first_line, start)
+    newlines = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+    cuts = [0, *(newlines[MAX_BLOCK_LINES - 1::MAX_BLOCK_LINES] + 1).tolist()]
+    if cuts[-1] < len(chunk):
+        cuts.append(len(chunk))
+    blocks = []
+    for begin, end in itertools.pairwise(cuts):
+        blocks.append(parse(chunk[begin:end], first_line, start))
+        first_line += line_count(chunk[begin:end])
+        start += len(blocks[-1].values)
+    return Block(np.concatenate([block.values for block in blocks]), blocks[0].start,
+                 np.concatenate([np.asarray(block.lines, dtype=np.int64) for block in blocks]))
+
+
 def line_count(chunk: bytes) -> int:
     return chunk.count(b"\n") + (bool(chunk) and not chunk.endswith(b"\n"))
 
@@ -307,7 +351,7 @@ def is_comment(line: str) -> bool:
     return line.lstrip().startswith("#")
 
 
-def decode(chunk: bytes, source: str, first_line: int) -> str:
+def decode(chunk: bytes | bytearray, source: str, first_line: int) -> str:
     try:
         return chunk.decode("utf-8")
     except UnicodeDecodeError as e:

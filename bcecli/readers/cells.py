@@ -112,7 +112,11 @@ class Labels:
         self.given = positive
         self.positive: LabelKey | None = None
         if positive is not None:
-            key = label_key(positive, parse_text_number) if positive.strip() else None
+            try:
+                key = label_key(positive, parse_text_number) if positive.strip() else None
+            except NotAKey:  # no cell of a file could be it
+                raise UsageError(f"--pos-label {positive!r} is not a label (it holds a "
+                                 "character that does not print)") from None
             if key is None:
                 raise UsageError(f"--pos-label {positive!r} is not a label (it reads as a "
                                  "missing value)")

@@ -199,6 +199,29 @@ def recode(stream: IO[bytes], encoding: str, source: str) -> IO[bytes]:
     return peekable(read, f"valid {encoding.upper()} text", source, stream.close)
 
 
+def cr_only(head: bytes) -> bool:
+    """Old Mac text: the first bytes hold a carriage return and no line feed, so CR alone
+    ends its lines (read whole as one line, a column would become one row)."""
+    return b"\r" in head and b"\n" not in head
+
+
+def cr_lines(stream: IO[bytes], source: str) -> IO[bytes]:
+    """Text whose lines end in CR alone (or CRLF, where a file mixes them) with LF ends."""
+    held = b""  # a CR at the end of a read: the LF of a CRLF may come next
+
+    def read(size: int) -> bytes:
+        nonlocal held
+        while True:
+            raw = stream.read(size if size > 0 else -1)
+            data, held = held + raw, b""
+            if raw and data.endswith(b"\r"):
+                data, held = data[:-1], b"\r"
+            if data or not raw:
+                return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+    return peekable(read, "valid text", source, stream.close)
+
+
 def looks_like_utf16(head: bytes) -> bool:
     """Text saved as UTF-16 without a byte-order mark: every other byte of ASCII is 0."""
     sample = head[:64]

@@ -41,13 +41,18 @@ from bcecli.readers.jsonlines import (
 )
 
 KEYS = ("predictions", "targets", "weights")
+# A document is parsed whole (a table's cells as Python objects: about 20 times its size in
+# memory), so it is bounded: a pipe (`/dev/zero`) or a small compressed file cannot fill the
+# memory, and a big input is pointed to JSON Lines.
+MAX_DOCUMENT = 1 << 26
 
 
 def read_json(data: Input) -> Reader | dict[str, Reader]:
     """The whole document: one reader, or for an object one reader per key."""
     source = data.name
-    raw = data.read_all()
-    text = decode(raw, source, 1).removeprefix("\ufeff")
+    text = decode(data.read_all(MAX_DOCUMENT, "a JSON document", "save it as JSON Lines (one "
+                                "value, array or object a line): it streams"),
+                  source, 1).removeprefix("\ufeff")  # the bytes are not kept: memory
     flat = flat_numbers(text)
     if flat is not None:
         return ArrayReader(source, flat[:, np.newaxis], False, LazyJsonLines(text).for_key(None))
@@ -58,7 +63,7 @@ def read_json(data: Input) -> Reader | dict[str, Reader]:
                          where=f"{source}:{LazyJsonLines(text).duplicate_line()}") from None
     except json.JSONDecodeError as e:
         if e.msg == "Extra data" and text[: e.pos].rstrip(" \t\r").endswith("\n"):
-            one_a_line = Input(source, None, io.BytesIO(raw), None, "jsonl")
+            one_a_line = Input(source, None, io.BytesIO(text.encode()), None, "jsonl")
             return JsonLinesReader(one_a_line, None)  # one value a line
         raise invalid_json(e, f"{source}:{e.lineno}") from None
     except RecursionError:
@@ -124,6 +129,8 @@ def records(data: Any, source: str, line: Callable[[int], int], index: set[str]
     if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
         raise InputError("the records must be a non-empty array of objects", where=source)
     names = [key for key in data[0] if key not in index]
+    if not names:
+        raise InputError("record 0 is an empty object", where=source)
     rows, starts, seen = [], [], 0
     for r, record in enumerate(data):
         if set(record) != set(data[0]):
@@ -253,6 +260,8 @@ def array_reader(data: Any, source: str, scalar_line: Callable[[int], int], key:
         raise InputError(f"{what} is an empty array", where=source)
     nested = isinstance(data[0], list)
     width = len(data[0]) if nested else 1
+    if not width:
+        raise InputError("row 0 is an empty array", where=source)  # no value gives its line
     rows = data if nested else [[item] for item in data]
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:

@@ -23,6 +23,7 @@ from bcecli.readers.base import (
     column_floats,
     decode,
     first_row,
+    in_pieces,
     is_comment,
     line_blocks,
     next_block,
@@ -43,6 +44,9 @@ class JsonLinesReader(Reader):
             raise InputError("no data (the input is empty)", where=source)
         where = f"{source}:{first[0]}"
         value = parse_json_value(first[1], where)
+        if value in ([], {}):
+            raise InputError(f"an empty {'array' if value == [] else 'object'}: the first line "
+                             "must hold the values of a row", where=where)
         names = tuple(value) if isinstance(value, dict) else None
         width = len(value) if isinstance(value, list | dict) else 1
         super().__init__(source, names, width, isinstance(value, list))
@@ -52,9 +56,12 @@ class JsonLinesReader(Reader):
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         widths = self.widths(columns)
 
+        def lines(chunk: bytes, line: int, start: int) -> Block:
+            return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
+                                    start, self.codecs, self.lists)
+
         def parse(chunk: bytes, line: int, start: int) -> Block:
-            block = parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
-                                     start, self.codecs, self.lists)
+            block = in_pieces(chunk, line, start, lines)
             block.widths = widths
             return block
 

@@ -38,6 +38,7 @@ from bcecli.readers.base import (
     column_floats,
     decode,
     first_row,
+    in_pieces,
     is_comment,
     line_blocks,
     next_block,
@@ -52,6 +53,8 @@ _POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
 _SWAP_POINT = bytes.maketrans(b",.", b".,")
 _FIELD_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
+_QUOTED = re.compile(r'"[^"]*"')
+OPEN_QUOTE = "a quoted field runs past the end of the line"
 
 
 class TextReader(Reader):
@@ -75,12 +78,14 @@ class TextReader(Reader):
             raise InputError(f"has more than {MAX_COLUMNS} columns; bce reads at most that many "
                              "(are rows and columns swapped?)", where=f"{source}:{line_number}")
         cells = split_lines([text], self.delimiter, source, [line_number])[0]
-        # A delimiter that ends every line leaves an empty last column: no data, dropped.
-        # Ending the first row only (`0.9,` over `0.5,0.25`), it is a missing value.
+        # A delimiter that ends every line (blanks may follow it) leaves an empty last
+        # column: no data, dropped. Ending the first row only (`0.9,` over `0.5,0.25`), it
+        # is a missing value; ending the only row, it is dropped where two columns or more
+        # remain (`0.9,1,`), else it is the missing target of `0.9,`.
         self.trailing = False
         if self.delimiter is not None and len(cells) > 1 and not cells[-1].strip():
             after = self.row_after(first, line_number, source)
-            self.trailing = after is None or not after[-1].strip()
+            self.trailing = len(cells) > 2 if after is None else not after[-1].strip()
         if self.trailing:
             cells = cells[:-1]
         super().__init__(source, None, len(cells), False)
@@ -103,7 +108,11 @@ class TextReader(Reader):
         line = decode(chunk[:chunk.find(b"\n")], source, 1).rstrip("\r")
         if not is_comment(line) or self.width < 2:
             return None
-        cells = split_lines([line.lstrip().removeprefix("#")], self.delimiter, source, [1])[0]
+        try:
+            cells = split_lines([line.lstrip().removeprefix("#")], self.delimiter, source,
+                                [1])[0]
+        except InputError:  # a comment that is not CSV is a comment, never an error
+            return None
         if len(cells) != self.width or header_kind(cells, lambda: None) != "names":
             return None
         return tuple(cell.strip() for cell in cells)
@@ -224,10 +233,10 @@ def fixed_width(body: bytes, columns: Sequence[int], width: int, delimiter: str 
 
 
 def strip_trailing(chunk: bytes, delimiter: str) -> bytes:
-    """Lines without the delimiter that ends each of them."""
-    end = delimiter.encode()
-    chunk = chunk.replace(end + b"\n", b"\n").replace(end + b"\r\n", b"\r\n")
-    return chunk[: -len(end)] if chunk.endswith(end) else chunk
+    """Lines without the delimiter that ends each of them (and the blanks after it)."""
+    blanks = re.escape(b" \t".replace(delimiter.encode(), b""))
+    return re.sub(re.escape(delimiter.encode()) + b"[" + blanks + rb"]*(?=\r?\n|\Z)", b"",
+                  chunk)
 
 
 def fixed_width_lines(chunk: bytes) -> bool:
@@ -364,20 +373,19 @@ def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
 
 
 def sniff_delimiter(line: str, decimal: str = ".") -> str | None:
-    """Tab, comma or semicolon, whichever the first row uses; None means whitespace.
+    """Tab, comma or semicolon, whichever the first row uses outside quotes (`"0,8";1`
+    is two fields); None means whitespace.
 
     Where the comma is the decimal mark it comes last, and only a comma that is not
-    between two digits (`a,b`, `1,"0,8"`) separates fields.
+    between two digits (`a,b`, `1,"0,8"`) separates fields; so it is where a semicolon
+    is in the row too (`0,8;1`: European CSV, whose cells then say it is).
     """
-    if decimal == ",":
-        for delimiter in ("\t", ";"):
-            if delimiter in line:
-                return delimiter
-        return "," if _FIELD_COMMA.search(line) else None
-    for delimiter in ("\t", ",", ";"):
-        if delimiter in line:
+    bare = _QUOTED.sub("", line)
+    comma_last = decimal == "," or (";" in bare and not _FIELD_COMMA.search(bare))
+    for delimiter in ("\t", ";") if comma_last else ("\t", ",", ";"):
+        if delimiter in bare:
             return delimiter
-    return None
+    return "," if comma_last and _FIELD_COMMA.search(bare) else None
 
 
 def field_count(line: str, delimiter: str | None) -> int:
@@ -393,22 +401,43 @@ def split_lines(lines: list[str], delimiter: str | None, source: str,
                 numbers: list[int]) -> list[list[str]]:
     """Lines into cells: CSV rules (quotes) with a delimiter, else runs of whitespace."""
     if delimiter is None:
-        return [[cell.strip('"') for cell in line.split()] for line in lines]
+        return split_blanks(lines, source, numbers)
     import csv  # only the strict path needs it; start-up is shorter without
 
     rows: list[list[str]] = []
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         for row in reader:
             if reader.line_num != len(rows) + 1:  # a quote left open took the next line
-                raise InputError("not valid CSV: a quoted field runs past the end of the line",
-                                 where=f"{source}:{numbers[len(rows)]}")
+                raise csv.Error("unexpected end of data")
             rows.append(row)
     except csv.Error as e:
-        what = "a stray carriage return (\\r) inside the line" if "new-line" in str(e) else e
-        raise InputError(f"not valid CSV: {what}", where=f"{source}:{numbers[len(rows)]}") \
-            from None
+        raise InputError(f"not valid CSV: {csv_fault(str(e))}",
+                         where=f"{source}:{numbers[len(rows)]}") from None
     return rows
+
+
+def split_blanks(lines: list[str], source: str, numbers: list[int]) -> list[list[str]]:
+    """Lines into cells at runs of whitespace, each cell's quotes dropped; a quote left
+    open is refused, as in CSV."""
+    rows = [line.split() for line in lines]
+    if '"' not in "".join(lines):  # the common case, decided at C speed
+        return rows
+    for row, number in zip(rows, numbers, strict=True):
+        if any(cell.count('"') % 2 for cell in row):
+            raise InputError(f"not valid CSV: {OPEN_QUOTE}", where=f"{source}:{number}")
+    return [[cell.strip('"') for cell in row] for row in rows]
+
+
+def csv_fault(error: str) -> str:
+    """What the `csv` module's error (strict: nothing is guessed) says is wrong."""
+    if "new-line" in error:
+        return "a stray carriage return (\\r) inside the line"
+    if "end of data" in error:
+        return OPEN_QUOTE
+    if "expected after" in error:
+        return "text after the closing quote of a field"
+    return error
 
 
 def repeated(cell: str, chunk: bytes, line_number: int) -> bool:
@@ -470,7 +499,19 @@ def shown_cell(cell: str) -> str:
 def python_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, start: int, names: tuple[str, ...] | None,
                 *, codecs: dict[int, Codec] | None = None, decimal: str = ".") -> Block:
-    """The strict path: every rule checked, every failure located."""
+    """The strict path: every rule checked, every failure located (a piece of the block
+    at a time, see `in_pieces`)."""
+    def piece(lines: bytes, line: int, at: int) -> Block:
+        return strict_rows(lines, columns, width, delimiter, source, line, at, names,
+                           codecs=codecs, decimal=decimal)
+
+    return in_pieces(chunk, first_line, start, piece)
+
+
+def strict_rows(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
+                source: str, first_line: int, start: int, names: tuple[str, ...] | None,
+                *, codecs: dict[int, Codec] | None = None, decimal: str = ".") -> Block:
+    """Lines of delimited text as rows, in Python: quotes, comments, labels, messages."""
     lines, numbers = data_lines(decode(chunk, source, first_line), first_line)
     rows = split_lines(lines, delimiter, source, numbers)
     for r, (cells, number) in enumerate(zip(rows, numbers, strict=True)):
