@@ -16,7 +16,7 @@ from typing import Any
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment
-from bcecli.errors import ExitStatus, UsageError, plural
+from bcecli.errors import ClosedPipe, ExitStatus, UsageError, plural
 from bcecli.gates import Gates
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import Streamed, run
@@ -101,14 +101,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             diagnostics = Diagnostics(DiagnosticOptions(
                 top=top, per_class=not plan.predictions.flat, metrics=metrics, histogram=hist,
                 threshold=threshold, logits=logits))
-        try:
-            streamed = run(plan, [function], settings.class_weights,
-                           output.unreduced(reduction) if per_element else None,
-                           diagnostics.observe if diagnostics else None,
-                           skip_missing=inputs.skip_missing)
-        except BrokenPipeError:
-            closed_pipe()
-            return ExitStatus.OK
+        streamed = run(plan, [function], settings.class_weights,
+                       output.unreduced(reduction) if per_element else None,
+                       diagnostics.observe if diagnostics else None,
+                       skip_missing=inputs.skip_missing)
     (total,) = streamed.totals
     if partial:
         warn_about(plan, streamed, logits)
@@ -151,13 +147,9 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                           c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
-    try:
-        output.comparison(rows, count=totals[0].count,
-                          shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
-                          from_logits=logits, sources=sources(plan, streamed))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        closed_pipe()
+    output.comparison(rows, count=totals[0].count,
+                      shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
+                      from_logits=logits, sources=sources(plan, streamed))
     return ExitStatus.OK
 
 
@@ -187,17 +179,12 @@ def report(output: Output, result: Result) -> ExitStatus:
     try:
         output.finish(result)
         sys.stdout.flush()
-    except BrokenPipeError:
-        closed_pipe()
+    except ClosedPipe:
+        pass  # the reader went away; the gates still decide the exit code
     for gate in result.gates:
         if not gate.held:
             print(f"bce: {gate.failure}", file=sys.stderr)
     return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
-
-
-def closed_pipe() -> None:
-    """The reader went away (`| head`): stop quietly, and no flush error at exit."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def input_size(*paths: str | None) -> int | None:
