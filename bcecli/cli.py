@@ -233,8 +233,9 @@ def compute(
         show_default=False)] = 0,
     metrics: Annotated[bool, typer.Option(
         "--metrics", help="Add accuracy, Brier score, ROC AUC and calibration error.")] = False,
-    threshold: Annotated[float, typer.Option(
-        metavar="T", help="With --metrics: predicted positive when p >= T.")] = 0.5,
+    threshold: Annotated[float | None, typer.Option(
+        metavar="T", help="With --metrics: predicted positive when p >= T.  [default: 0.5]",
+        show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
     skip_missing: SkipMissing = False,

@@ -71,7 +71,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             reduction: Reduction | None, dtype: DType | None, eps: float | None,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
-            gates: Gates, partial: bool, top: int, metrics: bool, threshold: float,
+            gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
             hist: bool) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
@@ -83,8 +83,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                     or fmt is not Format.AUTO or top or metrics or hist):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format, the CI gates (give those to bce merge) and diagnostics")
-    if top < 0 or not 0 <= threshold <= 1:
-        raise UsageError(f"--top must be >= 0, not {top}" if top < 0 else
+    if top < 0:
+        raise UsageError(f"--top must be >= 0, not {top}")
+    if threshold is not None and (not metrics or not 0 <= threshold <= 1):
+        raise UsageError("--threshold needs --metrics" if not metrics else
                          f"--threshold must be in [0, 1], not {threshold}")
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
