@@ -3,7 +3,11 @@
 Everything that can fail raises a `BceError` or a Click usage error; `BceGroup.main`
 is the single place that turns those into `bce: error: ...`, a hint line and an
 exit code, so no traceback reaches the user (unless `BCE_TRACEBACK=1` asks for
-one, for a bug report). What the commands do is in `bcecli.commands`.
+one, for a bug report). It also sets the rules of the run: stdout and stderr are
+`environment.Stream`s (a stdout that cannot be written is an error, a closed pipe
+ends quietly, a broken stderr changes nothing), and a `RuntimeWarning` is an error,
+so numpy's warnings never reach stderr beside a result. What the commands do is in
+`bcecli.commands`.
 """
 
 # No `from __future__ import annotations` here: Typer would resolve the option annotations

@@ -1,8 +1,9 @@
 """bcecli's own exceptions and exit codes, and the text helpers messages share.
 
 Everything that can go wrong with a user's input, options or output stream is
-raised as a `BceError`; the CLI turns it into one `bce: error: ...` line and exit code 2 in
-one place (`cli.BceGroup.main`). Library users catch `BceError` (a `ValueError`).
+raised as a `BceError`; the CLI turns it into one `bce: error: ...` line and exit
+code 2 in one place (`cli.BceGroup.main`). Library users catch `BceError` (a
+`ValueError`).
 `format_float` is also how every output format writes a number, so a value in a
 message reads exactly as it does in a result.
 """
