@@ -3,12 +3,17 @@
 Everything that can fail raises a `BceError` or a Click usage error; `BceGroup.main`
 is the single place that turns those into `bce: error: ...`, a hint line and an
 exit code, so no traceback reaches the user (unless `BCE_TRACEBACK=1` asks for
-one, for a bug report). What the commands do is in `bcecli.commands`.
+one, for a bug report). It also sets the rules of the run: stdout and stderr are
+`environment.Stream`s (a stdout that cannot be written is an error, a closed pipe
+ends quietly, a broken stderr changes nothing), and a `RuntimeWarning` is an error,
+so numpy's warnings never reach stderr beside a result. What the commands do is in
+`bcecli.commands`.
 """
 
 # No `from __future__ import annotations` here: Typer would resolve the option annotations
 # from strings on every run, which costs more start-up time than evaluating them once.
 import sys
+import warnings
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -20,8 +25,8 @@ from bcecli import __version__, commands
 from bcecli.commands import InputOptions
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
-from bcecli.environment import Environment
-from bcecli.errors import BceError, ExitStatus
+from bcecli.environment import Environment, standard_streams
+from bcecli.errors import BceError, ClosedPipe, ExitStatus
 from bcecli.gates import Gates
 from bcecli.render import Format
 
@@ -33,17 +38,22 @@ class BceGroup(TyperGroup):
     def main(self, args: Sequence[str] | None = None,  # type: ignore[override]
              prog_name: str | None = None, complete_var: str | None = None,
              **extra: Any) -> NoReturn:
-        env: Environment = extra.pop("obj", None) or Environment.from_system()
         args = sys.argv[1:] if args is None else list(args)
-        try:
-            code = super().main(args or ["--help"], prog_name or "bce", complete_var,
-                                standalone_mode=False, obj=env, **extra)
-        except (typer.Abort, KeyboardInterrupt):
-            code = ExitStatus.INTERRUPTED
-        except Exception as e:
-            if env.traceback:
-                raise
-            code = fail(*explain(e))
+        with standard_streams(), warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # numpy's: a bug, never a note
+            env: Environment = extra.pop("obj", None) or Environment.from_system()
+            try:
+                code = super().main(args or ["--help"], prog_name or "bce", complete_var,
+                                    standalone_mode=False, obj=env, **extra)
+                sys.stdout.flush()  # here, so a full disk is reported like any error
+            except ClosedPipe:
+                code = ExitStatus.OK  # `| head` read what it wanted
+            except (typer.Abort, KeyboardInterrupt):
+                code = ExitStatus.INTERRUPTED
+            except Exception as e:
+                if env.traceback:
+                    raise
+                code = fail(*explain(e))
         sys.exit(int(code or 0))
 
 
@@ -227,8 +237,9 @@ def compute(
         show_default=False)] = 0,
     metrics: Annotated[bool, typer.Option(
         "--metrics", help="Add accuracy, Brier score, ROC AUC and calibration error.")] = False,
-    threshold: Annotated[float, typer.Option(
-        metavar="T", help="With --metrics: predicted positive when p >= T.")] = 0.5,
+    threshold: Annotated[float | None, typer.Option(
+        metavar="T", help="With --metrics: predicted positive when p >= T.  [default: 0.5]",
+        show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
     skip_missing: SkipMissing = False,

@@ -16,7 +16,7 @@ from typing import Any
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment
-from bcecli.errors import ExitStatus, UsageError, plural
+from bcecli.errors import ClosedPipe, ExitStatus, UsageError, plural
 from bcecli.gates import Gates
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import Streamed, run
@@ -71,7 +71,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             reduction: Reduction | None, dtype: DType | None, eps: float | None,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
-            gates: Gates, partial: bool, top: int, metrics: bool, threshold: float,
+            gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
             hist: bool) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
@@ -83,8 +83,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                     or fmt is not Format.AUTO or top or metrics or hist):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format, the CI gates (give those to bce merge) and diagnostics")
-    if top < 0 or not 0 <= threshold <= 1:
-        raise UsageError(f"--top must be >= 0, not {top}" if top < 0 else
+    if top < 0:
+        raise UsageError(f"--top must be >= 0, not {top}")
+    if threshold is not None and (not metrics or not 0 <= threshold <= 1):
+        raise UsageError("--threshold needs --metrics" if not metrics else
                          f"--threshold must be in [0, 1], not {threshold}")
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
@@ -101,14 +103,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             diagnostics = Diagnostics(DiagnosticOptions(
                 top=top, per_class=not plan.predictions.flat, metrics=metrics, histogram=hist,
                 threshold=threshold, logits=logits))
-        try:
-            streamed = run(plan, [function], settings.class_weights,
-                           output.unreduced(reduction) if per_element else None,
-                           diagnostics.observe if diagnostics else None,
-                           skip_missing=inputs.skip_missing)
-        except BrokenPipeError:
-            closed_pipe()
-            return ExitStatus.OK
+        streamed = run(plan, [function], settings.class_weights,
+                       output.unreduced(reduction) if per_element else None,
+                       diagnostics.observe if diagnostics else None,
+                       skip_missing=inputs.skip_missing)
     (total,) = streamed.totals
     if partial:
         warn_about(plan, streamed, logits)
@@ -151,13 +149,9 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                           c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
-    try:
-        output.comparison(rows, count=totals[0].count,
-                          shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
-                          from_logits=logits, sources=sources(plan, streamed))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        closed_pipe()
+    output.comparison(rows, count=totals[0].count,
+                      shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
+                      from_logits=logits, sources=sources(plan, streamed))
     return ExitStatus.OK
 
 
@@ -187,17 +181,12 @@ def report(output: Output, result: Result) -> ExitStatus:
     try:
         output.finish(result)
         sys.stdout.flush()
-    except BrokenPipeError:
-        closed_pipe()
+    except ClosedPipe:
+        pass  # the reader went away; the gates still decide the exit code
     for gate in result.gates:
         if not gate.held:
             print(f"bce: {gate.failure}", file=sys.stderr)
     return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
-
-
-def closed_pipe() -> None:
-    """The reader went away (`| head`): stop quietly, and no flush error at exit."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def input_size(*paths: str | None) -> int | None:

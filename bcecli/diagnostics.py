@@ -1,7 +1,8 @@
 """Diagnostics beside the loss: which samples drive it, per class, and classic metrics.
 
 Fed batch by batch like the totals: `--top K` keeps the K highest-loss samples
-seen so far (with the file and line they came from), the per-class losses and
+seen so far (with the file and line they came from; a sample is kept only if it
+is among them, so K at most, however long the input), the per-class losses and
 the histogram are running sums, accuracy, Brier score and calibration are
 counts per bin. ROC AUC needs every score ranked, so `--metrics` keeps the
 predictions and targets (16 bytes per value) until the end.
@@ -24,6 +25,7 @@ from bcecli.pipeline import Batch
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
                    20.0, 50.0, 100.0, float("inf"))
 CALIBRATION_BINS = 10
+DEFAULT_THRESHOLD = 0.5  # predicted positive when p >= 0.5, unless --threshold says
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class DiagnosticOptions:
     per_class: bool = False
     metrics: bool = False
     histogram: bool = False
-    threshold: float = 0.5
+    threshold: float | None = None  # --threshold; None: DEFAULT_THRESHOLD
     logits: bool = False  # the predictions are logits: metrics take their sigmoid
 
 
@@ -43,7 +45,8 @@ class Diagnostics:
 
     def __init__(self, options: DiagnosticOptions):
         self.options = options
-        self.worst: list[dict[str, Any]] = []
+        self.worst: list[tuple[str, Any, Any]] = []  # (where, prediction, target), worst first
+        self.worst_losses: FloatArray = np.empty(0)  # their losses, in the same order
         self.classes: list[LossTotal] = []
         self.positives: FloatArray | None = None
         self.counts: FloatArray = np.zeros(len(HISTOGRAM_EDGES) - 1)
@@ -69,22 +72,32 @@ class Diagnostics:
             self.soft.append(np.ravel(y).astype(np.float64))
 
     def keep_worst(self, batch: Batch, per_sample: FloatArray) -> None:
-        k = min(self.options.top, len(per_sample))
-        rows = np.argpartition(-per_sample, k - 1)[:k] if k < len(per_sample) else \
-            np.arange(len(per_sample))
+        """The K highest losses so far, the earlier sample first among equal ones. Rows
+        are ranked as numbers; only those that make the K become items."""
+        top, kept = self.options.top, len(self.worst)
+        rows = np.arange(len(per_sample)) if kept < top else \
+            np.flatnonzero(per_sample > self.worst_losses[-1])
+        losses = np.concatenate([self.worst_losses, per_sample[rows]])
+        order = np.argsort(-losses, kind="stable")[:top]
         x, y = batch.predictions.values, batch.targets.values
-        for row in rows.tolist():
-            self.worst.append({"where": batch.predictions.where(row),
-                               "prediction": x[row].tolist(), "target": y[row].tolist(),
-                               "loss": float(per_sample[row])})
-        self.worst.sort(key=lambda item: -item["loss"])
-        del self.worst[self.options.top:]
+
+        def item(i: int) -> tuple[str, Any, Any]:
+            """The i-th of the ranked losses: a kept item, or a row of this batch made one."""
+            if i < kept:
+                return self.worst[i]
+            row = int(rows[i - kept])
+            return batch.predictions.where(row), x[row].tolist(), y[row].tolist()
+
+        self.worst = [item(i) for i in order.tolist()]
+        self.worst_losses = losses[order]
 
     def report(self, labels: tuple[str, ...]) -> dict[str, Any]:
         """The JSON keys for what was asked."""
         out: dict[str, Any] = {}
         if self.options.top:
-            out["top"] = self.worst
+            out["top"] = [{"where": where, "prediction": p, "target": y, "loss": loss}
+                          for (where, p, y), loss in zip(self.worst, self.worst_losses.tolist(),
+                                                         strict=True)]
         if self.options.per_class and self.classes:
             out["per_class"] = [
                 {"class": labels[j] if j < len(labels) else str(j),
@@ -97,7 +110,9 @@ class Diagnostics:
         if self.options.metrics:
             p = np.concatenate(self.scores)
             soft = np.concatenate(self.soft)
-            out["metrics"] = classic_metrics(p, soft, self.options.threshold)
+            threshold = self.options.threshold
+            out["metrics"] = classic_metrics(
+                p, soft, DEFAULT_THRESHOLD if threshold is None else threshold)
         return out
 
 

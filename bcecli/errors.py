@@ -1,8 +1,9 @@
 """bcecli's own exceptions and exit codes, and the text helpers messages share.
 
-Everything that can go wrong with a user's input or options is raised as a
-`BceError`; the CLI turns it into one `bce: error: ...` line and exit code 2 in
-one place (`cli.BceGroup.main`). Library users catch `BceError` (a `ValueError`).
+Everything that can go wrong with a user's input, options or output stream is
+raised as a `BceError`; the CLI turns it into one `bce: error: ...` line and exit
+code 2 in one place (`cli.BceGroup.main`). Library users catch `BceError` (a
+`ValueError`).
 `format_float` is also how every output format writes a number, so a value in a
 message reads exactly as it does in a result.
 """
@@ -46,6 +47,17 @@ class UsageError(BceError):
 
 class InputError(BceError):
     """Input that cannot be read or is not what it should be."""
+
+
+class OutputError(BceError):
+    """stdout cannot be written (closed before bce started, a full disk): the result is lost."""
+
+
+class ClosedPipe(Exception):
+    """The reader of stdout went away (`| head`): not an error, bce stops quietly.
+
+    Not an `OSError`, so that Click, which turns a broken pipe into exit 1, lets it
+    pass to the boundary."""
 
 
 class BadValue(InputError):

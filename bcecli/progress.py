@@ -3,7 +3,8 @@
 The readers call `advance(bytes)` as they read; nothing is drawn (and Rich is not
 even imported) until `delay` seconds have passed, so quick runs and pipes never
 see it. The CLI creates one only when stderr is a terminal and `--no-progress`
-was not given.
+was not given. Nothing of the user's (a path, a column name) is drawn in it, and
+its console reads no markup.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ class ByteProgress:
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+        # Rich would swap sys.stdout and sys.stderr for its own proxies while the bar shows;
+        # bce's output and messages keep their streams (and the boundary's rules for them).
         self.bar = Progress("reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=Console(file=self.file), transient=True)
+                            console=Console(file=self.file, markup=False, emoji=False),
+                            transient=True, redirect_stdout=False, redirect_stderr=False)
         self.task = self.bar.add_task("read", total=self.total)
         self.bar.start()
 

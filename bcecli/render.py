@@ -6,10 +6,15 @@ PyTorch's `.item()` does). JSON has no infinity, so an infinite loss is written
 `1e999`, which every JSON parser reads as inf or the largest float.
 
 Per-element losses (`-r none`; `-r rows` has their means per row) arrive block
-by block. Plain and CSV rows are held back until `STREAM_AFTER` bytes of them,
-so that a bad value later in the input still leaves stdout empty; past that
-they are written as they come, to keep memory flat. JSON is written whole at
-the end (never half an object); the table keeps the first rows only.
+by block. Plain, CSV and JSON rows are held back until `STREAM_AFTER` bytes of
+them, so that a bad value later in the input still leaves stdout empty; past
+that they are written as they come, to keep memory flat (JSON: the opening
+`{"loss": [`, the numbers, then the other keys). The table keeps the first rows
+only.
+
+Rich tables are rendered whole before a byte is written, then written at once,
+and never read markup or emoji codes: a path or column name such as `y[red]z.csv`
+is printed as it is.
 """
 
 from __future__ import annotations
@@ -105,10 +110,20 @@ def format_json_number(value: float) -> str:
     return "1e999" if math.isinf(value) else format_float(value)
 
 
-def format_text_rows(losses: FloatArray, separator: str) -> list[str]:
-    """Per-element losses as lines: one value a line, or a row's C values joined."""
-    return [separator.join(map(format_float, row)) + "\n"
-            for row in losses.reshape(len(losses), -1).tolist()]
+def format_lines(losses: FloatArray, separator: str) -> list[str]:
+    """Per-element losses as lines (without their newline): one value, or a row's C values
+    joined by `separator`."""
+    if losses.ndim == 1:
+        return list(map(format_float, losses.tolist()))
+    return [separator.join(map(format_float, row)) for row in losses.tolist()]
+
+
+def format_json_items(losses: FloatArray) -> str:
+    """Per-element losses as the items of a JSON list: numbers, or a row's C in brackets."""
+    if losses.ndim == 1:
+        return ", ".join(map(format_json_number, losses.tolist()))
+    return ", ".join("[" + ", ".join(map(format_json_number, row)) + "]"
+                     for row in losses.tolist())
 
 
 class Output:
@@ -117,7 +132,6 @@ class Output:
     def __init__(self, fmt: Format, out: TextIO):
         self.fmt = fmt
         self.out = out
-        self.json_rows: list[str] = []
         self.preview: list[str] = []
         self.held: list[str] | None = []  # None once streaming has begun
         self.held_bytes = 0
@@ -141,27 +155,30 @@ class Output:
 
     def rows(self, losses: FloatArray) -> None:
         """Per-element losses of one block, in input order."""
-        if self.fmt is Format.PLAIN:
-            self.write_rows(format_text_rows(losses, "\t"))
-        elif self.fmt is Format.CSV:
-            if not self.rows_seen:
-                width = 1 if losses.ndim == 1 else losses.shape[1]
-                self.write_rows(["loss\n" if width == 1 else
-                                 ",".join(f"loss_{j}" for j in range(width)) + "\n"])
-            self.write_rows(format_text_rows(losses, ","))
-        elif self.fmt is Format.JSON:
-            self.json_rows += (format_json_list(row) for row in losses.tolist())
-        else:
+        if not len(losses):
+            return
+        if self.fmt is Format.TABLE:
             room = PREVIEW_ROWS - len(self.preview)
-            self.preview += [line.rstrip("\n") for line in format_text_rows(losses[:room], "  ")]
+            self.preview += format_lines(losses[:room], "  ")
+        elif self.fmt is Format.JSON:
+            self.write_rows((", " if self.rows_seen else '{"loss": [') +
+                            format_json_items(losses))
+        else:
+            lines = format_lines(losses, "\t" if self.fmt is Format.PLAIN else ",")
+            if self.fmt is Format.CSV and not self.rows_seen:
+                width = 1 if losses.ndim == 1 else losses.shape[1]
+                lines.insert(0, "loss" if width == 1 else
+                             ",".join(f"loss_{j}" for j in range(width)))
+            self.write_rows("\n".join(lines) + "\n")
         self.rows_seen += len(losses)
 
-    def write_rows(self, lines: list[str]) -> None:
+    def write_rows(self, text: str) -> None:
+        """A block's text: held back while the held text is under `STREAM_AFTER`."""
         if self.held is None:
-            self.out.writelines(lines)
+            self.out.write(text)
             return
-        self.held += lines
-        self.held_bytes += sum(map(len, lines))
+        self.held.append(text)
+        self.held_bytes += len(text)
         if self.held_bytes > STREAM_AFTER:
             self.out.writelines(self.held)
             self.held = None
@@ -171,9 +188,9 @@ class Output:
         if self.held:
             self.out.writelines(self.held)
         if self.fmt is Format.JSON:
-            loss = format_json_number(result.loss) if result.loss is not None else \
-                "[" + ", ".join(self.json_rows) + "]"
-            self.out.write('{"loss": ' + loss + ", " + result.json_fields() + "\n")
+            opening = "], " if result.loss is None else \
+                '{"loss": ' + format_json_number(result.loss) + ", "
+            self.out.write(opening + result.json_fields() + "\n")
         elif self.fmt is Format.PLAIN and result.loss is not None:
             self.out.write(format_float(result.loss) + "\n")
         elif self.fmt is Format.CSV and result.loss is not None:
@@ -218,26 +235,30 @@ class Output:
             writer.writerows([r.convention, format_float(r.loss), r.reduction, r.dtype,
                               r.differs] for r in rows)
         else:
-            from rich.console import Console
-
-            Console(file=self.out, highlight=False).print(rich_table(
+            print_whole(self.out, [rich_table(
                 f"Binary cross-entropy of {count} values, three ways",
                 ("Convention", "Loss", "Reduction", "dtype", "What differs"),
                 [[r.name, format_float(r.loss), r.reduction, r.dtype, r.differs]
-                 for r in rows]))
+                 for r in rows])])
 
 
-def format_json_list(row: Any) -> str:
-    """A row of losses as JSON: numbers as `repr`, infinity as 1e999."""
-    if isinstance(row, list):
-        return "[" + ", ".join(format_json_list(v) for v in row) + "]"
-    return format_json_number(row)
+def print_whole(out: TextIO, renderables: Sequence[Any]) -> None:
+    """Rich output rendered in full, then written at once: a renderable that fails leaves
+    stdout empty, and a failed write is bce's to report (Rich would exit 1 on a closed
+    pipe). Text is never read as markup (`[red]`) or emoji codes (`:x:`)."""
+    from rich.console import Console
+
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    with console.capture() as captured:
+        for renderable in renderables:
+            console.print(renderable)
+    out.write(captured.get())
 
 
 def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
     """A Rich table for people: the loss first, then what it was computed from."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table(title="Binary cross-entropy", show_header=False, title_justify="left")
     grid.add_column(style="bold")
@@ -271,12 +292,9 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
         elif value not in (None, 0.0, 0) and key != "joined":  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
     for gate in result.gates:
-        verdict = "[green]passed[/]" if gate.held else "[red]FAILED[/]"
-        grid.add_row("Gate", f"{gate.name}: {verdict}")
-    console = Console(file=out, highlight=False)
-    console.print(grid)
-    for section in diagnostic_tables(result.extra):
-        console.print(section)
+        grid.add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green") if gate.held
+                                           else ("FAILED", "red")))
+    print_whole(out, [grid, *diagnostic_tables(result.extra)])
 
 
 def column_text(fed: str | int | list[str | int]) -> str:

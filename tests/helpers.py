@@ -7,6 +7,7 @@ by itself).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from typer.testing import Result
 
 ROOT = Path(__file__).resolve().parent.parent
+BCE = Path(sys.executable).parent / "bce"  # the installed entry point, for real processes
 GOLDEN: dict[str, Any] = json.loads((ROOT / "tests" / "golden" / "torch_cases.json").read_text())
 
 Run = Callable[..., Result]  # the `bce` fixture: bce(*args, input=...)

@@ -9,13 +9,20 @@ JSON Lines / gzip inputs, mutated first rows, mutated partial files, special fil
 - stderr holds only bce's own `bce: ...` and `hint: ...` lines (no Python warning);
 - exit 2 prints nothing on stdout and one `bce: error: ...` line (plus a `hint:`),
   and never an internal error;
+- exit 0 prints on stderr only `bce: warning: ...` and `bce: note: ...` lines
+  (nothing at all from Python or numpy); exit 1 those and at least one gate's
+  failure, `bce: loss ... is ...`;
 - exit 0 gives a finite loss, or with `--logits` the documented limit (inf);
   on valid generated inputs it equals the core's loss on the same values;
 - a CSV whose first row was mutated gives a refusal or the loss an independent,
   naive reader written here (csv module, float, numpy) finds when it reads the
   file as the SPEC's rules say a person would;
 - a merge of mutated partial files succeeds exactly when every part still holds
-  its values and is given once, and then equals the merge of the unmutated parts.
+  its values and is given once, and then equals the merge of the unmutated parts;
+- with stdout or stderr closed, full or a broken pipe (after some characters), a
+  run gives what the same run with working streams gave, except that a stdout
+  it cannot write is one `cannot write output` error (exit 2) and a broken pipe
+  ends the output quietly, with the same exit code.
 
 CI runs a bounded number of examples with a fixed seed. The long mode:
 
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import gzip
 import io
 import itertools
@@ -36,6 +44,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections import Counter
@@ -107,6 +116,10 @@ def invoke(args: list[str], stdin: bytes | None = None) -> Result:
     return RUNNER.invoke(app, ["compute", *args], input=stdin)
 
 
+NOTE = re.compile(r"bce: (warning|note): \S")  # the documented lines beside a result
+GATE = re.compile(r"bce: loss \S+ is ")  # a CI gate that did not hold (exit 1)
+
+
 def check(result: Result, args: list[str]) -> None:
     """The invariants every run must keep."""
     count({0: "result", 1: "gate failed", 2: "refused"}.get(result.exit_code, "other"))
@@ -117,6 +130,11 @@ def check(result: Result, args: list[str]) -> None:
     # Only bce's own lines on stderr: never a Python warning (RuntimeWarning, ...).
     assert all(line.startswith(("bce: ", "hint: ")) for line in result.stderr.splitlines()), \
         result.stderr
+    if result.exit_code in (0, 1):
+        lines = result.stderr.splitlines()
+        assert all(NOTE.match(line) or (result.exit_code == 1 and GATE.match(line))
+                   for line in lines), (args, result.stderr)
+        assert result.exit_code == 0 or any(GATE.match(line) for line in lines), result.stderr
     if result.exit_code == 2:
         lines = result.stderr.splitlines()
         assert result.stdout == "", args
@@ -805,6 +823,92 @@ def test_special_files(folder: Path, special: str, place: str,
         if special == "new\nline.csv":
             os.unlink(path)
     check(result, args)
+
+
+# -- closed, full and broken output streams ----------------------------------------------
+
+
+class Faulty(io.StringIO):
+    """A stream that takes `room` characters, then fails with `error` (an errno) on the
+    write that would pass it, after writing what fits, as a full disk does."""
+
+    def __init__(self, room: int, error: int | None) -> None:
+        super().__init__()
+        self.room = room
+        self.error = error
+
+    def write(self, text: str) -> int:
+        if self.error is not None and self.tell() + len(text) > self.room:
+            super().write(text[:self.room - self.tell()])
+            raise OSError(self.error, os.strerror(self.error))  # EPIPE: a BrokenPipeError
+        return super().write(text)
+
+
+FAULTS = {"closed": errno.EBADF,  # closed before Python started: no stream at all
+          "full": errno.ENOSPC, "broken pipe": errno.EPIPE, "bad": errno.EBADF}
+faults = st.sampled_from([None, *FAULTS])
+
+
+def faulty(fault: str | None, room: int) -> Faulty | None:
+    """The stream a fault names; None for one closed before Python started."""
+    return None if fault == "closed" else Faulty(room, FAULTS[fault] if fault else None)
+
+
+def run_with(args: list[str], out: tuple[str | None, int], err: tuple[str | None, int]
+             ) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of bce run in-process on streams with these faults (and
+    room before them)."""
+    streams = faulty(*out), faulty(*err)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = streams
+    try:
+        app(args)
+        raise AssertionError("bce returned without an exit code")
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    finally:
+        sys.stdout, sys.stderr = saved
+    written, shown = (stream.getvalue() if stream else "" for stream in streams)
+    return code, written, shown
+
+
+def cut(whole: str, shown: str, fault: str | None) -> bool:
+    """Whether `shown` is `whole` as a stderr with `fault` shows it: all of it, or the part
+    written before the fault (nothing when it was closed)."""
+    if fault is None:
+        return shown == whole
+    return whole.startswith(shown) and (fault != "closed" or shown == "")
+
+
+@fuzz
+@given(rows, st.booleans(), OPTIONS, faults, st.integers(0, 400), faults, st.integers(0, 200))
+def test_closed_and_full_streams(folder: Path, data: list[tuple[float, float, float]],
+                                 header: bool, options: list[str], out_fault: str | None,
+                                 out_room: int, err_fault: str | None, err_room: int) -> None:
+    path = folder / "streams.csv"
+    path.write_bytes(as_csv(data, header))
+    # --partial is left out: its part id is new on every run (tests/test_streams.py has it)
+    args = ["compute", str(path), *(option for option in options if option != "--partial")]
+    reference = RUNNER.invoke(app, args)
+    check(reference, args)
+    code0, out0, err0 = reference.exit_code, reference.stdout, reference.stderr
+    code, out, err = run_with(args, (out_fault, out_room), (None, 0))
+    context = (args, out_fault, out_room, code0, out0, err0, code, out, err)
+    room = 0 if out_fault == "closed" else out_room
+    if out_fault is None or len(out0) <= room:  # stdout took everything
+        assert (code, out, err) == (code0, out0, err0), context
+    elif out_fault == "broken pipe":  # the reader went away: quiet, and the same exit code
+        assert (code, out, err) == (code0, out0[:room], err0), context
+        count("(broken pipe)")
+    else:  # the warnings and notes printed before the output, then one error
+        failure = f"bce: error: cannot write output: {os.strerror(FAULTS[out_fault])}\n"
+        assert code0 in (0, 1) and (code, out) == (2, out0[:room]), context
+        assert err.endswith(failure) and err0.startswith(err.removesuffix(failure)), context
+        count("(cannot write output)")
+    if err_fault is not None:  # stderr takes what it can; nothing else changes
+        faulted = run_with(args, (out_fault, out_room), (err_fault, err_room))
+        assert faulted[:2] == (code, out) and cut(err, faulted[2], err_fault), (context, faulted)
+        count("(stderr faulted)")
 
 
 # -- found by the long mode, and fixed -----------------------------------------------------

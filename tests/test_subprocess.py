@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
-
-BCE = Path(sys.executable).parent / "bce"
+from tests.helpers import BCE, ROOT
 
 
 def test_installed_bce_reads_a_pipe() -> None:
