@@ -42,7 +42,7 @@ def table_rows(text: str) -> list[str]:
 @pytest.mark.parametrize("path", ["y[red]z.csv", "d[/x].csv", "a:smile:b.csv", "[bold].csv"])
 def test_a_path_is_shown_as_written(bce: Run, files: Files, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch, path: str) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("COLUMNS", "120")  # `files`: the run is in tmp_path
     (tmp_path / path).parent.mkdir(exist_ok=True)  # d[/x].csv is x].csv in the folder d[
     (tmp_path / path).write_text("0.5,1\n0.2,0\n")
     result = bce("compute", path, "--top", "1", "-f", "table")
