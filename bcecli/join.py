@@ -51,10 +51,9 @@ class Table:
         codes = missing_ids(self.values[:, -1], self.where, reader)
         self.order: Rows = np.argsort(codes, kind="stable")  # rows by id
         self.sorted = codes[self.order]
-        same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
-        if len(same):  # the repeat nearest the top, and the row it repeats
-            pairs = np.stack([self.order[same], self.order[same + 1]])
-            row, earlier = int(pairs[1].min()), int(pairs[0][np.argmin(pairs[1])])
+        repeat = repeats(codes)
+        if repeat is not None:
+            row, earlier = repeat
             raise duplicate(ids, codes[row], self.where(row), self.where(earlier))
         self.at_index: Rows = np.full(len(codes), -1)  # PREDICTIONS' row joined to each
         self.at_line: Rows = np.full(len(codes), -1)
@@ -134,7 +133,7 @@ def check_unique(block: Block, codes: FloatArray, rows: Rows, table: Table, read
         raise duplicate(ids, codes[first_repeat], reader.where(block, first_repeat), before)
 
 
-def repeats(values: Rows) -> tuple[int, int] | None:
+def repeats(values: np.ndarray[Any, Any]) -> tuple[int, int] | None:
     """The first row whose value an earlier row has, and that earlier row."""
     _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
     repeated = np.ones(len(values), bool)
@@ -151,7 +150,8 @@ def missing_ids(codes: FloatArray, where: Callable[[int], str], reader: Reader) 
     if len(missing):
         assert reader.id_column is not None
         more = len(missing) - 1
-        also = f" (and {more} more: {spots([where(int(r)) for r in missing[1:SHOWN]])}" \
+        places = ", ".join(spot(where(int(r))) for r in missing[1:SHOWN])
+        also = f" (and {more} more: {places}" \
             f"{', …' if more >= SHOWN else ''})" if more else ""
         raise InputError(f"a missing id in column {reader.column_label(reader.id_column)}"
                          f"{also}", where=where(int(missing[0])),
@@ -185,8 +185,6 @@ def spot(where: str) -> str:
     return "line " + where[where.rindex(":") + 1:]
 
 
-def spots(places: list[str]) -> str:
-    return ", ".join(spot(place) for place in places)
 
 
 class OrderCheck:
