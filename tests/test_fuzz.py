@@ -28,8 +28,16 @@ CI runs a bounded number of examples with a fixed seed. The long mode:
 
     BCE_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py
 
-runs that many examples in each of the eight fuzz tests, and prints how many
-ended in a result and how many in a refusal.
+runs that many examples in each of the nine fuzz tests, prints how many ended
+in a result and how many in a refusal, and holds every case to the standing
+memory rule: each case's peak stays under 150 MiB. A case's peak is taken as
+the resident memory of this process before the first case (pytest, hypothesis,
+numpy and bcecli loaded: more than a real `bce` starts with) plus what
+the case's window added on top of the memory resident when it began (Linux's
+VmHWM, reset after every case, minus VmRSS then). The window holds the harness's
+work too (generating, the reference readers), so this bounds the case from above;
+the harness's own slow growth over thousands of examples (hypothesis' records)
+is not charged to the cases.
 """
 
 from __future__ import annotations
@@ -67,6 +75,32 @@ EXAMPLES = int(os.environ.get("BCE_FUZZ_EXAMPLES", "60"))
 fuzz = settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))
 RUNNER = CliRunner()
 TALLY: Counter[tuple[str, str]] = Counter()  # (test, outcome) -> runs, shown in the long mode
+LONG = "BCE_FUZZ_EXAMPLES" in os.environ
+MEMORY_LIMIT_MIB = 150  # the standing rule, checked for every case in the long mode
+PEAKS: dict[str, float] = {}  # test -> the highest peak of one case, shown in the long mode
+
+
+def memory_mib(field: str) -> float:
+    """A line of /proc/self/status: VmRSS (resident now) or VmHWM (its peak since reset)."""
+    found = re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    assert found is not None, field
+    return int(found[1]) / 1024
+
+
+class Window:
+    """The memory a case adds: the peak since the last reset above what was resident then."""
+
+    def __init__(self) -> None:
+        self.start = self.resident = memory_mib("VmRSS")
+
+    def added(self) -> float:
+        added = memory_mib("VmHWM") - self.resident
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to VmRSS
+        self.resident = memory_mib("VmRSS")
+        return added
+
+
+WINDOW = Window() if LONG else None
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,19 +109,24 @@ def tally(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     plugins = request.config.pluginmanager
     reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if "BCE_FUZZ_EXAMPLES" in os.environ and reporter is not None and capture is not None:
+    if LONG and reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
             for test in sorted({test for test, _ in TALLY}):
                 counts = {outcome: n for (name, outcome), n in sorted(TALLY.items())
                           if name == test}
                 runs = sum(n for outcome, n in counts.items() if not outcome.startswith("("))
-                reporter.write_line(f"{test}: {runs} runs, {counts}")
+                reporter.write_line(f"{test}: {runs} runs, {counts}, highest peak of a case "
+                                    f"{PEAKS.get(test, 0):.1f} MiB")
 
 
 def count(outcome: str) -> None:
-    """Tally one run of the current test."""
+    """Tally one run of the current test; in the long mode, hold it to the memory rule."""
     test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
     TALLY[test, outcome] += 1
+    if WINDOW is not None:
+        peak = WINDOW.start + WINDOW.added()
+        PEAKS[test] = max(PEAKS.get(test, 0.0), peak)
+        assert peak < MEMORY_LIMIT_MIB, (test, outcome, peak)
 
 OPTIONS = st.lists(st.sampled_from([
     ["--logits"], ["-r", "sum"], ["-r", "none"], ["-r", "rows"], ["-r", "weighted-mean"],
