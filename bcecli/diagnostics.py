@@ -46,8 +46,9 @@ HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0,
 CALIBRATION_BINS = 10
 DEFAULT_THRESHOLD = 0.5  # predicted positive when p >= 0.5, unless --threshold says
 CALIBRATION_EDGES = np.linspace(0, 1, CALIBRATION_BINS + 1)[1:-1]
-HELD_KEYS = 1 << 19  # scores held in memory (4 MiB) before a temporary file takes them
-RANKED_KEYS = 1 << 20  # scores sorted at a time at the end (8 MiB, and as much again briefly)
+HELD_KEYS = 1 << 18  # scores held in memory (2 MiB) before a temporary file takes them
+RANKED_KEYS = 1 << 20  # scores sorted at a time at the end (8 MiB)
+PIECE = 1 << 16  # and then looked at by pieces, so that temporary arrays stay small
 
 
 @dataclass(frozen=True)
@@ -259,24 +260,30 @@ class Ranking:
             keys[filled:filled + len(block)] = block
             filled += len(block)
         keys.sort()
-        positive = (keys & 1).astype(bool)
+        positive = np.empty(size, np.bool_)
+        np.bitwise_and(keys, 1, out=positive, casting="unsafe")
         positives = int(np.count_nonzero(positive))
-        # the negatives at or under each positive: its position less the positives before it
-        at_or_under = int(np.flatnonzero(positive).sum()) - positives * (positives - 1) // 2
-        tied = np.flatnonzero((keys[1:] ^ keys[:-1]) == 1)  # a score's last negative
-        runs = (tied + 1 - np.searchsorted(keys, keys[tied])) * \
-            (np.searchsorted(keys, keys[tied + 1], side="right") - tied - 1)
-        self.twice_u += 2 * positives * self.negatives + 2 * at_or_under - int(runs.sum())
+        # a p on an edge goes to the lower bin, as scikit-learn's `calibration_curve` bins
+        cuts = np.searchsorted(keys, CALIBRATION_EDGES.view(np.uint64) << np.uint64(1) |
+                               np.uint64(1), side="right").tolist()
+        at_or_under = tied = 0
+        for a, b in itertools.pairwise(sorted({*range(0, size, PIECE), *cuts, size})):
+            # by pieces, so that temporary arrays stay small
+            piece = positive[a:b]
+            # the negatives at or under each positive: its position less the positives before
+            at_or_under += int(np.flatnonzero(piece).sum()) + a * int(np.count_nonzero(piece))
+            pairs = keys[a:b + 1]
+            last = np.flatnonzero((pairs[1:] ^ pairs[:-1]) == 1) + a  # a score's last negative
+            tied += int(((last + 1 - np.searchsorted(keys, keys[last])) *
+                         (np.searchsorted(keys, keys[last + 1], side="right") - last - 1)).sum())
+            k = bisect.bisect_right(cuts, a)
+            self.sums[k] = exact_parts(self.sums[k] + accurate_sum(
+                (keys[a:b] >> np.uint64(1)).view(np.float64)))
+            self.observed[k] += int(np.count_nonzero(piece))
+        at_or_under -= positives * (positives - 1) // 2
+        self.twice_u += 2 * positives * self.negatives + 2 * at_or_under - tied
         self.positives += positives
         self.negatives += size - positives
-        keys >>= np.uint64(1)
-        scores = keys.view(np.float64)
-        # a p on an edge goes to the lower bin, as scikit-learn's `calibration_curve` bins
-        cuts = [0, *np.searchsorted(scores, CALIBRATION_EDGES, side="right").tolist(), size]
-        for k, (a, b) in enumerate(itertools.pairwise(cuts)):
-            if b > a:
-                self.sums[k] = exact_parts(self.sums[k] + accurate_sum(scores[a:b]))
-                self.observed[k] += int(np.count_nonzero(positive[a:b]))
 
     def tie(self, bits: int, positives: int, negatives: int) -> None:
         """A score held by `positives` and `negatives`, all tied."""
