@@ -47,7 +47,7 @@ CALIBRATION_BINS = 10
 DEFAULT_THRESHOLD = 0.5  # predicted positive when p >= 0.5, unless --threshold says
 CALIBRATION_EDGES = np.linspace(0, 1, CALIBRATION_BINS + 1)[1:-1]
 HELD_KEYS = 1 << 18  # scores held in memory (2 MiB) before a temporary file takes them
-RANKED_KEYS = 1 << 20  # scores sorted at a time at the end (8 MiB)
+RANKED_KEYS = 1 << 19  # scores sorted at a time at the end (4 MiB)
 PIECE = 1 << 16  # and then looked at by pieces, so that temporary arrays stay small
 
 
@@ -202,16 +202,20 @@ class Keys:
             self.file = None
 
     def within(self, low: int, high: int) -> Iterator[Uint64Array]:
-        """The keys in [low, high], a block at a time."""
+        """The keys in [low, high] less `low`, a block at a time (one comparison: below
+        `low`, a key less `low` wraps around to a large number)."""
+        offset, span = np.uint64(low), np.uint64(high - low)
         if self.file is not None:
             self.spill()
             self.file.seek(0)
             block = np.empty(1 << 17, np.uint64)
             while read := self.file.readinto(block.data.cast("B")) or 0:
                 keys = block[:read // block.itemsize]
-                yield keys[(keys >= low) & (keys <= high)]
+                keys -= offset
+                yield keys[keys <= span]
         for keys in self.held:
-            yield keys[(keys >= low) & (keys <= high)]
+            keys = keys - offset
+            yield keys[keys <= span]
 
 
 class Ranking:
@@ -234,7 +238,6 @@ class Ranking:
         first, last = low << 1, ((low + (1 << width)) << 1) - 1
         counts = np.zeros(2 << (width - shift), np.int64)  # per slot, negatives then positives
         for keys in self.keys.within(first, last):
-            keys -= np.uint64(first)
             counts += np.bincount((keys >> np.uint64(shift + 1) << np.uint64(1)) | (keys & 1),
                                   minlength=len(counts))
         ends = np.cumsum(counts[0::2] + counts[1::2]).tolist()
@@ -259,6 +262,7 @@ class Ranking:
         for block in self.keys.within(begin << 1, (end << 1) - 1):
             keys[filled:filled + len(block)] = block
             filled += len(block)
+        keys += np.uint64(begin << 1)
         keys.sort()
         positive = np.empty(size, np.bool_)
         np.bitwise_and(keys, 1, out=positive, casting="unsafe")
