@@ -49,6 +49,7 @@ CALIBRATION_EDGES = np.linspace(0, 1, CALIBRATION_BINS + 1)[1:-1]
 HELD_KEYS = 1 << 18  # scores held in memory (2 MiB) before a temporary file takes them
 RANKED_KEYS = 1 << 19  # scores sorted at a time at the end (4 MiB)
 PIECE = 1 << 16  # and then looked at by pieces, so that temporary arrays stay small
+FILES = 256  # temporary files open at once, at most, to part the keys into ranges
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,9 @@ class Metrics:
 
     def result(self, threshold: float) -> dict[str, Any]:
         """The JSON of `--metrics`."""
-        ranking = Ranking(self.keys)
+        ranking = Ranking()
         try:
-            ranking.walk(0, 63)
+            ranking.walk(self.keys, 0, 63)
         finally:
             self.keys.close()
         return {"threshold": threshold, "accuracy": self.correct / self.count,
@@ -178,13 +179,14 @@ class Keys:
     to `HELD_KEYS`, then written to a temporary file (deleted on close), so memory
     stays bounded however long the input."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_disk: bool = False) -> None:
+        self.on_disk = on_disk  # straight to the file (the parts of keys already there)
         self.held: list[Uint64Array] = []
         self.file: io.BufferedRandom | None = None
 
     def add(self, keys: Uint64Array) -> None:
         self.held.append(keys)
-        if sum(len(held) for held in self.held) >= HELD_KEYS:
+        if self.on_disk or sum(len(held) for held in self.held) >= HELD_KEYS:
             self.spill()
 
     def spill(self) -> None:
@@ -218,48 +220,78 @@ class Keys:
             yield keys[keys <= span]
 
 
+    def split(self, bounds: list[int]) -> list[Keys]:
+        """The keys in parts, cut before each of `bounds` (in order): one pass."""
+        parts = [Keys(self.file is not None) for _ in range(len(bounds) + 1)]
+        for block in self.within(0, (1 << 64) - 1):
+            block.sort()
+            cuts = [0, *np.searchsorted(block, np.array(bounds, np.uint64)).tolist(), len(block)]
+            for part, (a, b) in zip(parts, itertools.pairwise(cuts), strict=True):
+                if b > a:
+                    part.add(block[a:b])
+        return parts
+
+
 class Ranking:
     """The end of `--metrics`: every score visited in order, a range of values at a
     time, for ROC AUC (ranks) and the calibration bins (sums of p), exactly."""
 
-    def __init__(self, keys: Keys) -> None:
-        self.keys = keys
+    def __init__(self) -> None:
         self.positives = 0
         self.negatives = 0  # so far: below the range visited next
         self.twice_u = 0  # the Mann-Whitney U doubled: 2 a pair ranked right, 1 a tie
         self.sums: list[list[float]] = [[] for _ in range(CALIBRATION_BINS)]  # exact sums of p
         self.observed = [0] * CALIBRATION_BINS  # positives in each bin
 
-    def walk(self, low: int, width: int) -> None:
+    def walk(self, keys: Keys, low: int, width: int) -> None:
         """The scores whose bits are in [low, low + 2**width): counted in 2**16 slots or
-        fewer, then ranked whole by runs of slots that hold `RANKED_KEYS` or so, a
-        fuller slot walked again in finer slots."""
+        fewer, then visited by runs of slots that hold `RANKED_KEYS` or so, each run's
+        keys first moved to a file of its own (one pass, not one a run)."""
         shift = max(width - 16, 0)
-        first, last = low << 1, ((low + (1 << width)) << 1) - 1
         counts = np.zeros(2 << (width - shift), np.int64)  # per slot, negatives then positives
-        for keys in self.keys.within(first, last):
-            counts += np.bincount((keys >> np.uint64(shift + 1) << np.uint64(1)) | (keys & 1),
+        for block in keys.within(low << 1, ((low + (1 << width)) << 1) - 1):
+            counts += np.bincount((block >> np.uint64(shift + 1) << np.uint64(1)) | (block & 1),
                                   minlength=len(counts))
         ends = np.cumsum(counts[0::2] + counts[1::2]).tolist()
+        runs: list[tuple[int, int]] = []  # [start, stop) slots, in order
         start = 0
         while start < len(ends):
             held = ends[start - 1] if start else 0
             stop = max(bisect.bisect_right(ends, held + RANKED_KEYS), start + 1)
-            begin, size = low + (start << shift), ends[stop - 1] - held
-            if stop - start > 1 or size <= RANKED_KEYS:
-                if size:
-                    self.rank(begin, low + (stop << shift), size)
-            elif shift:
-                self.walk(begin, shift)
-            else:  # one score, held more than RANKED_KEYS times
-                self.tie(begin, int(counts[2 * start + 1]), int(counts[2 * start]))
+            if ends[stop - 1] > held:
+                runs.append((start, stop))
             start = stop
+        if len(runs) == 1:
+            self.visit(keys, low, shift, counts, *runs[0])
+            return
+        step = -(-len(runs) // FILES)  # runs a part: 1, unless there are many
+        groups = [runs[i:i + step] for i in range(0, len(runs), step)]
+        parts = keys.split([(low + (group[0][0] << shift)) << 1 for group in groups[1:]])
+        for part, group in zip(parts, groups, strict=True):
+            if len(group) == 1:
+                self.visit(part, low, shift, counts, *group[0])
+            else:
+                self.walk(part, low, width)
+            part.close()
 
-    def rank(self, begin: int, end: int, size: int) -> None:
+    def visit(self, keys: Keys, low: int, shift: int, counts: np.ndarray[Any, Any],
+              start: int, stop: int) -> None:
+        """The scores in slots [start, stop): sorted whole, walked again in finer slots
+        when one slot holds too many, or counted when all of them are one score."""
+        begin = low + (start << shift)
+        size = int(counts[2 * start:2 * stop].sum())
+        if stop - start > 1 or size <= RANKED_KEYS:
+            self.rank(keys, begin, low + (stop << shift), size)
+        elif shift:
+            self.walk(keys, begin, shift)
+        else:  # one score, held more than RANKED_KEYS times
+            self.tie(begin, int(counts[2 * start + 1]), int(counts[2 * start]))
+
+    def rank(self, scores: Keys, begin: int, end: int, size: int) -> None:
         """The `size` scores whose bits are in [begin, end), sorted in memory."""
         keys = np.empty(size, np.uint64)
         filled = 0
-        for block in self.keys.within(begin << 1, (end << 1) - 1):
+        for block in scores.within(begin << 1, (end << 1) - 1):
             keys[filled:filled + len(block)] = block
             filled += len(block)
         keys += np.uint64(begin << 1)

@@ -87,11 +87,13 @@ CASES = [uniform, ties, one_score, near_one, one_class]
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
 def test_metrics_match_their_definitions(monkeypatch: pytest.MonkeyPatch, small: bool,
                                          case: Any) -> None:
-    if small:  # spill to the file at once, rank 16 keys at a time by pieces of 4: every
-        # range is then walked again in finer ranges, down to single scores
+    if small:  # spill to the file at once, rank 16 keys at a time by pieces of 4, part
+        # them into 3 files at a time: ranges are walked again in finer ranges, down to
+        # single scores, and parts parted again
         monkeypatch.setattr(diagnostics, "HELD_KEYS", 7)
         monkeypatch.setattr(diagnostics, "RANKED_KEYS", 16)
         monkeypatch.setattr(diagnostics, "PIECE", 4)
+        monkeypatch.setattr(diagnostics, "FILES", 3)
     p, y = case(random.Random(case.__name__))
     for threshold in (0.5, 0.3):
         got, expected = measured(p, y, threshold), reference(p, y, threshold)
