@@ -224,7 +224,7 @@ class Keys:
         """The keys in parts, cut before each of `bounds` (in order): one pass."""
         parts = [Keys(self.file is not None) for _ in range(len(bounds) + 1)]
         for block in self.within(0, (1 << 64) - 1):
-            block.sort()
+            block.sort()  # faster than finding each key's part
             cuts = [0, *np.searchsorted(block, np.array(bounds, np.uint64)).tolist(), len(block)]
             for part, (a, b) in zip(parts, itertools.pairwise(cuts), strict=True):
                 if b > a:
