@@ -219,7 +219,6 @@ class Keys:
             keys = keys - offset
             yield keys[keys <= span]
 
-
     def split(self, bounds: list[int]) -> list[Keys]:
         """The keys in parts, cut before each of `bounds` (in order): one pass."""
         parts = [Keys(self.file is not None) for _ in range(len(bounds) + 1)]
@@ -267,6 +266,7 @@ class Ranking:
         step = -(-len(runs) // FILES)  # runs a part: 1, unless there are many
         groups = [runs[i:i + step] for i in range(0, len(runs), step)]
         parts = keys.split([(low + (group[0][0] << shift)) << 1 for group in groups[1:]])
+        keys.close()  # the parts hold every key now: the disk holds each key once
         for part, group in zip(parts, groups, strict=True):
             if len(group) == 1:
                 self.visit(part, low, shift, counts, *group[0])
