@@ -20,6 +20,7 @@ import bisect
 import io
 import itertools
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -192,7 +193,9 @@ class Keys:
     def spill(self) -> None:
         """Move the held keys to the file."""
         if self.file is None:
-            self.file = tempfile.TemporaryFile(prefix="bce-scores-")  # noqa: SIM115 (close())
+            self.file = tempfile.TemporaryFile(prefix="bce-scores-")  # noqa: SIM115 (below)
+            # closed by close(), or when these keys are dropped, however the run ends
+            self.closing = weakref.finalize(self, self.file.close)
         for held in self.held:
             self.file.write(held.data)
         self.held = []
@@ -200,7 +203,7 @@ class Keys:
     def close(self) -> None:
         """Let go of the file, which deletes it."""
         if self.file is not None:
-            self.file.close()
+            self.closing()
             self.file = None
 
     def within(self, low: int, high: int) -> Iterator[Uint64Array]:

@@ -7,16 +7,18 @@ from __future__ import annotations
 import json
 import math
 import random
+import tempfile
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from bcecli import diagnostics
-from bcecli.diagnostics import Metrics
-from bcecli.readers import Block, arrow
+from bcecli.diagnostics import Keys, Metrics
+from bcecli.readers import Block, arrow, base
 from tests.helpers import Files, Run
 from tests.test_arrow import force_arrow, needs_arrow
 
@@ -113,6 +115,30 @@ def test_a_spilled_run_prints_the_same_metrics(bce: Run, files: Files,
     monkeypatch.setattr(diagnostics, "RANKED_KEYS", 300)
     spilled = json.loads(bce("compute", "d.csv", "--metrics", "--json").stdout)["metrics"]
     assert spilled == held == measured([p for p, _ in rows], [float(y) for _, y in rows])
+
+
+def test_spilled_scores_leave_no_file(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                                      tmp_path: Path) -> None:
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    opened: list[Keys] = []
+    spill = Keys.spill
+
+    def spy(self: Keys) -> None:
+        opened.append(self)
+        spill(self)
+
+    monkeypatch.setattr(Keys, "spill", spy)
+    monkeypatch.setattr(diagnostics, "HELD_KEYS", 10)
+    files(p__csv="".join(f"{i / 100!r}\n" for i in range(100)), y__csv="1\n0\n" * 50)
+    assert bce("compute", "p.csv", "y.csv", "--metrics").exit_code == 0
+    assert opened and all(keys.file is None for keys in opened)  # closed: deleted
+    opened.clear()
+    monkeypatch.setattr(base, "BLOCK_BYTES", 64)  # blocks of a few rows: spilled, then stopped
+    files(p__csv="".join(f"{i / 100!r}\n" for i in range(100)) + "2\n", y__csv="1\n" * 101)
+    assert bce("compute", "p.csv", "y.csv", "--metrics").exit_code == 2
+    assert opened and list(folder.iterdir()) == []
 
 
 @needs_arrow
