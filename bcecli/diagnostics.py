@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
-import tempfile
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -193,6 +192,8 @@ class Keys:
     def spill(self) -> None:
         """Move the held keys to the file."""
         if self.file is None:
+            import tempfile  # 4 ms: only when needed
+
             self.file = tempfile.TemporaryFile(prefix="bce-scores-")  # noqa: SIM115 (below)
             # closed by close(), or when these keys are dropped, however the run ends
             self.closing = weakref.finalize(self, self.file.close)
