@@ -75,6 +75,7 @@ class Diagnostics:
         self.positives: FloatArray | None = None
         self.counts: FloatArray = np.zeros(len(HISTOGRAM_EDGES) - 1)
         self.metrics = Metrics()
+        self.threshold = DEFAULT_THRESHOLD if options.threshold is None else options.threshold
 
     def observe(self, batch: Batch, losses: FloatArray) -> None:
         """One batch of inputs and their per-element losses."""
@@ -90,9 +91,7 @@ class Diagnostics:
             positives = (y >= 0.5).sum(axis=0)
             self.positives = positives if self.positives is None else self.positives + positives
         if self.options.metrics:
-            threshold = self.options.threshold
-            self.metrics.observe(sigmoid(x) if self.options.logits else x, y,
-                                 DEFAULT_THRESHOLD if threshold is None else threshold)
+            self.metrics.observe(sigmoid(x) if self.options.logits else x, y, self.threshold)
 
     def keep_worst(self, batch: Batch, per_sample: FloatArray) -> None:
         """The K highest losses so far, the earlier sample first among equal ones. Rows
@@ -131,9 +130,7 @@ class Diagnostics:
             out["histogram"] = {"edges": list(HISTOGRAM_EDGES),
                                 "counts": [int(c) for c in self.counts]}
         if self.options.metrics:
-            threshold = self.options.threshold
-            out["metrics"] = self.metrics.result(
-                DEFAULT_THRESHOLD if threshold is None else threshold)
+            out["metrics"] = self.metrics.result(self.threshold)
         return out
 
 
