@@ -6,15 +6,23 @@
    the same places (`%.6f` predictions, 0/1 labels, `np.savetxt` output). Digits
    are read as integers and scaled by one exact power of ten, which is correctly
    rounded, so the result equals `float(text)` bit for bit;
-2. `np.fromstring`: any all-numeric block, parsed in C after a vectorised check
+2. pyarrow's CSV parser, where the `arrow` extra is installed and the input is
+   large (`TextReader.fast`): a block of plain numbers, no quotes, no comments, no
+   missing or NaN values, a row on every line; anything else steps aside;
+3. `np.fromstring`: any all-numeric block, parsed in C after a vectorised check
    that every line has the right number of non-blank fields;
-3. Python: blank and `#` lines skipped, quotes, true/false, class labels
+4. Python: blank and `#` lines skipped, quotes, true/false, class labels
    (`--pos-label`), and a message naming the line and column of the first cell
    that is not a number.
 
 With `--decimal ,` the fast paths read the block with `,` and `.` swapped (a
 `.` then makes a cell no number, so they step aside) unless `,` also separates
 the fields; the Python path reads each cell with the comma as its point.
+
+A large input's blocks are parsed on a thread per core, ahead of the one being
+used, and handed out in file order (`parsed_blocks`): pyarrow and numpy's
+arithmetic let go of the GIL. Not where a column is read through a codec (class
+labels, ids), whose state follows the order the blocks are read in.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import numpy as np
 from bcecli.core import FloatArray
 from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
+    BLOCK_BYTES,
     MAX_COLUMNS,
     Block,
     Input,
@@ -43,6 +52,7 @@ from bcecli.readers.base import (
     line_blocks,
     next_block,
     parsed_blocks,
+    parsing_threads,
 )
 from bcecli.readers.cells import Codec, Parse, parse_text_number
 
@@ -55,6 +65,7 @@ _SWAP_POINT = bytes.maketrans(b",.", b".,")
 _FIELD_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _QUOTED = re.compile(r'"[^"]*"')
 OPEN_QUOTE = "a quoted field runs past the end of the line"
+FastParse = Callable[[bytes, Sequence[int]], FloatArray | None]  # a block's columns, or None
 
 
 class TextReader(Reader):
@@ -96,6 +107,9 @@ class TextReader(Reader):
                 repeated(cells[0], first, line_number):
             self.header_kind = None  # a file of labels without a header: `cat`, `dog`, `cat`
         self.pending = first  # without a header, blank lines before the first row are rows
+        # The first read filled a block: more follows, so threads (and pyarrow) pay off.
+        self.large = len(first) > BLOCK_BYTES // 2
+        self.fast: FastParse | None = None  # pyarrow's parser, set by `with_arrow`
         if self.header_kind in ("names", "positions"):
             self.settle_header(True)
         elif header is None and self.header_kind is None and line_number > 1:
@@ -149,7 +163,8 @@ class TextReader(Reader):
             if self.trailing:
                 chunk = strip_trailing(chunk, self.delimiter or "")
             block = parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
-                                start, self.names, codecs=self.codecs, decimal=self.decimal)
+                                start, self.names, codecs=self.codecs, decimal=self.decimal,
+                                fast=self.fast)
             if not isinstance(block.lines, int):  # the Python path read the codecs itself
                 return block
             if not self.exact(block, columns):
@@ -158,16 +173,20 @@ class TextReader(Reader):
             return self.decoded(block, columns)
 
         rows = 0
-        for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
-            rows += len(block.values)
-            yield block
+        ordered = any(codec.active for codec in self.codecs.values())
+        with parsing_threads(self.large and not ordered) as pool:
+            for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source,
+                                       parse, pool):
+                rows += len(block.values)
+                yield block
         if rows == 0:  # there was a first row (see __init__), so it was a header
             raise InputError("has a header but no data rows", where=self.source)
 
 
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, start: int, names: tuple[str, ...] | None,
-                *, codecs: dict[int, Codec] | None = None, decimal: str = ".") -> Block:
+                *, codecs: dict[int, Codec] | None = None, decimal: str = ".",
+                fast: FastParse | None = None) -> Block:
     """Whole lines of delimited text as rows `start`…; `first_line` is the first's number.
 
     A block from a fast path has an int for its lines (a row on every line) and its
@@ -179,6 +198,8 @@ def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
         if decimal == ",":
             body = body.translate(_SWAP_POINT)
         values = fixed_width(body, columns, width, delimiter)
+        if values is None and fast is not None:
+            values = fast(body, columns)
         if values is None:
             values = all_numeric(body, columns, width, delimiter)
     if values is not None:  # the fast paths accept only blocks with a row on every line
