@@ -9,8 +9,9 @@
 2. pyarrow's CSV parser, where the `arrow` extra is installed and the input is
    large (`TextReader.fast`): a block of plain numbers, no quotes, no comments, no
    missing or NaN values, a row on every line; anything else steps aside;
-3. `np.fromstring`: any all-numeric block, parsed in C after a vectorised check
-   that every line has the right number of non-blank fields;
+3. `np.fromstring` or `np.loadtxt`: any all-numeric block (only the columns used
+   need be numbers), parsed in C after a vectorised check that every line has the
+   right number of fields;
 4. Python: blank and `#` lines skipped, quotes, true/false, class labels
    (`--pos-label`), and a message naming the line and column of the first cell
    that is not a number.
@@ -27,6 +28,7 @@ labels, ids), whose state follows the order the blocks are read in.
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -174,7 +176,8 @@ class TextReader(Reader):
 
         rows = 0
         ordered = any(codec.active for codec in self.codecs.values())
-        with parsing_threads(self.large and not ordered) as pool:
+        # Threads pay where pyarrow parses (numpy's float parsing holds the GIL).
+        with parsing_threads(self.fast is not None and not ordered) as pool:
             for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source,
                                        parse, pool):
                 rows += len(block.values)
@@ -334,29 +337,60 @@ def integers(rows: np.ndarray[Any, np.dtype[np.uint8]], places: Sequence[int]) -
     return value
 
 
-# -- 2. np.fromstring -------------------------------------------------------------------
+# -- 3. numpy's C parsers ---------------------------------------------------------------
 
 
 def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str | None
                 ) -> FloatArray | None:
-    """An all-numeric block parsed in C, once every line is shown to have `width` fields."""
+    """An all-numeric block parsed in C, once every line is shown to have `width` fields:
+    by `np.fromstring` where every column is used, else by `np.loadtxt`, which leaves
+    the others unread (each the faster there). Both convert a cell with the parser of
+    Python's float()."""
     if delimiter is None:
         if width != 1 or b"," in body:
             return None
         separator = b","
     else:
         separator = delimiter.encode()
-    if b'"' in body or b"#" in body:
+    # Quotes and comments are the strict path's; Python's float() reads 1_0 as 10, which
+    # bce takes for no number; bytes past ASCII may not be UTF-8 (or be blanks to numpy).
+    if b'"' in body or b"#" in body or b"_" in body or not body.isascii():
         return None
-    body = body.replace(b"\r\n", b"\n")
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n")
     buf = np.frombuffer(body, np.uint8)
     newline = buf == 10
     ends = np.flatnonzero(newline | (buf == separator[0]))
     lines = int(np.count_nonzero(newline))
-    if len(ends) != lines * width or not newline[ends].reshape(lines, width)[:, -1].all():
+    # Groups of `width` field ends, each closed by a newline: one group a line.
+    if len(ends) != lines * width or not newline[ends[width - 1::width]].all():
         return None
-    # A blank field would read as -1. Without blanks inside the block, a blank field is
-    # two terminators in a row; otherwise count the significant bytes of every field.
+    wanted = sorted(set(columns))
+    if len(wanted) == width:
+        values = every_column(body, buf, newline, ends, separator)
+        selected = None if values is None or values.size != lines * width else \
+            values.reshape(lines, width)[:, list(columns)]
+        return selected
+    try:  # a blank cell, or one that is no number, is a ValueError
+        values = np.loadtxt(io.BytesIO(body), dtype=np.float64, comments=None,
+                            delimiter=separator.decode(), usecols=wanted, ndmin=2,
+                            encoding="latin-1")
+    except ValueError:
+        return None
+    if len(values) != lines:  # it skips blank lines, which are rows of missing values
+        return None
+    selected = values[:, [wanted.index(c) for c in columns]]
+    return selected
+
+
+def every_column(body: bytes, buf: np.ndarray[Any, np.dtype[np.uint8]],
+                 newline: np.ndarray[Any, np.dtype[np.bool_]],
+                 ends: np.ndarray[Any, np.dtype[np.intp]], separator: bytes
+                 ) -> FloatArray | None:
+    """Every cell of a block by `np.fromstring`, None if one is blank (which it would read
+    as -1) or no number."""
+    # Without blanks inside the block, a blank field is two terminators in a row;
+    # otherwise count the significant bytes of every field.
     if b" " in body or b"\t" in body or b"\r" in body:
         significant = ~(newline | (buf == separator[0]) | (buf == 32) | (buf == 9) | (buf == 13))
         blank = np.diff(np.cumsum(significant, dtype=np.int64)[ends], prepend=0) == 0
@@ -367,16 +401,14 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            values = np.fromstring(body.replace(b"\n", separator), sep=separator.decode())
+            values: FloatArray = np.fromstring(body.replace(b"\n", separator),
+                                               sep=separator.decode())
         except (ValueError, DeprecationWarning):
             return None
-    if values.size != lines * width:
-        return None
-    selected: FloatArray = values.reshape(lines, width)[:, list(columns)]
-    return selected
+    return values
 
 
-# -- 3. Python ---------------------------------------------------------------------------
+# -- 4. Python ---------------------------------------------------------------------------
 
 
 def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
