@@ -359,13 +359,17 @@ def parsed_ahead(pool: Executor, parse: Callable[[bytes, int, int], Block],
     queued: deque[Future[Block]] = deque()
     failure: InputError | None = None
     try:
-        try:
-            for body, line in spans:
-                queued.append(pool.submit(parse, body, line, 0))
-                if len(queued) > AHEAD:
-                    yield queued.popleft().result()
-        except InputError as error:
-            failure = error
+        while True:
+            try:
+                body, line = next(spans)
+            except StopIteration:
+                break
+            except InputError as error:  # raised once the blocks before it are handed out
+                failure = error
+                break
+            queued.append(pool.submit(parse, body, line, 0))
+            if len(queued) > AHEAD:
+                yield queued.popleft().result()
         while queued:
             yield queued.popleft().result()
         if failure is not None:

@@ -352,9 +352,10 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
         separator = b","
     else:
         separator = delimiter.encode()
-    # Quotes and comments are the strict path's; Python's float() reads 1_0 as 10, which
-    # bce takes for no number; bytes past ASCII may not be UTF-8 (or be blanks to numpy).
-    if b'"' in body or b"#" in body or b"_" in body or not body.isascii():
+    # Quotes and comments are the strict path's; Python's float() reads 1_0 as 10 and
+    # numpy's nan(1) as NaN, which bce takes for no number; bytes past ASCII may not be
+    # UTF-8 (or be blanks to numpy).
+    if b'"' in body or b"#" in body or b"_" in body or b"(" in body or not body.isascii():
         return None
     if b"\r" in body:
         body = body.replace(b"\r\n", b"\n")
