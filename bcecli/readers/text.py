@@ -20,10 +20,10 @@ With `--decimal ,` the fast paths read the block with `,` and `.` swapped (a
 `.` then makes a cell no number, so they step aside) unless `,` also separates
 the fields; the Python path reads each cell with the comma as its point.
 
-A large input's blocks are parsed on a thread per core, ahead of the one being
-used, and handed out in file order (`parsed_blocks`): pyarrow and numpy's
-arithmetic let go of the GIL. Not where a column is read through a codec (class
-labels, ids), whose state follows the order the blocks are read in.
+Where pyarrow parses, blocks are parsed on a thread per core, ahead of the one
+being used, and handed out in file order (`parsed_blocks`): pyarrow lets go of
+the GIL, numpy's float parsing does not. Not where a column is read through a
+codec (class labels, ids), whose state follows the order the blocks are read in.
 """
 
 from __future__ import annotations
