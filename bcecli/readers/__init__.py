@@ -144,7 +144,9 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
 
         return JsonLinesReader(data, on_read)
     text = TextReader(data, header, on_read, decimal)
-    return (with_arrow(text, data, resources) if decimal == "." else None) or text
+    if decimal == ".":
+        with_arrow(text, data)
+    return text
 
 
 def npz_arrays(data: Input, resources: ExitStack) -> Arrays:
@@ -172,25 +174,21 @@ def arrow_table(data: Input) -> Reader:
     return arrow.ArrowTableReader(data)
 
 
-def with_arrow(text: TextReader, data: Input, resources: ExitStack) -> Reader | None:
-    """pyarrow's parser for a large plain CSV/TSV file that is not fixed-width, if installed."""
+def with_arrow(text: TextReader, data: Input) -> None:
+    """pyarrow's parser for the blocks of a large CSV/TSV input, if installed: a plain
+    file of at least MIN_BYTES, or a stream whose first block is full (a pipe, a
+    compressed file); not for whitespace-separated text, nor fixed-width lines, which
+    bce's own parser reads faster."""
     # One column has no delimiter to sniff; pyarrow then needs one that does not occur.
     delimiter = text.delimiter or ("," if text.width == 1 else None)
     path = data.plain_file
-    if path is None or delimiter is None:
-        return None
+    if delimiter is None or fixed_width_lines(text.pending) or not text.large:
+        return
     from bcecli.readers import arrow
 
-    if (os.path.getsize(path) < arrow.MIN_BYTES or fixed_width_lines(text.pending)
-            or not arrow.available() or arrow.has_comment_lines(path)):
-        return None
-
-    def fallback() -> Reader:
-        again = Input(data.name, path, resources.enter_context(open_file(path)), None,
-                      data.format)
-        return TextReader(again, text.names is not None, None)
-
-    return arrow.ArrowCsvReader(text, path, delimiter, fallback)
+    if (path is not None and os.path.getsize(path) < arrow.MIN_BYTES) or not arrow.available():
+        return
+    text.fast = arrow.CsvBlocks(text.width, delimiter).values
 
 
 def settle_headers(readers: list[Reader]) -> None:

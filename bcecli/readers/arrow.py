@@ -1,19 +1,19 @@
-"""The optional `arrow` extra: pyarrow's multi-threaded CSV parser, and Parquet/Feather/IPC.
+"""The optional `arrow` extra: pyarrow's CSV parser, and Parquet/Feather/IPC.
 
-Used only when pyarrow is installed. For CSV it takes over where it pays off:
-plain files of at least `MIN_BYTES` whose first block is not fixed-width (that
-case our own parser does faster) and that have no `#` comment line. If pyarrow
-finds anything it does not like (true/false, an empty cell or line, a missing
-value), the read continues from the same row with bce's own reader, which then
-gives the same numbers or the same message it always gives: both readers are
-held to one corpus in the tests.
+Used only when pyarrow is installed. For CSV it parses the blocks of whole lines
+that bce's own reader cuts (after it has read the header), on a thread each
+(`TextReader.fast`), for inputs where that pays off: plain files of at least
+`MIN_BYTES`, and streams (stdin, compressed files) whose first block is full.
+A block it does not take as it is (a quote, a `#` comment, true/false, a blank
+line or cell, a missing value, NaN, a row that is not one line) is parsed by
+bce's own paths instead, which then give the same numbers or the same message
+they always give: both are held to one corpus in the tests.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -22,12 +22,10 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, ragged
+from bcecli.readers.base import BLOCK_ROWS, MAX_LINE, Block, Input, Reader, line_count, ragged
 from bcecli.readers.cells import parse_text_number
 
-COMMENT = re.compile(rb"\n[ \t]*#")
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
-CSV_BLOCK = 1 << 20  # larger blocks parse a little faster but double the peak memory
 PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
 # Values a record batch: while one is decoded, Parquet's readers hold tens of bytes a
 # value (list columns most), so bigger batches push the peak memory past 150 MiB.
@@ -39,90 +37,45 @@ def available() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
 
-class ArrowCsvReader(Reader):
-    """A delimited file parsed by pyarrow, with bce's reader as the fallback."""
+class CsvBlocks:
+    """pyarrow's CSV parser for blocks of whole lines of `width` fields, without a header."""
 
-    def __init__(self, text: Reader, path: str, delimiter: str, fallback: Callable[[], Reader]):
-        super().__init__(text.source, text.names, text.width, False)
-        self.text = text  # what bce's reader found in the first lines: header, width
-        self.path = path
-        self.delimiter = delimiter
-        self.fallback = fallback
-        self.header_kind = text.header_kind
-
-    def settle_header(self, header: bool) -> None:
-        self.text.settle_header(header)
-        self.names, self.header_kind = self.text.names, self.text.header_kind
-
-    @property
-    def skip_lines(self) -> int:
-        """The lines before the first row: the header and any before it."""
-        return self.text.first_line - 1
-
-    def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
+    def __init__(self, width: int, delimiter: str):
         import pyarrow as pa
         import pyarrow.csv as pc
 
-        wanted = [f"c{i}" for i in columns]
-        start = 0
+        self.pa, self.pc = pa, pc
+        names = [f"c{i}" for i in range(width)]
+        # One block of pyarrow's for each of bce's, parsed on the caller's thread.
+        self.read_options = pc.ReadOptions(column_names=names, use_threads=False,
+                                           block_size=MAX_LINE)
+        self.parse_options = pc.ParseOptions(delimiter=delimiter, ignore_empty_lines=False)
+        self.convert: dict[tuple[int, ...], Any] = {}
+
+    def values(self, chunk: bytes, columns: Sequence[int]) -> FloatArray | None:
+        """The selected columns of a block of lines as float64 (n, k), or None where bce's
+        own parser is to decide (see the module's doc)."""
+        # Quotes and comments are CSV rules pyarrow bends; bytes past ASCII may not be UTF-8.
+        if b'"' in chunk or b"#" in chunk or not chunk.isascii():
+            return None
+        wanted = tuple(sorted(set(columns)))
+        if wanted not in self.convert:
+            names = [f"c{i}" for i in wanted]
+            self.convert[wanted] = self.pc.ConvertOptions(
+                include_columns=names, column_types=dict.fromkeys(names, self.pa.float64()))
         try:
-            reader = pc.open_csv(
-                self.path,
-                read_options=pc.ReadOptions(column_names=[f"c{i}" for i in range(self.width)],
-                                            skip_rows=self.skip_lines, block_size=CSV_BLOCK),
-                parse_options=pc.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
-                convert_options=pc.ConvertOptions(
-                    include_columns=wanted, column_types=dict.fromkeys(wanted, pa.float64()),
-                    strings_can_be_null=False, quoted_strings_can_be_null=False))
-            for batch in reader:
-                # A blank line or a missing value: bce's reader takes over.
-                if any(batch.column(name).null_count for name in wanted):
-                    break
-                values = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False)
-                                          for name in wanted])
-                # Until then every line was a row: the line number follows from the row's.
-                block = Block(values, start, self.skip_lines + 1 + start)
-                if not self.exact(block, columns):
-                    break  # ids whose digits a float loses: read as text
-                yield self.decoded(block, columns)
-                start += len(values)
-            else:
-                if start:
-                    return
-        except pa.ArrowInvalid:
-            pass
-        # From the first row pyarrow could not take on, bce's own reader carries on (and
-        # says what is wrong, if anything is); an input with no rows it explains too.
-        yield from self.rest(columns, start)
-
-    def rest(self, columns: Sequence[int], start: int) -> Iterator[Block]:
-        """The rows from `start` on, read by bce's own reader."""
-        fallback = self.fallback()
-        fallback.codecs = self.codecs
-        yield from skip_rows(fallback.blocks(columns), start)
-
-
-def has_comment_lines(path: str) -> bool:
-    """Whether any line of a file starts with `#` (after blanks). pyarrow has no notion
-    of comments and would read one as a row where its first cell goes unread, so such
-    files are left to bce's reader. A scan for the byte, at memory speed."""
-    with open(path, "rb") as stream:
-        tail = b"\n"
-        while block := stream.read(CSV_BLOCK):
-            if b"#" in block and COMMENT.search(tail + block):
-                return True
-            tail = block[-64:]
-    return False
-
-
-def skip_rows(blocks: Iterator[Block], count: int) -> Iterator[Block]:
-    """The blocks after the first `count` rows."""
-    for block in blocks:
-        if count >= len(block.values):
-            count -= len(block.values)
-            continue
-        yield block.take(count, len(block.values)) if count else block
-        count = 0
+            table = self.pc.read_csv(self.pa.py_buffer(chunk), read_options=self.read_options,
+                                     parse_options=self.parse_options,
+                                     convert_options=self.convert[wanted])
+        except self.pa.ArrowInvalid:
+            return None
+        if table.num_rows != line_count(chunk) or any(c.null_count for c in table.columns):
+            return None  # a line that is no row (a lone CR), a blank line or cell, NA
+        parsed = np.column_stack([c.to_numpy() for c in table.columns])
+        if np.isnan(parsed).any():  # NaN is a missing value, which bce's reader words
+            return None
+        selected: FloatArray = parsed[:, [wanted.index(c) for c in columns]]
+        return selected
 
 
 class ArrowTableReader(Reader):

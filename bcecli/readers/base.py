@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -20,12 +23,16 @@ from bcecli.core import FloatArray
 from bcecli.errors import InputError, plural
 from bcecli.readers.cells import Codec, Parse
 
+if TYPE_CHECKING:  # threads are started only for large inputs: not imported at start-up
+    from concurrent.futures import Executor, Future
+
 STDIN = "-"
 BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 MiB
 BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
 MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer
 MAX_COLUMNS = 100_000
 MAX_BLOCK_LINES = 1 << 16  # lines parsed at a time: short lines cost more than their bytes
+AHEAD = 4  # blocks parsed ahead of the one handed out, where they are parsed on threads
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "arrow"]  # csv: delimiter sniffed
 Compression = Literal["gzip", "bz2", "xz", "zip"]
@@ -266,11 +273,13 @@ def line_blocks(stream: IO[bytes], source: str, on_read: ReadHook | None) -> Ite
     while chunk := read_chunk(stream, BLOCK_BYTES, source):
         if on_read is not None:
             on_read(len(chunk))
-        data = pending + chunk if pending else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield data[:cut]
-        pending = data[cut:]
+        cut = chunk.rfind(b"\n") + 1
+        if cut:  # one copy: the bytes held over, then the chunk's whole lines
+            yield b"".join((pending, memoryview(chunk)[:cut])) if pending or \
+                cut < len(chunk) else chunk
+            pending = chunk[cut:]
+        else:
+            pending += chunk
         if len(pending) > MAX_LINE:
             raise LineTooLong
     if pending:
@@ -287,14 +296,34 @@ def next_block(blocks: Iterator[bytes], source: str, line: int) -> bytes:
 
 
 def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source: str,
-                  parse: Callable[[bytes, int, int], Block]) -> Iterator[Block]:
+                  parse: Callable[[bytes, int, int], Block],
+                  pool: Executor | None = None) -> Iterator[Block]:
     """Blocks of lines parsed in turn, numbered from `first_line`; empty ones are skipped.
 
     `parse(chunk, first_line, start)` turns whole lines into the rows numbered from
     `start`. A blank line is a row whose values are all missing, except where only
     blank and comment lines follow it: the end of the input holds no rows.
+
+    With a `pool`, up to AHEAD blocks are parsed at once on its threads (numbered from
+    0 there, renumbered here, in order) and handed out in file order; a block's error
+    is raised in its turn, after the blocks before it, as without one.
     """
-    start, line, carried = 0, first_line, b""
+    spans = line_spans(pending, rest, first_line, source)
+    parsed = (parse(body, line, 0) for body, line in spans) if pool is None else \
+        parsed_ahead(pool, parse, spans)
+    start = 0
+    for block in parsed:
+        if len(block.values):
+            block.start = start
+            yield block
+            start += len(block.values)
+
+
+def line_spans(pending: bytes, rest: Iterator[bytes], first_line: int, source: str
+               ) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines with the number of their first, trailing blank and comment
+    lines held back until data follows them (see `parsed_blocks`)."""
+    line, carried = first_line, b""
     chunks = itertools.chain([pending] if pending else [], rest)
     while chunk := next_block(chunks, source, line + line_count(carried)):
         chunk = carried + chunk if carried else chunk
@@ -304,11 +333,50 @@ def parsed_blocks(pending: bytes, rest: Iterator[bytes], first_line: int, source
             raise InputError(f"more than {MAX_LINE >> 20} MiB of blank or comment lines in a "
                              "row", where=f"{source}:{line + line_count(body)}")
         if body:
-            block = parse(body, line, start)
-            if len(block.values):
-                yield block
-                start += len(block.values)
+            yield body, line
             line += line_count(body)
+
+
+@contextmanager
+def parsing_threads(wanted: bool) -> Iterator[Executor | None]:
+    """A thread per core (up to 4) to parse blocks on, if `wanted` and there are two cores
+    or more; else None: parse in turn."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+    if not wanted or cores < 2:
+        yield None
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(cores, 4), thread_name_prefix="bce-parse") as pool:
+        yield pool
+
+
+def parsed_ahead(pool: Executor, parse: Callable[[bytes, int, int], Block],
+                 spans: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
+    """`parse` on each span, AHEAD at a time on the pool's threads, the results in order.
+    A failure to read the spans waits its turn behind the blocks already read."""
+    queued: deque[Future[Block]] = deque()
+    failure: InputError | None = None
+    try:
+        while True:
+            try:
+                body, line = next(spans)
+            except StopIteration:
+                break
+            except InputError as error:  # raised once the blocks before it are handed out
+                failure = error
+                break
+            queued.append(pool.submit(parse, body, line, 0))
+            if len(queued) > AHEAD:
+                yield queued.popleft().result()
+        while queued:
+            yield queued.popleft().result()
+        if failure is not None:
+            raise failure
+    finally:
+        for future in queued:  # left unread (an error elsewhere): not parsed for nothing
+            future.cancel()
 
 
 def in_pieces(chunk: bytes, first_line: int, start: int,
@@ -332,7 +400,10 @@ def in_pieces(chunk: bytes, first_line: int, start: int,
 
 
 def line_count(chunk: bytes) -> int:
-    return chunk.count(b"\n") + (bool(chunk) and not chunk.endswith(b"\n"))
+    # numpy counts a block's newlines several times faster than bytes.count
+    newlines = int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10)) \
+        if len(chunk) > 1 << 16 else chunk.count(b"\n")
+    return newlines + (bool(chunk) and not chunk.endswith(b"\n"))
 
 
 def end_of_data(chunk: bytes) -> int:

@@ -6,12 +6,14 @@ UTF-8 byte-order mark is dropped and UTF-16 or UTF-32 text re-encoded as UTF-8
 while it is read. Files that are not data (a spreadsheet, a PDF, an image, a
 database, a pickle) are refused with a message naming what they are, instead
 of a complaint about their bytes. Each decompressor is imported only when the
-bytes ask for it.
+bytes ask for it, and runs a block ahead on a thread of its own (`ReadAhead`):
+zlib, bzip2 and lzma let go of the GIL, so decompressing overlaps parsing.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import IO, Any, cast
@@ -74,7 +76,8 @@ def decompress(kind: Compression, stream: IO[bytes], source: str) -> IO[bytes]:
         import lzma
 
         inner = cast(IO[bytes], lzma.LZMAFile(stream))  # noqa: SIM115 (closed by Peekable)
-    return peekable(inner.read, f"a valid {_NAMES[kind]} file", source, inner.close)
+    ahead = ReadAhead(inner.read, inner.close)
+    return peekable(ahead.read, f"a valid {_NAMES[kind]} file", source, ahead.close)
 
 
 _NAMES = {kind: name for _, kind, name in _COMPRESSIONS} | {"bz2": "bzip2"}
@@ -156,7 +159,8 @@ def open_member(archive: Any, name: str, source: str) -> IO[bytes]:
             from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:  # a broken header
         raise InputError(f"not a valid zip archive ({e})", where=source) from None
-    return peekable(member.read, "a valid zip archive", source, member.close)
+    ahead = ReadAhead(member.read, member.close)
+    return peekable(ahead.read, "a valid zip archive", source, ahead.close)
 
 
 # -- text encodings ---------------------------------------------------------------------
@@ -280,15 +284,21 @@ class Peekable(io.BufferedIOBase):
         return self._buffer
 
     def read(self, size: int | None = -1) -> bytes:
+        """`size` bytes (fewer only at the end), or with no size every byte left."""
         if size is None or size < 0:
             parts, self._buffer = [self._buffer], b""
             while more := self.fetch(1 << 20):
                 parts.append(more)
             return b"".join(parts)
-        if self._buffer:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-            return data
-        return self.fetch(size)
+        if not self._buffer:
+            self._buffer = self.fetch(size)
+        parts, held = [self._buffer], len(self._buffer)
+        while held < size and (more := self.fetch(size - held)):
+            parts.append(more)
+            held += len(more)
+        data = b"".join(parts) if len(parts) > 1 else parts[0]
+        self._buffer = data[size:]
+        return data[:size] if len(data) > size else data
 
     def read1(self, size: int = -1) -> bytes:
         return self.read(size)
@@ -297,3 +307,64 @@ class Peekable(io.BufferedIOBase):
         if not self.closed:
             self._close()
         super().close()
+
+
+class ReadAhead:
+    """`read(BLOCK)` called on a thread of its own, up to two blocks ahead of `read`; what
+    it raises is raised by `read` in its turn, after the bytes before it."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, read: Callable[[int], bytes], close: Callable[[], None]):
+        import queue  # only compressed inputs need it
+
+        self._inner_read = read
+        self._inner_close = close
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=2)
+        self._held = b""
+        self._stop = threading.Event()
+        self._done = False  # the end, or a failure, was handed out
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._inner_read(self.BLOCK)
+                self._queue.put(data)
+                if not data:
+                    break
+        except BaseException as error:  # handed to the reader, who raises it in its turn
+            self._queue.put(error)
+        finally:
+            if self._stop.is_set():  # closed while it read: it closes the file itself
+                self._inner_close()
+
+    def read(self, size: int) -> bytes:
+        if not self._held:
+            if self._done:
+                return b""
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="bce-read-ahead",
+                                                daemon=True)
+                self._thread.start()
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            self._done = not item
+            self._held = item
+        data, self._held = self._held[:size], self._held[size:]
+        return data
+
+    def close(self) -> None:
+        """Stop reading ahead and close the file, or leave that to the thread where it is
+        still in a read (a pipe that sends nothing); closing twice does no harm."""
+        self._stop.set()
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            while not self._queue.empty():  # free the thread if it waits on a full queue
+                self._queue.get_nowait()
+            thread.join(0.01)
+            if thread.is_alive() and self._queue.empty():
+                return
+        self._inner_close()

@@ -6,19 +6,29 @@
    the same places (`%.6f` predictions, 0/1 labels, `np.savetxt` output). Digits
    are read as integers and scaled by one exact power of ten, which is correctly
    rounded, so the result equals `float(text)` bit for bit;
-2. `np.fromstring`: any all-numeric block, parsed in C after a vectorised check
-   that every line has the right number of non-blank fields;
-3. Python: blank and `#` lines skipped, quotes, true/false, class labels
+2. pyarrow's CSV parser, where the `arrow` extra is installed and the input is
+   large (`TextReader.fast`): a block of plain numbers, no quotes, no comments, no
+   missing or NaN values, a row on every line; anything else steps aside;
+3. `np.fromstring` or `np.loadtxt`: any all-numeric block (only the columns used
+   need be numbers), parsed in C after a vectorised check that every line has the
+   right number of fields;
+4. Python: blank and `#` lines skipped, quotes, true/false, class labels
    (`--pos-label`), and a message naming the line and column of the first cell
    that is not a number.
 
 With `--decimal ,` the fast paths read the block with `,` and `.` swapped (a
 `.` then makes a cell no number, so they step aside) unless `,` also separates
 the fields; the Python path reads each cell with the comma as its point.
+
+Where pyarrow parses, blocks are parsed on a thread per core, ahead of the one
+being used, and handed out in file order (`parsed_blocks`): pyarrow lets go of
+the GIL, numpy's float parsing does not. Not where a column is read through a
+codec (class labels, ids), whose state follows the order the blocks are read in.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +40,7 @@ import numpy as np
 from bcecli.core import FloatArray
 from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
+    BLOCK_BYTES,
     MAX_COLUMNS,
     Block,
     Input,
@@ -43,6 +54,7 @@ from bcecli.readers.base import (
     line_blocks,
     next_block,
     parsed_blocks,
+    parsing_threads,
 )
 from bcecli.readers.cells import Codec, Parse, parse_text_number
 
@@ -55,6 +67,7 @@ _SWAP_POINT = bytes.maketrans(b",.", b".,")
 _FIELD_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _QUOTED = re.compile(r'"[^"]*"')
 OPEN_QUOTE = "a quoted field runs past the end of the line"
+FastParse = Callable[[bytes, Sequence[int]], FloatArray | None]  # a block's columns, or None
 
 
 class TextReader(Reader):
@@ -96,6 +109,9 @@ class TextReader(Reader):
                 repeated(cells[0], first, line_number):
             self.header_kind = None  # a file of labels without a header: `cat`, `dog`, `cat`
         self.pending = first  # without a header, blank lines before the first row are rows
+        # The first read filled a block: more follows, so threads (and pyarrow) pay off.
+        self.large = len(first) > BLOCK_BYTES // 2
+        self.fast: FastParse | None = None  # pyarrow's parser, set by `with_arrow`
         if self.header_kind in ("names", "positions"):
             self.settle_header(True)
         elif header is None and self.header_kind is None and line_number > 1:
@@ -149,7 +165,8 @@ class TextReader(Reader):
             if self.trailing:
                 chunk = strip_trailing(chunk, self.delimiter or "")
             block = parse_block(chunk, columns, self.width, self.delimiter, self.source, line,
-                                start, self.names, codecs=self.codecs, decimal=self.decimal)
+                                start, self.names, codecs=self.codecs, decimal=self.decimal,
+                                fast=self.fast)
             if not isinstance(block.lines, int):  # the Python path read the codecs itself
                 return block
             if not self.exact(block, columns):
@@ -158,16 +175,21 @@ class TextReader(Reader):
             return self.decoded(block, columns)
 
         rows = 0
-        for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source, parse):
-            rows += len(block.values)
-            yield block
+        ordered = any(codec.active for codec in self.codecs.values())
+        # Threads pay where pyarrow parses (numpy's float parsing holds the GIL).
+        with parsing_threads(self.fast is not None and not ordered) as pool:
+            for block in parsed_blocks(self.pending, self.lines, self.first_line, self.source,
+                                       parse, pool):
+                rows += len(block.values)
+                yield block
         if rows == 0:  # there was a first row (see __init__), so it was a header
             raise InputError("has a header but no data rows", where=self.source)
 
 
 def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str | None,
                 source: str, first_line: int, start: int, names: tuple[str, ...] | None,
-                *, codecs: dict[int, Codec] | None = None, decimal: str = ".") -> Block:
+                *, codecs: dict[int, Codec] | None = None, decimal: str = ".",
+                fast: FastParse | None = None) -> Block:
     """Whole lines of delimited text as rows `start`…; `first_line` is the first's number.
 
     A block from a fast path has an int for its lines (a row on every line) and its
@@ -179,6 +201,8 @@ def parse_block(chunk: bytes, columns: Sequence[int], width: int, delimiter: str
         if decimal == ",":
             body = body.translate(_SWAP_POINT)
         values = fixed_width(body, columns, width, delimiter)
+        if values is None and fast is not None:
+            values = fast(body, columns)
         if values is None:
             values = all_numeric(body, columns, width, delimiter)
     if values is not None:  # the fast paths accept only blocks with a row on every line
@@ -313,29 +337,61 @@ def integers(rows: np.ndarray[Any, np.dtype[np.uint8]], places: Sequence[int]) -
     return value
 
 
-# -- 2. np.fromstring -------------------------------------------------------------------
+# -- 3. numpy's C parsers ---------------------------------------------------------------
 
 
 def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str | None
                 ) -> FloatArray | None:
-    """An all-numeric block parsed in C, once every line is shown to have `width` fields."""
+    """An all-numeric block parsed in C, once every line is shown to have `width` fields:
+    by `np.fromstring` where every column is used, else by `np.loadtxt`, which leaves
+    the others unread (each the faster there). Both convert a cell with the parser of
+    Python's float()."""
     if delimiter is None:
         if width != 1 or b"," in body:
             return None
         separator = b","
     else:
         separator = delimiter.encode()
-    if b'"' in body or b"#" in body:
+    # Quotes and comments are the strict path's; Python's float() reads 1_0 as 10 and
+    # numpy's nan(1) as NaN, which bce takes for no number; bytes past ASCII may not be
+    # UTF-8 (or be blanks to numpy).
+    if b'"' in body or b"#" in body or b"_" in body or b"(" in body or not body.isascii():
         return None
-    body = body.replace(b"\r\n", b"\n")
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n")
     buf = np.frombuffer(body, np.uint8)
     newline = buf == 10
     ends = np.flatnonzero(newline | (buf == separator[0]))
     lines = int(np.count_nonzero(newline))
-    if len(ends) != lines * width or not newline[ends].reshape(lines, width)[:, -1].all():
+    # Groups of `width` field ends, each closed by a newline: one group a line.
+    if len(ends) != lines * width or not newline[ends[width - 1::width]].all():
         return None
-    # A blank field would read as -1. Without blanks inside the block, a blank field is
-    # two terminators in a row; otherwise count the significant bytes of every field.
+    wanted = sorted(set(columns))
+    if len(wanted) == width:
+        values = every_column(body, buf, newline, ends, separator)
+        selected = None if values is None or values.size != lines * width else \
+            values.reshape(lines, width)[:, list(columns)]
+        return selected
+    try:  # a blank cell, or one that is no number, is a ValueError
+        values = np.loadtxt(io.BytesIO(body), dtype=np.float64, comments=None,
+                            delimiter=separator.decode(), usecols=wanted, ndmin=2,
+                            encoding="latin-1")
+    except ValueError:
+        return None
+    if len(values) != lines:  # it skips blank lines, which are rows of missing values
+        return None
+    selected = values[:, [wanted.index(c) for c in columns]]
+    return selected
+
+
+def every_column(body: bytes, buf: np.ndarray[Any, np.dtype[np.uint8]],
+                 newline: np.ndarray[Any, np.dtype[np.bool_]],
+                 ends: np.ndarray[Any, np.dtype[np.intp]], separator: bytes
+                 ) -> FloatArray | None:
+    """Every cell of a block by `np.fromstring`, None if one is blank (which it would read
+    as -1) or no number."""
+    # Without blanks inside the block, a blank field is two terminators in a row;
+    # otherwise count the significant bytes of every field.
     if b" " in body or b"\t" in body or b"\r" in body:
         significant = ~(newline | (buf == separator[0]) | (buf == 32) | (buf == 9) | (buf == 13))
         blank = np.diff(np.cumsum(significant, dtype=np.int64)[ends], prepend=0) == 0
@@ -346,16 +402,14 @@ def all_numeric(body: bytes, columns: Sequence[int], width: int, delimiter: str 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            values = np.fromstring(body.replace(b"\n", separator), sep=separator.decode())
+            values: FloatArray = np.fromstring(body.replace(b"\n", separator),
+                                               sep=separator.decode())
         except (ValueError, DeprecationWarning):
             return None
-    if values.size != lines * width:
-        return None
-    selected: FloatArray = values.reshape(lines, width)[:, list(columns)]
-    return selected
+    return values
 
 
-# -- 3. Python ---------------------------------------------------------------------------
+# -- 4. Python ---------------------------------------------------------------------------
 
 
 def data_lines(text: str, first_line: int) -> tuple[list[str], list[int]]:
