@@ -111,13 +111,13 @@ def as_floats(text: Bytes, classes: Bytes, buf: Bytes, starts: Positions, stops:
     for j in range(len(text)):  # Horner's rule; a longer mantissa wraps, unread
         mantissa *= scale[j]
         mantissa += add[j]
-    values = mantissa / _POW10[np.where(simple, fraction, 0)]
+    quotients = mantissa / _POW10[np.where(simple, fraction, 0)]
     wide = simple & (mantissa >= 2**53) & (fraction > 0)
     if wide.any():
         refined, proven = divided(mantissa[wide], fraction[wide])
-        values[wide] = refined
+        quotients[wide] = refined
         simple[np.flatnonzero(wide)[~proven]] = False
-    values = np.where((classes == _MINUS).any(axis=0), -values, values)
+    values: FloatArray = np.where((classes == _MINUS).any(axis=0), -quotients, quotients)
     for i in np.flatnonzero(~simple).tolist():
         values[i] = float(buf[starts[i]:stops[i]].tobytes())
     return values
