@@ -48,25 +48,7 @@ MAX_DOCUMENT = 1 << 26
 
 
 def read_json(data: Input) -> Reader | dict[str, Reader]:
-    """One reader, or for an object one reader per key: a plain file of flat arrays is
-    streamed (`jsonstream`), any other document read whole."""
-    path = data.plain_file
-    if path is not None:
-        from bcecli.readers.jsonstream import streamed_json
-
-        def whole() -> None:
-            with open(path, "rb") as stream:
-                read_whole(Input(data.name, path, stream, None, "json"))
-
-        with open(path, "rb") as stream:
-            streamed = streamed_json(path, stream, data.name, whole)
-        if streamed is not None:
-            return streamed
-    return read_whole(data)
-
-
-def read_whole(data: Input) -> Reader | dict[str, Reader]:
-    """The whole document, parsed at once (so bounded by MAX_DOCUMENT)."""
+    """The whole document: one reader, or for an object one reader per key."""
     source = data.name
     text = decode(data.read_all(MAX_DOCUMENT, "a JSON document", "save it as JSON Lines (one "
                                 "value, array or object a line): it streams"),

@@ -11,11 +11,13 @@ text sits (`starts`, `stops` into a block's bytes) and hand the spans here:
    exact and one division by an exact power of ten rounds it correctly; above, the
    quotient is refined once and kept only where an exact residual proves it the
    correctly rounded one;
-3. everything else (exponents, long mantissas, the unproven) is `float(text)`.
+3. everything else (exponents, long mantissas, the unproven) is `float(text)`; a text
+   longer than 32 bytes is checked by a regular expression instead of the automaton.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,8 @@ from bcecli.core import FloatArray
 Bytes = np.ndarray[Any, np.dtype[np.uint8]]
 Positions = np.ndarray[Any, np.dtype[np.int64]]
 
-_LONGEST = 32  # a longer number (big integers, many digits) is no fast path's
+_LONGEST = 32  # a longer number (big integers, many digits) is read by a regex and float()
+_NUMBER = re.compile(rb"[ \t\r\n]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
 _DIGITS = 18  # fewer digits stay below 10**18 < 2**63: an int64 holds the mantissa
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
@@ -81,13 +84,18 @@ def read_spans(buf: Bytes, starts: Positions, stops: Positions, parse: bool
     lengths = stops - starts
     if not len(lengths):
         return np.empty(0)
-    width = int(lengths.max())
-    if int(lengths.min()) < 1 or width > _LONGEST:
+    if int(lengths.min()) < 1:
         return None
+    long = np.flatnonzero(lengths > _LONGEST)  # read by a regular expression and float()
+    if not all(_NUMBER.fullmatch(buf[starts[i]:stops[i]].tobytes()) for i in long.tolist()):
+        return None
+    width = min(int(lengths.max()), _LONGEST)
     offsets = np.arange(width, dtype=np.int32)[:, np.newaxis]
     # (width, spans); int32 places keep the temporaries small (blocks are far below 2 GiB)
     text = buf[np.minimum(starts.astype(np.int32) + offsets, len(buf) - 1)]
     classes = np.where(offsets < lengths, _CLASS[text], _PAD)
+    classes[:, long] = _PAD
+    classes[0, long] = _DIGIT  # a stand-in that the automaton takes and as_floats reads again
     state = np.full(len(starts), _START, dtype=np.intp)
     for j in range(width):
         state = _FLAT_NEXT[state * _CLASSES + classes[j]]
@@ -104,7 +112,8 @@ def as_floats(text: Bytes, classes: Bytes, buf: Bytes, starts: Positions, stops:
     point = classes == _POINT
     after_point = np.arange(len(text))[:, np.newaxis] > point.argmax(axis=0)
     fraction = (digit & after_point & point.any(axis=0)).sum(axis=0)
-    simple = (digit.sum(axis=0) <= _DIGITS) & ~(classes == _EXP).any(axis=0)
+    simple = (digit.sum(axis=0) <= _DIGITS) & ~(classes == _EXP).any(axis=0) & \
+        (stops - starts <= _LONGEST)
     scale = (digit * np.uint8(9) + np.uint8(1)).astype(np.uint8)
     add = np.where(digit, text - np.uint8(48), np.uint8(0))
     mantissa = np.zeros(len(starts), dtype=np.int64)

@@ -13,7 +13,6 @@ document whose values are not all numbers. Lines are found only for messages.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -141,23 +140,20 @@ def scan(stream: IO[bytes], source: str) -> tuple[list[str] | None, list[Span]] 
             return None
 
 
-def streamed_json(path: str, stream: IO[bytes], source: str,
-                  whole: Callable[[], object]) -> Reader | dict[str, Reader] | None:
-    """The readers of a document of flat arrays in a plain file, read as the whole-document
-    reader would read it (one reader; one a key of predictions, targets, weights; or
-    named columns); None for any other document. `whole()` runs that reader, for the
-    message of a small document with a value that is no number."""
-    from bcecli.readers.jsondoc import KEYS, MAX_DOCUMENT
-
+def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str],
+                  small: bool, whole: Callable[[], object]) -> Reader | dict[str, Reader] | None:
+    """The readers of a document of flat arrays in a plain file, as the whole-document
+    reader would make them (one reader; one a key where the keys are `roles`, with
+    predictions; or named columns); None for any other document. `whole()` runs that
+    reader, for the message of a `small` document with a value that is no JSON."""
     found = scan(stream, source)
     if found is None:
         return None
     keys, spans = found
-    small = os.path.getsize(path) <= MAX_DOCUMENT
     if keys is None:
         return StreamedArrays(path, source, None, spans, small, whole)
     names = set(keys)
-    if names <= set(KEYS) and "predictions" in names:
+    if names <= set(roles) and "predictions" in names:
         return {key: StreamedArrays(path, source, None, [span], small, whole)
                 for key, span in zip(keys, spans, strict=True)}
     if any(pandas <= names for pandas in _PANDAS):
