@@ -7,7 +7,6 @@ has that length (one value per class, multi-label); a null list is missing.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
@@ -22,7 +21,6 @@ from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
     Block,
     Input,
-    LineTooLong,
     Reader,
     ReadHook,
     column_floats,
@@ -61,24 +59,15 @@ class JsonLinesReader(Reader):
         self.template = LineTemplate.of(first[1], value)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        """Blocks of lines; with a template, the numbers of the next block are read in a
-        second thread while this one is used (numpy lets go of the GIL)."""
-        from concurrent.futures import Future, ThreadPoolExecutor
-
         widths = self.widths(columns)
-        template = self.template
-        read_ahead: dict[int, tuple[bytes, Future[FloatArray | None]]] = {}
 
         def lines(chunk: bytes, line: int, start: int) -> Block:
             return parse_json_lines(chunk, columns, self.width, self.names, self.source, line,
                                     start, self.codecs, self.lists)
 
         def parse(chunk: bytes, line: int, start: int) -> Block:
-            if template is not None:
-                held, job = read_ahead.pop(id(chunk), (None, None))
-                read_ahead.clear()  # chunks parsed joined to others: not read ahead as such
-                values = job.result() if job is not None and held is chunk else \
-                    template.values(chunk, columns)
+            if self.template is not None:
+                values = self.template.values(chunk, columns)
                 if values is not None:
                     block = Block(values, start, line)
                     if self.exact(block, columns):
@@ -87,32 +76,7 @@ class JsonLinesReader(Reader):
             block.widths = widths
             return block
 
-        if template is None:
-            yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
-            return
-        with ThreadPoolExecutor(1) as pool:
-            def ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
-                """The chunks, one behind the reading: each is handed to the thread as read."""
-                held = None
-                while True:
-                    try:
-                        chunk = next(chunks, None)
-                    except LineTooLong:  # said once the chunks before it are parsed
-                        if held is not None:
-                            yield held
-                        raise
-                    if chunk is None:
-                        break
-                    read_ahead[id(chunk)] = chunk, pool.submit(template.values, chunk, columns)
-                    if held is not None:
-                        yield held
-                    held = chunk
-                if held is not None:
-                    yield held
-
-            first = [self.pending] if self.pending else []
-            yield from parsed_blocks(b"", ahead(itertools.chain(first, self.lines)), 1,
-                                     self.source, parse)
+        yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
 
 
 _TERMINATORS = b",]}\n"  # found by comparisons in `LineTemplate.values`: faster than a table
