@@ -165,14 +165,6 @@ def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str
     return StreamedArrays(path, source, tuple(keys), spans, small, whole)
 
 
-def plain_numbers(piece: bytes) -> FloatArray | None:
-    """The values of a block of an array's text, if they are all JSON numbers."""
-    buf = np.frombuffer(piece, np.uint8)
-    commas = np.flatnonzero(buf == 44)
-    return json_numbers(buf, np.concatenate(([0], commas + 1)),
-                        np.concatenate((commas, [len(buf)])))
-
-
 class StreamedArrays(Reader):
     """Equal-length flat arrays of one file, a column each, read in lockstep."""
 
@@ -200,23 +192,7 @@ class StreamedArrays(Reader):
             start += size
 
     def values(self, column: int) -> Iterator[FloatArray]:
-        """One array's values, a block of its text at a time: the numbers of the next block
-        are read in a second thread meanwhile (numpy lets go of the GIL), the rest (labels,
-        ids, messages) in this one, in order."""
-        from concurrent.futures import Future, ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as pool:
-            ahead: tuple[bytes, int, Future[FloatArray | None]] | None = None
-            for piece, first in self.pieces(column):
-                parsed = (piece, first, pool.submit(plain_numbers, piece))
-                if ahead is not None:
-                    yield self.piece(ahead[0], column, ahead[1], ahead[2].result())
-                ahead = parsed
-            if ahead is not None:
-                yield self.piece(ahead[0], column, ahead[1], ahead[2].result())
-
-    def pieces(self, column: int) -> Iterator[tuple[bytes, int]]:
-        """One array's text, in blocks of whole values, each with the index of its first."""
+        """One array's values, a block of its text at a time."""
         span = self.spans[column]
         with open(self.path, "rb") as stream:
             stream.seek(span.start)
@@ -235,13 +211,16 @@ class StreamedArrays(Reader):
                     pending = data
                     continue
                 piece, pending = data[:cut], data[cut + 1:]
-                yield piece, first
-                first += piece.count(b",") + 1  # no strings inside (scan): a comma a value
+                values = self.piece(piece, column, first)
+                first += len(values)
+                yield values
 
-    def piece(self, piece: bytes, column: int, first: int, values: FloatArray | None
-              ) -> FloatArray:
-        """The values of one block of an array's text (`first` the index of its first),
-        given its `plain_numbers`."""
+    def piece(self, piece: bytes, column: int, first: int) -> FloatArray:
+        """The values in one block of an array's text (`first` the index of its first)."""
+        buf = np.frombuffer(piece, np.uint8)
+        commas = np.flatnonzero(buf == 44)
+        values = json_numbers(buf, np.concatenate(([0], commas + 1)),
+                              np.concatenate((commas, [len(buf)])))
         codec = self.codecs.get(column)
         label = self.column_label(column)
 
