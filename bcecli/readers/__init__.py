@@ -4,8 +4,9 @@
 `Input`: name, path, compression, format, stream); `read_input` hands it to the
 module of its format, which returns a `Reader` whose `blocks(columns)` yields
 the selected columns as float64 blocks of bounded size, so memory does not grow
-with the input. JSON documents are read whole (they must be); everything else
-streams. Format modules import `base` only; only this module knows them all.
+with the input. JSON documents other than flat arrays of numbers in a plain file
+are read whole; everything else streams. Format modules import `base` only; only
+this module knows them all.
 """
 
 from __future__ import annotations
@@ -136,9 +137,7 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
     if data.format == "arrow":
         return arrow_table(data)
     if data.format == "json":
-        from bcecli.readers.jsondoc import read_json
-
-        return read_json(data)
+        return json_document(data)
     if data.format == "jsonl":
         from bcecli.readers.jsonlines import JsonLinesReader
 
@@ -147,6 +146,25 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
     if decimal == ".":
         with_arrow(text, data)
     return text
+
+
+def json_document(data: Input) -> Reader | dict[str, Reader]:
+    """A JSON document: a plain file of flat arrays streamed, any other read whole."""
+    from bcecli.readers import jsondoc
+    from bcecli.readers.jsonstream import streamed_json
+
+    path = data.plain_file
+    if path is not None:
+        def whole() -> object:
+            with open_file(path) as stream:
+                return jsondoc.read_json(Input(data.name, path, stream, None, "json"))
+
+        with open_file(path) as stream:
+            streamed = streamed_json(path, stream, data.name, jsondoc.KEYS,
+                                     os.path.getsize(path) <= jsondoc.MAX_DOCUMENT, whole)
+        if streamed is not None:
+            return streamed
+    return jsondoc.read_json(data)
 
 
 def npz_arrays(data: Input, resources: ExitStack) -> Arrays:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from bcecli.core import FloatArray
 from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
     Block,
@@ -30,6 +33,7 @@ from bcecli.readers.base import (
     parsed_blocks,
 )
 from bcecli.readers.cells import Codec
+from bcecli.readers.jsonnumbers import are_json_numbers, json_numbers
 
 
 class JsonLinesReader(Reader):
@@ -52,6 +56,7 @@ class JsonLinesReader(Reader):
         super().__init__(source, names, width, isinstance(value, list))
         if isinstance(value, dict):
             self.lists = list_sizes(value, where)
+        self.template = LineTemplate.of(first[1], value)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         widths = self.widths(columns)
@@ -61,11 +66,104 @@ class JsonLinesReader(Reader):
                                     start, self.codecs, self.lists)
 
         def parse(chunk: bytes, line: int, start: int) -> Block:
+            if self.template is not None:
+                values = self.template.values(chunk, columns)
+                if values is not None:
+                    block = Block(values, start, line)
+                    if self.exact(block, columns):
+                        return self.decoded(block, columns)
             block = in_pieces(chunk, line, start, lines)
             block.widths = widths
             return block
 
         yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
+
+
+_TERMINATORS = b",]}\n"  # found by comparisons in `LineTemplate.values`: faster than a table
+# A JSON string (skipped: digits in keys are no numbers), or a number.
+_SLOT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d[\d.eE+-]*)')
+
+
+@dataclass
+class LineTemplate:
+    """The first line's text around its numbers: a block whose every line is that text with
+    other numbers in the same places is read in numpy (`values`), the rest by `json`.
+
+    Each number ends at a terminator (`,`, `]`, `}` or the newline), the first byte of
+    the literal text after it; no literal holds another terminator, so a line's
+    terminators alone say where its numbers are.
+    """
+
+    literals: list[bytes]  # before the first number, between numbers, after the last
+
+    @classmethod
+    def of(cls, line: str, value: Any) -> LineTemplate | None:
+        """The template of a first line whose values are all numbers, if it has one."""
+        cells = list(value.values()) if isinstance(value, dict) else \
+            value if isinstance(value, list) else [value]
+        if not all(isinstance(cell, int | float) and not isinstance(cell, bool)
+                   for cell in cells):
+            return None
+        spans = [match.span(1) for match in _SLOT.finditer(line) if match.group(1)]
+        if len(spans) != len(cells):
+            return None
+        raw = line.encode()
+        cuts = [0, *(at for span in spans for at in span), len(raw)]
+        literals = [raw[cuts[k]:cuts[k + 1]] for k in range(0, len(cuts), 2)]
+        after = literals[1:]
+        if any(byte in _TERMINATORS for byte in literals[0]) or \
+                any(part[1:].translate(None, _TERMINATORS) != part[1:] for part in after) or \
+                any(part[:1] not in (b",", b"]", b"}") for part in after[:-1]) or \
+                after[-1][:1] not in (b"", b"]", b"}"):
+            return None
+        return cls(literals)
+
+    def values(self, chunk: bytes, columns: Sequence[int]) -> FloatArray | None:
+        """The selected numbers of a block of lines that all follow the template (every
+        number a valid JSON number), else None."""
+        body = chunk if chunk.endswith(b"\n") else chunk + b"\n"
+        if b"\r" in body:
+            body = body.replace(b"\r\n", b"\n")
+        body += bytes(8)  # so that every literal's place is 8 bytes from the end or more
+        buf = np.frombuffer(body, np.uint8)
+        head, *between, tail = self.literals
+        numbers = len(between) + 1
+        expected = np.frombuffer(b"".join(part[:1] for part in between) + (tail[:1] or b"\n")
+                                 + (b"\n" if tail else b""), np.uint8)
+        found = np.flatnonzero((buf == 44) | (buf == 93) | (buf == 125) | (buf == 10))
+        if len(found) % len(expected):
+            return None
+        ends = found.reshape(-1, len(expected))
+        if not (buf[ends] == expected).all():
+            return None
+        line_starts = np.concatenate(([0], ends[:-1, -1] + 1))
+        starts = np.stack([line_starts + len(head),
+                           *(ends[:, k] + len(between[k]) for k in range(len(between)))], axis=1)
+        stops = ends[:, :numbers]
+        if ((stops - starts) < 1).any() or \
+                (tail and not (ends[:, -1] - ends[:, -2] == len(tail)).all()):
+            return None
+        placed = [(line_starts, head), *((ends[:, k] + 1, part[1:])
+                                         for k, part in enumerate((*between, tail)))]
+        words = np.ndarray((len(body) - 7,), "<u8", body, 0, (1,))  # 8 bytes from each byte
+        for at, literal in placed:
+            for k in range(0, len(literal), 8):  # the last word overlaps the one before it
+                piece = k if k + 8 <= len(literal) else max(0, len(literal) - 8)
+                word = literal[piece:piece + 8]
+                mask = (1 << 8 * len(word)) - 1
+                if not ((words[at + piece] & np.uint64(mask)) ==
+                        np.uint64(int.from_bytes(word, "little"))).all():
+                    return None
+        out = np.empty((len(ends), len(columns)))
+        for k in range(numbers):
+            if k not in columns and not are_json_numbers(buf, starts[:, k], stops[:, k]):
+                return None
+        for k, column in enumerate(columns):
+            values = json_numbers(buf, starts[:, column], stops[:, column])
+            if values is None:
+                return None
+            out[:, k] = values
+        return out
 
 
 def list_sizes(first: dict[str, Any], where: str) -> dict[int, int]:
