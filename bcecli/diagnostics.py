@@ -37,6 +37,7 @@ from bcecli.core import (
     sigmoid,
     unreduced,
 )
+from bcecli.errors import BceError
 from bcecli.pipeline import Batch
 
 Uint64Array = np.ndarray[Any, np.dtype[np.uint64]]
@@ -187,15 +188,21 @@ class Keys:
             self.spill()
 
     def spill(self) -> None:
-        """Move the held keys to the file."""
-        if self.file is None:
-            import tempfile  # 4 ms: only when needed
+        """Move the held keys to the file (a folder that is missing or full: one error)."""
+        try:
+            if self.file is None:
+                import tempfile  # 4 ms: only when needed
 
-            self.file = tempfile.TemporaryFile(prefix="bce-scores-")  # noqa: SIM115 (below)
-            # closed by close(), or when these keys are dropped, however the run ends
-            self.closing = weakref.finalize(self, self.file.close)
-        for held in self.held:
-            self.file.write(held.data)
+                self.file = tempfile.TemporaryFile(prefix="bce-scores-")  # noqa: SIM115 (below)
+                # closed by close(), or when these keys are dropped, however the run ends
+                self.closing = weakref.finalize(self, self.file.close)
+            for held in self.held:
+                self.file.write(held.data)
+        except OSError as error:
+            raise BceError(f"--metrics cannot write its temporary file: "
+                           f"{error.strerror or error}",
+                           hint="set TMPDIR to a folder with room: it takes 8 bytes a value"
+                           ) from None
         self.held = []
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ import json
 import math
 import random
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pytest
 
 from bcecli import diagnostics
 from bcecli.diagnostics import Keys, Metrics
-from bcecli.readers import Block, arrow, base
+from bcecli.readers import base
 from tests.helpers import Files, Run
 from tests.test_arrow import force_arrow, needs_arrow
 
@@ -144,7 +144,7 @@ def test_spilled_scores_leave_no_file(bce: Run, files: Files, monkeypatch: pytes
 @needs_arrow
 def test_top_names_the_lines_read_by_pyarrow(bce: Run, files: Files,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through several pyarrow blocks, and past a cell where bce's reader takes over."""
+    """Through several pyarrow blocks, and one with a cell it leaves to bce's reader."""
     rng = random.Random(3)
     rows = [(rng.uniform(0.02, 0.98), rng.randrange(2)) for _ in range(2000)]
     lines = [f"r{i},{p!r},{y}" for i, (p, y) in enumerate(rows)]
@@ -153,19 +153,23 @@ def test_top_names_the_lines_read_by_pyarrow(bce: Run, files: Files,
     losses = [-math.log(p if y else 1 - p) for p, y in rows]
     line_of = [i + 2 for i in range(len(rows))]  # after the header
     worst = sorted(range(len(rows)), key=lambda i: -losses[i])[:8]
-    used = force_arrow(monkeypatch)
-    monkeypatch.setattr(arrow, "CSV_BLOCK", 1 << 12)
-    handed_over: list[int] = []  # the row from which bce's reader took over
-    rest = arrow.ArrowCsvReader.rest
-
-    def spy(self: arrow.ArrowCsvReader, columns: list[int], start: int) -> Iterator[Block]:
-        handed_over.append(start)
-        return rest(self, columns, start)
-
-    monkeypatch.setattr(arrow.ArrowCsvReader, "rest", spy)
+    reads = force_arrow(monkeypatch)
+    monkeypatch.setattr(base, "BLOCK_BYTES", 1 << 12)  # many blocks
     top = json.loads(bce("compute", "d.csv", "--pred-col", "p", "--target-col", "y",
                          "--top", "8", "--json").stdout)["top"]
-    assert used == ["d.csv"] and 0 < handed_over[0] <= 1500  # pyarrow read some blocks
+    assert {took for _, took in reads} == {True, False}  # pyarrow took blocks, and left one
     assert [(t["where"], t["prediction"]) for t in top] == \
         [(f"d.csv:{line_of[i]}", rows[i][0]) for i in worst]
     assert {i >= 1500 for i in worst} == {True, False}  # both readers named some
+
+
+def test_a_temporary_folder_that_cannot_be_written_is_one_error(
+        bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    monkeypatch.setattr(diagnostics, "HELD_KEYS", 10)
+    files(p__csv="".join(f"{i / 100!r}\n" for i in range(100)), y__csv="1\n0\n" * 50)
+    result = bce("compute", "p.csv", "y.csv", "--metrics")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "bce: error: --metrics cannot write its temporary file: No such file or directory",
+        "hint: set TMPDIR to a folder with room: it takes 8 bytes a value"]
