@@ -1,0 +1,91 @@
+"""Issue 12: `-r none` text formatted a block at a time, by pyarrow when it is installed.
+
+The text must stay what it always was, Python's `repr` of each float64 (float32
+widened exactly), `1e999` for an infinite loss in JSON: every formatter is held to
+`repr` itself on random bit patterns and on the values where layouts change (the
+exponent form below 1e-4 and from 1e16, whole numbers, -0.0, subnormals, inf, nan).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bcecli import render
+from tests.helpers import Files, Run
+
+EDGES = [0.0, -0.0, 1.0, -1.0, 100.0, 0.1, 0.30000000000000004, 1e-4, 1e-5, 1.5e-7, 5e-324,
+         2.2250738585072014e-308, 1e10, 1e15, 1e16, 1.5e16, 2.0 ** 53, 2.0 ** 53 + 2,
+         999999999999999.9, 9999999999.999998, 1e21, 1.7976931348623157e308, math.inf,
+         -math.inf, math.nan]
+
+
+def values() -> np.ndarray:
+    """Random float64 bit patterns, random magnitudes from 1e-9 to 1e18, whole numbers,
+    losses, and every float next to a place where a layout may change."""
+    rng = np.random.default_rng(12)
+    near = [np.nextafter(edge, toward) for edge in (1e-4, 1e10, 1e16, 1e15)
+            for toward in (0.0, math.inf)]
+    return np.concatenate([
+        rng.integers(0, 2 ** 64, 40_000, dtype=np.uint64).view(np.float64),
+        10.0 ** rng.uniform(-9, 18, 40_000) * rng.choice([-1.0, 1.0], 40_000),
+        rng.integers(-10 ** 12, 10 ** 12, 4_000).astype(np.float64),
+        -np.log(rng.random(40_000)), EDGES, near, np.zeros(2)])[:124_000]
+
+
+def reference(losses: np.ndarray, separator: str, between: str, json: bool) -> str:
+    """The text, value by value, from `repr`."""
+    def number(value: float) -> str:
+        return "1e999" if json and math.isinf(value) else repr(float(value))
+
+    if losses.ndim == 1:
+        return between.join(number(v) for v in losses)
+    opening, closing = ("[", "]") if json else ("", "")
+    return between.join(opening + separator.join(number(v) for v in row) + closing
+                        for row in losses)
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize("shape", [(-1,), (-1, 1), (-1, 4)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_text_is_repr(bulk: bool, shape: tuple[int, ...], dtype: type) -> None:
+    if bulk:
+        pytest.importorskip("pyarrow")
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses = values().astype(dtype).reshape(shape)
+    for separator, between, json in ((",", "\n", False), ("\t", "\n", False),
+                                     (", ", ", ", True)):
+        assert render.joined_rows(losses, separator, between, json=json, bulk=bulk) == \
+            reference(losses, separator, between, json)
+
+
+def test_without_pyarrow_the_text_is_python_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render, "ARROW", False)
+    losses = np.array([0.5, 1.0, math.inf])
+    assert render.joined_rows(losses, ",", "\n", bulk=True) == "0.5\n1.0\ninf"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "plain", "json"])
+@pytest.mark.parametrize("columns", [1, 3])
+def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                                 fmt: str, columns: int) -> None:
+    """The whole -r none output, in bulk from the first row, is the value-by-value one:
+    exact zeros (p == y), clamped logs (100.0) and float32 included."""
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(columns)
+    p = rng.random((3000, columns))
+    y = (rng.random((3000, columns)) < 0.5).astype(np.float64)
+    p[:20], p[20:40] = y[:20], 1 - y[20:40]
+    np.save("p.npy", p)
+    np.save("y.npy", y)
+    for dtype in ("float64", "float32"):
+        args = ("compute", "p.npy", "y.npy", "-r", "none", "-f", fmt, "--dtype", dtype)
+        monkeypatch.setattr(render, "BULK_AFTER", 1 << 40)
+        one_by_one = bce(*args)
+        monkeypatch.setattr(render, "BULK_AFTER", 0)
+        bulk = bce(*args)
+        assert one_by_one.exit_code == bulk.exit_code == 0, bulk.stderr
+        assert "0.0" in one_by_one.stdout and "100.0" in one_by_one.stdout
+        assert bulk.stdout == one_by_one.stdout
