@@ -54,7 +54,7 @@ def test_text_is_repr(bulk: bool, shape: tuple[int, ...], dtype: type) -> None:
     if bulk:
         pytest.importorskip("pyarrow")
     with np.errstate(over="ignore", invalid="ignore"):
-        losses = values().astype(dtype).reshape(shape)
+        losses: np.ndarray = values().astype(dtype).reshape(shape)
     for separator, between, json in ((",", "\n", False), ("\t", "\n", False),
                                      (", ", ", ", True)):
         assert render.joined_rows(losses, separator, between, json=json, bulk=bulk) == \
