@@ -6,10 +6,10 @@ import sys
 def main() -> None:
     """Console-script entry point."""
     try:
-        from bcecli.cli import app
+        from bcecli.cli import run
     except KeyboardInterrupt:
         sys.exit(130)
-    app()
+    run()
 
 
 if __name__ == "__main__":
