@@ -58,7 +58,7 @@ class Format(StrEnum):
     PLAIN = "plain"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Result:
     """What was computed and from what; `to_json` fixes the key order and meaning.
 
@@ -92,7 +92,7 @@ class Result:
         return json.dumps(rest)[1:]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ComparisonRow:
     """One library's convention in `bce compare`."""
 
