@@ -20,6 +20,7 @@ is printed as it is.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 BULK_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
-ARROW: bool | None = None  # whether pyarrow is installed, once looked up
+ARROW_MEMORY = 64 << 20  # what pyarrow's formatter may add: its library, pools and kernels
+PEAK_MEMORY = 150 << 20  # the most bce may hold, at any input size
 
 
 class Format(StrEnum):
@@ -124,8 +126,8 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
                 bulk: bool = False) -> str:
     """Per-element losses as text: a row's C values joined by `separator` (in brackets for
     JSON), the rows joined by `between`. Each value is `format_float`'s (`format_json_number`'s
-    for JSON), from pyarrow in bulk when `bulk` asks and it is installed."""
-    if bulk and arrow_installed():
+    for JSON), by pyarrow when `bulk` says (it must be installed)."""
+    if bulk:
         return arrow_rows(losses, separator, between, json)
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
     number = format_json_number if json and np.isinf(losses).any() else repr
@@ -136,14 +138,18 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
                         for row in losses.tolist())
 
 
-def arrow_installed() -> bool:
-    """Whether pyarrow can be imported (looked up once; imported only when used)."""
-    global ARROW
-    if ARROW is None:
-        from importlib.util import find_spec
+def room_for_arrow() -> bool:
+    """Whether pyarrow is installed and its formatter fits under `PEAK_MEMORY` beside
+    what the process holds now (it does not beside pyarrow's own CSV reader). Linux only:
+    elsewhere the resident memory is not known cheaply, and Python formats."""
+    from importlib.util import find_spec
 
-        ARROW = find_spec("pyarrow") is not None
-    return ARROW
+    try:
+        with open("/proc/self/statm") as stats:
+            resident = int(stats.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return False
+    return resident + ARROW_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
 
 
 def arrow_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
@@ -195,6 +201,7 @@ class Output:
         self.held: list[str] | None = []  # None once streaming has begun
         self.held_bytes = 0
         self.rows_seen = 0
+        self.bulk: bool | None = None  # whether pyarrow formats the rows, once decided
 
     @classmethod
     def choose(cls, fmt: Format, json_: bool, out: TextIO, *, terminal: bool) -> Output:
@@ -216,7 +223,9 @@ class Output:
         """Per-element losses of one block, in input order."""
         if not len(losses):
             return
-        bulk = self.rows_seen + len(losses) > BULK_AFTER
+        if self.bulk is None and self.rows_seen + len(losses) > BULK_AFTER:
+            self.bulk = room_for_arrow()  # once, as the rows first pass BULK_AFTER
+        bulk = bool(self.bulk)
         if self.fmt is Format.TABLE:
             room = PREVIEW_ROWS - len(self.preview)
             self.preview += format_lines(losses[:room], "  ")

@@ -9,6 +9,7 @@ exponent form below 1e-4 and from 1e16, whole numbers, -0.0, subnormals, inf, na
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,10 +62,10 @@ def test_text_is_repr(bulk: bool, shape: tuple[int, ...], dtype: type) -> None:
             reference(losses, separator, between, json)
 
 
-def test_without_pyarrow_the_text_is_python_s(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render, "ARROW", False)
-    losses = np.array([0.5, 1.0, math.inf])
-    assert render.joined_rows(losses, ",", "\n", bulk=True) == "0.5\n1.0\ninf"
+def test_pyarrow_formats_only_where_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 150 MiB with pyarrow's formatter (beside pyarrow's CSV reader), Python formats."""
+    monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 20)  # less than the process holds
+    assert not render.room_for_arrow()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "plain", "json"])
@@ -74,6 +75,14 @@ def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.Mon
     """The whole -r none output, in bulk from the first row, is the value-by-value one:
     exact zeros (p == y), clamped logs (100.0) and float32 included."""
     pytest.importorskip("pyarrow")
+    calls: list[int] = []
+
+    def counted(losses: np.ndarray, *layout: Any) -> str:
+        calls.append(len(losses))
+        return arrow_rows(losses, *layout)
+
+    arrow_rows = render.arrow_rows
+    monkeypatch.setattr(render, "arrow_rows", counted)
     rng = np.random.default_rng(columns)
     p = rng.random((3000, columns))
     y = (rng.random((3000, columns)) < 0.5).astype(np.float64)
@@ -83,9 +92,13 @@ def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.Mon
     for dtype in ("float64", "float32"):
         args = ("compute", "p.npy", "y.npy", "-r", "none", "-f", fmt, "--dtype", dtype)
         monkeypatch.setattr(render, "BULK_AFTER", 1 << 40)
+        before = list(calls)
         one_by_one = bce(*args)
+        assert calls == before
         monkeypatch.setattr(render, "BULK_AFTER", 0)
+        monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 40)
         bulk = bce(*args)
         assert one_by_one.exit_code == bulk.exit_code == 0, bulk.stderr
+        assert len(calls) > len(before)  # pyarrow did format them
         assert "0.0" in one_by_one.stdout and "100.0" in one_by_one.stdout
         assert bulk.stdout == one_by_one.stdout
