@@ -119,7 +119,7 @@ def format_json_number(value: float) -> str:
 def format_lines(losses: FloatArray, separator: str) -> list[str]:
     """Per-element losses as lines (without their newline): one value, or a row's C values
     joined by `separator`."""
-    return joined_rows(losses, separator, "\n").split("\n")
+    return joined_rows(losses, separator, "\n").split("\n") if len(losses) else []
 
 
 def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False,

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from bcecli import render
+from bcecli.readers import base
 from tests.helpers import Files, Run
 
 EDGES = [0.0, -0.0, 1.0, -1.0, 100.0, 0.1, 0.30000000000000004, 1e-4, 1e-5, 1.5e-7, 5e-324,
@@ -102,3 +103,17 @@ def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.Mon
         assert len(calls) > len(before)  # pyarrow did format them
         assert "0.0" in one_by_one.stdout and "100.0" in one_by_one.stdout
         assert bulk.stdout == one_by_one.stdout
+
+
+def test_the_table_keeps_the_first_rows_of_many_blocks(bce: Run, files: Files,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks after the tenth row add nothing to the table's preview, not even a blank line."""
+    monkeypatch.setattr(base, "BLOCK_BYTES", 64)  # a few rows a block
+    p = [round(0.05 + 0.9 * i / 300, 4) for i in range(300)]
+    files(p__csv="".join(f"{v!r}\n" for v in p), y__csv="1\n" * 300)
+    table = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "table")
+    assert table.exit_code == 0, table.stderr
+    shown = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "csv").stdout.split()[1:11]
+    cells = [line.strip("│ ").split("│")[-1].strip() for line in table.stdout.splitlines()]
+    first = cells.index(shown[0])
+    assert cells[first:first + 11] == [*shown, "… 290 more rows (use -f csv for all)"]
