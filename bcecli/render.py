@@ -46,7 +46,10 @@ DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 BULK_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
-ARROW_MEMORY = 64 << 20  # what pyarrow's formatter may add: its library, pools and kernels
+ARROW_VALUES = 1 << 16  # values pyarrow formats at a time
+# What a -r none run grows by once pyarrow formats its rows: the held-back text, pyarrow's
+# library, pools and kernels (measured from there: 78 MiB with CSV input, 86 with .npy).
+BULK_MEMORY = 96 << 20
 PEAK_MEMORY = 150 << 20  # the most bce may hold, at any input size
 
 
@@ -127,8 +130,10 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
     """Per-element losses as text: a row's C values joined by `separator` (in brackets for
     JSON), the rows joined by `between`. Each value is `format_float`'s (`format_json_number`'s
     for JSON), by pyarrow when `bulk` says (it must be installed)."""
-    if bulk:
-        return arrow_rows(losses, separator, between, json)
+    if bulk:  # a slice of rows at a time: pyarrow holds several copies of the text
+        step = max(1, ARROW_VALUES // (1 if losses.ndim == 1 else losses.shape[1]))
+        return between.join(arrow_rows(losses[start:start + step], separator, between, json)
+                            for start in range(0, len(losses), step))
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
     number = format_json_number if json and np.isinf(losses).any() else repr
     if losses.ndim == 1:
@@ -139,8 +144,8 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
 
 
 def room_for_arrow() -> bool:
-    """Whether pyarrow is installed and its formatter fits under `PEAK_MEMORY` beside
-    what the process holds now (it does not beside pyarrow's own CSV reader). Linux only:
+    """Whether pyarrow is installed and the run fits under `PEAK_MEMORY` with its formatter,
+    from what the process holds now (not beside pyarrow's readers, Parquet or CSV). Linux only:
     elsewhere the resident memory is not known cheaply, and Python formats."""
     from importlib.util import find_spec
 
@@ -149,7 +154,7 @@ def room_for_arrow() -> bool:
             resident = int(stats.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return False
-    return resident + ARROW_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
+    return resident + BULK_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
 
 
 def arrow_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
