@@ -12,6 +12,7 @@ so numpy's warnings never reach stderr beside a result. What the commands do is 
 
 # No `from __future__ import annotations` here: Typer would resolve the option annotations
 # from strings on every run, which costs more start-up time than evaluating them once.
+import copy
 import sys
 import warnings
 from collections.abc import Sequence
@@ -29,6 +30,19 @@ from bcecli.environment import Environment, standard_streams
 from bcecli.errors import BceError, ClosedPipe, ExitStatus
 from bcecli.gates import Gates
 from bcecli.render import Format
+
+
+def run() -> None:
+    """Run `bce`. Typer builds the Click command of every subcommand on each run; when
+    the arguments name one, only that one is built: the others would only cost start-up
+    time (`bce --help` and a mistyped name still see them all)."""
+    named = [info for info in app.registered_commands if info.callback is not None
+             and [info.name or info.callback.__name__] == sys.argv[1:2]]
+    chosen = app
+    if named:
+        chosen = copy.copy(app)
+        chosen.registered_commands = named
+    chosen()
 
 
 class BceGroup(TyperGroup):

@@ -26,7 +26,7 @@ from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class InputOptions:
     """Where the data comes from: the options `compute` and `compare` share."""
 

@@ -28,7 +28,7 @@ from typing import TextIO, cast
 from bcecli.errors import ClosedPipe, OutputError
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Environment:
     stdout_isatty: bool = False
     stderr_isatty: bool = False

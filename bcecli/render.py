@@ -20,11 +20,14 @@ is printed as it is.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
 
 from bcecli.core import DType, FloatArray, Reduction, unreduced
 from bcecli.errors import UsageError, format_float
@@ -42,6 +45,12 @@ LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
+BULK_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
+ARROW_VALUES = 1 << 16  # values pyarrow formats at a time
+# What a -r none run grows by once pyarrow formats its rows: the held-back text, pyarrow's
+# library, pools and kernels (measured from there: 78 MiB with CSV input, 86 with .npy).
+BULK_MEMORY = 96 << 20
+PEAK_MEMORY = 150 << 20  # the most bce may hold, at any input size
 
 
 class Format(StrEnum):
@@ -54,7 +63,7 @@ class Format(StrEnum):
     PLAIN = "plain"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Result:
     """What was computed and from what; `to_json` fixes the key order and meaning.
 
@@ -88,7 +97,7 @@ class Result:
         return json.dumps(rest)[1:]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ComparisonRow:
     """One library's convention in `bce compare`."""
 
@@ -113,17 +122,78 @@ def format_json_number(value: float) -> str:
 def format_lines(losses: FloatArray, separator: str) -> list[str]:
     """Per-element losses as lines (without their newline): one value, or a row's C values
     joined by `separator`."""
-    if losses.ndim == 1:
-        return list(map(format_float, losses.tolist()))
-    return [separator.join(map(format_float, row)) for row in losses.tolist()]
+    return joined_rows(losses, separator, "\n").split("\n") if len(losses) else []
 
 
-def format_json_items(losses: FloatArray) -> str:
-    """Per-element losses as the items of a JSON list: numbers, or a row's C in brackets."""
+def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False,
+                bulk: bool = False) -> str:
+    """Per-element losses as text: a row's C values joined by `separator` (in brackets for
+    JSON), the rows joined by `between`. Each value is `format_float`'s (`format_json_number`'s
+    for JSON), by pyarrow when `bulk` says (it must be installed)."""
+    if bulk:  # a slice of rows at a time: pyarrow holds several copies of the text
+        step = max(1, ARROW_VALUES // (1 if losses.ndim == 1 else losses.shape[1]))
+        return between.join(arrow_rows(losses[start:start + step], separator, between, json)
+                            for start in range(0, len(losses), step))
+    # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
+    number = format_json_number if json and np.isinf(losses).any() else repr
     if losses.ndim == 1:
-        return ", ".join(map(format_json_number, losses.tolist()))
-    return ", ".join("[" + ", ".join(map(format_json_number, row)) + "]"
-                     for row in losses.tolist())
+        return between.join(map(number, losses.tolist()))
+    opening, closing = ("[", "]") if json else ("", "")
+    return between.join(opening + separator.join(map(number, row)) + closing
+                        for row in losses.tolist())
+
+
+def room_for_arrow() -> bool:
+    """Whether pyarrow is installed and the run fits under `PEAK_MEMORY` with its formatter,
+    from what the process holds now (not beside pyarrow's readers, Parquet or CSV). Linux only:
+    elsewhere the resident memory is not known cheaply, and Python formats."""
+    from importlib.util import find_spec
+
+    try:
+        with open("/proc/self/statm") as stats:
+            resident = int(stats.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return False
+    return resident + BULK_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
+
+
+def arrow_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
+    """`joined_rows` by pyarrow, several times faster than `repr` a value. Its shortest
+    round-trip digits are Python's, but not its layout: integers lack Python's `.0` (added
+    here), and outside [1e-4, 1e10) its exponents differ, so those values (and inf, nan)
+    are formatted by Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pool = pa.system_memory_pool()  # gives memory back as soon as a block is written
+    values = np.ascontiguousarray(losses, np.float64).reshape(-1)  # float32 widened exactly
+    size = np.abs(values)
+    plain = (size < 1e10) & ((size >= 1e-4) | (values == 0))
+    text = pc.cast(pa.array(values), pa.string(), memory_pool=pool)
+    if not plain.all():
+        odd = values[~plain].tolist()
+        text = pc.replace_with_mask(text, pa.array(~plain), pa.array(
+            list(map(format_json_number if json else format_float, odd)), pa.string()),
+            memory_pool=pool)
+    whole = plain & (values == np.trunc(values, where=plain, out=np.zeros_like(values)))
+    if whole.any():
+        text = pc.binary_join_element_wise(text, pc.if_else(pa.array(whole), ".0", ""), "",
+                                           memory_pool=pool)
+    width = 1 if losses.ndim == 1 else losses.shape[1]
+    if width > 1:
+        text = pc.binary_join(lists(text, width), separator, memory_pool=pool)
+    opening, closing = ("[", "]") if json and losses.ndim == 2 else ("", "")
+    rows: str = pc.binary_join(lists(text, len(text)), closing + between + opening,
+                               memory_pool=pool)[0].as_py()
+    return opening + rows + closing
+
+
+def lists(items: Any, width: int) -> Any:
+    """A pyarrow array as lists of `width` items (a ListArray), to join each."""
+    import pyarrow as pa
+
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, len(items) + 1, width, dtype=np.int32)),
+                                    items)
 
 
 class Output:
@@ -136,6 +206,7 @@ class Output:
         self.held: list[str] | None = []  # None once streaming has begun
         self.held_bytes = 0
         self.rows_seen = 0
+        self.bulk: bool | None = None  # whether pyarrow formats the rows, once decided
 
     @classmethod
     def choose(cls, fmt: Format, json_: bool, out: TextIO, *, terminal: bool) -> Output:
@@ -157,19 +228,23 @@ class Output:
         """Per-element losses of one block, in input order."""
         if not len(losses):
             return
+        if self.bulk is None and self.rows_seen + len(losses) > BULK_AFTER:
+            self.bulk = room_for_arrow()  # once, as the rows first pass BULK_AFTER
+        bulk = bool(self.bulk)
         if self.fmt is Format.TABLE:
             room = PREVIEW_ROWS - len(self.preview)
             self.preview += format_lines(losses[:room], "  ")
         elif self.fmt is Format.JSON:
             self.write_rows((", " if self.rows_seen else '{"loss": [') +
-                            format_json_items(losses))
+                            joined_rows(losses, ", ", ", ", json=True, bulk=bulk))
         else:
-            lines = format_lines(losses, "\t" if self.fmt is Format.PLAIN else ",")
+            lines = joined_rows(losses, "\t" if self.fmt is Format.PLAIN else ",", "\n",
+                                bulk=bulk)
             if self.fmt is Format.CSV and not self.rows_seen:
                 width = 1 if losses.ndim == 1 else losses.shape[1]
-                lines.insert(0, "loss" if width == 1 else
-                             ",".join(f"loss_{j}" for j in range(width)))
-            self.write_rows("\n".join(lines) + "\n")
+                lines = ("loss" if width == 1 else
+                         ",".join(f"loss_{j}" for j in range(width))) + "\n" + lines
+            self.write_rows(lines + "\n")
         self.rows_seen += len(losses)
 
     def write_rows(self, text: str) -> None:

@@ -30,7 +30,7 @@ def parse_float_list(option: str, text: str | None) -> list[float] | None:
     return values
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Settings:
     class_weights: list[float] | None = None  # one per class (PyTorch `weight` of shape (C,))
     pos_weight: list[float] | None = None  # one, or one per class

@@ -210,7 +210,8 @@ def test_per_element_json_streams_in_flat_memory(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", measure, BCE, "compute", "p.csv", "y.csv",
                            "-r", "none", "--json"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, check=True)
-    assert int(done.stdout) < 120 * 1024, done.stdout  # KiB; the rule is 150 MiB at any size
+    # KiB: the rule, 150 MiB at any size (pyarrow's formatter, when installed, takes ~50)
+    assert int(done.stdout) < 150 * 1024, done.stdout
 
 
 # -- --top keeps K samples; --threshold needs --metrics ------------------------------------

@@ -27,10 +27,11 @@ from bcecli.readers.cells import parse_text_number
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
-# Values a record batch: while one is decoded, Parquet's readers hold tens of bytes a
-# value (list columns most), so bigger batches push the peak memory past 150 MiB.
+# Values a record batch of list columns: while one is decoded, Parquet's readers hold tens
+# of bytes a value, so bigger batches push the peak memory past 150 MiB.
 TABLE_VALUES = 1 << 16
 MAX_IN_MEMORY = 1 << 25  # the most read of a Parquet, Feather or Arrow file from a stream
+EXACT_INTEGERS = 1 << 53  # every integer up to this is a float64 exactly
 
 
 def available() -> bool:
@@ -155,15 +156,16 @@ class ArrowTableReader(Reader):
                 yield batch.slice(start, rows)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        """Blocks of about BLOCK_ROWS values, each joined from smaller record batches
-        (TABLE_VALUES: what bounds the memory of decoding)."""
+        """Blocks of about BLOCK_ROWS values: a record batch each, or with list columns
+        joined from smaller ones (TABLE_VALUES: what bounds the memory of decoding)."""
         names = [self.names[i] for i in columns] if self.names else []
         widths = self.widths(columns)
         values = sum(widths) if widths else len(columns)
         block_rows = max(1, BLOCK_ROWS // max(1, values))
         pending: list[Block] = []
         start = 0
-        for batch in self.batches_of(names, max(1, TABLE_VALUES // max(1, values))):
+        batch_rows = block_rows if widths is None else max(1, TABLE_VALUES // max(1, values))
+        for batch in self.batches_of(names, batch_rows):
             pending.append(self.batch_block(batch, columns, Block(
                 np.empty((batch.num_rows, values)), start, None, widths=widths)))
             start += batch.num_rows
@@ -229,7 +231,22 @@ class ArrowTableReader(Reader):
             exact = column if pa.types.is_integer(column.type) and not column.null_count \
                 else column.cast(pa.float64())
             return codec.numbers(exact.to_numpy(zero_copy_only=False), where, label)
-        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return floats(column)
+
+
+def floats(column: Any) -> Any:
+    """A numeric column as floats (a null is NaN), without `pyarrow.compute` where numpy
+    converts alike (importing it costs more than reading a million rows): floats widened
+    exactly, and integers of up to 2**53 (beyond, pyarrow's cast refuses them)."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(column.type):
+        return column.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(column.type) and not column.null_count:
+        ints = column.to_numpy()
+        if not len(ints) or (ints.min() >= -EXACT_INTEGERS and ints.max() <= EXACT_INTEGERS):
+            return ints
+    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def joined(blocks: list[Block]) -> Block:

@@ -1,0 +1,119 @@
+"""Issue 12: `-r none` text formatted a block at a time, by pyarrow when it is installed.
+
+The text must stay what it always was, Python's `repr` of each float64 (float32
+widened exactly), `1e999` for an infinite loss in JSON: every formatter is held to
+`repr` itself on random bit patterns and on the values where layouts change (the
+exponent form below 1e-4 and from 1e16, whole numbers, -0.0, subnormals, inf, nan).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bcecli import render
+from bcecli.readers import base
+from tests.helpers import Files, Run
+
+EDGES = [0.0, -0.0, 1.0, -1.0, 100.0, 0.1, 0.30000000000000004, 1e-4, 1e-5, 1.5e-7, 5e-324,
+         2.2250738585072014e-308, 1e10, 1e15, 1e16, 1.5e16, 2.0 ** 53, 2.0 ** 53 + 2,
+         999999999999999.9, 9999999999.999998, 1e21, 1.7976931348623157e308, math.inf,
+         -math.inf, math.nan]
+
+
+def values() -> np.ndarray:
+    """Random float64 bit patterns, random magnitudes from 1e-9 to 1e18, whole numbers,
+    losses, and every float next to a place where a layout may change."""
+    rng = np.random.default_rng(12)
+    near = [np.nextafter(edge, toward) for edge in (1e-4, 1e10, 1e16, 1e15)
+            for toward in (0.0, math.inf)]
+    return np.concatenate([
+        rng.integers(0, 2 ** 64, 40_000, dtype=np.uint64).view(np.float64),
+        10.0 ** rng.uniform(-9, 18, 40_000) * rng.choice([-1.0, 1.0], 40_000),
+        rng.integers(-10 ** 12, 10 ** 12, 4_000).astype(np.float64),
+        -np.log(rng.random(40_000)), EDGES, near, np.zeros(2)])[:124_000]
+
+
+def reference(losses: np.ndarray, separator: str, between: str, json: bool) -> str:
+    """The text, value by value, from `repr`."""
+    def number(value: float) -> str:
+        return "1e999" if json and math.isinf(value) else repr(float(value))
+
+    if losses.ndim == 1:
+        return between.join(number(v) for v in losses)
+    opening, closing = ("[", "]") if json else ("", "")
+    return between.join(opening + separator.join(number(v) for v in row) + closing
+                        for row in losses)
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize("shape", [(-1,), (-1, 1), (-1, 4)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_text_is_repr(bulk: bool, shape: tuple[int, ...], dtype: type) -> None:
+    if bulk:
+        pytest.importorskip("pyarrow")
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses: np.ndarray = values().astype(dtype).reshape(shape)
+    for separator, between, json in ((",", "\n", False), ("\t", "\n", False),
+                                     (", ", ", ", True)):
+        assert render.joined_rows(losses, separator, between, json=json, bulk=bulk) == \
+            reference(losses, separator, between, json)
+
+
+def test_pyarrow_formats_only_where_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 150 MiB with pyarrow's formatter (beside pyarrow's CSV reader), Python formats."""
+    monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 20)  # less than the process holds
+    assert not render.room_for_arrow()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "plain", "json"])
+@pytest.mark.parametrize("columns", [1, 3])
+def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                                 fmt: str, columns: int) -> None:
+    """The whole -r none output, in bulk from the first row, is the value-by-value one:
+    exact zeros (p == y), clamped logs (100.0) and float32 included."""
+    pytest.importorskip("pyarrow")
+    calls: list[int] = []
+
+    def counted(losses: np.ndarray, *layout: Any) -> str:
+        calls.append(len(losses))
+        return arrow_rows(losses, *layout)
+
+    arrow_rows = render.arrow_rows
+    monkeypatch.setattr(render, "arrow_rows", counted)
+    rng = np.random.default_rng(columns)
+    p = rng.random((3000, columns))
+    y = (rng.random((3000, columns)) < 0.5).astype(np.float64)
+    p[:20], p[20:40] = y[:20], 1 - y[20:40]
+    np.save("p.npy", p)
+    np.save("y.npy", y)
+    for dtype in ("float64", "float32"):
+        args = ("compute", "p.npy", "y.npy", "-r", "none", "-f", fmt, "--dtype", dtype)
+        monkeypatch.setattr(render, "BULK_AFTER", 1 << 40)
+        before = list(calls)
+        one_by_one = bce(*args)
+        assert calls == before
+        monkeypatch.setattr(render, "BULK_AFTER", 0)
+        monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 40)
+        bulk = bce(*args)
+        assert one_by_one.exit_code == bulk.exit_code == 0, bulk.stderr
+        assert len(calls) > len(before)  # pyarrow did format them
+        assert "0.0" in one_by_one.stdout and "100.0" in one_by_one.stdout
+        assert bulk.stdout == one_by_one.stdout
+
+
+def test_the_table_keeps_the_first_rows_of_many_blocks(bce: Run, files: Files,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks after the tenth row add nothing to the table's preview, not even a blank line."""
+    monkeypatch.setattr(base, "BLOCK_BYTES", 64)  # a few rows a block
+    p = [round(0.05 + 0.9 * i / 300, 4) for i in range(300)]
+    files(p__csv="".join(f"{v!r}\n" for v in p), y__csv="1\n" * 300)
+    table = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "table")
+    assert table.exit_code == 0, table.stderr
+    shown = bce("compute", "p.csv", "y.csv", "-r", "none", "-f", "csv").stdout.split()[1:11]
+    cells = [line.strip("│ ").split("│")[-1].strip() for line in table.stdout.splitlines()]
+    first = cells.index(shown[0])
+    assert cells[first:first + 11] == [*shown, "… 290 more rows (use -f csv for all)"]
