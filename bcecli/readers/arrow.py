@@ -22,7 +22,8 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, MAX_LINE, Block, Input, Reader, line_count, ragged
+from bcecli.readers import base
+from bcecli.readers.base import MAX_LINE, Block, Input, Reader, line_count, ragged
 from bcecli.readers.cells import parse_text_number
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
@@ -161,7 +162,7 @@ class ArrowTableReader(Reader):
         names = [self.names[i] for i in columns] if self.names else []
         widths = self.widths(columns)
         values = sum(widths) if widths else len(columns)
-        block_rows = max(1, BLOCK_ROWS // max(1, values))
+        block_rows = max(1, base.BLOCK_ROWS // max(1, values))
         pending: list[Block] = []
         start = 0
         batch_rows = block_rows if widths is None else max(1, TABLE_VALUES // max(1, values))

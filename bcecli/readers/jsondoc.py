@@ -22,8 +22,8 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError, listed, plural
+from bcecli.readers import base
 from bcecli.readers.base import (
-    BLOCK_ROWS,
     ArrayReader,
     Block,
     Input,
@@ -213,7 +213,7 @@ class CellsReader(Reader):
         self.line = line
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        step = max(1, BLOCK_ROWS // max(1, len(columns)))
+        step = max(1, base.BLOCK_ROWS // max(1, len(columns)))
         for start in range(0, len(self.rows), step):
             def where(row: int, column: int, start: int = start) -> str:
                 return f"{self.source}:{self.line(start + row, column)}"

@@ -21,7 +21,8 @@ from typing import IO, Any
 import numpy as np
 
 from bcecli.errors import InputError
-from bcecli.readers.base import BLOCK_ROWS, Block, Input, Reader, read_into
+from bcecli.readers import base
+from bcecli.readers.base import Block, Input, Reader, read_into
 
 # A Fortran-order array streamed from compression or a pipe cannot be had one block of
 # rows at a time: it is read whole (with its float64 copy, up to this size).
@@ -112,7 +113,7 @@ class StreamedNpy(Reader):
         total = self.shape[0]
         in_place = self.fortran and self.offset is not None
         whole = self.fortran and not in_place
-        step = total if whole else max(1, BLOCK_ROWS // max(1, len(columns) if in_place
+        step = total if whole else max(1, base.BLOCK_ROWS // max(1, len(columns) if in_place
                                                              else self.width))
         every = list(columns) == list(range(self.width))
         for start in range(0, total, step):
