@@ -352,7 +352,9 @@ def measure(contender: Contender, output: Path, timeout: float) -> tuple[float, 
         if child.returncode != 0:
             message = [line for line in stderr.decode(errors="replace").splitlines()
                        if line.strip() and not line.startswith("Command exited")]
-            raise RuntimeError(message[-1][:160] if message else f"exit {child.returncode}")
+            # bce's own "bce: error: ..." line (a hint may follow), else a traceback's last
+            said = [line for line in message if line.startswith("bce: error")] or message[-1:]
+            raise RuntimeError(said[0][:160] if said else f"exit {child.returncode}")
         return wall, int(peak.read().split()[-1]) / 1024
 
 
@@ -369,8 +371,7 @@ def race(row: Row, repeats: int, timeout: float, scratch: Path) -> dict[str, Out
         except RuntimeError as error:
             outcomes[c.name].error = str(error)
     fastest = min(warm.values(), default=0.0)
-    bce_names = {line.bce for line in row.lines}
-    plan = {name: 1 if name not in bce_names and wall > max(SLOW * fastest, 2.0) else repeats
+    plan = {name: 1 if not name.startswith("bce") and wall > max(SLOW * fastest, 2.0) else repeats
             for name, wall in warm.items()}
     scratch_out = scratch / f"{row.name}-timed.out"
     runnable = [c for c in row.contenders if c.name in plan]
