@@ -1,69 +1,52 @@
-"""Benchmark bce against the scripts users would otherwise write, side by side.
+"""Benchmark bce against the one-liners users would otherwise write: issue 12's matrix.
 
-    bash bench/setup.sh            # once: three virtual environments under bench/.venvs
-    python3 bench/run.py           # about 5 minutes; --scale adds the 100M-row run
+    bash bench/setup.sh                  # once: three virtual environments under bench/.venvs
+    python3 bench/run.py                 # the whole matrix at 5M rows (see the end for its time)
+    python3 bench/run.py --only csv,jsonl --repeats 5
+    python3 bench/run.py --quick         # 200k rows, one repeat: a smoke test
+    python3 bench/run.py --scale         # adds the 1M/10M/100M-row memory run
 
-Every command runs as a child of this process, the contenders alternating in
-rotating order; the table reports the median wall time and the peak resident
-memory (GNU time's %M) over the repeats, and the ratios the targets are stated
-in. Nothing here is a test: these machines are shared
-and noisy, so the suite checks correctness and this script reports speed.
+Each row races bce, from the numpy-only install and from the one with the
+`arrow` extra, against the peers (DuckDB, polars, pyarrow, pandas, numpy or a
+stdlib `json` loop) reading the same file and printing the same numbers: the
+BCE mean with PyTorch's clamp of each log term at -100 (plus the top 10 losses,
+the metrics, or every loss, for the rows of those options). Every contender is
+a child process under GNU time (%M is its peak RSS), stdout to a file; one
+warm-up each (page cache, imports), then `--repeats` runs in rotating order;
+the median wall time is reported. A peer whose warm-up took over 4x the row's
+fastest contender and over 2 s is timed once more only (`n` in the details):
+it is far from the fastest, and the full run stays near half an hour.
+Each contender's output is compared with bce's (relative difference; bce's sum
+is the exactly rounded one), so a peer computing something else shows.
+
+Nothing here is a test: the machine is shared and noisy, so the suite checks
+correctness and this script reports speed. The data (bench/datagen.py) is made
+once per row count and seed, in the peers' venv, and cached under bench/data/.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / "bench" / ".venvs"
-DATA = ROOT / "bench" / "data"
-CHUNK = 1_000_000
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"  # GNU time (apt: time)
-
-LOADTXT = """
-import sys
-import numpy as np
-p = np.loadtxt(sys.argv[1]); y = np.loadtxt(sys.argv[2])
-print(np.mean(-(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))))
-"""
-PYARROW = """
-import sys
-import numpy as np
-import pyarrow.csv as pc
-opts = pc.ReadOptions(autogenerate_column_names=True)
-p = pc.read_csv(sys.argv[1], read_options=opts).column(0).to_numpy()
-y = pc.read_csv(sys.argv[2], read_options=opts).column(0).to_numpy().astype(np.float64)
-print(np.mean(-(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))))
-"""
-POLARS = """
-import sys
-import polars as pl
-df = pl.concat([pl.read_csv(sys.argv[1], has_header=False, new_columns=["p"]),
-                pl.read_csv(sys.argv[2], has_header=False, new_columns=["y"])], how="horizontal")
-p, y = pl.col("p"), pl.col("y")
-loss = -(y * p.log().clip(lower_bound=-100) + (1 - y) * (1 - p).log().clip(lower_bound=-100))
-print(df.select(loss.mean()).item())
-"""
-PANDAS_TORCH = """
-import sys
-import pandas as pd
-import torch
-p = torch.tensor(pd.read_csv(sys.argv[1], header=None)[0].to_numpy())
-y = torch.tensor(pd.read_csv(sys.argv[2], header=None)[0].to_numpy(), dtype=torch.float64)
-print(torch.nn.BCELoss()(p, y).item())
-"""
-TORCH_ONE_LINER = ("import sys, numpy as np, torch; print(torch.nn.BCELoss()(torch.from_numpy("
-                   "np.loadtxt(sys.argv[1])), torch.from_numpy(np.loadtxt(sys.argv[2]))).item())")
+PEAK_LIMIT = 150  # MiB, issue 12
+SLOW = 4.0  # a peer whose warm-up is this many times the fastest is timed once more only
 
 
 def python(venv: str) -> str:
@@ -74,193 +57,556 @@ def bce(venv: str) -> str:
     return str(VENVS / venv / "bin" / "bce")
 
 
-# -- data -------------------------------------------------------------------------------
+# -- the peers ----------------------------------------------------------------------------
+# Each is a script run as `python -c SCRIPT FILE...` (FILEs in sys.argv[1:]) that prints
+# the mean loss, or for --top the mean then the top 10 losses, or for --metrics a JSON
+# object of bce's keys, or for -r none the CSV of every loss.
+
+NUMPY_LOSS = "-(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))"
+POLARS_LOSS = ('(-(pl.col("label") * pl.col("prediction").log().clip(-100)'
+               ' + (1 - pl.col("label")) * (-pl.col("prediction")).log1p().clip(-100)))')
+SQL_LOSS = ("-(label * greatest(ln(prediction), -100)"
+            " + (1 - label) * greatest(ln(1 - prediction), -100))")
+
+# How each tool reads each input into p and y (numpy arrays), a polars LazyFrame `df`,
+# or a DuckDB FROM clause (an f-string over `a = sys.argv[1:]`).
+COLUMNS = "\np = t['prediction'].to_numpy(); y = t['label'].to_numpy()"
+NUMPY_READ = {
+    "pair": "p = np.loadtxt(a[0], skiprows=1); y = np.loadtxt(a[1], skiprows=1)",
+    "table": 'p, y = np.loadtxt(a[0], delimiter=",", skiprows=1, usecols=(1, 2), unpack=True)',
+    "stdin": 'p, y = np.loadtxt(sys.stdin, delimiter=",", skiprows=1, usecols=(1, 2), unpack=True)',
+    "jsonl": ('import json\np, y = np.array([(r["prediction"], r["label"])'
+              ' for r in map(json.loads, open(a[0]))]).T'),
+    "json": ('import json\nd = json.load(open(a[0]))\n'
+             'p = np.array(d["predictions"]); y = np.array(d["targets"])'),
+    "npy": "p = np.load(a[0]); y = np.load(a[1])",
+    "fixed": "p = np.loadtxt(a[0]); y = np.loadtxt(a[1])",
+}
+PYARROW_READ = {
+    "pair": ("import pyarrow.csv as pc\np = pc.read_csv(a[0])['prediction'].to_numpy()\n"
+             "y = pc.read_csv(a[1])['label'].to_numpy()"),
+    "table": "import pyarrow.csv as pc\nt = pc.read_csv(a[0])" + COLUMNS,
+    "stdin": "import pyarrow.csv as pc\nt = pc.read_csv(sys.stdin.buffer)" + COLUMNS,
+    "jsonl": "import pyarrow.json as pj\nt = pj.read_json(a[0])" + COLUMNS,
+    "json": ("import pyarrow.json as pj\n"
+             "t = pj.read_json(a[0], read_options=pj.ReadOptions(block_size=1 << 30))\n"
+             "p = t['predictions'].combine_chunks().flatten().to_numpy()\n"
+             "y = t['targets'].combine_chunks().flatten().to_numpy()"),
+    "parquet": ("import pyarrow.parquet as pq\n"
+                "t = pq.read_table(a[0], columns=['prediction', 'label'])" + COLUMNS),
+    "fixed": ("import pyarrow.csv as pc\no = pc.ReadOptions(autogenerate_column_names=True)\n"
+              "p = pc.read_csv(a[0], read_options=o)[0].to_numpy()\n"
+              "y = pc.read_csv(a[1], read_options=o)[0].to_numpy()"),
+}
+PANDAS_READ = {
+    "pair": ("p = pd.read_csv(a[0])['prediction'].to_numpy()\n"
+             "y = pd.read_csv(a[1])['label'].to_numpy()"),
+    "table": "t = pd.read_csv(a[0])" + COLUMNS,
+    "stdin": "t = pd.read_csv(sys.stdin)" + COLUMNS,
+    "jsonl": "t = pd.read_json(a[0], lines=True)" + COLUMNS,
+    "json": "d = pd.read_json(a[0]); p = d['predictions'].to_numpy(); y = d['targets'].to_numpy()",
+    "parquet": "t = pd.read_parquet(a[0], columns=['prediction', 'label'])" + COLUMNS,
+    "fixed": ("p = pd.read_csv(a[0], header=None)[0].to_numpy()\n"
+              "y = pd.read_csv(a[1], header=None)[0].to_numpy()"),
+}
+POLARS_READ = {
+    "pair": 'df = pl.concat([pl.scan_csv(a[0]), pl.scan_csv(a[1])], how="horizontal")',
+    "table": "df = pl.scan_csv(a[0])",
+    "gzip": "df = pl.read_csv(a[0]).lazy()",
+    "stdin": "df = pl.read_csv(sys.stdin.buffer).lazy()",
+    "jsonl": "df = pl.scan_ndjson(a[0])",
+    "json": ('df = pl.read_json(a[0]).explode(["predictions", "targets"]).lazy()'
+             '.rename({"predictions": "prediction", "targets": "label"})'),
+    "parquet": "df = pl.scan_parquet(a[0])",
+    "fixed": ('df = pl.concat([pl.scan_csv(a[0], has_header=False, new_columns=["prediction"]),'
+              ' pl.scan_csv(a[1], has_header=False, new_columns=["label"])], how="horizontal")'),
+}
+DUCKDB_FROM = {
+    "pair": "read_csv('{a[0]}') POSITIONAL JOIN read_csv('{a[1]}')",
+    "table": "read_csv('{a[0]}')",
+    # a pipe cannot be sniffed twice: the columns are given
+    "stdin": ("read_csv('/dev/stdin', auto_detect=false, skip=1, columns={{'id': 'BIGINT', "
+              "'prediction': 'DOUBLE', 'label': 'BIGINT'}})"),
+    "jsonl": "read_json('{a[0]}')",
+    "json": ("(SELECT unnest(predictions) AS prediction, unnest(targets) AS label "
+             "FROM read_json('{a[0]}', maximum_object_size=2000000000))"),
+    "parquet": "read_parquet('{a[0]}')",
+    "fixed": ("read_csv('{a[0]}', header=false, names=['prediction']) POSITIONAL JOIN "
+              "read_csv('{a[1]}', header=false, names=['label'])"),
+}
 
 
-def generate(rows: int, seed: int = 0) -> tuple[Path, Path, Path]:
-    """Predictions with 6 decimals, 0/1 targets drawn from them, and weights with 3."""
-    paths = tuple(DATA / f"{name}_{rows}.csv" for name in ("preds", "targets", "weights"))
-    if all(p.exists() for p in paths):
-        return paths  # type: ignore[return-value]
-    DATA.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    with open(paths[0], "wb") as preds, open(paths[1], "wb") as targets, \
-            open(paths[2], "wb") as weights:
-        for start in range(0, rows, CHUNK):
-            n = min(CHUNK, rows - start)
-            micro = rng.integers(0, 1_000_001, n)
-            preds.write(fixed_decimals(micro, 1, 6))
-            labels = (rng.random(n) * 1e6 < micro).astype(np.uint8)
-            targets.write(np.column_stack([labels + 48, np.full(n, 10, np.uint8)]).tobytes())
-            weights.write(fixed_decimals(rng.integers(500, 2000, n), 1, 3))
-    return paths  # type: ignore[return-value]
+def array_peer(module: str, read: str, task: str) -> str:
+    """A peer that reads into numpy arrays p and y and reports."""
+    report = {
+        "mean": "print(float(np.mean(loss)))",
+        "top": ("print(float(np.mean(loss)),"
+                " *np.sort(loss[np.argpartition(loss, -10)[-10:]])[::-1])"),
+    }[task]
+    return (f"import sys\nimport numpy as np\n{module}a = sys.argv[1:]\n{read}\n"
+            f"loss = {NUMPY_LOSS}\n{report}")
 
 
-def generate_repr(rows: int, seed: int = 1) -> Path:
-    """Predictions written with `repr`, as pandas' to_csv does: variable width, 17 digits."""
-    path = DATA / f"preds_repr_{rows}.csv"
-    if not path.exists():
-        rng = np.random.default_rng(seed)
-        with open(path, "w") as out:
-            for start in range(0, rows, CHUNK):
-                out.write("\n".join(map(repr, rng.random(min(CHUNK, rows - start)).tolist())))
-                out.write("\n")
-    return path
+def polars_peer(read: str, task: str) -> str:
+    report = {
+        "mean": f"print(df.select({POLARS_LOSS}.mean()).collect().item())",
+        "top": (f'd = df.with_columns(loss={POLARS_LOSS}).collect()\n'
+                'print(d["loss"].mean(),'
+                ' *d.top_k(10, by="loss").sort("loss", descending=True)["loss"])'),
+        "none": f'df.select(loss={POLARS_LOSS}).collect().write_csv(sys.stdout.buffer)',
+        "metrics": (f'd = df.with_columns(loss={POLARS_LOSS}).collect()\n'
+                    'p = d["prediction"].to_numpy(); y = d["label"].to_numpy()\n'
+                    "from sklearn.metrics import accuracy_score, brier_score_loss, roc_auc_score\n"
+                    "from sklearn.calibration import calibration_curve\n"
+                    "true, mean_p = calibration_curve(y, p, n_bins=10)\n"
+                    "count = np.histogram(p, bins=10, range=(0, 1))[0]\n"
+                    'print(json.dumps({"loss": d["loss"].mean(),'
+                    ' "accuracy": accuracy_score(y, p >= 0.5),'
+                    ' "brier": brier_score_loss(y, p), "roc_auc": roc_auc_score(y, p),'
+                    ' "ece": float(np.sum(count[count > 0] * np.abs(true - mean_p)) / len(p))}))'),
+    }[task]
+    return ("import sys, json\nimport numpy as np\nimport polars as pl\n"
+            f"a = sys.argv[1:]\n{read}\n{report}")
 
 
-def fixed_decimals(values: np.ndarray, whole: int, decimals: int) -> bytes:
-    """`values / 10**decimals` written as text with `decimals` places, one a line, fast."""
-    digits = np.empty((len(values), whole + 1 + decimals + 1), np.uint8)
-    rest = values.copy()
-    for j in range(whole + decimals, -1, -1):
-        if j == whole:
-            digits[:, j] = ord(".")
-            continue
-        digits[:, j] = 48 + rest % 10
-        rest //= 10
-    digits[:, -1] = 10
-    return digits.tobytes()
+def duckdb_peer(source: str, task: str) -> str:
+    query = {
+        "mean": f"SELECT avg({SQL_LOSS}) FROM {source}",
+        "top": (f"SELECT avg(loss) OVER () AS mean, loss FROM (SELECT *, {SQL_LOSS} AS loss "
+                f"FROM {source}) ORDER BY loss DESC LIMIT 10"),
+        "none": f"COPY (SELECT {SQL_LOSS} AS loss FROM {source}) TO '/dev/stdout' (HEADER)",
+    }[task]
+    report = {"mean": "print(r[0][0])", "top": "print(r[0][0], *(row[1] for row in r))",
+              "none": ""}[task]
+    run = "duckdb.sql(q)" if task == "none" else "r = duckdb.sql(q).fetchall()"
+    # the progress bar, drawn on stdout after 2 s, would be in the output
+    return ("import sys\nimport duckdb\nduckdb.sql('SET enable_progress_bar = false')\n"
+            f'a = sys.argv[1:]\nq = f"""{query}"""\n{run}\n{report}')
 
 
-# -- measuring --------------------------------------------------------------------------
+def pandas_none() -> str:
+    return ("import sys\nimport numpy as np\nimport pandas as pd\na = sys.argv[1:]\n"
+            f"{PANDAS_READ['pair']}\nloss = {NUMPY_LOSS}\n"
+            "pd.DataFrame({'loss': loss}).to_csv(sys.stdout, index=False)")
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one run.
+# -- the matrix ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    command: list[str]
+    stdin: str | None = None  # a file piped in with cat, as `cat FILE | command`
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the summary: a bce contender against the fastest of some peers."""
+    label: str
+    bce: str
+    peers: list[str]
+    slowest: float | None = None  # start-up: the most bce/peer may be (else peer/bce >= 1)
+    table: str = "main"  # "main" or "numpy-only"
+
+
+@dataclass
+class Row:
+    name: str  # for --only
+    title: str
+    contenders: list[Contender]
+    lines: list[Line]
+    output: str = "result"  # or "losses" (-r none: every loss, compared line by line)
+    repeats_factor: int = 1
+
+
+@dataclass
+class Outcome:
+    output: Path  # the warm-up's stdout, which is checked
+    wall: float = math.nan
+    peak: float = math.nan
+    runs: int = 0
+    diff: float | None = None  # relative difference from the row's bce
+    error: str = ""
+    walls: list[float] = field(default_factory=list)
+
+
+PEER_TOOLS = ("duckdb", "polars", "pyarrow", "pandas")
+TEXT_NP_PEER = {"pair": "numpy.loadtxt", "table": "numpy.loadtxt", "gzip": "numpy.loadtxt",
+                "stdin": "numpy.loadtxt", "jsonl": "stdlib json loop", "json": "stdlib json",
+                "fixed": "numpy.loadtxt", "npy": "numpy.load"}
+
+
+def peers_for(kind: str, files: list[str], task: str = "mean") -> list[Contender]:
+    """The one-liners that read `kind` (a key of the read tables) and do `task`."""
+    py = python("peers")
+    read_kind = "table" if kind == "gzip" else kind
+    out: list[Contender] = []
+    stdin = files[0] if kind == "stdin" else None
+    args = [] if stdin else files
+    if read_kind in DUCKDB_FROM and task in ("mean", "top", "none"):
+        out.append(Contender("duckdb", [py, "-c", duckdb_peer(DUCKDB_FROM[read_kind], task), *args],
+                             stdin))
+    if kind in POLARS_READ or read_kind in POLARS_READ:
+        out.append(Contender("polars" + (" + sklearn" if task == "metrics" else ""),
+                             [py, "-c", polars_peer(POLARS_READ.get(kind, POLARS_READ[read_kind]),
+                                                    task), *args], stdin))
+    if task in ("mean", "top"):
+        if read_kind in PYARROW_READ:
+            out.append(Contender("pyarrow", [
+                py, "-c", array_peer("", PYARROW_READ[read_kind], task), *args], stdin))
+        if read_kind in PANDAS_READ:
+            out.append(Contender("pandas", [py, "-c", array_peer(
+                "import pandas as pd\n", PANDAS_READ[read_kind], task), *args], stdin))
+        if read_kind in NUMPY_READ:
+            out.append(Contender(TEXT_NP_PEER[kind], [py, "-c", array_peer(
+                "", NUMPY_READ[read_kind], task), *args], stdin))
+    if task == "none":
+        out.append(Contender("pandas", [py, "-c", pandas_none(), *args], stdin))
+    return out
+
+
+def bce_pair(args: list[str], files: list[str], kind: str, arrow_only: bool = False
+             ) -> list[Contender]:
+    """bce from both installs (the arrow extra's only, for what only it reads)."""
+    stdin = files[0] if kind == "stdin" else None
+    paths = ["-"] if stdin else files
+    installs = [("bce[arrow]", "arrow")] + ([] if arrow_only else [("bce (numpy-only)", "default")])
+    return [Contender(name, [bce(venv), "compute", *paths, *args], stdin)
+            for name, venv in installs]
+
+
+def matrix(data: Path, fixed: Path, small: Path, rows: int) -> list[Row]:
+    """Issue 12's rows, in its order."""
+    pair = [str(data / "preds.csv"), str(data / "targets.csv")]
+    table = [str(data / "data.csv")]
+    spec: list[tuple[str, str, str, list[str], list[str], str]] = [
+        # name, title, kind, files, bce's options, task
+        ("csv-pair", "CSV pair (preds.csv + targets.csv)", "pair", pair, [], "mean"),
+        ("csv", "CSV id,prediction,label", "table", table, [], "mean"),
+        ("csv-gz", "CSV id,prediction,label, gzipped", "gzip", [str(data / "data.csv.gz")], [],
+         "mean"),
+        ("jsonl", "JSON Lines", "jsonl", [str(data / "data.jsonl")], [], "mean"),
+        ("json", 'JSON document {"predictions", "targets"}', "json", [str(data / "data.json")], [],
+         "mean"),
+        ("npy", "two .npy (float64, int64)", "npy",
+         [str(data / "preds.npy"), str(data / "targets.npy")], [], "mean"),
+        ("parquet", "Parquet id,prediction,label", "parquet", [str(data / "data.parquet")], [],
+         "mean"),
+        ("stdin", "CSV id,prediction,label on stdin", "stdin", table, [], "mean"),
+        ("top", "--top 10 on the CSV", "table", table, ["--top", "10"], "top"),
+        ("metrics", "--metrics on the CSV", "table", table, ["--metrics"], "metrics"),
+        ("none-csv", "-r none -f csv on the CSV pair", "pair", pair, ["-r", "none"], "none"),
+        ("fixed", f"fixed-width CSV pair (%.6f, 0/1), {2 * rows:,} rows", "fixed",
+         [str(fixed / "preds.csv"), str(fixed / "targets.csv")], [], "mean"),
+    ]
+    out = []
+    for name, title, kind, files, options, task in spec:
+        output = ["-f", "csv"] if task == "none" else ["-f", "json"]
+        bces = bce_pair([*options, *output], files, kind, arrow_only=kind == "parquet")
+        peers = peers_for(kind, files, task)
+        lines = [Line(name, "bce[arrow]", [p.name for p in peers])]
+        np_peer = TEXT_NP_PEER.get(kind)
+        if np_peer and kind != "parquet" and any(c.name == np_peer for c in peers):
+            lines.append(Line(name, "bce (numpy-only)", [np_peer], table="numpy-only"))
+        out.append(Row(name, title, bces + peers, lines, "losses" if task == "none" else "result"))
+    files = [str(small / "preds.csv"), str(small / "targets.csv")]
+    startup = [Contender("python -c 'import numpy'", [python("default"), "-c", "import numpy"])]
+    for venv, suffix in (("default", ""), ("arrow", "[arrow]")):
+        for fmt in ("json", "table"):
+            startup.append(Contender(f"bce{suffix} -f {fmt}",
+                                     [bce(venv), "compute", *files, "-f", fmt]))
+    out.append(Row("startup", "1,000 rows: start-up", startup, [
+        Line(f"startup{suffix} -f {fmt}", f"bce{suffix} -f {fmt}", [startup[0].name],
+             slowest={"json": 1.5, "table": 1.8}[fmt])
+        for suffix in ("", "[arrow]") for fmt in ("json", "table")], repeats_factor=4))
+    return out
+
+
+# -- measuring ----------------------------------------------------------------------------
+
+
+def measure(contender: Contender, output: Path, timeout: float) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one run, stdout to `output`.
 
     The peak comes from GNU time, not from this process's own wait4: Linux carries
-    a parent's peak RSS into a child across exec, so a child of this (large)
-    process would report at least this process's peak.
+    a parent's peak RSS into a child across exec, so a child of this process would
+    report at least this process's peak. With stdin piped through `sh -c 'cat | ...'`,
+    %M is the largest of sh, cat and the command (wait4 folds in waited-for children).
     """
-    with tempfile.NamedTemporaryFile("r") as peak:
+    command = contender.command
+    if contender.stdin:
+        command = ["sh", "-c", 'f=$1; shift; cat "$f" | "$@"', "sh", contender.stdin, *command]
+    with tempfile.NamedTemporaryFile("r") as peak, open(output, "wb") as out:
         start = time.perf_counter()
-        done = subprocess.run([TIME, "-f", "%M", "-o", peak.name, *command],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = subprocess.Popen([TIME, "-f", "%M", "-o", peak.name, *command], stdout=out,
+                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        try:
+            _, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise RuntimeError(f"timed out after {timeout:.0f} s") from None
         wall = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr.decode()}")
+        if child.returncode != 0:
+            message = [line for line in stderr.decode(errors="replace").splitlines()
+                       if line.strip() and not line.startswith("Command exited")]
+            # bce's own "bce: error: ..." line (a hint may follow), else a traceback's last
+            said = [line for line in message if line.startswith("bce: error")] or message[-1:]
+            raise RuntimeError(said[0][:160] if said else f"exit {child.returncode}")
         return wall, int(peak.read().split()[-1]) / 1024
 
 
-def race(commands: dict[str, list[str]], repeats: int) -> dict[str, tuple[float, float]]:
-    """Median wall time and peak RSS of each command, run alternately in rotating order."""
-    names = list(commands)
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
-    for name in names:  # one warm-up each: the files into the page cache, the imports cached
-        measure(commands[name])
-    for r in range(repeats):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            runs[name].append(measure(commands[name]))
-    return {name: (statistics.median(w for w, _ in runs[name]), max(m for _, m in runs[name]))
-            for name in names}
+def race(row: Row, repeats: int, timeout: float, scratch: Path) -> dict[str, Outcome]:
+    """Every contender once to warm up, then `repeats` timed runs in rotating order."""
+    outcomes = {c.name: Outcome(scratch / f"{row.name}-{i}.out")
+                for i, c in enumerate(row.contenders)}
+    peaks: dict[str, list[float]] = {c.name: [] for c in row.contenders}
+    warm: dict[str, float] = {}
+    for c in row.contenders:
+        try:
+            warm[c.name], peak = measure(c, outcomes[c.name].output, timeout)
+            peaks[c.name].append(peak)
+        except RuntimeError as error:
+            outcomes[c.name].error = str(error)
+    fastest = min(warm.values(), default=0.0)
+    plan = {name: 1 if not name.startswith("bce") and wall > max(SLOW * fastest, 2.0) else repeats
+            for name, wall in warm.items()}
+    scratch_out = scratch / f"{row.name}-timed.out"
+    runnable = [c for c in row.contenders if c.name in plan]
+    for r in range(max(plan.values(), default=0)):
+        shift = r % len(runnable)
+        for c in runnable[shift:] + runnable[:shift]:
+            if len(outcomes[c.name].walls) >= plan[c.name] or outcomes[c.name].error:
+                continue
+            try:
+                wall, peak = measure(c, scratch_out, timeout)
+            except RuntimeError as error:
+                outcomes[c.name].error = str(error)
+                continue
+            outcomes[c.name].walls.append(wall)
+            peaks[c.name].append(peak)
+    for name, outcome in outcomes.items():
+        if outcome.walls and not outcome.error:
+            outcome.wall = statistics.median(outcome.walls)
+            outcome.runs = len(outcome.walls)
+            outcome.peak = max(peaks[name])
+    scratch_out.unlink(missing_ok=True)
+    return outcomes
 
 
-class Report:
-    def __init__(self) -> None:
-        self.lines = ["| workload | command | median s | peak RSS MiB |",
-                      "| --- | --- | ---: | ---: |"]
-        self.checks: list[str] = []
+# -- checking the numbers -----------------------------------------------------------------
 
-    def add(self, workload: str, results: dict[str, tuple[float, float]]) -> None:
-        for name, (wall, rss) in results.items():
-            self.lines.append(f"| {workload} | {name} | {wall:.3f} | {rss:.0f} |")
-        print("\n".join(self.lines[-len(results):]), flush=True)
 
-    def check(self, what: str, value: float, target: str, ok: bool) -> None:
-        line = f"- {what}: **{value:.2f}** (target {target}) {'met' if ok else 'MISSED'}"
-        self.checks.append(line)
-        print(line, flush=True)
+def values(path: Path) -> dict[str, Any]:
+    """The numbers a contender printed: bce's JSON, a peer's JSON object, or plain numbers."""
+    text = path.read_text().strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        data: dict[str, Any] = json.loads(text)
+        if "reduction" not in data:  # a peer's JSON object
+            return data
+        out: dict[str, Any] = {"loss": data["loss"]}
+        if data.get("top"):
+            out["top"] = [t["loss"] for t in data["top"]]
+        for key in ("accuracy", "brier", "roc_auc", "ece"):
+            if "metrics" in data:
+                out[key] = data["metrics"][key]
+        return out
+    numbers = [float(word) for word in text.split()]
+    return {"loss": numbers[0], **({"top": numbers[1:]} if len(numbers) > 1 else {})}
+
+
+def relative(a: float, b: float) -> float:
+    return 0.0 if a == b else abs(a - b) / max(abs(b), 1e-300)
+
+
+def compare(found: Path, reference: Path, losses: bool) -> float:
+    """The largest relative difference of found's numbers from reference's (inf: missing)."""
+    if losses:
+        worst = 0.0
+        with open(found) as found_lines, open(reference) as reference_lines:
+            for count, (a, b) in enumerate(itertools.zip_longest(found_lines, reference_lines)):
+                if a is None or b is None:
+                    return math.inf  # not as many lines
+                if count and a != b:  # past the header, not the same text
+                    worst = max(worst, relative(float(a), float(b)))
+        return worst
+    ours, theirs = values(found), values(reference)
+    worst = 0.0
+    for key, expected in theirs.items():
+        got = ours.get(key)
+        if isinstance(expected, list):
+            if not isinstance(got, list) or len(got) != len(expected):
+                return math.inf
+            pairs = list(zip(sorted(got, reverse=True), expected, strict=True))
+        elif expected is None or got is None:
+            if expected is not got:
+                return math.inf
+            continue
+        else:
+            pairs = [(got, expected)]
+        worst = max([worst, *(relative(float(g), float(e)) for g, e in pairs)])
+    return worst
+
+
+def check(row: Row, outcomes: dict[str, Outcome]) -> None:
+    reference = next((outcomes[name] for name in ("bce[arrow]", "bce (numpy-only)")
+                      if name in outcomes and not outcomes[name].error), None)
+    if reference is None or row.name == "startup":
+        return
+    for outcome in outcomes.values():
+        if not outcome.error:
+            try:
+                outcome.diff = compare(outcome.output, reference.output, row.output == "losses")
+            except ValueError:  # not numbers: shown as a mismatch
+                outcome.diff = math.inf
+
+
+# -- reporting ----------------------------------------------------------------------------
+
+
+def seconds(outcome: Outcome) -> str:
+    return "failed" if outcome.error else f"{outcome.wall:.3f}"
+
+
+def detail(row: Row, outcomes: dict[str, Outcome]) -> list[str]:
+    lines = []
+    for name, o in outcomes.items():
+        if o.error:
+            lines.append(f"| {row.name} | {name} | failed: {o.error} | | | |")
+            continue
+        diff = "-" if o.diff is None else ("MISMATCH" if o.diff > 1e-9 else f"{o.diff:.1e}")
+        lines.append(f"| {row.name} | {name} | {o.wall:.3f} | {o.runs} | {o.peak:.0f} | {diff} |")
+    return lines
+
+
+def summary(row: Row, outcomes: dict[str, Outcome], line: Line) -> str:
+    mine = outcomes[line.bce]
+    peers = [(outcomes[p].wall, p) for p in line.peers if not outcomes[p].error]
+    if not peers:
+        return f"| {line.label} | {seconds(mine)} | | (every peer failed) | | | | | |"
+    name = min(peers)[1]
+    peer = outcomes[name]
+    if mine.error:
+        return (f"| {line.label} | failed | | {name} | {peer.wall:.3f} | {peer.peak:.0f} | | | "
+                f"bce failed: {mine.error} |")
+    if line.slowest is None:
+        ratio, target, slower = f"{peer.wall / mine.wall:.2f}", "≥ 1", peer.wall < mine.wall
+    else:
+        times = mine.wall / peer.wall
+        ratio, target, slower = f"bce {times:.2f}×", f"bce ≤ {line.slowest}×", times > line.slowest
+    misses = [what for what, bad in (
+        ("slower", slower),
+        (f"peak > {PEAK_LIMIT}", mine.peak > PEAK_LIMIT and row.name != "startup"),
+        ("peer disagrees", peer.diff is not None and peer.diff > 1e-9)) if bad]
+    return (f"| {line.label} | {mine.wall:.3f} | {mine.peak:.0f} | {name} | {peer.wall:.3f} | "
+            f"{peer.peak:.0f} | **{ratio}** | {target} | "
+            f"{', '.join(misses) or 'met'} |")
+
+
+SUMMARY_HEAD = ["| row | bce s | bce MiB | fastest peer | peer s | peer MiB | peer/bce | target"
+                " | |",
+                "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+DETAIL_HEAD = ["| row | contender | median s | n | peak MiB | rel. diff vs bce |",
+               "| --- | --- | ---: | ---: | ---: | ---: |"]
+
+
+def generate(kind: str, rows: int, seed: int) -> Path:
+    """bench/datagen.py in the peers' venv (it needs numpy, pandas and pyarrow)."""
+    done = subprocess.run([python("peers"), str(ROOT / "bench" / "datagen.py"), kind, str(rows),
+                           str(seed)], check=True, capture_output=True, text=True)
+    return Path(done.stdout.strip())
+
+
+def scale_run(report: list[str], checks: list[str], timeout: float) -> None:
+    """Peak RSS of bce over 1M, 10M and 100M fixed-width rows: it must not grow."""
+    peaks = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for rows in (1_000_000, 10_000_000, 100_000_000):
+            folder = generate("fixed", rows, 0)
+            files = [str(folder / "preds.csv"), str(folder / "targets.csv")]
+            row = Row("scale", f"{rows:,} rows", [
+                Contender(f"bce{'[arrow]' if v == 'arrow' else ''} {rows:,}",
+                          [bce(v), "compute", *files, "-f", "json"]) for v in ("default", "arrow")],
+                [])
+            outcomes = race(row, 1, timeout, Path(scratch))
+            report.extend(detail(row, outcomes))
+            print("\n".join(report[-2:]), flush=True)
+            peaks[rows] = max(o.peak for o in outcomes.values())
+    spread = max(peaks.values()) / min(peaks.values()) - 1
+    checks.append(f"- peak RSS spread over 1M/10M/100M rows: **{spread:.2f}** (target ≤ 0.20) "
+                  f"{'met' if spread <= 0.2 else 'MISSED'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--scale", action="store_true", help="add 1M and 100M rows for memory")
+    parser.add_argument("--rows", type=int, default=5_000_000,
+                        help="rows of every input (the fixed-width row has twice as many)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up")
+    parser.add_argument("--only", help="comma list of rows (and 'accuracy'): " + ", ".join(
+        ["csv-pair", "csv", "csv-gz", "jsonl", "json", "npy", "parquet", "stdin", "top",
+         "metrics", "none-csv", "fixed", "startup", "accuracy"]))
+    parser.add_argument("--quick", action="store_true", help="200k rows, one repeat: a smoke test")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per run")
+    parser.add_argument("--scale", action="store_true", help="add 1M, 10M and 100M rows for memory")
     args = parser.parse_args()
-    report = Report()
-
-    small = generate(1000)
-    p, y = str(small[0]), str(small[1])
-    results = race({
-        "python -c 'import numpy'": [python("default"), "-c", "import numpy"],
-        "bce -f json": [bce("default"), "compute", p, y, "-f", "json"],
-        "bce -f table": [bce("default"), "compute", p, y, "-f", "table"],
-        "torch + loadtxt one-liner": [python("anchors"), "-c", TORCH_ONE_LINER, p, y],
-    }, args.repeats * 4)
-    report.add("1,000 rows", results)
-    numpy_import = results["python -c 'import numpy'"][0]
-    json_ratio = results["bce -f json"][0] / numpy_import
-    table_ratio = results["bce -f table"][0] / numpy_import
-    torch_ratio = results["torch + loadtxt one-liner"][0] / results["bce -f json"][0]
-    report.check("1k rows, bce -f json / import numpy", json_ratio, "≤ 1.5", json_ratio <= 1.5)
-    report.check("1k rows, bce -f table / import numpy", table_ratio, "≤ 1.8", table_ratio <= 1.8)
-    report.check("1k rows, torch one-liner / bce", torch_ratio, "≥ 6", torch_ratio >= 6)
-
-    big = generate(args.rows)
-    p, y, w = map(str, big)
-    label = f"{args.rows:,} rows"
-    results = race({
-        "bce (default install)": [bce("default"), "compute", p, y, "-f", "json"],
-        "bce (arrow extra)": [bce("arrow"), "compute", p, y, "-f", "json"],
-        "numpy.loadtxt script": [python("anchors"), "-c", LOADTXT, p, y],
-        "pyarrow script": [python("anchors"), "-c", PYARROW, p, y],
-        "polars script": [python("anchors"), "-c", POLARS, p, y],
-        "pandas + torch script": [python("anchors"), "-c", PANDAS_TORCH, p, y],
-    }, args.repeats)
-    report.add(label, results)
-    default, extra = results["bce (default install)"][0], results["bce (arrow extra)"][0]
-    loadtxt = results["numpy.loadtxt script"][0] / default
-    fastest = min(results["pyarrow script"][0], results["polars script"][0]) / extra
-    pandas = results["pandas + torch script"][0] / extra
-    report.check(f"{label}, loadtxt script / bce", loadtxt, "≥ 1.5", loadtxt >= 1.5)
-    report.check(f"{label}, faster of pyarrow and polars / bce[arrow]", fastest, "≥ 1.3",
-                 fastest >= 1.3)
-    report.check(f"{label}, pandas + torch / bce[arrow]", pandas, "≥ 4", pandas >= 4)
-
-    p_repr = str(generate_repr(args.rows))
-    results = race({
-        "bce (default install)": [bce("default"), "compute", p_repr, y, "-f", "json"],
-        "bce (arrow extra)": [bce("arrow"), "compute", p_repr, y, "-f", "json"],
-        "numpy.loadtxt script": [python("anchors"), "-c", LOADTXT, p_repr, y],
-        "pyarrow script": [python("anchors"), "-c", PYARROW, p_repr, y],
-        "polars script": [python("anchors"), "-c", POLARS, p_repr, y],
-    }, max(1, args.repeats // 2))
-    report.add(f"{label}, repr floats (no target)", results)
-
-    memory = {}
-    for venv in ("default", "arrow"):
-        for reduction, extra_args in (("mean", []), ("sum", []),
-                                      ("weighted-mean", ["--weights", w])):
-            memory[f"bce ({venv}) -r {reduction}"] = [bce(venv), "compute", p, y, "-r",
-                                                      reduction, "-f", "json", *extra_args]
-    results = race(memory, max(1, args.repeats // 2))
-    report.add(f"{label}, memory", results)
-    peak = max(rss for _, rss in results.values())
-    report.check(f"{label}, peak RSS of bce, MiB", peak, "≤ 150", peak <= 150)
-
+    if args.quick:
+        args.rows, args.repeats = 200_000, 1
+    began = time.perf_counter()
+    data = generate("repr", args.rows, args.seed)
+    rows = matrix(data, generate("fixed", 2 * args.rows, args.seed),
+                  generate("repr", 1000, args.seed), args.rows)
+    wanted = set(args.only.split(",")) if args.only else None
+    known = {row.name for row in rows} | {"accuracy"}
+    if wanted and wanted - known:
+        parser.error(f"unknown rows: {', '.join(sorted(wanted - known))} "
+                     f"(known: {', '.join(sorted(known))})")
+    print(f"{args.rows:,} rows, {args.repeats} repeats; data in {data.parent}\n", flush=True)
+    details = list(DETAIL_HEAD)
+    main_lines: list[str] = []
+    numpy_lines: list[str] = []
+    checks: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bce-bench-") as scratch:
+        for row in rows:
+            if wanted and row.name not in wanted:
+                continue
+            print(f"## {row.title}", flush=True)
+            outcomes = race(row, args.repeats * row.repeats_factor, args.timeout, Path(scratch))
+            check(row, outcomes)
+            lines = detail(row, outcomes)
+            details.extend(lines)
+            print("\n".join(lines), flush=True)
+            for line in row.lines:
+                text = summary(row, outcomes, line)
+                (main_lines if line.table == "main" else numpy_lines).append(text)
+                print(text, flush=True)
+            for o in outcomes.values():
+                o.output.unlink(missing_ok=True)
     if args.scale:
-        peaks = {}
-        for rows in (1_000_000, 10_000_000, 100_000_000):
-            p, y, _ = map(str, generate(rows))
-            results = race({f"bce ({venv})": [bce(venv), "compute", p, y, "-f", "json"]
-                            for venv in ("default", "arrow")}, 1)
-            report.add(f"{rows:,} rows, scale", results)
-            peaks[rows] = max(rss for _, rss in results.values())
-        spread = max(peaks.values()) / min(peaks.values()) - 1
-        report.check("peak RSS spread over 1M/10M/100M rows", spread, "≤ 0.20", spread <= 0.2)
-
-    accuracy = subprocess.run([python("default"), str(ROOT / "bench" / "accuracy.py"),
-                               str(big[0]), str(big[1])], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    worst = float(accuracy.split()[-1])
-    report.check(f"{label}, worst relative error of the streamed mean vs math.fsum over "
-                 "block sizes", worst / 1e-13, "≤ 1, in units of 1e-13", worst <= 1e-13)
-    print(accuracy)
-
+        scale_run(details, checks, args.timeout)
+    if not wanted or "accuracy" in wanted:
+        done = subprocess.run([python("default"), str(ROOT / "bench" / "accuracy.py"),
+                               str(data / "preds.csv"), str(data / "targets.csv")],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        print(done)
+        worst = float(done.split()[-1])
+        checks.append(f"- {args.rows:,} rows, worst relative error of the streamed mean vs "
+                      f"math.fsum over block sizes: **{worst:.2g}** (target ≤ 1e-13) "
+                      f"{'met' if worst <= 1e-13 else 'MISSED'}")
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {os.uname().machine}"
-    print(f"\nMachine: {machine}\n")
-    print("\n".join([*report.lines, "", *report.checks]))
+    print(f"\n# Summary ({args.rows:,} rows, median of {args.repeats}; {machine}; "
+          f"load average {os.getloadavg()[0]:.1f}; took {time.perf_counter() - began:.0f} s)\n")
+    print("\n".join([*SUMMARY_HEAD, *main_lines]))
+    if numpy_lines:
+        print("\nThe numpy-only install against the numpy/stdlib one-liner:\n")
+        print("\n".join([*SUMMARY_HEAD, *numpy_lines]))
+    print("\n" + "\n".join(details))
+    if checks:
+        print("\n" + "\n".join(checks))
 
 
 if __name__ == "__main__":
