@@ -273,7 +273,7 @@ def test_streamed_npy_matches_the_mapped_one(bce: Run, files: Files, order: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Compressed `.npy` (C or Fortran order, any dtype) is streamed in blocks of rows and
     gives what the memory-mapped file gives."""
-    monkeypatch.setattr(npy, "BLOCK_ROWS", 7)
+    monkeypatch.setattr(base, "BLOCK_ROWS", 7)
     monkeypatch.setattr(base, "BLOCK_ROWS", 7)
     rng = np.random.default_rng(3)
     p = np.asfortranarray(rng.uniform(0.01, 0.99, (50, 3))) if order == "F" else \

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bcecli.readers import arrow
+from bcecli.readers import arrow, base
 from tests.helpers import Files, Run
 
 pa = pytest.importorskip("pyarrow")
@@ -49,7 +49,7 @@ def test_many_blocks_are_the_csv_s(bce: Run, files: Files,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(arrow, "BLOCK_ROWS", 1000)  # blocks of 500 rows, of two columns
+    monkeypatch.setattr(base, "BLOCK_ROWS", 1000)  # blocks of 500 rows, of two columns
     rng = np.random.default_rng(5)
     p, y = rng.random(4321), rng.integers(0, 2, 4321)
     pq.write_table(pa.table({"id": np.arange(4321), "prediction": p, "label": y}),

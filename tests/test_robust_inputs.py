@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from bcecli.errors import InputError
-from bcecli.readers import npy
+from bcecli.readers import base, npy
 from tests.helpers import TRUE, Files, Run, loss_of
 
 
@@ -320,7 +320,7 @@ def test_an_npy_that_shrinks_while_it_is_read(files: Files, tmp_path: Path,
     """Once memory-mapped: the process died of SIGBUS (this test with it)."""
     from bcecli.readers import base, open_input, read_input
 
-    monkeypatch.setattr(npy, "BLOCK_ROWS", 1000)
+    monkeypatch.setattr(base, "BLOCK_ROWS", 1000)
     files(p__npy=npy_bytes(np.full(10_000, 0.5)))
     with ExitStack() as resources:
         reader = read_input(open_input("p.npy", resources), resources)
@@ -344,7 +344,7 @@ def test_a_fortran_order_file_is_read_in_place(bce: Run, files: Files,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Column by column where it lies, whatever its size; streamed, up to a bound."""
     monkeypatch.setattr(npy, "MAX_FORTRAN_BYTES", 16)
-    monkeypatch.setattr(npy, "BLOCK_ROWS", 2)
+    monkeypatch.setattr(base, "BLOCK_ROWS", 2)
     table = np.array([[1.0, 0.8, 7.0], [0.0, 0.3, 7.0], [1.0, 0.6, 7.0]])
     files(d__npy=npy_bytes(np.asfortranarray(table)), e__npy=npy_bytes(np.asfortranarray(
         table.astype(">f4"))), z__npy__gz=gzip.compress(npy_bytes(np.asfortranarray(table))))
