@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import threading
 from contextlib import ExitStack
@@ -455,3 +456,16 @@ def test_a_path_with_a_nul_byte(bce: Run, files: Files) -> None:
                                                    "w\0"],
                  ["compute", "p.csv", "y.csv", "--baseline", "b\0"], ["merge", "m\0"]):
         assert refusal(bce, *args) == f"bce: error: {args[-1]!r}: no such file\n", args
+
+
+def test_a_json_document_from_a_named_pipe_is_read_once(bce: Run, tmp_path: Path) -> None:
+    """A plain file of flat arrays is streamed by reopening it; a pipe cannot be reopened
+    (the second open would wait for a writer forever): it is read whole, once."""
+    document = b'{"predictions": [0.5, 0.25], "targets": [1, 0]}'
+    writer = fed(tmp_path / "d.json", document)
+    (tmp_path / "e.json").write_bytes(document)
+    from_pipe = bce("compute", str(tmp_path / "d.json"), "--json")
+    writer.join(5)
+    from_file = bce("compute", str(tmp_path / "e.json"), "--json")
+    assert from_pipe.exit_code == 0, from_pipe.stderr
+    assert json.loads(from_pipe.stdout)["loss"] == json.loads(from_file.stdout)["loss"]

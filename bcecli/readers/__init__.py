@@ -153,7 +153,7 @@ def json_document(data: Input) -> Reader | dict[str, Reader]:
     from bcecli.readers import jsondoc
     from bcecli.readers.jsonstream import streamed_json
 
-    path = data.plain_file
+    path = data.plain_file if data.stream.seekable() else None  # a named pipe: read once
     if path is not None:
         def whole() -> object:
             with open_file(path) as stream:
