@@ -37,12 +37,19 @@ CHUNK = 1_000_000
 DONE = ".complete"
 
 
+def cached(folder: Path) -> bool:
+    """Whether `folder` holds a complete earlier draw; else it is made, to be filled."""
+    if (folder / DONE).exists():
+        return True
+    folder.mkdir(parents=True, exist_ok=True)
+    return False
+
+
 def repr_files(rows: int, seed: int = 0) -> Path:
     """Every format of one draw of `rows` rows; returns their directory (cached)."""
     folder = DATA / f"repr-{rows}-s{seed}"
-    if (folder / DONE).exists():
+    if cached(folder):
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     p = rng.random(rows)
     y = (rng.random(rows) < p).astype(np.int64)
@@ -77,9 +84,8 @@ def repr_files(rows: int, seed: int = 0) -> Path:
 def fixed_files(rows: int, seed: int = 0) -> Path:
     """Predictions with 6 decimals, 0/1 targets drawn from them, and weights with 3 (cached)."""
     folder = DATA / f"fixed-{rows}-s{seed}"
-    if (folder / DONE).exists():
+    if cached(folder):
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     with open(folder / "preds.csv", "wb") as preds, open(folder / "targets.csv", "wb") as targets, \
             open(folder / "weights.csv", "wb") as weights:
