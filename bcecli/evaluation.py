@@ -228,6 +228,7 @@ class EvalSums:
     --------
     >>> import numpy as np
     >>> from bcecli.core import binary_cross_entropy
+    >>> from bcecli.evaluation import EvalSums
     >>> p, y = np.array([0.8, 0.3, 0.6, 0.1]), np.array([1.0, 0.0, 1.0, 1.0])
     >>> sums = EvalSums()
     >>> sums.observe(p, y, binary_cross_entropy(p, y, reduction="none"))
@@ -490,6 +491,7 @@ def replicate_weights(keys: Uint64Array, replicates: int, seed: int = DEFAULT_SE
     Examples
     --------
     >>> import numpy as np
+    >>> from bcecli.evaluation import replicate_weights
     >>> keys = np.arange(6, dtype=np.uint64)
     >>> (replicate_weights(keys, 3)[:, 2:] == replicate_weights(keys[2:], 3)).all()
     np.True_
