@@ -116,11 +116,13 @@ def two_product(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
     return product, error
 
 
-def exact_sum(*arrays: FloatArray) -> list[float]:
-    """The exact parts of the sum of every value of `arrays` (a value and its error term)."""
-    parts: list[float] = []
-    for values in arrays:
-        parts += accurate_sum(values)
+def exact_sum(values: FloatArray, errors: FloatArray | None = None) -> list[float]:
+    """The parts of the sum of `values` (core's `accurate_sum`) plus that of `errors`,
+    the error terms of `two_product`, summed plainly: they are 2⁻⁵³ of the values, so
+    the sum stays within about eps² of exact, as `accurate_sum`'s own errors do."""
+    parts = accurate_sum(values)
+    if errors is not None:
+        parts.append(float(np.sum(errors)))
     return exact_parts(parts)
 
 
@@ -199,7 +201,11 @@ class Bins:
             low, high, n, w, w2, wp, wy = row
             if w > 0:
                 rate = min(max(wy / w, 0.0), 1.0)
-                rows.append(Bin(low, high, n, w, wp / w, wy / w, wilson(rate, w * w / w2)))
+                # Kish's size as (Σw/√Σw²)², safe from overflow; none if Σw² under- or
+                # overflowed (weights below 1e-162 or above 1e154)
+                interval = wilson(rate, (w / math.sqrt(w2)) ** 2) if 0 < w2 < math.inf \
+                    else None
+                rows.append(Bin(low, high, n, w, wp / w, wy / w, interval))
                 gaps.append(abs(wp - wy))
             else:
                 rows.append(Bin(low, high, n, w, None, None, None))
@@ -280,7 +286,8 @@ class EvalSums:
     def observe_bins(self, p: FloatArray, wp: FloatArray, wy: FloatArray,
                      w: FloatArray | None) -> None:
         """Each bin's count and sums, over the batch sorted by bin (a radix sort)."""
-        index = np.searchsorted(self.edges[1:-1], p).astype(np.uint32)
+        index = np.searchsorted(self.edges[1:-1], p).astype(
+            np.uint16 if self.bins <= 1 << 16 else np.uint32)  # 16 bits: a radix sort
         order = np.argsort(index, kind="stable")
         cuts = np.searchsorted(index[order], np.arange(self.bins + 1)).tolist()
         columns = {"prediction": wp[order], "label": wy[order]}
@@ -294,9 +301,8 @@ class EvalSums:
             new = {name: exact_sum(values[a:b]) for name, values in columns.items()}
             if w is None:
                 new |= {"weight": [float(b - a)], "weight_sq": [float(b - a)]}
-            else:
-                new |= {"weight_sq": exact_sum(*two_product(columns["weight"][a:b],
-                                                            columns["weight"][a:b]))}
+            else:  # only for Kish's effective size: no need of every bit
+                new |= {"weight_sq": exact_sum(columns["weight"][a:b] ** 2)}
             for name, parts in new.items():
                 self.bin_sums[name][k] = add_parts(self.bin_sums[name][k], parts)
 

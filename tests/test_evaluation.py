@@ -170,6 +170,15 @@ def test_weighted_bins_against_a_loop(bins: int) -> None:
     assert table.ece == pytest.approx(float(sum(gaps) / total), rel=1e-12, abs=1e-15)
 
 
+def test_bins_of_extreme_weights_have_no_interval_rather_than_a_wrong_one() -> None:
+    table = Bins.from_sums([0, 0.5], [0.5, 1], [2, 2], [2e-170, 2e160], [0.0, math.inf],
+                           [1e-170, 1e160], [1e-170, 1e160])
+    assert [b.label_ci95 for b in table.bins] == [None, None]
+    assert [b.mean_label for b in table.bins] == [0.5, 0.5]
+    assert Bins.from_sums([0], [1], [2], [2e150], [2e300], [0.0], [1e150]).bins[0].label_ci95 \
+        == pytest.approx(wilson(0.5, 2.0), rel=1e-15)
+
+
 def test_ece_and_mce_from_sums() -> None:
     table = Bins.from_sums([0, 0.5], [0.5, 1], [3, 0], [2.0, 0.0], [2.0, 0.0], [0.5, 0.0],
                            [1.0, 0.0])
