@@ -132,6 +132,7 @@ def fraction(parts: list[float]) -> Fraction:
 
 
 def add_parts(total: list[float], more: list[float]) -> list[float]:
+    """Two exact sums as one, still a few floats."""
     return exact_parts(total + more)
 
 
@@ -168,6 +169,7 @@ class Bin:
     label_ci95: Interval | None
 
     def to_json(self) -> dict[str, Any]:
+        """The row as `"calibration_bins"` holds it."""
         return {"lower": self.lower, "upper": self.upper, "count": self.count,
                 "weight": self.weight, "mean_prediction": self.mean_prediction,
                 "mean_label": self.mean_label,
@@ -257,6 +259,7 @@ class EvalSums:
 
     @property
     def edges(self) -> FloatArray:
+        """scikit-learn's: k·(1/N) rounded (0.30000000000000004 for N = 10), not k/N."""
         return np.linspace(0.0, 1.0, self.bins + 1)
 
     def observe(self, p: FloatArray, y: FloatArray, losses: FloatArray,
