@@ -365,6 +365,7 @@ class EvalSums:
         return state
 
     def total(self, name: str) -> float:
+        """One of `SUMS`, exactly rounded."""
         return exact_total(self.sums[name])
 
     def reliability(self) -> Bins:
