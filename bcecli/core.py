@@ -40,6 +40,7 @@ class DType(StrEnum):
 
 
 LOG_CLAMP = -100.0  # PyTorch clamps each log term of BCELoss at -100
+LABEL_SLICE = 1 << 15  # elements per slice of `label_losses`: its arrays stay in cache
 
 FloatArray = NDArray[np.floating]
 
@@ -407,15 +408,21 @@ def label_losses(p: FloatArray, negative: NDArray[np.bool_], clamp: bool) -> Flo
     The other term is multiplied by a zero target, and both terms are finite (clamped,
     or clipped with eps), so it only ever adds a signed zero, which the caller's
     ``+ 0.0`` makes 0.0: the same floats, bit for bit. log1p, far slower than log
-    in numpy, is taken only of the predictions whose target is 0.
+    in numpy, is taken only of the predictions whose target is 0, gathered and
+    scattered back a cache-sized slice of rows at a time.
     """
-    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
-        result: FloatArray = np.log(p)
-        log_q = np.log1p(-p[negative])
-    if clamp:
-        np.maximum(result, LOG_CLAMP, out=result)
-        np.maximum(log_q, LOG_CLAMP, out=log_q)
-    result[negative] = log_q
+    result: FloatArray = np.empty(p.shape, dtype=p.dtype)
+    step = max(1, LABEL_SLICE // max(1, p.size // max(1, len(p))))
+    for start in range(0, len(p), step):
+        rows = slice(start, start + step)
+        out, bad = result[rows], negative[rows]
+        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
+            np.log(p[rows], out=out)
+            log_q = np.log1p(-p[rows][bad])
+        if clamp:
+            np.maximum(out, LOG_CLAMP, out=out)
+            np.maximum(log_q, LOG_CLAMP, out=log_q)
+        out[bad] = log_q
     return np.negative(result, out=result)
 
 
