@@ -40,6 +40,7 @@ class DType(StrEnum):
 
 
 LOG_CLAMP = -100.0  # PyTorch clamps each log term of BCELoss at -100
+LABEL_SLICE = 1 << 15  # elements per slice of `label_losses`: its arrays stay in cache
 
 FloatArray = NDArray[np.floating]
 
@@ -386,6 +387,10 @@ def probability_losses(
     if eps is not None:
         low = clip_eps(eps, p.dtype)
         p = np.clip(p, p.dtype.type(low), p.dtype.type(1.0 - low))
+    if pos_weight is None:
+        negative = y == 0
+        if np.count_nonzero(negative) + np.count_nonzero(y == 1) == y.size:
+            return label_losses(p, negative, clamp=eps is None)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
         log_p = np.log(p)
         log_q = np.log1p(-p)
@@ -395,6 +400,30 @@ def probability_losses(
     positive = y * log_p if pos_weight is None else pos_weight * y * log_p
     result: FloatArray = (y - 1) * log_q - positive
     return result
+
+
+def label_losses(p: FloatArray, negative: NDArray[np.bool_], clamp: bool) -> FloatArray:
+    """`probability_losses` for 0/1 targets, with one log per element instead of two.
+
+    The other term is multiplied by a zero target, and both terms are finite (clamped,
+    or clipped with eps), so it only ever adds a signed zero, which the caller's
+    ``+ 0.0`` makes 0.0: the same floats, bit for bit. log1p, far slower than log
+    in numpy, is taken only of the predictions whose target is 0, gathered and
+    scattered back a cache-sized slice of rows at a time.
+    """
+    result: FloatArray = np.empty(p.shape, dtype=p.dtype)
+    step = max(1, LABEL_SLICE // max(1, p.size // max(1, len(p))))
+    for start in range(0, len(p), step):
+        rows = slice(start, start + step)
+        out, bad = result[rows], negative[rows]
+        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
+            np.log(p[rows], out=out)
+            log_q = np.log1p(-p[rows][bad])
+        if clamp:
+            np.maximum(out, LOG_CLAMP, out=out)
+            np.maximum(log_q, LOG_CLAMP, out=log_q)
+        out[bad] = log_q
+    return np.negative(result, out=result)
 
 
 def clip_eps(eps: float, dtype: np.dtype[np.floating]) -> float:
@@ -461,23 +490,40 @@ def apply_weight(losses: FloatArray, weight: FloatArray | None) -> FloatArray:
 
 
 def check_predictions(x: FloatArray, logits: bool) -> None:
-    first_bad(np.isnan(x), x, "prediction", "is not a number")
-    if not logits:
+    if logits:
+        if not inside(x, -math.inf, math.inf):
+            first_bad(np.isnan(x), x, "prediction", "is not a number")
+    elif not inside(x, 0.0, 1.0):
+        first_bad(np.isnan(x), x, "prediction", "is not a number")
         first_bad(~((x >= 0) & (x <= 1)), x, "prediction", "is outside [0, 1]")
 
 
 def check_targets(y: FloatArray, any_value: bool = False) -> None:
-    first_bad(np.isnan(y), y, "target", "is not a number")
     if any_value:
-        first_bad(~np.isfinite(y), y, "target", "is not finite")
-    else:
+        if not finite(y):
+            first_bad(np.isnan(y), y, "target", "is not a number")
+            first_bad(~np.isfinite(y), y, "target", "is not finite")
+    elif not inside(y, 0.0, 1.0):
+        first_bad(np.isnan(y), y, "target", "is not a number")
         first_bad(~((y >= 0) & (y <= 1)), y, "target", "is outside [0, 1]")
 
 
 def check_weights(w: FloatArray, role: str, negative: bool = False) -> None:
-    first_bad(~np.isfinite(w), w, role, "is not finite")
-    if not negative:
+    if not finite(w):
+        first_bad(~np.isfinite(w), w, role, "is not finite")
+    if not negative and not inside(w, 0.0, math.inf):
         first_bad(w < 0, w, role, "is negative")
+
+
+def inside(values: FloatArray, low: float, high: float) -> bool:
+    """Every value in [low, high] and none NaN (a NaN makes the minimum NaN): two quick
+    reductions, so the masks that find the first bad value are built only when there is one."""
+    return not values.size or bool(values.min() >= low and values.max() <= high)
+
+
+def finite(values: FloatArray) -> bool:
+    """No value infinite or NaN, by the same two reductions as `inside`."""
+    return not values.size or bool(math.isfinite(values.min()) and math.isfinite(values.max()))
 
 
 def first_bad(mask: NDArray[np.bool_], values: FloatArray, role: str, problem: str) -> None:
@@ -680,6 +726,10 @@ def accurate_sum(values: FloatArray) -> list[float]:
     x = np.asarray(values, dtype=np.float64).ravel()
     parts: list[float] = []
     errors: list[float] = []
+    # Every level writes into buffers made once (a fresh array per step cost more than
+    # the arithmetic): the sums alternate between two, as a level reads the last one's.
+    sums = (np.empty(x.size // 2), np.empty(x.size // 2))
+    b_virtual, error = np.empty(x.size // 2), np.empty(x.size // 2)
     with np.errstate(invalid="ignore", over="ignore"):
         while x.size > 1:
             if x.size % 2:
@@ -687,9 +737,11 @@ def accurate_sum(values: FloatArray) -> list[float]:
                 x = x[:-1]
             half = x.size // 2
             a, b = x[:half], x[half:]
-            s = a + b
-            b_virtual = s - a
-            errors.append(float(np.sum((a - (s - b_virtual)) + (b - b_virtual))))
+            s = np.add(a, b, out=sums[len(errors) % 2][:half])
+            bv = np.subtract(s, a, out=b_virtual[:half])
+            e = np.subtract(a, np.subtract(s, bv, out=error[:half]), out=error[:half])
+            e += np.subtract(b, bv, out=bv)
+            errors.append(float(np.sum(e)))
             x = s
     if x.size:
         parts.append(float(x[0]))
@@ -726,8 +778,11 @@ def exact_parts(values: list[float]) -> list[float]:
 
 
 def exact_total(parts: list[float]) -> float:
-    """`math.fsum`, but inf (not OverflowError) when the exact sum is too large."""
+    """`math.fsum`, but inf (not OverflowError) when the exact sum is too large, and NaN
+    (not ValueError) where inf meets -inf, as it does in one block's sum."""
     try:
         return math.fsum(parts)
     except OverflowError:
         return math.inf
+    except ValueError:  # "-inf + inf in fsum": huge weights of both signs (--like torch)
+        return math.nan

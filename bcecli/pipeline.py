@@ -66,8 +66,8 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
     streamed = Streamed(list(totals) if totals else [LossTotal() for _ in functions])
     for batch in batches(plan):
         streamed.rows += len(batch.predictions.values)
-        missing = batch.missing_rows()
-        if missing.any():
+        if batch.has_missing():
+            missing = batch.missing_rows()
             if not skip_missing:
                 raise missing_value(batch, int(np.argmax(missing)))
             streamed.skipped += int(missing.sum())
@@ -77,8 +77,11 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
         predictions, targets = batch.predictions.values, batch.targets.values
         streamed.lowest = min(streamed.lowest, float(predictions.min()))
         streamed.highest = max(streamed.highest, float(predictions.max()))
-        streamed.hard_predictions &= bool(((predictions == 0) | (predictions == 1)).all())
-        streamed.soft_targets |= bool(((targets != 0) & (targets != 1)).any())
+        # each flag settles for good on the first batch that says otherwise, mostly the first
+        if streamed.hard_predictions:
+            streamed.hard_predictions = bool(((predictions == 0) | (predictions == 1)).all())
+        if not streamed.soft_targets:
+            streamed.soft_targets = bool(((targets != 0) & (targets != 1)).any())
         weight = weight_array(batch, class_weights)
         try:  # the weights as read, so a bad one is reported with its own value and line
             if batch.weights is not None:
@@ -133,6 +136,11 @@ class Batch:
     @property
     def chunks(self) -> list[Chunk]:
         return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
+
+    def has_missing(self) -> bool:
+        """Whether any role has a missing value (NaN): a NaN makes the minimum NaN, so one
+        quick reduction a role instead of a mask."""
+        return any(math.isnan(chunk.values.min()) for chunk in self.chunks)
 
     def missing_rows(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Rows with a missing value (NaN) in any role."""
