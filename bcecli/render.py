@@ -45,12 +45,12 @@ LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
-BULK_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
-ARROW_VALUES = 1 << 16  # values pyarrow formats at a time
-# What a -r none run grows by once pyarrow formats its rows: the held-back text, pyarrow's
-# library, pools and kernels (measured from there: 78 MiB with CSV input, 86 with .npy).
-BULK_MEMORY = 96 << 20
-PEAK_MEMORY = 150 << 20  # the most bce may hold, at any input size
+BULK_AFTER = 64  # values: from these on, numpy formats them (below, `repr` is as quick)
+BULK_VALUES = 1 << 16  # values numpy formats at a time, to keep its grids small
+# numpy formats |x| in [BULK_LOW, BULK_HIGH): the text has no exponent, at most 19 decimals
+# (the fraction fits a uint64) and the integer part is exact (below 2**53)
+BULK_LOW, BULK_HIGH = 1e-3, 2.0 ** 53
+POWERS = 10 ** np.arange(20, dtype=np.uint64)  # 10**19 < 2**64
 
 
 class Format(StrEnum):
@@ -125,14 +125,15 @@ def format_lines(losses: FloatArray, separator: str) -> list[str]:
     return joined_rows(losses, separator, "\n").split("\n") if len(losses) else []
 
 
-def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False,
-                bulk: bool = False) -> str:
+def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False
+                ) -> str:
     """Per-element losses as text: a row's C values joined by `separator` (in brackets for
     JSON), the rows joined by `between`. Each value is `format_float`'s (`format_json_number`'s
-    for JSON), by pyarrow when `bulk` says (it must be installed)."""
-    if bulk:  # a slice of rows at a time: pyarrow holds several copies of the text
-        step = max(1, ARROW_VALUES // (1 if losses.ndim == 1 else losses.shape[1]))
-        return between.join(arrow_rows(losses[start:start + step], separator, between, json)
+    for JSON): by numpy past `BULK_AFTER` values (`bulk_text`), else by `repr`."""
+    if losses.size >= BULK_AFTER:
+        width = 1 if losses.ndim == 1 else losses.shape[1]
+        step = max(1, BULK_VALUES // width)
+        return between.join(bulk_text(losses[start:start + step], separator, between, json)
                             for start in range(0, len(losses), step))
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
     number = format_json_number if json and np.isinf(losses).any() else repr
@@ -143,57 +144,127 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
                         for row in losses.tolist())
 
 
-def room_for_arrow() -> bool:
-    """Whether pyarrow is installed and the run fits under `PEAK_MEMORY` with its formatter,
-    from what the process holds now (not beside pyarrow's readers, Parquet or CSV). Linux only:
-    elsewhere the resident memory is not known cheaply, and Python formats."""
-    from importlib.util import find_spec
+def shortest(x: FloatArray) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
+                                     np.ndarray[Any, np.dtype[np.int64]],
+                                     np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Python's repr digits of positive floats in [BULK_LOW, BULK_HIGH), as `mantissa` /
+    10**`places`, and where they are proven (elsewhere `repr` must format).
 
-    try:
-        with open("/proc/self/statm") as stats:
-            resident = int(stats.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return False
-    return resident + BULK_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
+    repr is the decimal with the fewest places that reads back as x, the nearest to x
+    among them. Outside powers of two x's rounding interval is symmetric, so if any
+    decimal of p places reads back, the nearest one does, and then one of p + 1 places
+    too: from 17 significant digits (which always read back) places are dropped while
+    x rounded to one fewer still reads back. Each rounding is exact (Dekker's product
+    of x and an exact power of ten) and each read back is jsonnumbers' exact one; an
+    exact tie, a power of two or an unproven read leaves the value to `repr`.
+    """
+    scale = np.maximum(16 - np.floor(np.log10(x)).astype(np.int64), 0)
+    mantissa, proven = rounded(x, scale)
+    proven &= (mantissa >= 10 ** 16) & (np.frexp(x)[0] != 0.5)  # 17 digits, no power of 2
+    places = scale.copy()
+    live = np.flatnonzero(proven & (places > 0))
+    while len(live):
+        fewer = places[live] - 1
+        candidate, clear = rounded(x[live], fewer)
+        proven[live[~clear]] = False
+        held = clear & reads_back(candidate, fewer, x[live])
+        live = live[held]
+        mantissa[live] = candidate[held]
+        places[live] = fewer[held]
+        live = live[places[live] > 0]
+    proven &= (places == 0) | (mantissa % 10 != 0)  # no trailing zero: a place was droppable
+    return mantissa, places, proven
 
 
-def arrow_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
-    """`joined_rows` by pyarrow, several times faster than `repr` a value. Its shortest
-    round-trip digits are Python's, but not its layout: integers lack Python's `.0` (added
-    here), and outside [1e-4, 1e10) its exponents differ, so those values (and inf, nan)
-    are formatted by Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def rounded(x: FloatArray, places: np.ndarray[Any, np.dtype[np.int64]]
+            ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """x * 10**places rounded to the nearest integer, exactly (places <= 22 and the
+    product below 2**62), and where that was no tie."""
+    from bcecli.readers.jsonnumbers import _POW10, split
 
-    pool = pa.system_memory_pool()  # gives memory back as soon as a block is written
+    power = _POW10[places]
+    high = x * power
+    x_high, x_low = split(x)
+    p_high, p_low = split(power)
+    low = ((x_high * p_high - high) + x_high * p_low + x_low * p_high) + x_low * p_low
+    whole = np.rint(high)
+    rest = (high - whole) + low  # rounds only where it cannot move rint across a half
+    step = np.rint(rest)
+    return whole.astype(np.int64) + step.astype(np.int64), np.abs(rest - step) != 0.5
+
+
+def reads_back(mantissa: np.ndarray[Any, np.dtype[np.int64]],
+               places: np.ndarray[Any, np.dtype[np.int64]], x: FloatArray
+               ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Whether mantissa / 10**places is proven to read as x (as jsonnumbers reads it)."""
+    from bcecli.readers.jsonnumbers import _POW10, divided
+
+    exact = mantissa < 2 ** 53  # then one division rounds correctly
+    held: np.ndarray[Any, np.dtype[np.bool_]] = exact & (mantissa / _POW10[places] == x)
+    wide = np.flatnonzero(~exact)
+    if len(wide):
+        value, proven = divided(mantissa[wide], places[wide])
+        held[wide] = proven & (value == x[wide])
+    return held
+
+
+def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> str:
+    """`joined_rows` by numpy: each value's repr digits (`shortest`) written into a grid of
+    bytes, a column a digit, then the bytes each line keeps read off in order. Values
+    `shortest` leaves (zeros, tiny or huge ones, inf, nan, the unproven) are Python's."""
     values = np.ascontiguousarray(losses, np.float64).reshape(-1)  # float32 widened exactly
-    size = np.abs(values)
-    plain = (size < 1e10) & ((size >= 1e-4) | (values == 0))
-    text = pc.cast(pa.array(values), pa.string(), memory_pool=pool)
-    if not plain.all():
-        odd = values[~plain].tolist()
-        text = pc.replace_with_mask(text, pa.array(~plain), pa.array(
-            list(map(format_json_number if json else format_float, odd)), pa.string()),
-            memory_pool=pool)
-    whole = plain & (values == np.trunc(values, where=plain, out=np.zeros_like(values)))
-    if whole.any():
-        text = pc.binary_join_element_wise(text, pc.if_else(pa.array(whole), ".0", ""), "",
-                                           memory_pool=pool)
     width = 1 if losses.ndim == 1 else losses.shape[1]
-    if width > 1:
-        text = pc.binary_join(lists(text, width), separator, memory_pool=pool)
     opening, closing = ("[", "]") if json and losses.ndim == 2 else ("", "")
-    rows: str = pc.binary_join(lists(text, len(text)), closing + between + opening,
-                               memory_pool=pool)[0].as_py()
-    return opening + rows + closing
-
-
-def lists(items: Any, width: int) -> Any:
-    """A pyarrow array as lists of `width` items (a ListArray), to join each."""
-    import pyarrow as pa
-
-    return pa.ListArray.from_arrays(pa.array(np.arange(0, len(items) + 1, width, dtype=np.int32)),
-                                    items)
+    ends = [separator.encode()] * (width - 1) + [(closing + between + opening).encode()]
+    size = np.abs(values)
+    fast = np.flatnonzero((size >= BULK_LOW) & (size < BULK_HIGH))
+    mantissa, places, proven = shortest(size[fast])
+    fast = fast[proven]
+    digits = np.zeros(len(values), np.uint64)
+    digits[fast] = mantissa[proven]
+    decimals = np.zeros(len(values), np.int64)
+    decimals[fast] = places[proven]
+    whole = digits // POWERS[decimals]
+    fraction_width = max(1, int(decimals.max()))
+    fraction = (digits - whole * POWERS[decimals]) * POWERS[fraction_width - decimals]
+    whole_width = max(1, int(np.searchsorted(POWERS[:17], whole.max(), side="right")))
+    sign = int(bool((values[fast] < 0).any()))
+    point = sign + whole_width
+    end_width = max(map(len, ends))
+    grid = np.empty((point + 1 + fraction_width + end_width, len(values)), np.uint8)
+    grid[0] = ord("-")
+    grid[point] = ord(".")
+    for number, last, first in ((whole, point - 1, sign),
+                                (fraction, point + fraction_width, point + 1)):
+        for row in range(last, first - 1, -1):  # the digits from the last
+            number, digit = np.divmod(number, np.uint64(10))
+            np.add(digit, ord("0"), out=grid[row], casting="unsafe")
+    ending = np.zeros((end_width, width), np.uint8)
+    for j, end in enumerate(ends):
+        ending[:len(end), j] = np.frombuffer(end, np.uint8)
+    grid[len(grid) - end_width:] = np.tile(ending, len(values) // width)
+    row = np.arange(len(grid), dtype=np.int32)[:, np.newaxis]
+    whole_digits = np.maximum(np.searchsorted(POWERS[:17], whole, side="right"), 1)
+    keep = (row >= point - whole_digits) & (row <= point + np.maximum(decimals, 1))
+    keep[len(grid) - end_width:] = np.tile(np.arange(end_width)[:, np.newaxis] <
+                                           np.array([len(end) for end in ends]),
+                                           len(values) // width)
+    if sign:
+        keep[0] = values < 0
+    text = grid.T[keep.T].tobytes()
+    python = np.ones(len(values), dtype=bool)
+    python[fast] = False
+    left = np.flatnonzero(python)
+    if len(left):  # Python's text spliced in where numpy left values
+        stops = np.cumsum(keep.sum(axis=0))
+        number = format_json_number if json else format_float
+        parts, done = [], 0
+        for i in left.tolist():
+            start = int(stops[i - 1]) if i else 0
+            parts += [text[done:start], (number(values[i]) + ends[i % width].decode()).encode()]
+            done = int(stops[i])
+        text = b"".join([*parts, text[done:]])
+    return opening + text[:len(text) - len(between + opening)].decode("ascii")
 
 
 class Output:
@@ -206,7 +277,6 @@ class Output:
         self.held: list[str] | None = []  # None once streaming has begun
         self.held_bytes = 0
         self.rows_seen = 0
-        self.bulk: bool | None = None  # whether pyarrow formats the rows, once decided
 
     @classmethod
     def choose(cls, fmt: Format, json_: bool, out: TextIO, *, terminal: bool) -> Output:
@@ -228,18 +298,14 @@ class Output:
         """Per-element losses of one block, in input order."""
         if not len(losses):
             return
-        if self.bulk is None and self.rows_seen + len(losses) > BULK_AFTER:
-            self.bulk = room_for_arrow()  # once, as the rows first pass BULK_AFTER
-        bulk = bool(self.bulk)
         if self.fmt is Format.TABLE:
             room = PREVIEW_ROWS - len(self.preview)
             self.preview += format_lines(losses[:room], "  ")
         elif self.fmt is Format.JSON:
             self.write_rows((", " if self.rows_seen else '{"loss": [') +
-                            joined_rows(losses, ", ", ", ", json=True, bulk=bulk))
+                            joined_rows(losses, ", ", ", ", json=True))
         else:
-            lines = joined_rows(losses, "\t" if self.fmt is Format.PLAIN else ",", "\n",
-                                bulk=bulk)
+            lines = joined_rows(losses, "\t" if self.fmt is Format.PLAIN else ",", "\n")
             if self.fmt is Format.CSV and not self.rows_seen:
                 width = 1 if losses.ndim == 1 else losses.shape[1]
                 lines = ("loss" if width == 1 else
