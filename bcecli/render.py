@@ -20,7 +20,6 @@ is printed as it is.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +134,11 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
         step = max(1, BULK_VALUES // width)
         return between.join(bulk_text(losses[start:start + step], separator, between, json)
                             for start in range(0, len(losses), step))
+    return python_rows(losses, separator, between, json)
+
+
+def python_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
+    """`joined_rows` by `repr`, value by value."""
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
     number = format_json_number if json and np.isinf(losses).any() else repr
     if losses.ndim == 1:
@@ -151,61 +155,48 @@ def shortest(x: FloatArray) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
     10**`places`, and where they are proven (elsewhere `repr` must format).
 
     repr is the decimal with the fewest places that reads back as x, the nearest to x
-    among them. Outside powers of two x's rounding interval is symmetric, so if any
-    decimal of p places reads back, the nearest one does, and then one of p + 1 places
-    too: from 17 significant digits (which always read back) places are dropped while
-    x rounded to one fewer still reads back. Each rounding is exact (Dekker's product
-    of x and an exact power of ten) and each read back is jsonnumbers' exact one; an
-    exact tie, a power of two or an unproven read leaves the value to `repr`.
+    among them. Outside powers of two, x's rounding interval is symmetric (half a gap,
+    `half`, each side), so if any decimal of p places reads back, the nearest one does,
+    and then one of p + 1 places too. So: V = x * 10**scale exactly (Dekker's product with
+    an exact power of ten: the integer `mantissa` of 17 digits, which always reads back,
+    plus the `rest`), then places are dropped while V rounded to 10**dropped still lies
+    within `half`; every comparison is exact or, where a rounding leaves it open, the
+    value is `repr`'s, as are exact ties and powers of two.
     """
-    scale = np.maximum(16 - np.floor(np.log10(x)).astype(np.int64), 0)
-    mantissa, proven = rounded(x, scale)
-    proven &= (mantissa >= 10 ** 16) & (np.frexp(x)[0] != 0.5)  # 17 digits, no power of 2
-    places = scale.copy()
-    live = np.flatnonzero(proven & (places > 0))
-    while len(live):
-        fewer = places[live] - 1
-        candidate, clear = rounded(x[live], fewer)
-        proven[live[~clear]] = False
-        held = clear & reads_back(candidate, fewer, x[live])
-        live = live[held]
-        mantissa[live] = candidate[held]
-        places[live] = fewer[held]
-        live = live[places[live] > 0]
-    proven &= (places == 0) | (mantissa % 10 != 0)  # no trailing zero: a place was droppable
-    return mantissa, places, proven
-
-
-def rounded(x: FloatArray, places: np.ndarray[Any, np.dtype[np.int64]]
-            ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
-    """x * 10**places rounded to the nearest integer, exactly (places <= 22 and the
-    product below 2**62), and where that was no tie."""
     from bcecli.readers.jsonnumbers import _POW10, split
 
-    power = _POW10[places]
-    high = x * power
+    scale = np.maximum(16 - np.floor(np.log10(x)).astype(np.int64), 0)
+    power = _POW10[scale]
+    high = x * power  # from 2**53 a whole number: V = high + low exactly
     x_high, x_low = split(x)
     p_high, p_low = split(power)
     low = ((x_high * p_high - high) + x_high * p_low + x_low * p_high) + x_low * p_low
-    whole = np.rint(high)
-    rest = (high - whole) + low  # rounds only where it cannot move rint across a half
-    step = np.rint(rest)
-    return whole.astype(np.int64) + step.astype(np.int64), np.abs(rest - step) != 0.5
-
-
-def reads_back(mantissa: np.ndarray[Any, np.dtype[np.int64]],
-               places: np.ndarray[Any, np.dtype[np.int64]], x: FloatArray
-               ) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Whether mantissa / 10**places is proven to read as x (as jsonnumbers reads it)."""
-    from bcecli.readers.jsonnumbers import _POW10, divided
-
-    exact = mantissa < 2 ** 53  # then one division rounds correctly
-    held: np.ndarray[Any, np.dtype[np.bool_]] = exact & (mantissa / _POW10[places] == x)
-    wide = np.flatnonzero(~exact)
-    if len(wide):
-        value, proven = divided(mantissa[wide], places[wide])
-        held[wide] = proven & (value == x[wide])
-    return held
+    step = np.rint(low)
+    mantissa = high.astype(np.int64) + step.astype(np.int64)
+    rest = low - step  # exact: V = mantissa + rest, |rest| <= 1/2
+    half = np.spacing(x) * 0.5 * power  # exact: a power of two times 10**scale
+    proven = (high >= 2.0 ** 53) & (mantissa >= 10 ** 16) & (np.abs(rest) != 0.5) & \
+        (np.frexp(x)[0] != 0.5)
+    digits = mantissa.copy()
+    dropped = np.zeros(len(x), dtype=np.int64)
+    live = np.flatnonzero(proven & (scale > 0))
+    for fewer in range(1, 20):
+        if not len(live):
+            break
+        unit = 10 ** fewer
+        upper, lower = np.divmod(mantissa[live], unit)
+        above = unit / 2 - lower  # V rounds up where rest > above; a tie where equal
+        candidate = upper + (rest[live] > above)
+        miss = np.abs((candidate * unit - mantissa[live]) - rest[live])
+        proven[live[(rest[live] == above) | (miss == half[live])]] = False
+        held = (rest[live] != above) & (miss < half[live])
+        live = live[held]
+        digits[live] = candidate[held]
+        dropped[live] = fewer
+        live = live[scale[live] > fewer]
+    places = scale - dropped
+    proven &= (places == 0) | (digits % 10 != 0)  # no trailing zero: a place was droppable
+    return digits, places, proven
 
 
 def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> str:
@@ -220,6 +211,8 @@ def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> s
     fast = np.flatnonzero((size >= BULK_LOW) & (size < BULK_HIGH))
     mantissa, places, proven = shortest(size[fast])
     fast = fast[proven]
+    if not len(fast):  # zeros, say: no grid to build
+        return python_rows(losses, separator, between, json)
     digits = np.zeros(len(values), np.uint64)
     digits[fast] = mantissa[proven]
     decimals = np.zeros(len(values), np.int64)
@@ -231,37 +224,41 @@ def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> s
     sign = int(bool((values[fast] < 0).any()))
     point = sign + whole_width
     end_width = max(map(len, ends))
-    grid = np.empty((point + 1 + fraction_width + end_width, len(values)), np.uint8)
-    grid[0] = ord("-")
-    grid[point] = ord(".")
+    grid = np.empty((len(values), point + 1 + fraction_width + end_width), np.uint8)
+    grid[:, 0] = ord("-")
+    grid[:, point] = ord(".")
     for number, last, first in ((whole, point - 1, sign),
                                 (fraction, point + fraction_width, point + 1)):
-        for row in range(last, first - 1, -1):  # the digits from the last
+        for column in range(last, first - 1, -1):  # the digits from the last
             number, digit = np.divmod(number, np.uint64(10))
-            np.add(digit, ord("0"), out=grid[row], casting="unsafe")
-    ending = np.zeros((end_width, width), np.uint8)
+            np.add(digit, ord("0"), out=grid[:, column], casting="unsafe")
+    ending = np.zeros((width, end_width), np.uint8)
     for j, end in enumerate(ends):
-        ending[:len(end), j] = np.frombuffer(end, np.uint8)
-    grid[len(grid) - end_width:] = np.tile(ending, len(values) // width)
-    row = np.arange(len(grid), dtype=np.int32)[:, np.newaxis]
-    whole_digits = np.maximum(np.searchsorted(POWERS[:17], whole, side="right"), 1)
-    keep = (row >= point - whole_digits) & (row <= point + np.maximum(decimals, 1))
-    keep[len(grid) - end_width:] = np.tile(np.arange(end_width)[:, np.newaxis] <
-                                           np.array([len(end) for end in ends]),
-                                           len(values) // width)
+        ending[j, :len(end)] = np.frombuffer(end, np.uint8)
+    grid[:, grid.shape[1] - end_width:] = np.tile(ending, (len(values) // width, 1))
+    columns = np.arange(grid.shape[1], dtype=np.int8)  # int8 bounds: small, quick grids
+    lead = np.full(len(values), point - 1, dtype=np.int8)  # each value's first digit
+    for power in POWERS[1:whole_width].tolist():
+        lead -= whole >= power
+    keep = (columns >= lead[:, np.newaxis]) & \
+        (columns <= (point + np.maximum(decimals, 1)).astype(np.int8)[:, np.newaxis])
+    keep[:, grid.shape[1] - end_width:] = np.tile(
+        np.arange(end_width) < np.array([len(end) for end in ends])[:, np.newaxis],
+        (len(values) // width, 1))
     if sign:
-        keep[0] = values < 0
-    text = grid.T[keep.T].tobytes()
+        keep[:, 0] = values < 0
+    text = np.compress(keep.reshape(-1), grid.reshape(-1)).tobytes()
     python = np.ones(len(values), dtype=bool)
     python[fast] = False
     left = np.flatnonzero(python)
     if len(left):  # Python's text spliced in where numpy left values
-        stops = np.cumsum(keep.sum(axis=0))
-        number = format_json_number if json else format_float
+        stops = np.cumsum(keep.sum(axis=1))  # where each value's text ends
+        python_text = format_json_number if json else format_float
         parts, done = [], 0
         for i in left.tolist():
             start = int(stops[i - 1]) if i else 0
-            parts += [text[done:start], (number(values[i]) + ends[i % width].decode()).encode()]
+            parts += [text[done:start],
+                      (python_text(values[i]) + ends[i % width].decode()).encode()]
             done = int(stops[i])
         text = b"".join([*parts, text[done:]])
     return opening + text[:len(text) - len(between + opening)].decode("ascii")
