@@ -45,7 +45,7 @@ DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 BULK_AFTER = 64  # values: from these on, numpy formats them (below, `repr` is as quick)
-BULK_VALUES = 1 << 16  # values numpy formats at a time, to keep its grids small
+BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
 # numpy formats |x| in [BULK_LOW, BULK_HIGH): the text has no exponent, at most 19 decimals
 # (the fraction fits a uint64) and the integer part is exact (below 2**53)
 BULK_LOW, BULK_HIGH = 1e-3, 2.0 ** 53
@@ -213,10 +213,10 @@ def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> s
     fast = fast[proven]
     if not len(fast):  # zeros, say: no grid to build
         return python_rows(losses, separator, between, json)
-    digits = np.zeros(len(values), np.uint64)
-    digits[fast] = mantissa[proven]
-    decimals = np.zeros(len(values), np.int64)
-    decimals[fast] = places[proven]
+    digits, decimals = mantissa.astype(np.uint64), places
+    if len(fast) < len(values):  # the others' grid rows are Python's text
+        digits, decimals = np.zeros(len(values), np.uint64), np.zeros(len(values), np.int64)
+        digits[fast], decimals[fast] = mantissa[proven], places[proven]
     whole = digits // POWERS[decimals]
     fraction_width = max(1, int(decimals.max()))
     fraction = (digits - whole * POWERS[decimals]) * POWERS[fraction_width - decimals]
