@@ -44,7 +44,7 @@ LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
-BULK_AFTER = 64  # values: from these on, numpy formats them (below, `repr` is as quick)
+BULK_AFTER = 1024  # values: from these on numpy formats them (below, `repr` is quicker)
 BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
 # numpy formats |x| in [BULK_LOW, BULK_HIGH): the text has no exponent, at most 19 decimals
 # (the fraction fits a uint64) and the integer part is exact (below 2**53)
