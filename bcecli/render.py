@@ -20,6 +20,7 @@ is printed as it is.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
 # (the fraction fits a uint64) and the integer part is exact (below 2**53)
 BULK_LOW, BULK_HIGH = 1e-3, 2.0 ** 53
 POWERS = 10 ** np.arange(20, dtype=np.uint64)  # 10**19 < 2**64
+ARROW_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
+ARROW_VALUES = 1 << 16  # values pyarrow formats at a time
+# What a -r none run grows by once pyarrow formats its rows: the held-back text, pyarrow's
+# library, pools and kernels (measured from there: 78 MiB with CSV input, 86 with .npy).
+ARROW_MEMORY = 96 << 20
+PEAK_MEMORY = 150 << 20  # the most bce may hold, at any input size
 
 
 class Format(StrEnum):
@@ -124,15 +131,17 @@ def format_lines(losses: FloatArray, separator: str) -> list[str]:
     return joined_rows(losses, separator, "\n").split("\n") if len(losses) else []
 
 
-def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False
-                ) -> str:
+def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False,
+                arrow: bool = False) -> str:
     """Per-element losses as text: a row's C values joined by `separator` (in brackets for
     JSON), the rows joined by `between`. Each value is `format_float`'s (`format_json_number`'s
-    for JSON): by numpy past `BULK_AFTER` values (`bulk_text`), else by `repr`."""
-    if losses.size >= BULK_AFTER:
+    for JSON): by pyarrow when `arrow` says (it must be installed), else by numpy from
+    `BULK_AFTER` values (`bulk_text`), else by `repr`."""
+    if arrow or losses.size >= BULK_AFTER:
         width = 1 if losses.ndim == 1 else losses.shape[1]
-        step = max(1, BULK_VALUES // width)
-        return between.join(bulk_text(losses[start:start + step], separator, between, json)
+        step = max(1, (ARROW_VALUES if arrow else BULK_VALUES) // width)
+        formatter = arrow_rows if arrow else bulk_text
+        return between.join(formatter(losses[start:start + step], separator, between, json)
                             for start in range(0, len(losses), step))
     return python_rows(losses, separator, between, json)
 
@@ -264,6 +273,59 @@ def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> s
     return opening + text[:len(text) - len(between + opening)].decode("ascii")
 
 
+def room_for_arrow() -> bool:
+    """Whether pyarrow is installed and the run fits under `PEAK_MEMORY` with its formatter,
+    from what the process holds now (not beside pyarrow's readers, Parquet or CSV). Linux only:
+    elsewhere the resident memory is not known cheaply, and Python formats."""
+    from importlib.util import find_spec
+
+    try:
+        with open("/proc/self/statm") as stats:
+            resident = int(stats.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return False
+    return resident + ARROW_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
+
+
+def arrow_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
+    """`joined_rows` by pyarrow, several times faster than `repr` a value. Its shortest
+    round-trip digits are Python's, but not its layout: integers lack Python's `.0` (added
+    here), and outside [1e-4, 1e10) its exponents differ, so those values (and inf, nan)
+    are formatted by Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pool = pa.system_memory_pool()  # gives memory back as soon as a block is written
+    values = np.ascontiguousarray(losses, np.float64).reshape(-1)  # float32 widened exactly
+    size = np.abs(values)
+    plain = (size < 1e10) & ((size >= 1e-4) | (values == 0))
+    text = pc.cast(pa.array(values), pa.string(), memory_pool=pool)
+    if not plain.all():
+        odd = values[~plain].tolist()
+        text = pc.replace_with_mask(text, pa.array(~plain), pa.array(
+            list(map(format_json_number if json else format_float, odd)), pa.string()),
+            memory_pool=pool)
+    whole = plain & (values == np.trunc(values, where=plain, out=np.zeros_like(values)))
+    if whole.any():
+        text = pc.binary_join_element_wise(text, pc.if_else(pa.array(whole), ".0", ""), "",
+                                           memory_pool=pool)
+    width = 1 if losses.ndim == 1 else losses.shape[1]
+    if width > 1:
+        text = pc.binary_join(lists(text, width), separator, memory_pool=pool)
+    opening, closing = ("[", "]") if json and losses.ndim == 2 else ("", "")
+    rows: str = pc.binary_join(lists(text, len(text)), closing + between + opening,
+                               memory_pool=pool)[0].as_py()
+    return opening + rows + closing
+
+
+def lists(items: Any, width: int) -> Any:
+    """A pyarrow array as lists of `width` items (a ListArray), to join each."""
+    import pyarrow as pa
+
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, len(items) + 1, width, dtype=np.int32)),
+                                    items)
+
+
 class Output:
     """Writes one result in one format, chosen by `choose`."""
 
@@ -274,6 +336,7 @@ class Output:
         self.held: list[str] | None = []  # None once streaming has begun
         self.held_bytes = 0
         self.rows_seen = 0
+        self.arrow: bool | None = None  # whether pyarrow formats the rows, once decided
 
     @classmethod
     def choose(cls, fmt: Format, json_: bool, out: TextIO, *, terminal: bool) -> Output:
@@ -295,14 +358,18 @@ class Output:
         """Per-element losses of one block, in input order."""
         if not len(losses):
             return
+        if self.arrow is None and self.rows_seen + len(losses) > ARROW_AFTER:
+            self.arrow = room_for_arrow()  # once, as the rows first pass ARROW_AFTER
+        arrow = bool(self.arrow)
         if self.fmt is Format.TABLE:
             room = PREVIEW_ROWS - len(self.preview)
             self.preview += format_lines(losses[:room], "  ")
         elif self.fmt is Format.JSON:
             self.write_rows((", " if self.rows_seen else '{"loss": [') +
-                            joined_rows(losses, ", ", ", ", json=True))
+                            joined_rows(losses, ", ", ", ", json=True, arrow=arrow))
         else:
-            lines = joined_rows(losses, "\t" if self.fmt is Format.PLAIN else ",", "\n")
+            lines = joined_rows(losses, "\t" if self.fmt is Format.PLAIN else ",", "\n",
+                                arrow=arrow)
             if self.fmt is Format.CSV and not self.rows_seen:
                 width = 1 if losses.ndim == 1 else losses.shape[1]
                 lines = ("loss" if width == 1 else

@@ -1,4 +1,4 @@
-"""Issue 12: `-r none` text formatted a block at a time, by numpy.
+"""Issue 12: `-r none` text formatted a block at a time, by numpy or pyarrow.
 
 The text must stay what it always was, Python's `repr` of each float64 (float32
 widened exactly), `1e999` for an infinite loss in JSON: every formatter is held to
@@ -52,19 +52,28 @@ def reference(losses: np.ndarray, separator: str, between: str, json: bool) -> s
                         for row in losses)
 
 
-@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize("formatter", ["python", "numpy", "arrow"])
 @pytest.mark.parametrize("shape", [(-1,), (-1, 1), (-1, 4)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_text_is_repr(monkeypatch: pytest.MonkeyPatch, bulk: bool, shape: tuple[int, ...],
+def test_text_is_repr(monkeypatch: pytest.MonkeyPatch, formatter: str, shape: tuple[int, ...],
                       dtype: type) -> None:
-    monkeypatch.setattr(render, "BULK_AFTER", 0 if bulk else 1 << 40)
+    if formatter == "arrow":
+        pytest.importorskip("pyarrow")
+    monkeypatch.setattr(render, "BULK_AFTER", 0 if formatter == "numpy" else 1 << 40)
     monkeypatch.setattr(render, "BULK_VALUES", 1 << 12)  # several slices, joined
     with np.errstate(over="ignore", invalid="ignore"):
         losses: np.ndarray = values().astype(dtype).reshape(shape)
     for separator, between, json in ((",", "\n", False), ("\t", "\n", False),
                                      (", ", ", ", True)):
-        assert render.joined_rows(losses, separator, between, json=json) == \
+        assert render.joined_rows(losses, separator, between, json=json,
+                                  arrow=formatter == "arrow") == \
             reference(losses, separator, between, json)
+
+
+def test_pyarrow_formats_only_where_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 150 MiB with pyarrow's formatter (beside pyarrow's CSV reader), numpy formats."""
+    monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 20)  # less than the process holds
+    assert not render.room_for_arrow()
 
 
 def shortest_text(x: np.ndarray) -> list[str | None]:
@@ -103,20 +112,25 @@ def test_shortest_proves_the_losses() -> None:
     assert texts == [repr(value) for value in x.tolist()]
 
 
+@pytest.mark.parametrize("formatter", ["numpy", "arrow"])
 @pytest.mark.parametrize("fmt", ["csv", "plain", "json"])
 @pytest.mark.parametrize("columns", [1, 3])
 def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
-                                 fmt: str, columns: int) -> None:
-    """The whole -r none output, by numpy from the first row, is the value-by-value one:
-    exact zeros (p == y), clamped logs (100.0) and float32 included."""
+                                 formatter: str, fmt: str, columns: int) -> None:
+    """The whole -r none output, by numpy (or pyarrow) from the first row, is the
+    value-by-value one: exact zeros (p == y), clamped logs (100.0) and float32 included."""
+    if formatter == "arrow":
+        pytest.importorskip("pyarrow")
     calls: list[int] = []
+    name = "arrow_rows" if formatter == "arrow" else "bulk_text"
+    original = getattr(render, name)
 
     def counted(losses: np.ndarray, *layout: Any) -> str:
         calls.append(len(losses))
-        return bulk_text(losses, *layout)
+        text: str = original(losses, *layout)
+        return text
 
-    bulk_text = render.bulk_text
-    monkeypatch.setattr(render, "bulk_text", counted)
+    monkeypatch.setattr(render, name, counted)
     rng = np.random.default_rng(columns)
     p = rng.random((3000, columns))
     y = (rng.random((3000, columns)) < 0.5).astype(np.float64)
@@ -126,13 +140,18 @@ def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.Mon
     for dtype in ("float64", "float32"):
         args = ("compute", "p.npy", "y.npy", "-r", "none", "-f", fmt, "--dtype", dtype)
         monkeypatch.setattr(render, "BULK_AFTER", 1 << 40)
+        monkeypatch.setattr(render, "ARROW_AFTER", 1 << 40)
         before = list(calls)
         one_by_one = bce(*args)
         assert calls == before
-        monkeypatch.setattr(render, "BULK_AFTER", 0)
+        if formatter == "arrow":
+            monkeypatch.setattr(render, "ARROW_AFTER", 0)
+            monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 40)
+        else:
+            monkeypatch.setattr(render, "BULK_AFTER", 0)
         bulk = bce(*args)
         assert one_by_one.exit_code == bulk.exit_code == 0, bulk.stderr
-        assert len(calls) > len(before)  # numpy did format them
+        assert len(calls) > len(before)  # numpy (pyarrow) did format them
         assert "0.0" in one_by_one.stdout and "100.0" in one_by_one.stdout
         assert bulk.stdout == one_by_one.stdout
 
