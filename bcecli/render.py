@@ -45,11 +45,17 @@ LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
-BULK_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
+BULK_AFTER = 1024  # values: from these on numpy formats them (below, `repr` is quicker)
+BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
+# numpy formats |x| in [BULK_LOW, BULK_HIGH): the text has no exponent, at most 19 decimals
+# (the fraction fits a uint64) and the integer part is exact (below 2**53)
+BULK_LOW, BULK_HIGH = 1e-3, 2.0 ** 53
+POWERS = 10 ** np.arange(20, dtype=np.uint64)  # 10**19 < 2**64
+ARROW_AFTER = 1 << 17  # rows of -r none: past these, pyarrow's import pays for itself
 ARROW_VALUES = 1 << 16  # values pyarrow formats at a time
 # What a -r none run grows by once pyarrow formats its rows: the held-back text, pyarrow's
 # library, pools and kernels (measured from there: 78 MiB with CSV input, 86 with .npy).
-BULK_MEMORY = 96 << 20
+ARROW_MEMORY = 96 << 20
 PEAK_MEMORY = 150 << 20  # the most bce may hold, at any input size
 
 
@@ -126,14 +132,22 @@ def format_lines(losses: FloatArray, separator: str) -> list[str]:
 
 
 def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool = False,
-                bulk: bool = False) -> str:
+                arrow: bool = False) -> str:
     """Per-element losses as text: a row's C values joined by `separator` (in brackets for
     JSON), the rows joined by `between`. Each value is `format_float`'s (`format_json_number`'s
-    for JSON), by pyarrow when `bulk` says (it must be installed)."""
-    if bulk:  # a slice of rows at a time: pyarrow holds several copies of the text
-        step = max(1, ARROW_VALUES // (1 if losses.ndim == 1 else losses.shape[1]))
-        return between.join(arrow_rows(losses[start:start + step], separator, between, json)
+    for JSON): by pyarrow when `arrow` says (it must be installed), else by numpy from
+    `BULK_AFTER` values (`bulk_text`), else by `repr`."""
+    if arrow or losses.size >= BULK_AFTER:
+        width = 1 if losses.ndim == 1 else losses.shape[1]
+        step = max(1, (ARROW_VALUES if arrow else BULK_VALUES) // width)
+        formatter = arrow_rows if arrow else bulk_text
+        return between.join(formatter(losses[start:start + step], separator, between, json)
                             for start in range(0, len(losses), step))
+    return python_rows(losses, separator, between, json)
+
+
+def python_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
+    """`joined_rows` by `repr`, value by value."""
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
     number = format_json_number if json and np.isinf(losses).any() else repr
     if losses.ndim == 1:
@@ -141,6 +155,122 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
     opening, closing = ("[", "]") if json else ("", "")
     return between.join(opening + separator.join(map(number, row)) + closing
                         for row in losses.tolist())
+
+
+def shortest(x: FloatArray) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
+                                     np.ndarray[Any, np.dtype[np.int64]],
+                                     np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Python's repr digits of positive floats in [BULK_LOW, BULK_HIGH), as `mantissa` /
+    10**`places`, and where they are proven (elsewhere `repr` must format).
+
+    repr is the decimal with the fewest places that reads back as x, the nearest to x
+    among them. Outside powers of two, x's rounding interval is symmetric (half a gap,
+    `half`, each side), so if any decimal of p places reads back, the nearest one does,
+    and then one of p + 1 places too. So: V = x * 10**scale exactly (Dekker's product with
+    an exact power of ten: the integer `mantissa` of 17 digits, which always reads back,
+    plus the `rest`), then places are dropped while V rounded to 10**dropped still lies
+    within `half`; every comparison is exact or, where a rounding leaves it open, the
+    value is `repr`'s, as are exact ties and powers of two.
+    """
+    from bcecli.readers.jsonnumbers import _POW10, split
+
+    scale = np.maximum(16 - np.floor(np.log10(x)).astype(np.int64), 0)
+    power = _POW10[scale]
+    high = x * power  # from 2**53 a whole number: V = high + low exactly
+    x_high, x_low = split(x)
+    p_high, p_low = split(power)
+    low = ((x_high * p_high - high) + x_high * p_low + x_low * p_high) + x_low * p_low
+    step = np.rint(low)
+    mantissa = high.astype(np.int64) + step.astype(np.int64)
+    rest = low - step  # exact: V = mantissa + rest, |rest| <= 1/2
+    half = np.spacing(x) * 0.5 * power  # exact: a power of two times 10**scale
+    proven = (high >= 2.0 ** 53) & (mantissa >= 10 ** 16) & (np.abs(rest) != 0.5) & \
+        (np.frexp(x)[0] != 0.5)
+    digits = mantissa.copy()
+    dropped = np.zeros(len(x), dtype=np.int64)
+    live = np.flatnonzero(proven & (scale > 0))
+    for fewer in range(1, 20):
+        if not len(live):
+            break
+        unit = 10 ** fewer
+        upper, lower = np.divmod(mantissa[live], unit)
+        above = unit / 2 - lower  # V rounds up where rest > above; a tie where equal
+        candidate = upper + (rest[live] > above)
+        miss = np.abs((candidate * unit - mantissa[live]) - rest[live])
+        proven[live[(rest[live] == above) | (miss == half[live])]] = False
+        held = (rest[live] != above) & (miss < half[live])
+        live = live[held]
+        digits[live] = candidate[held]
+        dropped[live] = fewer
+        live = live[scale[live] > fewer]
+    places = scale - dropped
+    proven &= (places == 0) | (digits % 10 != 0)  # no trailing zero: a place was droppable
+    return digits, places, proven
+
+
+def bulk_text(losses: FloatArray, separator: str, between: str, json: bool) -> str:
+    """`joined_rows` by numpy: each value's repr digits (`shortest`) written into a grid of
+    bytes, a column a digit, then the bytes each line keeps read off in order. Values
+    `shortest` leaves (zeros, tiny or huge ones, inf, nan, the unproven) are Python's."""
+    values = np.ascontiguousarray(losses, np.float64).reshape(-1)  # float32 widened exactly
+    width = 1 if losses.ndim == 1 else losses.shape[1]
+    opening, closing = ("[", "]") if json and losses.ndim == 2 else ("", "")
+    ends = [separator.encode()] * (width - 1) + [(closing + between + opening).encode()]
+    size = np.abs(values)
+    fast = np.flatnonzero((size >= BULK_LOW) & (size < BULK_HIGH))
+    mantissa, places, proven = shortest(size[fast])
+    fast = fast[proven]
+    if not len(fast):  # zeros, say: no grid to build
+        return python_rows(losses, separator, between, json)
+    digits, decimals = mantissa.astype(np.uint64), places
+    if len(fast) < len(values):  # the others' grid rows are Python's text
+        digits, decimals = np.zeros(len(values), np.uint64), np.zeros(len(values), np.int64)
+        digits[fast], decimals[fast] = mantissa[proven], places[proven]
+    whole = digits // POWERS[decimals]
+    fraction_width = max(1, int(decimals.max()))
+    fraction = (digits - whole * POWERS[decimals]) * POWERS[fraction_width - decimals]
+    whole_width = max(1, int(np.searchsorted(POWERS[:17], whole.max(), side="right")))
+    sign = int(bool((values[fast] < 0).any()))
+    point = sign + whole_width
+    end_width = max(map(len, ends))
+    grid = np.empty((len(values), point + 1 + fraction_width + end_width), np.uint8)
+    grid[:, 0] = ord("-")
+    grid[:, point] = ord(".")
+    for number, last, first in ((whole, point - 1, sign),
+                                (fraction, point + fraction_width, point + 1)):
+        for column in range(last, first - 1, -1):  # the digits from the last
+            number, digit = np.divmod(number, np.uint64(10))
+            np.add(digit, ord("0"), out=grid[:, column], casting="unsafe")
+    ending = np.zeros((width, end_width), np.uint8)
+    for j, end in enumerate(ends):
+        ending[j, :len(end)] = np.frombuffer(end, np.uint8)
+    grid[:, grid.shape[1] - end_width:] = np.tile(ending, (len(values) // width, 1))
+    columns = np.arange(grid.shape[1], dtype=np.int8)  # int8 bounds: small, quick grids
+    lead = np.full(len(values), point - 1, dtype=np.int8)  # each value's first digit
+    for power in POWERS[1:whole_width].tolist():
+        lead -= whole >= power
+    keep = (columns >= lead[:, np.newaxis]) & \
+        (columns <= (point + np.maximum(decimals, 1)).astype(np.int8)[:, np.newaxis])
+    keep[:, grid.shape[1] - end_width:] = np.tile(
+        np.arange(end_width) < np.array([len(end) for end in ends])[:, np.newaxis],
+        (len(values) // width, 1))
+    if sign:
+        keep[:, 0] = values < 0
+    text = np.compress(keep.reshape(-1), grid.reshape(-1)).tobytes()
+    python = np.ones(len(values), dtype=bool)
+    python[fast] = False
+    left = np.flatnonzero(python)
+    if len(left):  # Python's text spliced in where numpy left values
+        stops = np.cumsum(keep.sum(axis=1))  # where each value's text ends
+        python_text = format_json_number if json else format_float
+        parts, done = [], 0
+        for i in left.tolist():
+            start = int(stops[i - 1]) if i else 0
+            parts += [text[done:start],
+                      (python_text(values[i]) + ends[i % width].decode()).encode()]
+            done = int(stops[i])
+        text = b"".join([*parts, text[done:]])
+    return opening + text[:len(text) - len(between + opening)].decode("ascii")
 
 
 def room_for_arrow() -> bool:
@@ -154,7 +284,7 @@ def room_for_arrow() -> bool:
             resident = int(stats.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return False
-    return resident + BULK_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
+    return resident + ARROW_MEMORY <= PEAK_MEMORY and find_spec("pyarrow") is not None
 
 
 def arrow_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
@@ -206,7 +336,7 @@ class Output:
         self.held: list[str] | None = []  # None once streaming has begun
         self.held_bytes = 0
         self.rows_seen = 0
-        self.bulk: bool | None = None  # whether pyarrow formats the rows, once decided
+        self.arrow: bool | None = None  # whether pyarrow formats the rows, once decided
 
     @classmethod
     def choose(cls, fmt: Format, json_: bool, out: TextIO, *, terminal: bool) -> Output:
@@ -228,18 +358,18 @@ class Output:
         """Per-element losses of one block, in input order."""
         if not len(losses):
             return
-        if self.bulk is None and self.rows_seen + len(losses) > BULK_AFTER:
-            self.bulk = room_for_arrow()  # once, as the rows first pass BULK_AFTER
-        bulk = bool(self.bulk)
+        if self.arrow is None and self.rows_seen + len(losses) > ARROW_AFTER:
+            self.arrow = room_for_arrow()  # once, as the rows first pass ARROW_AFTER
+        arrow = bool(self.arrow)
         if self.fmt is Format.TABLE:
             room = PREVIEW_ROWS - len(self.preview)
             self.preview += format_lines(losses[:room], "  ")
         elif self.fmt is Format.JSON:
             self.write_rows((", " if self.rows_seen else '{"loss": [') +
-                            joined_rows(losses, ", ", ", ", json=True, bulk=bulk))
+                            joined_rows(losses, ", ", ", ", json=True, arrow=arrow))
         else:
             lines = joined_rows(losses, "\t" if self.fmt is Format.PLAIN else ",", "\n",
-                                bulk=bulk)
+                                arrow=arrow)
             if self.fmt is Format.CSV and not self.rows_seen:
                 width = 1 if losses.ndim == 1 else losses.shape[1]
                 lines = ("loss" if width == 1 else

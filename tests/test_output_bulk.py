@@ -1,9 +1,10 @@
-"""Issue 12: `-r none` text formatted a block at a time, by pyarrow when it is installed.
+"""Issue 12: `-r none` text formatted a block at a time, by numpy or pyarrow.
 
 The text must stay what it always was, Python's `repr` of each float64 (float32
 widened exactly), `1e999` for an infinite loss in JSON: every formatter is held to
 `repr` itself on random bit patterns and on the values where layouts change (the
-exponent form below 1e-4 and from 1e16, whole numbers, -0.0, subnormals, inf, nan).
+exponent form below 1e-4 and from 1e16, whole numbers, -0.0, subnormals, inf, nan),
+and numpy's shortest digits to `repr`'s on whatever Hypothesis finds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bcecli import render
 from bcecli.readers import base
@@ -49,41 +52,85 @@ def reference(losses: np.ndarray, separator: str, between: str, json: bool) -> s
                         for row in losses)
 
 
-@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize("formatter", ["python", "numpy", "arrow"])
 @pytest.mark.parametrize("shape", [(-1,), (-1, 1), (-1, 4)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_text_is_repr(bulk: bool, shape: tuple[int, ...], dtype: type) -> None:
-    if bulk:
+def test_text_is_repr(monkeypatch: pytest.MonkeyPatch, formatter: str, shape: tuple[int, ...],
+                      dtype: type) -> None:
+    if formatter == "arrow":
         pytest.importorskip("pyarrow")
+    monkeypatch.setattr(render, "BULK_AFTER", 0 if formatter == "numpy" else 1 << 40)
+    monkeypatch.setattr(render, "BULK_VALUES", 1 << 12)  # several slices, joined
     with np.errstate(over="ignore", invalid="ignore"):
         losses: np.ndarray = values().astype(dtype).reshape(shape)
     for separator, between, json in ((",", "\n", False), ("\t", "\n", False),
                                      (", ", ", ", True)):
-        assert render.joined_rows(losses, separator, between, json=json, bulk=bulk) == \
+        assert render.joined_rows(losses, separator, between, json=json,
+                                  arrow=formatter == "arrow") == \
             reference(losses, separator, between, json)
 
 
 def test_pyarrow_formats_only_where_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past 150 MiB with pyarrow's formatter (beside pyarrow's CSV reader), Python formats."""
+    """Past 150 MiB with pyarrow's formatter (beside pyarrow's CSV reader), numpy formats."""
     monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 20)  # less than the process holds
     assert not render.room_for_arrow()
 
 
+def shortest_text(x: np.ndarray) -> list[str | None]:
+    """numpy's digits of each positive float as repr lays them out, None where unproven."""
+    digits, places, proven = render.shortest(x)
+    return [None if not held else f"{m // 10 ** p}.{m % 10 ** p:0{p}d}" if p else f"{m}.0"
+            for m, p, held in zip(digits.tolist(), places.tolist(), proven.tolist(), strict=True)]
+
+
+@given(st.lists(st.integers(0, 2 ** 63 - 1), min_size=1, max_size=200))
+def test_shortest_digits_are_repr_on_random_bits(bits: list[int]) -> None:
+    x = np.array(bits, dtype=np.uint64).view(np.float64)
+    x = x[(x >= render.BULK_LOW) & (x < render.BULK_HIGH)]
+    for value, text in zip(x.tolist(), shortest_text(x), strict=True):
+        assert text is None or text == repr(value)
+
+
+@given(st.lists(st.floats(render.BULK_LOW, render.BULK_HIGH, exclude_max=True), min_size=1,
+                max_size=200))
+def test_shortest_digits_are_repr_in_range(floats: list[float]) -> None:
+    x = np.array(floats)
+    for value, text in zip(floats, shortest_text(x), strict=True):
+        assert text is None or text == repr(value)
+
+
+def test_shortest_proves_the_losses() -> None:
+    """On real losses (logs of uniform probabilities, whole numbers such as the clamp's
+    100.0) numpy proves every value's digits but powers of two' (1.0, 64.0: their rounding
+    interval is lopsided): those alone are left to Python."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([-np.log(rng.random(50_000)), -np.log1p(-rng.random(50_000)),
+                        np.arange(1.0, 101.0)])
+    x = x[(x >= render.BULK_LOW) & (np.frexp(x)[0] != 0.5)]
+    texts = shortest_text(x)
+    assert None not in texts
+    assert texts == [repr(value) for value in x.tolist()]
+
+
+@pytest.mark.parametrize("formatter", ["numpy", "arrow"])
 @pytest.mark.parametrize("fmt", ["csv", "plain", "json"])
 @pytest.mark.parametrize("columns", [1, 3])
 def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
-                                 fmt: str, columns: int) -> None:
-    """The whole -r none output, in bulk from the first row, is the value-by-value one:
-    exact zeros (p == y), clamped logs (100.0) and float32 included."""
-    pytest.importorskip("pyarrow")
+                                 formatter: str, fmt: str, columns: int) -> None:
+    """The whole -r none output, by numpy (or pyarrow) from the first row, is the
+    value-by-value one: exact zeros (p == y), clamped logs (100.0) and float32 included."""
+    if formatter == "arrow":
+        pytest.importorskip("pyarrow")
     calls: list[int] = []
+    name = "arrow_rows" if formatter == "arrow" else "bulk_text"
+    original = getattr(render, name)
 
     def counted(losses: np.ndarray, *layout: Any) -> str:
         calls.append(len(losses))
-        return arrow_rows(losses, *layout)
+        text: str = original(losses, *layout)
+        return text
 
-    arrow_rows = render.arrow_rows
-    monkeypatch.setattr(render, "arrow_rows", counted)
+    monkeypatch.setattr(render, name, counted)
     rng = np.random.default_rng(columns)
     p = rng.random((3000, columns))
     y = (rng.random((3000, columns)) < 0.5).astype(np.float64)
@@ -93,14 +140,18 @@ def test_bulk_output_is_the_same(bce: Run, files: Files, monkeypatch: pytest.Mon
     for dtype in ("float64", "float32"):
         args = ("compute", "p.npy", "y.npy", "-r", "none", "-f", fmt, "--dtype", dtype)
         monkeypatch.setattr(render, "BULK_AFTER", 1 << 40)
+        monkeypatch.setattr(render, "ARROW_AFTER", 1 << 40)
         before = list(calls)
         one_by_one = bce(*args)
         assert calls == before
-        monkeypatch.setattr(render, "BULK_AFTER", 0)
-        monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 40)
+        if formatter == "arrow":
+            monkeypatch.setattr(render, "ARROW_AFTER", 0)
+            monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 40)
+        else:
+            monkeypatch.setattr(render, "BULK_AFTER", 0)
         bulk = bce(*args)
         assert one_by_one.exit_code == bulk.exit_code == 0, bulk.stderr
-        assert len(calls) > len(before)  # pyarrow did format them
+        assert len(calls) > len(before)  # numpy (pyarrow) did format them
         assert "0.0" in one_by_one.stdout and "100.0" in one_by_one.stdout
         assert bulk.stdout == one_by_one.stdout
 
