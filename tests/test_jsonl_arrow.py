@@ -91,9 +91,14 @@ def run(bce: Run, files: Files, content: bytes, *args: str) -> tuple[int, str, s
 
 def force_arrow(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Send every JSON Lines input to pyarrow first, in blocks of a line or two, on threads;
-    returns whether pyarrow took each block it was asked for (filled as they are)."""
+    returns `arrow_reads`."""
     monkeypatch.setattr(jsonarrow, "wanted", lambda data, first: True)
     monkeypatch.setattr(base, "BLOCK_BYTES", 48)
+    return arrow_reads(monkeypatch)
+
+
+def arrow_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether pyarrow took each block it is asked for from now on (filled as they are)."""
     used: list[bool] = []
     original = jsonarrow.JsonBlocks.values
 
@@ -136,14 +141,12 @@ def test_a_real_large_file_takes_pyarrow(bce: Run, files: Files,
     text = "".join(f'{{"id":{i},"p":{(i * 7919 % 10007) / 10007!r},"y":{i % 2}}}\n'
                    for i in range(rows))
     assert len(text) >= arrow.MIN_BYTES
-    own = run(bce, files, text.encode(), "--json")
-    used: list[bool] = []
-    original = jsonarrow.JsonBlocks.values
-    monkeypatch.setattr(jsonarrow.JsonBlocks, "values",
-                        lambda self, chunk, columns: used.append(True) or original(
-                            self, chunk, columns))
+    with monkeypatch.context() as without:
+        without.setattr(arrow, "available", lambda: False)
+        own = run(bce, files, text.encode(), "--json")
+    used = arrow_reads(monkeypatch)
     assert run(bce, files, text.encode(), "--json") == own
-    assert len(used) > 1
+    assert len(used) > 1 and all(used)
     assert json.loads(own[1])["count"] == rows
 
 
