@@ -21,7 +21,7 @@ import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.readers import arrow
-from bcecli.readers.base import BLOCK_BYTES, MAX_LINE, Input, line_count
+from bcecli.readers.base import BLOCK_BYTES, MAX_LINE, Input
 
 
 def wanted(data: Input, first: bytes) -> bool:
@@ -55,11 +55,14 @@ class JsonBlocks:
         # Escapes and bytes past ASCII are for `json` (it decodes and checks them itself).
         if not chunk.startswith(b"{") or b"\\" in chunk or not chunk.isascii():
             return None
-        lines = line_count(chunk)
         # Every line starts an object (no blank, comment or indented line), and as many
         # rows as lines means one object a line: pyarrow reads `{..} {..}` as two rows.
-        if chunk.count(b"\n{") != lines - 1:
+        buf = np.frombuffer(chunk, np.uint8)
+        starts = np.flatnonzero(buf == 10) + 1
+        starts = starts[:-1] if chunk.endswith(b"\n") else starts
+        if not (buf[starts] == ord("{")).all():
             return None
+        lines = len(starts) + 1
         try:
             table = self.pj.read_json(self.pa.py_buffer(chunk), read_options=self.read_options,
                                       parse_options=self.parse_options)
