@@ -51,6 +51,8 @@ CORPUS: list[tuple[str, bytes, bool]] = [
     ("NaN", (FIRST + '{"id":1,"p":NaN,"y":0}\n').encode(), False),
     ("Infinity", (FIRST + '{"id":1,"p":-Infinity,"y":0}\n').encode(), False),
     ("Inf", (FIRST + '{"id":1,"p":Inf,"y":0}\n').encode(), False),
+    ("Inf in the unread column", (FIRST + '{"id":Inf,"p":0.25,"y":0}\n').encode(), False),
+    ("NaN in the unread column", (FIRST + '{"id":NaN,"p":0.25,"y":0}\n').encode(), False),
     ("plus", (FIRST + '{"id":1,"p":+0.25,"y":0}\n').encode(), False),
     ("leading point", (FIRST + '{"id":1,"p":.25,"y":0}\n').encode(), False),
     ("leading zero", (FIRST + '{"id":01,"p":0.25,"y":0}\n').encode(), False),

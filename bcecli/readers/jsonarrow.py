@@ -70,8 +70,10 @@ class JsonBlocks:
             return None
         if table.num_rows != lines or any(column.null_count for column in table.columns):
             return None  # a missing key or a null (the strict path words which)
-        parsed: FloatArray = np.column_stack([table.column(c).to_numpy() for c in columns])
-        if not np.isfinite(parsed).all():  # pyarrow takes NaN, Inf and Infinity; json not Inf
+        parsed = np.column_stack([column.to_numpy() for column in table.columns])
+        # pyarrow takes NaN, Inf and Infinity, in any field; `json` refuses Inf
+        if not np.isfinite(parsed).all():
             return None
-        return parsed
+        selected: FloatArray = parsed[:, list(columns)]
+        return selected
 
