@@ -15,6 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import bcecli.readers as readers_package
 from bcecli.readers import arrow, base, jsonarrow
 from tests.helpers import Files, Run
 from tests.test_fast_json import bits, numbers
@@ -94,7 +95,8 @@ def run(bce: Run, files: Files, content: bytes, *args: str) -> tuple[int, str, s
 def force_arrow(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Send every JSON Lines input to pyarrow first, in blocks of a line or two, on threads;
     returns `arrow_reads`."""
-    monkeypatch.setattr(jsonarrow, "wanted", lambda data, first: True)
+    monkeypatch.setattr(arrow, "MIN_BYTES", 0)
+    monkeypatch.setattr(readers_package, "BLOCK_BYTES", 0)  # every input counts as large
     monkeypatch.setattr(base, "BLOCK_BYTES", 48)
     return arrow_reads(monkeypatch)
 

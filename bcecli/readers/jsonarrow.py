@@ -1,37 +1,27 @@
 """The `arrow` extra for JSON Lines: pyarrow's JSON parser on bce's blocks of lines.
 
-pyarrow (RapidJSON, then an exactly rounding number parser, in C++) lets go of
-the GIL, so the blocks that `JsonLinesReader` cuts are parsed on a thread per
-core, ahead of the one being used, as pyarrow's CSV parser is for CSV. It is
-given the first line's keys as float64 columns and takes a block only where it
-reads it as bce does: every line an object of those keys holding numbers, one
-object a line, each key once. Anything else (a null, a missing or extra key,
-true/false, a string, a nested value, NaN or Infinity, a blank or comment
-line, a line that starts with a blank, an escape, bytes past ASCII) is left to
-bce's own paths, which give their numbers or their message; the tests hold both
-to one corpus and to `float()` of the numbers' text.
+Used only when pyarrow is installed, for inputs as large as for CSV
+(`readers.with_json_arrow`) whose first line is an object of numbers. pyarrow
+(RapidJSON, then an exactly rounding number parser, in C++) lets go of the GIL,
+so the blocks that `JsonLinesReader` cuts are parsed on a thread per core,
+ahead of the one being used, as pyarrow's CSV parser is for CSV. It is given
+the first line's keys as float64 columns and takes a block only where it reads
+it as bce does: every line an object of those keys holding numbers, one object
+a line, each key once. Anything else (a null, a missing or extra key,
+true/false, a string, a nested value, NaN or Infinity, a blank or comment line,
+a line that starts with a blank, an escape, bytes past ASCII) is left to bce's
+own paths, which give their numbers or their message; the tests hold both to
+one corpus and to `float()` of the numbers' text.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
 
 from bcecli.core import FloatArray
-from bcecli.readers import arrow
-from bcecli.readers.base import BLOCK_BYTES, MAX_LINE, Input
-
-
-def wanted(data: Input, first: bytes) -> bool:
-    """Whether pyarrow pays off: it is installed, and the input is large, as for CSV (a
-    plain file of at least MIN_BYTES, or a stream whose first block is full)."""
-    path = data.plain_file
-    if len(first) <= BLOCK_BYTES // 2 or (path is not None and os.path.getsize(path) <
-                                          arrow.MIN_BYTES):
-        return False
-    return arrow.available()
+from bcecli.readers.base import MAX_LINE
 
 
 class JsonBlocks:

@@ -58,13 +58,9 @@ class JsonLinesReader(Reader):
         if isinstance(value, dict):
             self.lists = list_sizes(value, where)
         self.template = LineTemplate.of(first[1], value)
-        # pyarrow's parser (the arrow extra), for large inputs of objects holding numbers
+        self.objects_of_numbers = isinstance(value, dict) and numbers_only(value.values())
+        # pyarrow's parser (the arrow extra), set by `with_json_arrow` for large inputs
         self.fast: Callable[[bytes, Sequence[int]], FloatArray | None] | None = None
-        if isinstance(value, dict) and numbers_only(value.values()):
-            from bcecli.readers import jsonarrow
-
-            if jsonarrow.wanted(data, self.pending):
-                self.fast = jsonarrow.JsonBlocks(tuple(value)).values
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         widths = self.widths(columns)
