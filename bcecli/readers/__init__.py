@@ -18,11 +18,12 @@ import zlib
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 from bcecli.errors import InputError, shown_path
 from bcecli.readers import containers
 from bcecli.readers.base import (
+    BLOCK_BYTES,
     STDIN,
     Arrays,
     Block,
@@ -34,6 +35,9 @@ from bcecli.readers.base import (
 )
 from bcecli.readers.cells import Ids, Labels
 from bcecli.readers.text import TextReader, fixed_width_lines
+
+if TYPE_CHECKING:
+    from bcecli.readers.jsonlines import JsonLinesReader
 
 __all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader",
            "open_input", "read_input", "read_small_json", "settle_headers"]
@@ -141,7 +145,9 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
     if data.format == "jsonl":
         from bcecli.readers.jsonlines import JsonLinesReader
 
-        return JsonLinesReader(data, on_read)
+        lines = JsonLinesReader(data, on_read)
+        with_json_arrow(lines, data)
+        return lines
     text = TextReader(data, header, on_read, decimal)
     if decimal == ".":
         with_arrow(text, data)
@@ -207,6 +213,19 @@ def with_arrow(text: TextReader, data: Input) -> None:
     if (path is not None and os.path.getsize(path) < arrow.MIN_BYTES) or not arrow.available():
         return
     text.fast = arrow.CsvBlocks(text.width, delimiter).values
+
+
+def with_json_arrow(lines: JsonLinesReader, data: Input) -> None:
+    """pyarrow's JSON parser for the blocks of a JSON Lines input of objects of numbers, if
+    installed, where the input is as large as `with_arrow` asks."""
+    path = data.plain_file
+    if not lines.objects_of_numbers or len(lines.pending) <= BLOCK_BYTES // 2:
+        return
+    from bcecli.readers import arrow, jsonarrow
+
+    if (path is not None and os.path.getsize(path) < arrow.MIN_BYTES) or not arrow.available():
+        return
+    lines.fast = jsonarrow.JsonBlocks(lines.names or ()).values
 
 
 def settle_headers(readers: list[Reader]) -> None:

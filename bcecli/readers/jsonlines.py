@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from bcecli.readers.base import (
     line_blocks,
     next_block,
     parsed_blocks,
+    parsing_threads,
 )
 from bcecli.readers.cells import Codec
 from bcecli.readers.jsonnumbers import are_json_numbers, json_numbers
@@ -57,6 +58,9 @@ class JsonLinesReader(Reader):
         if isinstance(value, dict):
             self.lists = list_sizes(value, where)
         self.template = LineTemplate.of(first[1], value)
+        self.objects_of_numbers = isinstance(value, dict) and numbers_only(value.values())
+        # pyarrow's parser (the arrow extra), set by `with_json_arrow` for large inputs
+        self.fast: Callable[[bytes, Sequence[int]], FloatArray | None] | None = None
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         widths = self.widths(columns)
@@ -66,17 +70,22 @@ class JsonLinesReader(Reader):
                                     start, self.codecs, self.lists)
 
         def parse(chunk: bytes, line: int, start: int) -> Block:
-            if self.template is not None:
+            values = None if self.fast is None else self.fast(chunk, columns)
+            if values is None and self.template is not None:
                 values = self.template.values(chunk, columns)
-                if values is not None:
-                    block = Block(values, start, line)
-                    if self.exact(block, columns):
-                        return self.decoded(block, columns)
+            if values is not None:
+                block = Block(values, start, line)
+                if self.exact(block, columns):
+                    return self.decoded(block, columns)
             block = in_pieces(chunk, line, start, lines)
             block.widths = widths
             return block
 
-        yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse)
+        ordered = any(codec.active for codec in self.codecs.values())
+        # Threads pay where pyarrow parses (numpy holds the GIL); not with codecs, whose
+        # state follows the order the blocks are read in.
+        with parsing_threads(self.fast is not None and not ordered) as pool:
+            yield from parsed_blocks(self.pending, self.lines, 1, self.source, parse, pool)
 
 
 _TERMINATORS = b",]}\n"  # found by comparisons in `LineTemplate.values`: faster than a table
@@ -101,8 +110,7 @@ class LineTemplate:
         """The template of a first line whose values are all numbers, if it has one."""
         cells = list(value.values()) if isinstance(value, dict) else \
             value if isinstance(value, list) else [value]
-        if not all(isinstance(cell, int | float) and not isinstance(cell, bool)
-                   for cell in cells):
+        if not numbers_only(cells):
             return None
         spans = [match.span(1) for match in _SLOT.finditer(line) if match.group(1)]
         if len(spans) != len(cells):
@@ -164,6 +172,11 @@ class LineTemplate:
                 return None
             out[:, k] = values
         return out
+
+
+def numbers_only(cells: Iterable[Any]) -> bool:
+    """Whether every cell is a number (not true/false, null, a string or a list)."""
+    return all(isinstance(cell, int | float) and not isinstance(cell, bool) for cell in cells)
 
 
 def list_sizes(first: dict[str, Any], where: str) -> dict[int, int]:
