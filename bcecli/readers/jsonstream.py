@@ -5,26 +5,41 @@ The common big document is a flat array of numbers, or an object of them
 top level once, skipping over each array's inside a chunk at a time (only
 counting its commas and lines), and says where each array's text is; the arrays
 are then read in lockstep, one file handle each, a block of number text at a
-time (`jsonnumbers`). Any other shape, and any file that is not plain on disk,
-is the whole-document reader's (`jsondoc`), as are the messages of a small
-document whose values are not all numbers. Lines are found only for messages.
+time (`jsonnumbers`; where the `arrow` extra is installed and the file is big,
+pyarrow's JSON parser first, a few blocks ahead on threads). Any other shape, and
+any file that is not plain on disk, is the whole-document reader's (`jsondoc`), as
+are the messages of a small document whose values are not all numbers. Lines are
+found only for messages.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError, listed
-from bcecli.readers.base import BLOCK_BYTES, MAX_LINE, Block, Reader, column_floats, read_chunk
+from bcecli.readers.base import (
+    BLOCK_BYTES,
+    MAX_LINE,
+    Block,
+    Reader,
+    column_floats,
+    parsed_ahead,
+    parsing_threads,
+    read_chunk,
+)
 from bcecli.readers.jsonlines import parse_json_number, shown_json
 from bcecli.readers.jsonnumbers import json_numbers
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 _BLANKS = re.compile(rb"[ \t\r\n]*")
 _NESTED = (b"[", b"{", b'"')  # none of these is inside a flat array of numbers
@@ -175,24 +190,41 @@ class StreamedArrays(Reader):
         self.spans = spans
         self.small = small
         self.whole = whole
+        self.fast = fast_numbers(path)
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        streams = [self.values(column) for column in columns]
-        start = 0
-        held: list[FloatArray] = [np.empty(0) for _ in columns]
-        while True:
-            for k, stream in enumerate(streams):
-                if not len(held[k]):
-                    held[k] = next(stream, np.empty(0))
-            size = min(len(part) for part in held)
-            if not size:
-                return
-            yield Block(np.stack([part[:size] for part in held], axis=1), start, None)
-            held = [part[size:] for part in held]
-            start += size
+        # A thread for each array (the predictions' and the targets' are two readers),
+        # two blocks ahead: pyarrow's pieces in flight cost memory (20 MiB more with 4).
+        with parsing_threads(self.fast is not None, 1) as pool:
+            streams = [self.values(column, pool) for column in columns]
+            start = 0
+            held: list[FloatArray] = [np.empty(0) for _ in columns]
+            while True:
+                for k, stream in enumerate(streams):
+                    if not len(held[k]):
+                        held[k] = next(stream, np.empty(0))
+                size = min(len(part) for part in held)
+                if not size:
+                    return
+                yield Block(np.stack([part[:size] for part in held], axis=1), start, None)
+                held = [part[size:] for part in held]
+                start += size
 
-    def values(self, column: int) -> Iterator[FloatArray]:
-        """One array's values, a block of its text at a time."""
+    def values(self, column: int, pool: Executor | None) -> Iterator[FloatArray]:
+        """One array's values, a block of its text at a time: read by the fast paths (on
+        the pool's threads, a few blocks ahead, if there is one), then checked in order."""
+        pieces = self.pieces(column)
+        if pool is None:
+            for piece, first in pieces:
+                yield self.piece(piece, column, first, self.parsed(piece))
+            return
+        for piece, first, values in parsed_ahead(
+                pool, lambda piece, first, _: (piece, first, self.parsed(piece)), pieces, 2):
+            yield self.piece(piece, column, first, values)
+
+    def pieces(self, column: int) -> Iterator[tuple[bytes, int]]:
+        """One array's text, a block of whole values at a time, with the index of each
+        block's first value."""
         span = self.spans[column]
         with open(self.path, "rb") as stream:
             stream.seek(span.start)
@@ -211,16 +243,23 @@ class StreamedArrays(Reader):
                     pending = data
                     continue
                 piece, pending = data[:cut], data[cut + 1:]
-                values = self.piece(piece, column, first)
-                first += len(values)
-                yield values
+                yield piece, first
+                first += piece.count(b",") + 1  # its values, if it holds any that are no error
 
-    def piece(self, piece: bytes, column: int, first: int) -> FloatArray:
-        """The values in one block of an array's text (`first` the index of its first)."""
-        buf = np.frombuffer(piece, np.uint8)
-        commas = np.flatnonzero(buf == 44)
-        values = json_numbers(buf, np.concatenate(([0], commas + 1)),
-                              np.concatenate((commas, [len(buf)])))
+    def parsed(self, piece: bytes) -> FloatArray | None:
+        """A block's numbers as the fast paths read them; None for the strict path."""
+        values = self.fast(piece) if self.fast is not None else None
+        if values is None:
+            buf = np.frombuffer(piece, np.uint8)
+            commas = np.flatnonzero(buf == 44)
+            values = json_numbers(buf, np.concatenate(([0], commas + 1)),
+                                  np.concatenate((commas, [len(buf)])))
+        return values
+
+    def piece(self, piece: bytes, column: int, first: int, values: FloatArray | None
+              ) -> FloatArray:
+        """The values in one block of an array's text (`first` the index of its first),
+        from what the fast paths read (`values`, None where they stepped aside)."""
         codec = self.codecs.get(column)
         label = self.column_label(column)
 
@@ -280,3 +319,13 @@ class StreamedArrays(Reader):
                 if blanks.end() < len(chunk):
                     break
         return line
+
+
+def fast_numbers(path: str) -> Callable[[bytes], FloatArray | None] | None:
+    """pyarrow's reader of JSON number text for a file big enough to pay for importing it
+    (the `arrow` extra), else None."""
+    from bcecli.readers import arrow
+
+    if os.path.getsize(path) < arrow.MIN_BYTES or not arrow.available():
+        return None
+    return arrow.JsonNumbers()
