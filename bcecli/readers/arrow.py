@@ -14,17 +14,29 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
 from bcecli.readers import base
-from bcecli.readers.base import MAX_LINE, Block, Input, Reader, line_count, ragged
+from bcecli.readers.base import (
+    MAX_LINE,
+    Block,
+    Input,
+    Reader,
+    line_count,
+    parsing_threads,
+    ragged,
+)
 from bcecli.readers.cells import parse_text_number
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
@@ -143,8 +155,7 @@ class ArrowTableReader(Reader):
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
             self.schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
-            raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
-                             where=source) from None
+            raise invalid(e, source) from None
         super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
 
     @staticmethod
@@ -190,13 +201,19 @@ class ArrowTableReader(Reader):
 
     def batches_of(self, names: list[str], rows: int) -> Iterator[Any]:
         """Record batches of the named columns, at most `rows` rows each."""
-        if hasattr(self.batches, "iter_batches"):
-            yield from self.batches.iter_batches(batch_size=rows, columns=names, use_threads=False)
-            return
-        for i in range(self.batches.num_record_batches):
-            batch = self.batches.get_batch(i).select(names)
-            for start in range(0, batch.num_rows, rows):
-                yield batch.slice(start, rows)
+        import pyarrow as pa
+
+        try:
+            if hasattr(self.batches, "iter_batches"):
+                yield from self.batches.iter_batches(batch_size=rows, columns=names,
+                                                     use_threads=False)
+                return
+            for i in range(self.batches.num_record_batches):
+                batch = self.batches.get_batch(i).select(names)
+                for start in range(0, batch.num_rows, rows):
+                    yield batch.slice(start, rows)
+        except (pa.ArrowInvalid, OSError) as e:  # a damaged page or batch
+            raise invalid(e, self.source) from None
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         """Blocks of about BLOCK_ROWS values: a record batch each, or with list columns
@@ -208,13 +225,17 @@ class ArrowTableReader(Reader):
         pending: list[Block] = []
         start = 0
         batch_rows = block_rows if widths is None else max(1, TABLE_VALUES // max(1, values))
-        for batch in self.batches_of(names, batch_rows):
-            pending.append(self.batch_block(batch, columns, Block(
-                np.empty((batch.num_rows, values)), start, None, widths=widths)))
-            start += batch.num_rows
-            if start - pending[0].start >= block_rows:
-                yield joined(pending)
-                pending = []
+        # Numeric columns are decoded on a thread while the run works on the block before
+        # (list columns are not: their decoding is what bounds the memory).
+        with parsing_threads(widths is None, 1) as pool:
+            batches = self.batches_of(names, batch_rows)
+            for batch in batches if pool is None else read_ahead(batches, pool):
+                pending.append(self.batch_block(batch, columns, Block(
+                    np.empty((batch.num_rows, values)), start, None, widths=widths)))
+                start += batch.num_rows
+                if start - pending[0].start >= block_rows:
+                    yield joined(pending)
+                    pending = []
         if pending:
             yield joined(pending)
 
@@ -290,6 +311,26 @@ def floats(column: Any) -> Any:
         if not len(ints) or (ints.min() >= -EXACT_INTEGERS and ints.max() <= EXACT_INTEGERS):
             return ints
     return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def invalid(error: Exception, source: str) -> InputError:
+    """pyarrow's word on a file it cannot read (at its start, or a damaged page later), on
+    one line."""
+    return InputError(f"not a valid Parquet, Feather or Arrow file "
+                      f"({' '.join(str(error).split())})", where=source)
+
+
+def read_ahead(batches: Iterator[Any], pool: Executor) -> Iterator[Any]:
+    """The batches, the next two read and decoded on the pool's one thread (pyarrow does
+    it without the GIL) while one is used; a failure is raised in its turn."""
+    queued = deque(pool.submit(next, batches, None) for _ in range(2))
+    try:
+        while (batch := queued.popleft().result()) is not None:
+            queued.append(pool.submit(next, batches, None))
+            yield batch
+    finally:
+        for future in queued:  # not read for nothing (an error elsewhere)
+            future.cancel()
 
 
 def joined(blocks: list[Block]) -> Block:
