@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from bcecli.errors import InputError
 from bcecli.readers import arrow, base, jsondoc, jsonstream, open_input, read_input
+from bcecli.readers.base import Reader
 from bcecli.readers.jsonstream import StreamedArrays
 from tests.helpers import Files, Run
 from tests.test_fast_json import bits, numbers, read_all, reader_of, slow, texts
@@ -115,6 +116,7 @@ def test_big_documents_match_the_whole_document(
             if isinstance(streamed, dict) and isinstance(whole, dict) else [(streamed, whole)]
         for fast, strict in pairs:
             assert isinstance(fast, StreamedArrays) and fast.fast is not None
+            assert isinstance(strict, Reader)
             columns = list(range(fast.width))
             assert bits(read_all(fast, columns)) == bits(read_all(strict, columns))
 
