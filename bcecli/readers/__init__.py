@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 from bcecli.errors import InputError, shown_path
 from bcecli.readers import containers
@@ -34,6 +34,9 @@ from bcecli.readers.base import (
 )
 from bcecli.readers.cells import Ids, Labels
 from bcecli.readers.text import TextReader, fixed_width_lines
+
+if TYPE_CHECKING:
+    from bcecli.readers.jsonstream import Numbers
 
 __all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader",
            "open_input", "read_input", "read_small_json", "settle_headers"]
@@ -161,10 +164,21 @@ def json_document(data: Input) -> Reader | dict[str, Reader]:
 
         with open_file(path) as stream:
             streamed = streamed_json(path, stream, data.name, jsondoc.KEYS,
-                                     os.path.getsize(path) <= jsondoc.MAX_DOCUMENT, whole)
+                                     os.path.getsize(path) <= jsondoc.MAX_DOCUMENT, whole,
+                                     arrow_json_numbers(path))
         if streamed is not None:
             return streamed
     return jsondoc.read_json(data)
+
+
+def arrow_json_numbers(path: str) -> Numbers | None:
+    """pyarrow's reader of JSON number text, if installed, for a document big enough to pay
+    for importing it (MIN_BYTES, as for CSV)."""
+    from bcecli.readers import arrow
+
+    if os.path.getsize(path) < arrow.MIN_BYTES or not arrow.available():
+        return None
+    return arrow.JsonNumbers()
 
 
 def npz_arrays(data: Input, resources: ExitStack) -> Arrays:

@@ -15,7 +15,6 @@ found only for messages.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -155,21 +154,26 @@ def scan(stream: IO[bytes], source: str) -> tuple[list[str] | None, list[Span]] 
             return None
 
 
+Numbers = Callable[[bytes], FloatArray | None]  # a fast reader of a block's number text
+
+
 def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str],
-                  small: bool, whole: Callable[[], object]) -> Reader | dict[str, Reader] | None:
+                  small: bool, whole: Callable[[], object], fast: Numbers | None = None
+                  ) -> Reader | dict[str, Reader] | None:
     """The readers of a document of flat arrays in a plain file, as the whole-document
     reader would make them (one reader; one a key where the keys are `roles`, with
     predictions; or named columns); None for any other document. `whole()` runs that
-    reader, for the message of a `small` document with a value that is no JSON."""
+    reader, for the message of a `small` document with a value that is no JSON; `fast`
+    (pyarrow's, for a big file) reads number text before numpy does."""
     found = scan(stream, source)
     if found is None:
         return None
     keys, spans = found
     if keys is None:
-        return StreamedArrays(path, source, None, spans, small, whole)
+        return StreamedArrays(path, source, None, spans, small, whole, fast)
     names = set(keys)
     if names <= set(roles) and "predictions" in names:
-        return {key: StreamedArrays(path, source, None, [span], small, whole)
+        return {key: StreamedArrays(path, source, None, [span], small, whole, fast)
                 for key, span in zip(keys, spans, strict=True)}
     if any(pandas <= names for pandas in _PANDAS):
         return None
@@ -177,20 +181,21 @@ def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str
         sizes = [f"{key!r} {span.count}" for key, span in zip(keys, spans, strict=True)]
         raise InputError(f"the columns have different lengths ({listed(sizes, show=str)})",
                          where=source)
-    return StreamedArrays(path, source, tuple(keys), spans, small, whole)
+    return StreamedArrays(path, source, tuple(keys), spans, small, whole, fast)
 
 
 class StreamedArrays(Reader):
     """Equal-length flat arrays of one file, a column each, read in lockstep."""
 
     def __init__(self, path: str, source: str, names: tuple[str, ...] | None,
-                 spans: list[Span], small: bool, whole: Callable[[], object]):
+                 spans: list[Span], small: bool, whole: Callable[[], object],
+                 fast: Numbers | None = None):
         super().__init__(source, names, len(spans), False)
         self.path = path
         self.spans = spans
         self.small = small
         self.whole = whole
-        self.fast = fast_numbers(path)
+        self.fast = fast
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         # A thread for each array (the predictions' and the targets' are two readers),
@@ -319,13 +324,3 @@ class StreamedArrays(Reader):
                 if blanks.end() < len(chunk):
                     break
         return line
-
-
-def fast_numbers(path: str) -> Callable[[bytes], FloatArray | None] | None:
-    """pyarrow's reader of JSON number text for a file big enough to pay for importing it
-    (the `arrow` extra), else None."""
-    from bcecli.readers import arrow
-
-    if os.path.getsize(path) < arrow.MIN_BYTES or not arrow.available():
-        return None
-    return arrow.JsonNumbers()
