@@ -38,6 +38,7 @@ from bcecli.readers.text import TextReader, fixed_width_lines
 
 if TYPE_CHECKING:
     from bcecli.readers.jsonlines import JsonLinesReader
+    from bcecli.readers.jsonstream import Numbers
 
 __all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader",
            "open_input", "read_input", "read_small_json", "settle_headers"]
@@ -167,10 +168,21 @@ def json_document(data: Input) -> Reader | dict[str, Reader]:
 
         with open_file(path) as stream:
             streamed = streamed_json(path, stream, data.name, jsondoc.KEYS,
-                                     os.path.getsize(path) <= jsondoc.MAX_DOCUMENT, whole)
+                                     os.path.getsize(path) <= jsondoc.MAX_DOCUMENT, whole,
+                                     arrow_json_numbers(path))
         if streamed is not None:
             return streamed
     return jsondoc.read_json(data)
+
+
+def arrow_json_numbers(path: str) -> Numbers | None:
+    """pyarrow's reader of JSON number text, if installed, for a document big enough to pay
+    for importing it (MIN_BYTES, as for CSV)."""
+    from bcecli.readers import arrow
+
+    if os.path.getsize(path) < arrow.MIN_BYTES or not arrow.available():
+        return None
+    return arrow.JsonNumbers()
 
 
 def npz_arrays(data: Input, resources: ExitStack) -> Arrays:

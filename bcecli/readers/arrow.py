@@ -1,4 +1,4 @@
-"""The optional `arrow` extra: pyarrow's CSV parser, and Parquet/Feather/IPC.
+"""The optional `arrow` extra: pyarrow's CSV and JSON parsers, and Parquet/Feather/IPC.
 
 Used only when pyarrow is installed. For CSV it parses the blocks of whole lines
 that bce's own reader cuts (after it has read the header), on a thread each
@@ -14,17 +14,29 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError
 from bcecli.readers import base
-from bcecli.readers.base import MAX_LINE, Block, Input, Reader, line_count, ragged
+from bcecli.readers.base import (
+    MAX_LINE,
+    Block,
+    Input,
+    Reader,
+    line_count,
+    parsing_threads,
+    ragged,
+)
 from bcecli.readers.cells import parse_text_number
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 MIN_BYTES = 1 << 23  # below 8 MiB, importing pyarrow costs more than it saves
 PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
@@ -33,6 +45,9 @@ PARQUET_BUFFER = 1 << 20  # bytes of a column chunk read at a time
 TABLE_VALUES = 1 << 16
 MAX_IN_MEMORY = 1 << 25  # the most read of a Parquet, Feather or Arrow file from a stream
 EXACT_INTEGERS = 1 << 53  # every integer up to this is a float64 exactly
+# The only bytes of a piece of a flat array of JSON numbers pyarrow's JSON parser is given.
+JSON_NUMBER_BYTES = b"0123456789+-.eE, \t\r\n"
+_ONE_LINE = bytes.maketrans(b"\r\n", b"  ")
 
 
 def available() -> bool:
@@ -80,6 +95,45 @@ class CsvBlocks:
         return selected
 
 
+class JsonNumbers:
+    """pyarrow's JSON parser for a piece of a flat array's text (`1, 2.5, ...`, no
+    brackets), as `float(text)` reads each number, or None where bce's own paths are to
+    decide: RapidJSON holds the text to JSON's number grammar (no `01`, `.5`, `1.`, `+1`)
+    and Arrow reads each number correctly rounded, without the GIL (so pieces can be read
+    on threads). Any other byte (NaN, Infinity, null, true, false) is left to bce, as is
+    a number out of a double's range (which RapidJSON refuses)."""
+
+    def __init__(self) -> None:
+        import pyarrow as pa
+        import pyarrow.json as pj
+
+        self.pa, self.pj = pa, pj
+        # malloc's pool: mimalloc's keeps what each thread's pieces took (40 MiB more)
+        self.pool = pa.system_memory_pool()
+        self.parse_options = pj.ParseOptions(
+            explicit_schema=pa.schema([("v", pa.list_(pa.float64()))]))
+
+    def __call__(self, piece: bytes) -> FloatArray | None:
+        if piece.translate(None, JSON_NUMBER_BYTES):  # a byte no number, comma or blank has
+            return None
+        # A record of one line (a blank is a blank wherever it is in a flat array).
+        if b"\n" in piece or b"\r" in piece:
+            piece = piece.translate(_ONE_LINE)
+        record = b'{"v":[' + piece + b"]}"
+        try:
+            table = self.pj.read_json(
+                self.pa.py_buffer(record), parse_options=self.parse_options,
+                read_options=self.pj.ReadOptions(use_threads=False, block_size=len(record) + 1),
+                memory_pool=self.pool)
+        except self.pa.ArrowException:
+            return None
+        lists = table.column(0)
+        if lists.num_chunks != 1 or len(lists) != 1:
+            return None
+        values: FloatArray = lists.chunk(0).flatten().to_numpy()
+        return values
+
+
 class ArrowTableReader(Reader):
     """Parquet, Feather or Arrow IPC: named columns, read a record batch at a time.
 
@@ -101,8 +155,7 @@ class ArrowTableReader(Reader):
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
             self.schema = getattr(self.batches, "schema_arrow", self.batches.schema)
         except (pa.ArrowInvalid, OSError) as e:
-            raise InputError(f"not a valid Parquet, Feather or Arrow file ({e})",
-                             where=source) from None
+            raise invalid(e, source) from None
         super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
 
     @staticmethod
@@ -148,13 +201,19 @@ class ArrowTableReader(Reader):
 
     def batches_of(self, names: list[str], rows: int) -> Iterator[Any]:
         """Record batches of the named columns, at most `rows` rows each."""
-        if hasattr(self.batches, "iter_batches"):
-            yield from self.batches.iter_batches(batch_size=rows, columns=names, use_threads=False)
-            return
-        for i in range(self.batches.num_record_batches):
-            batch = self.batches.get_batch(i).select(names)
-            for start in range(0, batch.num_rows, rows):
-                yield batch.slice(start, rows)
+        import pyarrow as pa
+
+        try:
+            if hasattr(self.batches, "iter_batches"):
+                yield from self.batches.iter_batches(batch_size=rows, columns=names,
+                                                     use_threads=False)
+                return
+            for i in range(self.batches.num_record_batches):
+                batch = self.batches.get_batch(i).select(names)
+                for start in range(0, batch.num_rows, rows):
+                    yield batch.slice(start, rows)
+        except (pa.ArrowInvalid, OSError) as e:  # a damaged page or batch
+            raise invalid(e, self.source) from None
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
         """Blocks of about BLOCK_ROWS values: a record batch each, or with list columns
@@ -166,13 +225,17 @@ class ArrowTableReader(Reader):
         pending: list[Block] = []
         start = 0
         batch_rows = block_rows if widths is None else max(1, TABLE_VALUES // max(1, values))
-        for batch in self.batches_of(names, batch_rows):
-            pending.append(self.batch_block(batch, columns, Block(
-                np.empty((batch.num_rows, values)), start, None, widths=widths)))
-            start += batch.num_rows
-            if start - pending[0].start >= block_rows:
-                yield joined(pending)
-                pending = []
+        # Numeric columns are decoded on a thread while the run works on the block before
+        # (list columns are not: their decoding is what bounds the memory).
+        with parsing_threads(widths is None, 1) as pool:
+            batches = self.batches_of(names, batch_rows)
+            for batch in batches if pool is None else read_ahead(batches, pool):
+                pending.append(self.batch_block(batch, columns, Block(
+                    np.empty((batch.num_rows, values)), start, None, widths=widths)))
+                start += batch.num_rows
+                if start - pending[0].start >= block_rows:
+                    yield joined(pending)
+                    pending = []
         if pending:
             yield joined(pending)
 
@@ -248,6 +311,26 @@ def floats(column: Any) -> Any:
         if not len(ints) or (ints.min() >= -EXACT_INTEGERS and ints.max() <= EXACT_INTEGERS):
             return ints
     return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def invalid(error: Exception, source: str) -> InputError:
+    """pyarrow's word on a file it cannot read (at its start, or a damaged page later), on
+    one line."""
+    return InputError(f"not a valid Parquet, Feather or Arrow file "
+                      f"({' '.join(str(error).split())})", where=source)
+
+
+def read_ahead(batches: Iterator[Any], pool: Executor) -> Iterator[Any]:
+    """The batches, the next two read and decoded on the pool's one thread (pyarrow does
+    it without the GIL) while one is used; a failure is raised in its turn."""
+    queued = deque(pool.submit(next, batches, None) for _ in range(2))
+    try:
+        while (batch := queued.popleft().result()) is not None:
+            queued.append(pool.submit(next, batches, None))
+            yield batch
+    finally:
+        for future in queued:  # not read for nothing (an error elsewhere)
+            future.cancel()
 
 
 def joined(blocks: list[Block]) -> Block:

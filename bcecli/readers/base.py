@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
@@ -338,9 +338,9 @@ def line_spans(pending: bytes, rest: Iterator[bytes], first_line: int, source: s
 
 
 @contextmanager
-def parsing_threads(wanted: bool) -> Iterator[Executor | None]:
-    """A thread per core (up to 4) to parse blocks on, if `wanted` and there are two cores
-    or more; else None: parse in turn."""
+def parsing_threads(wanted: bool, most: int = 4) -> Iterator[Executor | None]:
+    """A thread per core (up to `most`) to parse blocks on, if `wanted` and there are two
+    cores or more; else None: parse in turn."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
         os.cpu_count() or 1
     if not wanted or cores < 2:
@@ -348,15 +348,18 @@ def parsing_threads(wanted: bool) -> Iterator[Executor | None]:
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(min(cores, 4), thread_name_prefix="bce-parse") as pool:
+    with ThreadPoolExecutor(min(cores, most), thread_name_prefix="bce-parse") as pool:
         yield pool
 
 
-def parsed_ahead(pool: Executor, parse: Callable[[bytes, int, int], Block],
-                 spans: Iterator[tuple[bytes, int]]) -> Iterator[Block]:
-    """`parse` on each span, AHEAD at a time on the pool's threads, the results in order.
+Parsed = TypeVar("Parsed")
+
+
+def parsed_ahead(pool: Executor, parse: Callable[[bytes, int, int], Parsed],
+                 spans: Iterator[tuple[bytes, int]], ahead: int = AHEAD) -> Iterator[Parsed]:
+    """`parse` on each span, `ahead` at a time on the pool's threads, the results in order.
     A failure to read the spans waits its turn behind the blocks already read."""
-    queued: deque[Future[Block]] = deque()
+    queued: deque[Future[Parsed]] = deque()
     failure: InputError | None = None
     try:
         while True:
@@ -368,7 +371,7 @@ def parsed_ahead(pool: Executor, parse: Callable[[bytes, int, int], Block],
                 failure = error
                 break
             queued.append(pool.submit(parse, body, line, 0))
-            if len(queued) > AHEAD:
+            if len(queued) > ahead:
                 yield queued.popleft().result()
         while queued:
             yield queued.popleft().result()

@@ -5,9 +5,11 @@ The common big document is a flat array of numbers, or an object of them
 top level once, skipping over each array's inside a chunk at a time (only
 counting its commas and lines), and says where each array's text is; the arrays
 are then read in lockstep, one file handle each, a block of number text at a
-time (`jsonnumbers`). Any other shape, and any file that is not plain on disk,
-is the whole-document reader's (`jsondoc`), as are the messages of a small
-document whose values are not all numbers. Lines are found only for messages.
+time (`jsonnumbers`; where the `arrow` extra is installed and the file is big,
+pyarrow's JSON parser first, a few blocks ahead on threads). Any other shape, and
+any file that is not plain on disk, is the whole-document reader's (`jsondoc`), as
+are the messages of a small document whose values are not all numbers. Lines are
+found only for messages.
 """
 
 from __future__ import annotations
@@ -16,15 +18,27 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from bcecli.core import FloatArray
 from bcecli.errors import InputError, listed
-from bcecli.readers.base import BLOCK_BYTES, MAX_LINE, Block, Reader, column_floats, read_chunk
+from bcecli.readers.base import (
+    BLOCK_BYTES,
+    MAX_LINE,
+    Block,
+    Reader,
+    column_floats,
+    parsed_ahead,
+    parsing_threads,
+    read_chunk,
+)
 from bcecli.readers.jsonlines import parse_json_number, shown_json
 from bcecli.readers.jsonnumbers import json_numbers
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 _BLANKS = re.compile(rb"[ \t\r\n]*")
 _NESTED = (b"[", b"{", b'"')  # none of these is inside a flat array of numbers
@@ -140,21 +154,26 @@ def scan(stream: IO[bytes], source: str) -> tuple[list[str] | None, list[Span]] 
             return None
 
 
+Numbers = Callable[[bytes], FloatArray | None]  # a fast reader of a block's number text
+
+
 def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str],
-                  small: bool, whole: Callable[[], object]) -> Reader | dict[str, Reader] | None:
+                  small: bool, whole: Callable[[], object], fast: Numbers | None = None
+                  ) -> Reader | dict[str, Reader] | None:
     """The readers of a document of flat arrays in a plain file, as the whole-document
     reader would make them (one reader; one a key where the keys are `roles`, with
     predictions; or named columns); None for any other document. `whole()` runs that
-    reader, for the message of a `small` document with a value that is no JSON."""
+    reader, for the message of a `small` document with a value that is no JSON; `fast`
+    (pyarrow's, for a big file) reads number text before numpy does."""
     found = scan(stream, source)
     if found is None:
         return None
     keys, spans = found
     if keys is None:
-        return StreamedArrays(path, source, None, spans, small, whole)
+        return StreamedArrays(path, source, None, spans, small, whole, fast)
     names = set(keys)
     if names <= set(roles) and "predictions" in names:
-        return {key: StreamedArrays(path, source, None, [span], small, whole)
+        return {key: StreamedArrays(path, source, None, [span], small, whole, fast)
                 for key, span in zip(keys, spans, strict=True)}
     if any(pandas <= names for pandas in _PANDAS):
         return None
@@ -162,37 +181,55 @@ def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str
         sizes = [f"{key!r} {span.count}" for key, span in zip(keys, spans, strict=True)]
         raise InputError(f"the columns have different lengths ({listed(sizes, show=str)})",
                          where=source)
-    return StreamedArrays(path, source, tuple(keys), spans, small, whole)
+    return StreamedArrays(path, source, tuple(keys), spans, small, whole, fast)
 
 
 class StreamedArrays(Reader):
     """Equal-length flat arrays of one file, a column each, read in lockstep."""
 
     def __init__(self, path: str, source: str, names: tuple[str, ...] | None,
-                 spans: list[Span], small: bool, whole: Callable[[], object]):
+                 spans: list[Span], small: bool, whole: Callable[[], object],
+                 fast: Numbers | None = None):
         super().__init__(source, names, len(spans), False)
         self.path = path
         self.spans = spans
         self.small = small
         self.whole = whole
+        self.fast = fast
 
     def blocks(self, columns: Sequence[int]) -> Iterator[Block]:
-        streams = [self.values(column) for column in columns]
-        start = 0
-        held: list[FloatArray] = [np.empty(0) for _ in columns]
-        while True:
-            for k, stream in enumerate(streams):
-                if not len(held[k]):
-                    held[k] = next(stream, np.empty(0))
-            size = min(len(part) for part in held)
-            if not size:
-                return
-            yield Block(np.stack([part[:size] for part in held], axis=1), start, None)
-            held = [part[size:] for part in held]
-            start += size
+        # A thread for each array (the predictions' and the targets' are two readers),
+        # two blocks ahead: pyarrow's pieces in flight cost memory (20 MiB more with 4).
+        with parsing_threads(self.fast is not None, 1) as pool:
+            streams = [self.values(column, pool) for column in columns]
+            start = 0
+            held: list[FloatArray] = [np.empty(0) for _ in columns]
+            while True:
+                for k, stream in enumerate(streams):
+                    if not len(held[k]):
+                        held[k] = next(stream, np.empty(0))
+                size = min(len(part) for part in held)
+                if not size:
+                    return
+                yield Block(np.stack([part[:size] for part in held], axis=1), start, None)
+                held = [part[size:] for part in held]
+                start += size
 
-    def values(self, column: int) -> Iterator[FloatArray]:
-        """One array's values, a block of its text at a time."""
+    def values(self, column: int, pool: Executor | None) -> Iterator[FloatArray]:
+        """One array's values, a block of its text at a time: read by the fast paths (on
+        the pool's threads, a few blocks ahead, if there is one), then checked in order."""
+        pieces = self.pieces(column)
+        if pool is None:
+            for piece, first in pieces:
+                yield self.piece(piece, column, first, self.parsed(piece))
+            return
+        for piece, first, values in parsed_ahead(
+                pool, lambda piece, first, _: (piece, first, self.parsed(piece)), pieces, 2):
+            yield self.piece(piece, column, first, values)
+
+    def pieces(self, column: int) -> Iterator[tuple[bytes, int]]:
+        """One array's text, a block of whole values at a time, with the index of each
+        block's first value."""
         span = self.spans[column]
         with open(self.path, "rb") as stream:
             stream.seek(span.start)
@@ -211,16 +248,23 @@ class StreamedArrays(Reader):
                     pending = data
                     continue
                 piece, pending = data[:cut], data[cut + 1:]
-                values = self.piece(piece, column, first)
-                first += len(values)
-                yield values
+                yield piece, first
+                first += piece.count(b",") + 1  # its values, if it holds any that are no error
 
-    def piece(self, piece: bytes, column: int, first: int) -> FloatArray:
-        """The values in one block of an array's text (`first` the index of its first)."""
-        buf = np.frombuffer(piece, np.uint8)
-        commas = np.flatnonzero(buf == 44)
-        values = json_numbers(buf, np.concatenate(([0], commas + 1)),
-                              np.concatenate((commas, [len(buf)])))
+    def parsed(self, piece: bytes) -> FloatArray | None:
+        """A block's numbers as the fast paths read them; None for the strict path."""
+        values = self.fast(piece) if self.fast is not None else None
+        if values is None:
+            buf = np.frombuffer(piece, np.uint8)
+            commas = np.flatnonzero(buf == 44)
+            values = json_numbers(buf, np.concatenate(([0], commas + 1)),
+                                  np.concatenate((commas, [len(buf)])))
+        return values
+
+    def piece(self, piece: bytes, column: int, first: int, values: FloatArray | None
+              ) -> FloatArray:
+        """The values in one block of an array's text (`first` the index of its first),
+        from what the fast paths read (`values`, None where they stepped aside)."""
         codec = self.codecs.get(column)
         label = self.column_label(column)
 
