@@ -172,10 +172,11 @@ def shortest(x: FloatArray) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
     within `half`; every comparison is exact or, where a rounding leaves it open, the
     value is `repr`'s, as are exact ties and powers of two.
     """
-    from bcecli.readers.jsonnumbers import _POW10, split
+    from bcecli.readers.base import POW10
+    from bcecli.readers.jsonnumbers import split
 
     scale = np.maximum(16 - np.floor(np.log10(x)).astype(np.int64), 0)
-    power = _POW10[scale]
+    power = POW10[scale]
     high = x * power  # from 2**53 a whole number: V = high + low exactly
     x_high, x_low = split(x)
     p_high, p_low = split(power)

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bcecli.errors import InputError
-from bcecli.readers import arrow, base, jsondoc, jsonstream, open_input, read_input
+from bcecli.readers import arrow, base, jsonarrow, jsondoc, jsonstream, open_input, read_input
 from bcecli.readers.base import Reader
 from bcecli.readers.jsonstream import StreamedArrays
 from tests.helpers import Files, Run
@@ -26,14 +26,14 @@ pa = pytest.importorskip("pyarrow")
 
 
 @pytest.fixture(scope="module")
-def parse() -> arrow.JsonNumbers:
-    return arrow.JsonNumbers()
+def parse() -> jsonarrow.JsonNumbers:
+    return jsonarrow.JsonNumbers()
 
 
 @settings(max_examples=500)
 @given(st.lists(numbers, min_size=1, max_size=30), st.sampled_from([",", ", ", ",\n  ", "\r\n,"]))
 @example(["0.6369616873214543", "9007199254740993", "2.4703282292062328e-324"], ",")
-def test_json_numbers_are_floats_bit_for_bit(parse: arrow.JsonNumbers, items: list[str],
+def test_json_numbers_are_floats_bit_for_bit(parse: jsonarrow.JsonNumbers, items: list[str],
                                              separator: str) -> None:
     got = parse(separator.join(items).encode())
     expected = [float(item) for item in items]
@@ -57,7 +57,7 @@ def json_floats(piece: str) -> list[float] | None:
 @given(st.lists(st.one_of(texts, numbers, st.sampled_from(
     ["NaN", "-Infinity", "null", "true", "1e400", " ", "", "\x00", "1\x002", "٣"])),
     min_size=1, max_size=8))
-def test_only_json_numbers_are_read(parse: arrow.JsonNumbers, items: list[str]) -> None:
+def test_only_json_numbers_are_read(parse: jsonarrow.JsonNumbers, items: list[str]) -> None:
     piece = ",".join(items)
     got = parse(piece.encode())
     expected = json_floats(piece)
@@ -65,7 +65,7 @@ def test_only_json_numbers_are_read(parse: arrow.JsonNumbers, items: list[str]) 
         assert expected is not None and bits(got) == bits(expected)
 
 
-def test_blanks_only_is_no_number(parse: arrow.JsonNumbers) -> None:
+def test_blanks_only_is_no_number(parse: jsonarrow.JsonNumbers) -> None:
     """`[ ]` is an empty array: the caller's `values` then reads no rows, as the strict
     path does (json.loads gives [])."""
     got = parse(b"  ")
@@ -79,14 +79,14 @@ def big(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(arrow, "MIN_BYTES", 0)
     monkeypatch.setattr(jsonstream, "BLOCK_BYTES", 256)
     taken: list[int] = []
-    call = arrow.JsonNumbers.__call__
+    call = jsonarrow.JsonNumbers.__call__
 
-    def counted(self: arrow.JsonNumbers, piece: bytes) -> Any:
+    def counted(self: jsonarrow.JsonNumbers, piece: bytes) -> Any:
         values = call(self, piece)
         taken.append(values is not None)
         return values
 
-    monkeypatch.setattr(arrow.JsonNumbers, "__call__", counted)
+    monkeypatch.setattr(jsonarrow.JsonNumbers, "__call__", counted)
     return taken
 
 

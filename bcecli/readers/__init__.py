@@ -178,11 +178,11 @@ def json_document(data: Input) -> Reader | dict[str, Reader]:
 def arrow_json_numbers(path: str) -> Numbers | None:
     """pyarrow's reader of JSON number text, if installed, for a document big enough to pay
     for importing it (MIN_BYTES, as for CSV)."""
-    from bcecli.readers import arrow
+    from bcecli.readers import arrow, jsonarrow
 
     if os.path.getsize(path) < arrow.MIN_BYTES or not arrow.available():
         return None
-    return arrow.JsonNumbers()
+    return jsonarrow.JsonNumbers()
 
 
 def npz_arrays(data: Input, resources: ExitStack) -> Arrays:

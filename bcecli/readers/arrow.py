@@ -46,8 +46,6 @@ TABLE_VALUES = 1 << 16
 MAX_IN_MEMORY = 1 << 25  # the most read of a Parquet, Feather or Arrow file from a stream
 EXACT_INTEGERS = 1 << 53  # every integer up to this is a float64 exactly
 # The only bytes of a piece of a flat array of JSON numbers pyarrow's JSON parser is given.
-JSON_NUMBER_BYTES = b"0123456789+-.eE, \t\r\n"
-_ONE_LINE = bytes.maketrans(b"\r\n", b"  ")
 
 
 def available() -> bool:
@@ -93,45 +91,6 @@ class CsvBlocks:
             return None
         selected: FloatArray = parsed[:, [wanted.index(c) for c in columns]]
         return selected
-
-
-class JsonNumbers:
-    """pyarrow's JSON parser for a piece of a flat array's text (`1, 2.5, ...`, no
-    brackets), as `float(text)` reads each number, or None where bce's own paths are to
-    decide: RapidJSON holds the text to JSON's number grammar (no `01`, `.5`, `1.`, `+1`)
-    and Arrow reads each number correctly rounded, without the GIL (so pieces can be read
-    on threads). Any other byte (NaN, Infinity, null, true, false) is left to bce, as is
-    a number out of a double's range (which RapidJSON refuses)."""
-
-    def __init__(self) -> None:
-        import pyarrow as pa
-        import pyarrow.json as pj
-
-        self.pa, self.pj = pa, pj
-        # malloc's pool: mimalloc's keeps what each thread's pieces took (40 MiB more)
-        self.pool = pa.system_memory_pool()
-        self.parse_options = pj.ParseOptions(
-            explicit_schema=pa.schema([("v", pa.list_(pa.float64()))]))
-
-    def __call__(self, piece: bytes) -> FloatArray | None:
-        if piece.translate(None, JSON_NUMBER_BYTES):  # a byte no number, comma or blank has
-            return None
-        # A record of one line (a blank is a blank wherever it is in a flat array).
-        if b"\n" in piece or b"\r" in piece:
-            piece = piece.translate(_ONE_LINE)
-        record = b'{"v":[' + piece + b"]}"
-        try:
-            table = self.pj.read_json(
-                self.pa.py_buffer(record), parse_options=self.parse_options,
-                read_options=self.pj.ReadOptions(use_threads=False, block_size=len(record) + 1),
-                memory_pool=self.pool)
-        except self.pa.ArrowException:
-            return None
-        lists = table.column(0)
-        if lists.num_chunks != 1 or len(lists) != 1:
-            return None
-        values: FloatArray = lists.chunk(0).flatten().to_numpy()
-        return values
 
 
 class ArrowTableReader(Reader):

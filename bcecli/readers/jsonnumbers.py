@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bcecli.core import FloatArray
+from bcecli.readers.base import POW10
 
 Bytes = np.ndarray[Any, np.dtype[np.uint8]]
 Positions = np.ndarray[Any, np.dtype[np.int64]]
@@ -33,7 +34,6 @@ _DIGITS = 18  # fewer digits stay below 10**18 < 2**63: an int64 holds the manti
 
 BATCH = 1 << 13
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
-_POW10 = np.array([10.0 ** i for i in range(23)])  # exact up to 10**22
 
 
 # The automaton. Byte classes: padding after the span, '-', '0', '1'-'9', '.', 'e'/'E',
@@ -129,7 +129,7 @@ def as_floats(text: Bytes, classes: Bytes, buf: Bytes, starts: Positions, stops:
     for j in range(len(text)):  # Horner's rule (leading zeros add nothing); a longer one wraps
         mantissa *= scale[j]
         mantissa += add[j]
-    quotients = mantissa / _POW10[np.where(simple, fraction, 0)]
+    quotients = mantissa / POW10[np.where(simple, fraction, 0)]
     wide = simple & (mantissa >= 2**53) & (fraction > 0)
     if wide.any():
         refined, proven = divided(mantissa[wide], fraction[wide])
@@ -159,7 +159,7 @@ def divided(mantissa: np.ndarray[Any, np.dtype[np.int64]], fraction: np.ndarray[
     rounding (Dekker's product); d is kept only where that error is clearly less than
     half the gap to each neighbouring double, times P.
     """
-    power = _POW10[fraction]
+    power = POW10[fraction]
     high = mantissa.astype(np.float64)
     low = (mantissa - high.astype(np.int64)).astype(np.float64)
     candidate = high / power

@@ -42,6 +42,7 @@ from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
     BLOCK_BYTES,
     MAX_COLUMNS,
+    POW10,
     Block,
     Input,
     Reader,
@@ -61,7 +62,6 @@ from bcecli.readers.cells import Codec, Parse, parse_text_number
 _NUMBER = re.compile(rb" *([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))? *")
 HeaderKind = Literal["names", "positions", "maybe"] | None
 _WHOLE = re.compile(r"[+-]?\d+")
-_POW10 = np.array([float(f"1e{i}") for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
 _SWAP_POINT = bytes.maketrans(b",.", b".,")
 _FIELD_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
@@ -302,12 +302,12 @@ class Layout:
             scale = exponent - self.fraction
             if np.abs(scale).max() > 22:
                 return None
-            power = _POW10[np.abs(scale)]
+            power = POW10[np.abs(scale)]
             value: FloatArray = np.where(scale >= 0, digits * power, digits / power)
         elif self.fraction > 22:
             return None
         else:
-            value = digits / _POW10[self.fraction]
+            value = digits / POW10[self.fraction]
         return -value if self.negative else value
 
 
