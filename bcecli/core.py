@@ -778,11 +778,11 @@ def exact_parts(values: list[float]) -> list[float]:
 
 
 def exact_total(parts: list[float]) -> float:
-    """`math.fsum`, but inf (not OverflowError) when the exact sum is too large, and NaN
+    """`math.fsum`, but ±inf (not OverflowError) when the exact sum is too large, and NaN
     (not ValueError) where inf meets -inf, as it does in one block's sum."""
     try:
         return math.fsum(parts)
-    except OverflowError:
-        return math.inf
+    except OverflowError:  # its sign is that of the sum scaled down (exactly, by 2**-64)
+        return math.copysign(math.inf, math.fsum([part * 2.0**-64 for part in parts]))
     except ValueError:  # "-inf + inf in fsum": huge weights of both signs (--like torch)
         return math.nan

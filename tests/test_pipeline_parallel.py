@@ -8,11 +8,13 @@ one ulp, fails.
 from __future__ import annotations
 
 import math
+import sys
+from fractions import Fraction
 from unittest.mock import patch
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bcecli import BadValue, binary_cross_entropy, core
@@ -227,3 +229,16 @@ def test_the_first_bad_line_in_file_order_is_reported(data: st.DataObject, bce: 
     files(p__csv="".join(f"{v!r}\n" for v in p), y__csv="".join(f"{v!r}\n" for v in y))
     assert refused(bce, "p.csv", "y.csv").startswith(
         f"bce: error: {name}:{min(rows) + 1}: ")
+
+
+@example([-1e308, -1e308, 1e307]).via("negative overflow")
+@example([1e308, 1e308, -1e307]).via("positive overflow")
+@given(st.lists(st.floats(-1.7e308, 1.7e308), min_size=2, max_size=40))
+def test_an_overflowing_exact_sum_keeps_its_sign(values: list[float]) -> None:
+    """Parts whose exact sum is beyond a double: ±inf as that sum's sign (not always +inf)."""
+    exact = sum(Fraction(v) for v in values)
+    result = exact_total(values)
+    if abs(exact) > Fraction(sys.float_info.max):
+        assert result == (math.inf if exact > 0 else -math.inf)
+    else:
+        assert abs(Fraction(result) - exact) <= abs(exact) * Fraction(2) ** -52
