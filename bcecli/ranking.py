@@ -1,0 +1,544 @@
+"""Ranking metrics in bounded memory: ROC AUC, average precision and equal-mass bins.
+
+`ScoreSketch` is fed (score, target, weight) batch by batch and keeps, per
+bucket of scores, the count, the positives (target >= 0.5, as `--metrics`),
+the weight of each class and the sums of w·p and w·y. While the scores are few
+enough (at most `cap` distinct ones) every distinct score is its own bucket and
+ROC AUC and average precision are those of scikit-learn, ties included. Past
+that, neighbouring scores share buckets (the same resolution everywhere), and
+each metric comes with bounds that provably hold the exact value. Two sketches
+merge into the sketch of their union, whatever the split and the order, so
+shards combine as `bce merge` needs; `to_json` / `from_json` save one without
+loss.
+
+numpy and `bcecli.core` only: no I/O, no CLI. Memory is that of the arrays:
+56 bytes a bucket (88 with weights), `cap` buckets at most (28 MiB by default)
+plus a batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bcecli.core import (
+    FloatArray,
+    accurate_sum,
+    check_predictions,
+    check_targets,
+    check_weights,
+    exact_total,
+)
+
+U64 = NDArray[np.uint64]
+I64 = NDArray[np.int64]
+Columns = dict[str, NDArray[Any]]  # one entry per bucket, in the order of the keys
+
+DEFAULT_CAP = 1 << 19  # buckets: 28 MiB unweighted, 44 MiB weighted
+CHUNK = 1 << 18  # rows summarised at a time: keeps the per-bucket sums exact (< 2**20)
+HALF = 0x3FE0000000000000  # the bits of 0.5
+TOP = 2 * HALF  # the key of 1.0
+WINDOW = 32  # bits per digit of the exact sums (see `segment_sums`)
+FORMAT = 1  # the value of "bcecli_sketch" in `to_json`
+U = 2.0**-53  # unit roundoff
+SLACK = 32 * U  # relative margin for every rounding of the bounds (see `certify`)
+TINY = 2.0**-900  # absolute margin for products that underflow (see `certify`)
+COUNTS = ("count", "positives")  # int64 columns; every other column but "keys" is a sum
+SUMS = ("sum_p", "sum_y")  # double-double columns (2, n): Σw·p and Σw·y
+WEIGHTS = ("weight_neg", "weight_pos")  # with weights: Σw of negatives, of positives
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric and bounds that hold its exact value: `low <= exact <= high`.
+
+    `exact` says that every bucket held one distinct score, so `value` is the
+    metric itself (within a few ulps); otherwise it counts each bucket as a tie
+    and only the bounds are certain.
+    """
+
+    value: float
+    low: float
+    high: float
+    exact: bool
+
+
+@dataclass(frozen=True)
+class MassBins:
+    """Bins over the scores holding about equal weight, at bucket boundaries.
+
+    Bin i is [edges[i], edges[i + 1]), the last one closed at 1.0. The sums are
+    those of the rows in the bin: count, Σw, Σw·p and Σw·y (w = 1 without weights).
+    """
+
+    edges: list[float]
+    count: list[int]
+    weight: list[float]
+    sum_p: list[float]
+    sum_y: list[float]
+
+
+def score_keys(p: FloatArray) -> U64:
+    """Integers that sort as the scores in [0, 1] do, one per distinct score.
+
+    Below 0.5 the key is the float's bit pattern (order-preserving for p >= 0);
+    from 0.5 up it is TOP minus the bits of 1 - p (exact there, by Sterbenz), so
+    the resolution near 1 is as fine as near 0: high-scoring rows, where the
+    ranking metrics are decided, keep their own buckets longest. -0.0 is 0.0.
+    """
+    low = (p + 0.0).view(np.uint64)
+    high = np.uint64(TOP) - (1.0 - p).view(np.uint64)  # wraps below 0.5, where unused
+    keys: U64 = np.where(p > 0.5, high, low)
+    return keys
+
+
+def key_score(key: int) -> float:
+    """The smallest score whose key is `key` or more: the inverse of `score_keys` on
+    its keys, and the lower edge of a bucket for the key of its start."""
+    if key <= HALF:
+        return float(np.uint64(key).view(np.float64))
+    tail = float(np.uint64(TOP - key).view(np.float64))
+    p = 1.0 - tail  # rounded to nearest; 1 - p is exact (p >= 0.5)
+    return math.nextafter(p, 2.0) if 1.0 - p > tail else p
+
+
+def two_sum(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """s + e == a + b exactly, s = fl(a + b) (Knuth's TwoSum, element-wise)."""
+    s = a + b
+    virtual = s - a
+    e = (a - (s - virtual)) + (b - virtual)
+    return s, e
+
+
+def dd_add(hi: FloatArray, lo: FloatArray, other_hi: FloatArray, other_lo: FloatArray
+           ) -> tuple[FloatArray, FloatArray]:
+    """Double-double addition: the sum to about 2**-104 relative (for sums of
+    non-negative values, where no cancellation can magnify it)."""
+    s, e = two_sum(hi, other_hi)
+    return two_sum(s, e + (lo + other_lo))
+
+
+def segment_sums(values: FloatArray, segments: I64, size: int) -> tuple[FloatArray, FloatArray]:
+    """Σ values per segment, as double-doubles (hi, lo), from exact partial sums.
+
+    Each value is cut into digits of `WINDOW` bits on a grid fixed from 2**-1074
+    up (digit j is a multiple of 2**(32j - 1074) below 2**(32j + 32 - 1074),
+    found exactly with `np.fmod`); summing fewer than 2**20 such digits cannot
+    round, so `np.bincount` gives each segment's digit sums exactly, and only
+    joining them into a double-double rounds (about 2**-105). Values that are
+    small integers (0/1 labels, counts as weights) need one `bincount`.
+    """
+    zeros = np.zeros(size)
+    if len(values) > 2 * CHUNK:
+        raise ValueError(f"segment_sums takes at most {2 * CHUNK} values at a time")
+    magnitude = np.abs(values)
+    largest = float(magnitude.max(initial=0.0))
+    if largest == 0.0:
+        return zeros, zeros.copy()
+    if largest < 2.0**31 and bool((values == np.trunc(values)).all()):
+        return np.bincount(segments, values, minlength=size), zeros
+    smallest = float(magnitude[magnitude > 0].min())
+    first = max(math.frexp(smallest)[1] - 53, -1074) + 1074  # the lowest bit that can be set
+    last = math.frexp(largest)[1] - 1 + 1074  # the highest
+    hi, lo = zeros, zeros.copy()
+    below: FloatArray | float = 0.0  # the digits already summed: values mod 2**(32j - 1074)
+    for window in range(first // WINDOW, last // WINDOW + 1):
+        upto = values if window == last // WINDOW else np.fmod(
+            values, math.ldexp(1.0, WINDOW * (window + 1) - 1074))
+        digit_sums = np.bincount(segments, upto - below, minlength=size)
+        hi, lo = dd_add(hi, lo, digit_sums, zeros)
+        below = upto
+    return hi, lo
+
+
+def reduce_sorted(columns: Columns, keys: U64) -> Columns:
+    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one."""
+    change = np.empty(len(keys), np.bool_)
+    change[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    segments = np.cumsum(change, dtype=np.int64) - 1
+    out: Columns = {"keys": keys[starts]}
+    for name, column in columns.items():
+        if name in COUNTS:
+            out[name] = np.add.reduceat(column, starts) if len(keys) else column
+        elif name != "keys":
+            out[name] = dd_column(len(starts), segments, column[0], column[1])
+    return out
+
+
+def dd_column(size: int, segments: I64, *parts: FloatArray) -> FloatArray:
+    """The double-double sums per segment of every row of every part, as a (2, size) array."""
+    hi, lo = np.zeros(size), np.zeros(size)
+    for start in range(0, len(segments), CHUNK):
+        for part in parts:
+            part_hi, part_lo = segment_sums(part[start:start + CHUNK],
+                                            segments[start:start + CHUNK], size)
+            hi, lo = dd_add(hi, lo, part_hi, part_lo)
+    return np.stack([hi, lo])
+
+
+def distinct_sorted(keys: U64) -> int:
+    return int(np.count_nonzero(keys[1:] != keys[:-1])) + min(len(keys), 1)
+
+
+class ScoreSketch:
+    """A mergeable summary of (score, target, weight) for ROC AUC, average precision
+    and equal-mass reliability bins, in at most `cap` buckets.
+
+    Scores are keyed by `score_keys`; buckets are the keys shifted right by
+    `shift` bits, the same shift everywhere. `shift` only grows: when a batch
+    or a merge would make more than `cap` buckets it becomes the smallest shift
+    at which the union fits. That smallest shift depends only on the set of
+    scores, so any split of the data, fed or merged in any order, ends with the
+    same buckets, counts and (to about 2**-100) sums as one run.
+
+    Parameters
+    ----------
+    weighted : bool, default=False
+        Whether every batch comes with weights (scikit-learn's `sample_weight`).
+    cap : int, default=DEFAULT_CAP
+        The most buckets kept, at most 2**20.
+
+    Examples
+    --------
+    >>> sketch = ScoreSketch()
+    >>> sketch.add([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    >>> sketch.roc_auc()
+    Estimate(value=0.75, low=0.75, high=0.75, exact=True)
+    >>> round(sketch.average_precision().value, 12)
+    0.833333333333
+    """
+
+    def __init__(self, weighted: bool = False, cap: int = DEFAULT_CAP) -> None:
+        if not 1 <= cap <= 2 * CHUNK:
+            raise ValueError(f"cap must be in [1, {2 * CHUNK}], not {cap}")
+        self.weighted = weighted
+        self.cap = cap
+        self.shift = 0
+        self.columns = self.summarise(np.empty(0), np.empty(0), np.empty(0) if weighted else None)
+
+    @property
+    def exact(self) -> bool:
+        """Every bucket holds one distinct score: the metrics are exact."""
+        return self.shift == 0
+
+    def __len__(self) -> int:
+        return len(self.columns["keys"])
+
+    def add(self, scores: ArrayLike, targets: ArrayLike, weights: ArrayLike | None = None
+            ) -> None:
+        """A batch: scores in [0, 1], targets in [0, 1] (positive when >= 0.5, soft
+        ones summed as they are in Σw·y), and weights (finite, >= 0) if `weighted`.
+
+        Raises
+        ------
+        BadValue
+            A score or target outside [0, 1] or NaN, a negative or infinite weight.
+        ValueError
+            Weights given to an unweighted sketch or missing from a weighted one,
+            or shapes that differ.
+        """
+        p = np.ravel(np.asarray(scores, np.float64))
+        y = np.ravel(np.asarray(targets, np.float64))
+        w = None if weights is None else np.ravel(np.asarray(weights, np.float64))
+        if (w is None) == self.weighted:
+            raise ValueError("a weighted sketch takes weights with every batch, "
+                             "an unweighted one none")
+        if len(y) != len(p) or (w is not None and len(w) != len(p)):
+            raise ValueError("scores, targets and weights must have the same length")
+        check_predictions(p, logits=False)
+        check_targets(y)
+        if w is not None:
+            check_weights(w, "weight")
+        for start in range(0, len(p), CHUNK):
+            end = start + CHUNK
+            block = self.summarise(p[start:end], y[start:end],
+                                   None if w is None else w[start:end])
+            self.absorb(block)
+
+    def summarise(self, p: FloatArray, y: FloatArray, w: FloatArray | None) -> Columns:
+        """One chunk's buckets at the current shift."""
+        keys, segments = np.unique(score_keys(p) >> np.uint64(self.shift), return_inverse=True)
+        size = len(keys)
+        positive = y >= 0.5
+        columns: Columns = {
+            "keys": keys,
+            "count": np.bincount(segments, minlength=size).astype(np.int64),
+            "positives": np.bincount(segments[positive], minlength=size).astype(np.int64),
+            "sum_p": dd_column(size, segments, p if w is None else w * p),
+            "sum_y": dd_column(size, segments, y if w is None else w * y),
+        }
+        if self.weighted:
+            assert w is not None
+            columns["weight_neg"] = dd_column(size, segments, np.where(positive, 0.0, w))
+            columns["weight_pos"] = dd_column(size, segments, np.where(positive, w, 0.0))
+        return columns
+
+    def absorb(self, other: Columns) -> None:
+        """Buckets at this sketch's shift, added in; coarser first if there would be
+        more than `cap` of them."""
+        keys = self.columns["keys"]
+        at = np.searchsorted(keys, other["keys"])
+        found = np.zeros(len(at), np.bool_)
+        inside = at < len(keys)
+        found[inside] = keys[at[inside]] == other["keys"][inside]
+        new = ~found
+        if len(keys) + int(np.count_nonzero(new)) > self.cap:
+            union = np.insert(keys, at[new], other["keys"][new])
+            extra = 1
+            while distinct_sorted(union >> np.uint64(extra)) > self.cap:
+                extra += 1
+            self.coarsen(self.shift + extra)
+            self.absorb(reduce_sorted(other, other["keys"] >> np.uint64(extra)))
+            return
+        mine = self.columns
+        hit = at[found]
+        for name, column in mine.items():
+            if name in COUNTS:
+                column[hit] += other[name][found]
+            elif name != "keys":
+                mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
+                                          other[name][0, found], other[name][1, found])
+                column[0, hit], column[1, hit] = mine_hi, mine_lo
+        if new.any():
+            where = at[new]
+            self.columns = {name: np.insert(column, where, other[name][..., new], axis=-1)
+                            for name, column in mine.items()}
+
+    def coarsen(self, shift: int) -> None:
+        """Drop the low bits of every key down to `shift` bits, adding the buckets that meet."""
+        extra = shift - self.shift
+        if extra > 0:
+            self.columns = reduce_sorted(self.columns, self.columns["keys"] >> np.uint64(extra))
+            self.shift = shift
+
+    def merge(self, other: ScoreSketch) -> None:
+        """Add another sketch's data, as if it had been fed to this one (shards)."""
+        if other.weighted != self.weighted or other.cap != self.cap:
+            raise ValueError("sketches merge only with the same weighting and cap")
+        self.coarsen(other.shift)
+        theirs = {name: column.copy() for name, column in other.columns.items()}
+        if self.shift > other.shift:
+            theirs = reduce_sorted(theirs, theirs["keys"] >> np.uint64(self.shift - other.shift))
+        self.absorb(theirs)
+
+    def class_weights(self) -> tuple[FloatArray, FloatArray]:
+        """The weight of the negatives and of the positives in each bucket, as floats
+        (within 2**-52 relative of the exact sums; counts without weights)."""
+        c = self.columns
+        if not self.weighted:
+            return ((c["count"] - c["positives"]).astype(np.float64),
+                    c["positives"].astype(np.float64))
+        neg, pos = c["weight_neg"], c["weight_pos"]
+        return neg[0] + neg[1], pos[0] + pos[1]
+
+    def roc_auc(self) -> Estimate | None:
+        """Area under the ROC curve, as scikit-learn's `roc_auc_score` with
+        `sample_weight` (`sklearn/metrics/_ranking.py`, `_binary_roc_auc_score`:
+        the trapezoids of `roc_curve`, i.e. pairs ranked right, ties counted half).
+
+        With buckets (score order unknown inside one), `low` ranks every bucket's
+        negatives above its positives, `high` the reverse, and `value` counts the
+        bucket as a tie. Unweighted, the three are exact fractions rounded
+        outward; weighted, see `certify`. None with one class only (no weight on
+        one side), where scikit-learn raises.
+        """
+        if not self.weighted:
+            pos = self.columns["positives"]
+            neg = self.columns["count"] - pos
+            below = np.cumsum(neg) - neg
+            pairs = int(pos.sum()) * int(neg.sum())
+            if not pairs:
+                return None
+            ranked = sum(map(int.__mul__, pos.tolist(), below.tolist()))
+            tied = sum(map(int.__mul__, pos.tolist(), neg.tolist()))
+            low = Fraction(ranked, pairs)
+            high = Fraction(ranked + tied, pairs)
+            return Estimate(float((low + high) / 2), round_down(low), round_up(high),
+                            self.exact)
+        neg_w, pos_w = self.class_weights()
+        total_pos = total_of(self.columns["weight_pos"])
+        total_neg = total_of(self.columns["weight_neg"])
+        if not total_pos or not total_neg:
+            return None
+        # each class scaled by a power of two to a total in [0.5, 1): nothing overflows
+        pos_exp, neg_exp = math.frexp(total_pos)[1], math.frexp(total_neg)[1]
+        pos_s, neg_s = np.ldexp(pos_w, -pos_exp), np.ldexp(neg_w, -neg_exp)
+        pairs = math.ldexp(total_pos, -pos_exp) * math.ldexp(total_neg, -neg_exp)
+        below = prefix_sums(neg_s)
+        ranked = exact_total(accurate_sum(pos_s * below)) / pairs
+        tied = exact_total(accurate_sum(pos_s * neg_s)) / pairs
+        return Estimate(ranked + tied / 2, *certify(ranked, ranked + tied), self.exact)
+
+    def average_precision(self) -> Estimate | None:
+        """Average precision, as scikit-learn's `average_precision_score` with
+        `sample_weight` (`sklearn/metrics/_ranking.py`,
+        `_binary_uninterpolated_average_precision`): Σ over distinct scores, from
+        the highest, of (the positive weight at that score / P) × precision there,
+        where precision = TP / (TP + FP) over the scores at or above it.
+
+        Bounds, when a bucket holds several scores. Take one bucket with weights
+        T, F of positives, negatives above it, p, n inside it, D = F + n. Each
+        positive group inside (one score) has precision (T + c) / (T + c + F + f),
+        c and f the positive and negative weight of the bucket at or above it.
+        Precision grows with c and falls with f, which is why moving a positive
+        above a negative never lowers AP, and why the extreme orders bound it:
+        - at most (T + c) / (T + c + F), c <= p: the bucket gives at most
+          p·(T + p) / (T + p + F), its positives first, tied;
+        - at least g(c) = (T + c) / (T + c + D), increasing in c, so the sum over
+          the groups (weight times g at their running total c) is at least the
+          integral of g from 0 to p, and g is concave, so that integral is at
+          least the trapezoid p·(g(0) + g(p)) / 2.
+        `value` counts each bucket as one tied score (between the two); a bucket of
+        one row is exact. None when no positive weight, where scikit-learn's value
+        is meaningless (it warns and sets recall to 1).
+        """
+        neg, pos = self.class_weights()
+        if self.weighted:
+            total = total_of(self.columns["weight_pos"])
+            scale = -math.frexp(max(total, total_of(self.columns["weight_neg"])))[1]
+            neg, pos = np.ldexp(neg, scale), np.ldexp(pos, scale)
+            total = math.ldexp(total, scale)
+            above_pos, above_neg = prefix_sums(pos[::-1])[::-1], prefix_sums(neg[::-1])[::-1]
+        else:
+            total = float(self.columns["positives"].sum())
+            above_pos = (np.cumsum(pos[::-1]) - pos[::-1])[::-1]  # exact: integers < 2**53
+            above_neg = (np.cumsum(neg[::-1]) - neg[::-1])[::-1]
+        if not total:
+            return None
+        reached = above_pos + pos
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 where pos = 0: dropped
+            tie = pos * reached / (reached + above_neg + neg)
+            high = pos * reached / (reached + above_neg)
+            start = np.where(above_pos + above_neg + neg > 0,
+                             above_pos / (above_pos + above_neg + neg), 1.0)
+            low = pos / 2 * (start + reached / (reached + above_neg + neg))
+        single = (self.columns["count"] == 1) | self.exact
+        low, high = np.where(single, tie, low), np.where(single, tie, high)
+        terms = [np.where(pos > 0, t, 0.0) for t in (tie, low, high)]
+        value, lo, hi = (exact_total(accurate_sum(t)) / total for t in terms)
+        return Estimate(value, *certify(lo, hi), self.exact)
+
+    def mass_edges(self, bins: int) -> MassBins | None:
+        """Up to `bins` bins of about equal weight, cut at bucket boundaries, with the
+        sums of each (for an equal-mass reliability table).
+
+        Each cut is the bucket boundary nearest to a multiple of 1/bins of the
+        weight; cuts that meet are one, so fewer bins come back when one bucket
+        (a tied score) holds more than a bin's share. None when the weight is zero.
+        """
+        if bins < 1:
+            raise ValueError(f"bins must be >= 1, not {bins}")
+        c = self.columns
+        if self.weighted:
+            weight = dd_add(c["weight_neg"][0], c["weight_neg"][1],
+                            c["weight_pos"][0], c["weight_pos"][1])
+        else:
+            weight = (c["count"].astype(np.float64), np.zeros(len(self)))
+        if not len(self):
+            return None
+        running = prefix_sums(weight[0] + weight[1]) + weight[0] + weight[1]
+        if running[-1] <= 0:
+            return None
+        targets = running[-1] * np.arange(1, bins) / bins
+        after = np.searchsorted(running, targets)  # running[after - 1] < t <= running[after]
+        before = np.maximum(after - 1, 0)
+        nearer = np.where(np.abs(running[before] - targets) <= np.abs(running[after] - targets),
+                          before, after)
+        cuts = sorted({*(int(i) + 1 for i in nearer), len(self)} - {0})
+        starts = [0, *cuts[:-1]]
+        segments = np.repeat(np.arange(len(cuts)), np.diff([0, *cuts]))
+        edges = [0.0, *(key_score(int(c["keys"][s]) << self.shift) for s in starts[1:]), 1.0]
+        sums = {name: dd_column(len(cuts), segments, c[name][0], c[name][1])
+                for name in SUMS}
+        w = dd_column(len(cuts), segments, *weight)
+        return MassBins(edges, np.add.reduceat(c["count"], starts).tolist(),
+                        (w[0] + w[1]).tolist(), (sums["sum_p"][0] + sums["sum_p"][1]).tolist(),
+                        (sums["sum_y"][0] + sums["sum_y"][1]).tolist())
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole state as plain ints, floats and lists (floats print exactly in
+        JSON: Python writes the shortest repr that reads back to the same float)."""
+        out: dict[str, Any] = {"bcecli_sketch": FORMAT, "weighted": self.weighted,
+                               "cap": self.cap, "shift": self.shift}
+        for name, column in self.columns.items():
+            out[name] = column.tolist()
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ScoreSketch:
+        """The sketch `to_json` gave. Raises ValueError on a state that cannot be one."""
+        if data.get("bcecli_sketch") != FORMAT:
+            raise ValueError(f"not a sketch of format {FORMAT}")
+        sketch = cls(bool(data["weighted"]), int(data["cap"]))
+        sketch.shift = int(data["shift"])
+        names = ["keys", *COUNTS, *SUMS, *(WEIGHTS if sketch.weighted else ())]
+        if set(data) - {"bcecli_sketch", "weighted", "cap", "shift"} != set(names):
+            raise ValueError("a sketch has the columns " + ", ".join(names))
+        columns: Columns = {"keys": np.array(data["keys"], np.uint64)}
+        for name in names[1:]:
+            kind = np.int64 if name in COUNTS else np.float64
+            columns[name] = np.array(data[name], kind)
+        size = len(columns["keys"])
+        keys = columns["keys"]
+        if (any(column.shape[-1:] != (size,) for column in columns.values())
+                or any(columns[name].shape != (2, size) for name in names[3:])
+                or size > sketch.cap or not 0 <= sketch.shift < 64
+                or bool((keys[1:] <= keys[:-1]).any())
+                or (size and int(keys[-1]) > TOP >> sketch.shift)
+                or bool((columns["positives"] < 0).any())
+                or bool((columns["positives"] > columns["count"]).any())):
+            raise ValueError("the sketch's columns do not agree with each other")
+        sketch.columns = columns
+        return sketch
+
+
+def total_of(parts: FloatArray) -> float:
+    """The total of a double-double column (rows hi, lo), correctly rounded."""
+    return exact_total(accurate_sum(parts[0]) + accurate_sum(parts[1]))
+
+
+def prefix_sums(values: FloatArray) -> FloatArray:
+    """Σ of the values before each one (non-negative values), within about 2u relative:
+    numpy's sequential cumsum plus the cumsum of its own rounding errors (TwoSum)."""
+    if not values.size:
+        return values.copy()
+    running = np.cumsum(values)
+    before = np.concatenate([[0.0], running[:-1]])
+    if not np.array_equal(running, before + values):  # the errors below assume this order
+        raise AssertionError("np.cumsum did not add in sequence")
+    errors = np.cumsum(two_sum(before, values)[1])
+    return np.concatenate([[0.0], (running + errors)[:-1]])
+
+
+def certify(low: float, high: float) -> tuple[float, float]:
+    """Bounds from computed ones, widened by every error they can carry.
+
+    Every computed bound is a sum of non-negative terms, each through at most a
+    dozen roundings of u = 2**-53 from bucket weights within 2**-60 relative of
+    their exact sums (double-doubles after fewer than 2**40 additions), and a
+    correctly rounded sum (`accurate_sum`, `math.fsum`): within 16u relative. We
+    widen by 32u, then by one ulp each way, and by 2**-900 for terms that
+    underflowed (their absolute error is below n·2**-1074). Clipped to [0, 1].
+    """
+    lo = math.nextafter(max(low * (1 - SLACK) - TINY, 0.0), -math.inf)
+    hi = math.nextafter(high * (1 + SLACK) + TINY, math.inf)
+    return max(lo, 0.0), min(hi, 1.0)
+
+
+def round_down(value: Fraction) -> float:
+    """The largest float <= value."""
+    f = float(value)
+    return math.nextafter(f, -math.inf) if Fraction(f) > value else f
+
+
+def round_up(value: Fraction) -> float:
+    """The smallest float >= value."""
+    f = float(value)
+    return math.nextafter(f, math.inf) if Fraction(f) < value else f
