@@ -32,6 +32,7 @@ from bcecli.core import (
     check_predictions,
     check_targets,
     check_weights,
+    exact_parts,
     exact_total,
 )
 
@@ -40,10 +41,12 @@ I64 = NDArray[np.int64]
 Columns = dict[str, NDArray[Any]]  # one entry per bucket, in the order of the keys
 
 DEFAULT_CAP = 1 << 19  # buckets: 28 MiB unweighted, 44 MiB weighted
-CHUNK = 1 << 18  # rows summarised at a time: keeps the per-bucket sums exact (< 2**20)
+MAX_CAP = 1 << 20
+BLOCK = 1 << 18  # rows summarised and added to the buckets at a time
+CHUNK = 1 << 16  # rows summed at a time: keeps the digit sums exact (`segment_sums`)
 HALF = 0x3FE0000000000000  # the bits of 0.5
 TOP = 2 * HALF  # the key of 1.0
-WINDOW = 32  # bits per digit of the exact sums (see `segment_sums`)
+WINDOW = 36  # bits per digit of the exact sums: 2**16 digits sum below 2**52 units
 FORMAT = 1  # the value of "bcecli_sketch" in `to_json`
 U = 2.0**-53  # unit roundoff
 SLACK = 32 * U  # relative margin for every rounding of the bounds (see `certify`)
@@ -115,72 +118,93 @@ def two_sum(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
     return s, e
 
 
-def dd_add(hi: FloatArray, lo: FloatArray, other_hi: FloatArray, other_lo: FloatArray
-           ) -> tuple[FloatArray, FloatArray]:
+def dd_add(hi: FloatArray, lo: FloatArray, other_hi: FloatArray,
+           other_lo: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
     """Double-double addition: the sum to about 2**-104 relative (for sums of
     non-negative values, where no cancellation can magnify it)."""
     s, e = two_sum(hi, other_hi)
-    return two_sum(s, e + (lo + other_lo))
+    return two_sum(s, e + (lo if other_lo is None else lo + other_lo))
 
 
 def segment_sums(values: FloatArray, segments: I64, size: int) -> tuple[FloatArray, FloatArray]:
     """Σ values per segment, as double-doubles (hi, lo), from exact partial sums.
 
-    Each value is cut into digits of `WINDOW` bits on a grid fixed from 2**-1074
-    up (digit j is a multiple of 2**(32j - 1074) below 2**(32j + 32 - 1074),
-    found exactly with `np.fmod`); summing fewer than 2**20 such digits cannot
-    round, so `np.bincount` gives each segment's digit sums exactly, and only
-    joining them into a double-double rounds (about 2**-105). Values that are
-    small integers (0/1 labels, counts as weights) need one `bincount`.
+    Each value is cut into digits of `WINDOW` bits on one grid for all of them
+    (digit k holds the bits from 2**(low + 36k) up to 2**(low + 36k + 36), taken
+    exactly by clearing mantissa bits); 2**16 such digits add up
+    without rounding, so `np.bincount` gives each segment's digit sums exactly,
+    and only joining them into a double-double rounds (about 2**-105). Values
+    that are small integers (0/1 labels, counts as weights) need one `bincount`.
     """
-    zeros = np.zeros(size)
-    if len(values) > 2 * CHUNK:
-        raise ValueError(f"segment_sums takes at most {2 * CHUNK} values at a time")
-    magnitude = np.abs(values)
-    largest = float(magnitude.max(initial=0.0))
-    if largest == 0.0:
+    if len(values) > CHUNK:
+        raise ValueError(f"segment_sums takes at most {CHUNK} values at a time")
+    zeros: FloatArray = np.zeros(size)
+    values = np.ascontiguousarray(values, np.float64)
+    if not values.any():
         return zeros, zeros.copy()
-    if largest < 2.0**31 and bool((values == np.trunc(values)).all()):
-        return np.bincount(segments, values, minlength=size), zeros
-    smallest = float(magnitude[magnitude > 0].min())
-    first = max(math.frexp(smallest)[1] - 53, -1074) + 1074  # the lowest bit that can be set
-    last = math.frexp(largest)[1] - 1 + 1074  # the highest
+    if float(np.abs(values).max()) < 2.0**31 and bool((values == np.trunc(values)).all()):
+        return np.asarray(np.bincount(segments, values, minlength=size), np.float64), zeros
+    bits = values.view(np.uint64)
+    exponent = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+    unit = np.maximum(exponent, 1) - 1075  # the exponent of each value's last mantissa bit
+    mantissa = (bits & np.uint64((1 << 52) - 1)) | np.where(exponent > 0, np.uint64(1 << 52),
+                                                              np.uint64(0))
+    nonzero = mantissa != 0
+    lowest = (mantissa & (~mantissa + np.uint64(1))).astype(np.float64)  # its last set bit
+    low = int((unit + np.frexp(lowest)[1] - 1)[nonzero].min())
+    high = int((unit + 52)[nonzero].max())
     hi, lo = zeros, zeros.copy()
-    below: FloatArray | float = 0.0  # the digits already summed: values mod 2**(32j - 1074)
-    for window in range(first // WINDOW, last // WINDOW + 1):
-        upto = values if window == last // WINDOW else np.fmod(
-            values, math.ldexp(1.0, WINDOW * (window + 1) - 1074))
-        digit_sums = np.bincount(segments, upto - below, minlength=size)
-        hi, lo = dd_add(hi, lo, digit_sums, zeros)
-        below = upto
+    rest = values  # the bits from the current cut up
+    for cut in range(low + WINDOW, high + WINDOW + 1, WINDOW):  # a digit is the bits below cut
+        if cut > high:
+            upper = np.zeros_like(values)
+        else:
+            clear = cut - unit  # mantissa bits below 2**cut
+            kept = bits & ~((np.uint64(1) << np.clip(clear, 0, 63).astype(np.uint64))
+                            - np.uint64(1))
+            upper = np.where(clear >= 53, np.uint64(0), kept).view(np.float64)
+        digit_sums = np.asarray(np.bincount(segments, rest - upper, minlength=size), np.float64)
+        if cut == low + WINDOW:
+            hi = digit_sums
+        else:
+            hi, lo = dd_add(hi, lo, digit_sums)
+        rest = upper
     return hi, lo
 
 
 def reduce_sorted(columns: Columns, keys: U64) -> Columns:
-    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one."""
+    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one.
+    `columns` is emptied on the way, so that each column is in memory twice at most."""
     change = np.empty(len(keys), np.bool_)
     change[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=change[1:])
     starts = np.flatnonzero(change)
     segments = np.cumsum(change, dtype=np.int64) - 1
     out: Columns = {"keys": keys[starts]}
-    for name, column in columns.items():
+    columns.pop("keys", None)
+    for name in list(columns):
+        column = columns.pop(name)
         if name in COUNTS:
             out[name] = np.add.reduceat(column, starts) if len(keys) else column
-        elif name != "keys":
+        else:
             out[name] = dd_column(len(starts), segments, column[0], column[1])
     return out
 
 
 def dd_column(size: int, segments: I64, *parts: FloatArray) -> FloatArray:
-    """The double-double sums per segment of every row of every part, as a (2, size) array."""
-    hi, lo = np.zeros(size), np.zeros(size)
+    """The double-double sums per segment of every row of every part, as a (2, size) array.
+    Each chunk of rows adds to the range of segments it meets (a short one when the
+    segments are sorted, as when buckets are merged)."""
+    out: FloatArray = np.zeros((2, size))
     for start in range(0, len(segments), CHUNK):
+        chunk = segments[start:start + CHUNK]
+        first, last = int(chunk.min()), int(chunk.max()) + 1
         for part in parts:
-            part_hi, part_lo = segment_sums(part[start:start + CHUNK],
-                                            segments[start:start + CHUNK], size)
-            hi, lo = dd_add(hi, lo, part_hi, part_lo)
-    return np.stack([hi, lo])
+            part_hi, part_lo = segment_sums(part[start:start + CHUNK], chunk - first,
+                                            last - first)
+            out[0, first:last], out[1, first:last] = dd_add(
+                out[0, first:last], out[1, first:last], part_hi, part_lo)
+    return out
 
 
 def distinct_sorted(keys: U64) -> int:
@@ -216,8 +240,8 @@ class ScoreSketch:
     """
 
     def __init__(self, weighted: bool = False, cap: int = DEFAULT_CAP) -> None:
-        if not 1 <= cap <= 2 * CHUNK:
-            raise ValueError(f"cap must be in [1, {2 * CHUNK}], not {cap}")
+        if not 1 <= cap <= MAX_CAP:
+            raise ValueError(f"cap must be in [1, {MAX_CAP}], not {cap}")
         self.weighted = weighted
         self.cap = cap
         self.shift = 0
@@ -256,28 +280,32 @@ class ScoreSketch:
         check_targets(y)
         if w is not None:
             check_weights(w, "weight")
-        for start in range(0, len(p), CHUNK):
-            end = start + CHUNK
+        for start in range(0, len(p), BLOCK):
+            end = start + BLOCK
             block = self.summarise(p[start:end], y[start:end],
                                    None if w is None else w[start:end])
             self.absorb(block)
 
     def summarise(self, p: FloatArray, y: FloatArray, w: FloatArray | None) -> Columns:
-        """One chunk's buckets at the current shift."""
-        keys, segments = np.unique(score_keys(p) >> np.uint64(self.shift), return_inverse=True)
-        size = len(keys)
+        """One block's buckets at the current shift: rows sorted by key, then each
+        run of equal keys summed (so each chunk of rows meets few buckets)."""
+        keys = score_keys(p) >> np.uint64(self.shift)
+        order = np.argsort(keys)
+        keys = keys[order]
+        p, y = p[order], y[order]
         positive = y >= 0.5
-        columns: Columns = {
-            "keys": keys,
-            "count": np.bincount(segments, minlength=size).astype(np.int64),
-            "positives": np.bincount(segments[positive], minlength=size).astype(np.int64),
-            "sum_p": dd_column(size, segments, p if w is None else w * p),
-            "sum_y": dd_column(size, segments, y if w is None else w * y),
-        }
+        columns = reduce_sorted({
+            "count": np.ones(len(keys), np.int64),
+            "positives": positive.astype(np.int64),
+            "sum_p": np.stack([p if w is None else w[order] * p, np.zeros(len(p))]),
+            "sum_y": np.stack([y if w is None else w[order] * y, np.zeros(len(p))]),
+        }, keys)
         if self.weighted:
             assert w is not None
-            columns["weight_neg"] = dd_column(size, segments, np.where(positive, 0.0, w))
-            columns["weight_pos"] = dd_column(size, segments, np.where(positive, w, 0.0))
+            w = w[order]
+            flat = {"weight_neg": np.stack([np.where(positive, 0.0, w), np.zeros(len(p))]),
+                    "weight_pos": np.stack([np.where(positive, w, 0.0), np.zeros(len(p))])}
+            columns |= reduce_sorted(flat, keys)
         return columns
 
     def absorb(self, other: Columns) -> None:
@@ -294,6 +322,7 @@ class ScoreSketch:
             extra = 1
             while distinct_sorted(union >> np.uint64(extra)) > self.cap:
                 extra += 1
+            del union, at, found, inside, new
             self.coarsen(self.shift + extra)
             self.absorb(reduce_sorted(other, other["keys"] >> np.uint64(extra)))
             return
@@ -306,10 +335,18 @@ class ScoreSketch:
                 mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
                                           other[name][0, found], other[name][1, found])
                 column[0, hit], column[1, hit] = mine_hi, mine_lo
-        if new.any():
-            where = at[new]
-            self.columns = {name: np.insert(column, where, other[name][..., new], axis=-1)
-                            for name, column in mine.items()}
+        if new.any():  # an insertion by masks: np.insert is several times slower
+            slots = at[new] + np.arange(int(np.count_nonzero(new)))
+            size = len(keys) + len(slots)
+            old = np.ones(size, np.bool_)
+            old[slots] = False
+            for name in list(mine):
+                column = mine.pop(name)  # one column at a time in memory twice
+                merged = np.empty((*column.shape[:-1], size), column.dtype)
+                merged[..., slots] = other[name][..., new]
+                merged[..., old] = column
+                del column
+                mine[name] = merged
 
     def coarsen(self, shift: int) -> None:
         """Drop the low bits of every key down to `shift` bits, adding the buckets that meet."""
@@ -356,8 +393,7 @@ class ScoreSketch:
             pairs = int(pos.sum()) * int(neg.sum())
             if not pairs:
                 return None
-            ranked = sum(map(int.__mul__, pos.tolist(), below.tolist()))
-            tied = sum(map(int.__mul__, pos.tolist(), neg.tolist()))
+            ranked, tied = int_dot(pos, below, pairs), int_dot(pos, neg, pairs)
             low = Fraction(ranked, pairs)
             high = Fraction(ranked + tied, pairs)
             return Estimate(float((low + high) / 2), round_down(low), round_up(high),
@@ -370,11 +406,11 @@ class ScoreSketch:
         # each class scaled by a power of two to a total in [0.5, 1): nothing overflows
         pos_exp, neg_exp = math.frexp(total_pos)[1], math.frexp(total_neg)[1]
         pos_s, neg_s = np.ldexp(pos_w, -pos_exp), np.ldexp(neg_w, -neg_exp)
-        pairs = math.ldexp(total_pos, -pos_exp) * math.ldexp(total_neg, -neg_exp)
+        scaled = math.ldexp(total_pos, -pos_exp) * math.ldexp(total_neg, -neg_exp)
         below = prefix_sums(neg_s)
-        ranked = exact_total(accurate_sum(pos_s * below)) / pairs
-        tied = exact_total(accurate_sum(pos_s * neg_s)) / pairs
-        return Estimate(ranked + tied / 2, *certify(ranked, ranked + tied), self.exact)
+        share = exact_total(accurate_sum(pos_s * below)) / scaled  # ranked right
+        ties = exact_total(accurate_sum(pos_s * neg_s)) / scaled
+        return Estimate(share + ties / 2, *certify(share, share + ties), self.exact)
 
     def average_precision(self) -> Estimate | None:
         """Average precision, as scikit-learn's `average_precision_score` with
@@ -412,17 +448,15 @@ class ScoreSketch:
             above_neg = (np.cumsum(neg[::-1]) - neg[::-1])[::-1]
         if not total:
             return None
-        reached = above_pos + pos
-        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 where pos = 0: dropped
-            tie = pos * reached / (reached + above_neg + neg)
-            high = pos * reached / (reached + above_neg)
-            start = np.where(above_pos + above_neg + neg > 0,
-                             above_pos / (above_pos + above_neg + neg), 1.0)
-            low = pos / 2 * (start + reached / (reached + above_neg + neg))
-        single = (self.columns["count"] == 1) | self.exact
-        low, high = np.where(single, tie, low), np.where(single, tie, high)
-        terms = [np.where(pos > 0, t, 0.0) for t in (tie, low, high)]
-        value, lo, hi = (exact_total(accurate_sum(t)) / total for t in terms)
+        sums: list[list[float]] = [[], [], []]  # exact sums of the terms: tie, low, high
+        for i in range(0, len(pos), CHUNK):  # by pieces: a dozen temporary arrays each
+            piece = slice(i, i + CHUNK)
+            single = self.exact or self.columns["count"][piece] == 1
+            for parts, term in zip(sums, precision_terms(
+                    pos[piece], neg[piece], above_pos[piece], above_neg[piece], single),
+                    strict=True):
+                parts[:] = exact_parts(parts + accurate_sum(term))
+        value, lo, hi = (exact_total(parts) / total for parts in sums)
         return Estimate(value, *certify(lo, hi), self.exact)
 
     def mass_edges(self, bins: int) -> MassBins | None:
@@ -497,6 +531,33 @@ class ScoreSketch:
             raise ValueError("the sketch's columns do not agree with each other")
         sketch.columns = columns
         return sketch
+
+
+def precision_terms(pos: FloatArray, neg: FloatArray, above_pos: FloatArray,
+                    above_neg: FloatArray, single: NDArray[np.bool_] | bool
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each bucket's part of P·AP: counted as a tie, and its lower and upper bounds
+    (`ScoreSketch.average_precision`); all three the tie where a bucket is one score."""
+    reached = above_pos + pos
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 where pos = 0: dropped
+        tie = pos * reached / (reached + above_neg + neg)
+        high = pos * reached / (reached + above_neg)
+        start = np.where(above_pos + above_neg + neg > 0,
+                         above_pos / (above_pos + above_neg + neg), 1.0)
+        low = pos / 2 * (start + reached / (reached + above_neg + neg))
+    has = pos > 0
+    tie = np.where(has, tie, 0.0)
+    bounded = has & ~single
+    return tie, np.where(bounded, low, tie), np.where(bounded, high, tie)
+
+
+def int_dot(a: I64, b: I64, bound: int) -> int:
+    """Σ a·b exactly, for non-negative integers whose products sum to at most `bound`:
+    in int64 when that cannot overflow, else in Python integers a piece at a time."""
+    if bound < 2**63:
+        return int(np.dot(a, b))
+    return sum(sum(map(int.__mul__, a[i:i + CHUNK].tolist(), b[i:i + CHUNK].tolist()))
+               for i in range(0, len(a), CHUNK))
 
 
 def total_of(parts: FloatArray) -> float:
