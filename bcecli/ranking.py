@@ -50,7 +50,7 @@ WINDOW = 36  # bits per digit of the exact sums: 2**16 digits sum below 2**52 un
 FORMAT = 1  # the value of "bcecli_sketch" in `to_json`
 U = 2.0**-53  # unit roundoff
 SLACK = 32 * U  # relative margin for every rounding of the bounds (see `certify`)
-TINY = 2.0**-900  # absolute margin for products that underflow (see `certify`)
+TINY = 2.0**-1040  # absolute margin for products that underflow (see `certify`)
 COUNTS = ("count", "positives")  # int64 columns; every other column but "keys" is a sum
 SUMS = ("sum_p", "sum_y")  # double-double columns (2, n): Σw·p and Σw·y
 WEIGHTS = ("weight_neg", "weight_pos")  # with weights: Σw of negatives, of positives
@@ -585,8 +585,8 @@ def certify(low: float, high: float) -> tuple[float, float]:
     dozen roundings of u = 2**-53 from bucket weights within 2**-60 relative of
     their exact sums (double-doubles after fewer than 2**40 additions), and a
     correctly rounded sum (`accurate_sum`, `math.fsum`): within 16u relative. We
-    widen by 32u, then by one ulp each way, and by 2**-900 for terms that
-    underflowed (their absolute error is below n·2**-1074). Clipped to [0, 1].
+    widen by 32u, then by one ulp each way, and by 2**-1040 for terms that
+    underflowed (their absolute error is below n·2**-1074, n <= 2**20). Clipped to [0, 1].
     """
     lo = math.nextafter(max(low * (1 - SLACK) - TINY, 0.0), -math.inf)
     hi = math.nextafter(high * (1 + SLACK) + TINY, math.inf)
