@@ -70,6 +70,12 @@ class Estimate:
     high: float
     exact: bool
 
+    @classmethod
+    def within(cls, value: float, low: float, high: float, exact: bool) -> Estimate:
+        """A computed value, moved into its bounds where rounding left it just outside
+        (an AP of 1 + 2**-52): the exact value is inside, so nearer is better."""
+        return cls(min(max(value, low), high), low, high, exact)
+
 
 @dataclass(frozen=True)
 class MassBins:
@@ -382,7 +388,8 @@ class ScoreSketch:
 
         With buckets (score order unknown inside one), `low` ranks every bucket's
         negatives above its positives, `high` the reverse, and `value` counts the
-        bucket as a tie. Unweighted, the three are exact fractions rounded
+        bucket as a tie; in exact mode a bucket is one score, a tie, and the three
+        agree. Unweighted, the three are exact fractions rounded
         outward; weighted, see `certify`. None with one class only (no weight on
         one side), where scikit-learn raises.
         """
@@ -394,10 +401,10 @@ class ScoreSketch:
             if not pairs:
                 return None
             ranked, tied = int_dot(pos, below, pairs), int_dot(pos, neg, pairs)
-            low = Fraction(ranked, pairs)
-            high = Fraction(ranked + tied, pairs)
-            return Estimate(float((low + high) / 2), round_down(low), round_up(high),
-                            self.exact)
+            value = Fraction(2 * ranked + tied, 2 * pairs)
+            low, high = (value, value) if self.exact else \
+                (Fraction(ranked, pairs), Fraction(ranked + tied, pairs))
+            return Estimate(float(value), round_down(low), round_up(high), self.exact)
         neg_w, pos_w = self.class_weights()
         total_pos = total_of(self.columns["weight_pos"])
         total_neg = total_of(self.columns["weight_neg"])
@@ -410,7 +417,9 @@ class ScoreSketch:
         below = prefix_sums(neg_s)
         share = exact_total(accurate_sum(pos_s * below)) / scaled  # ranked right
         ties = exact_total(accurate_sum(pos_s * neg_s)) / scaled
-        return Estimate(share + ties / 2, *certify(share, share + ties), self.exact)
+        point = share + ties / 2
+        bounds = certify(point, point) if self.exact else certify(share, share + ties)
+        return Estimate.within(point, *bounds, self.exact)
 
     def average_precision(self) -> Estimate | None:
         """Average precision, as scikit-learn's `average_precision_score` with
@@ -457,7 +466,7 @@ class ScoreSketch:
                     strict=True):
                 parts[:] = exact_parts(parts + accurate_sum(term))
         value, lo, hi = (exact_total(parts) / total for parts in sums)
-        return Estimate(value, *certify(lo, hi), self.exact)
+        return Estimate.within(value, *certify(lo, hi), self.exact)
 
     def mass_edges(self, bins: int) -> MassBins | None:
         """Up to `bins` bins of about equal weight, cut at bucket boundaries, with the
