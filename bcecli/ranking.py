@@ -42,7 +42,7 @@ Columns = dict[str, NDArray[Any]]  # one entry per bucket, in the order of the k
 
 DEFAULT_CAP = 1 << 19  # buckets: 28 MiB unweighted, 44 MiB weighted
 MAX_CAP = 1 << 20
-BLOCK = 1 << 18  # rows summarised and added to the buckets at a time
+BLOCK = 1 << 17  # rows summarised and added to the buckets at a time
 CHUNK = 1 << 16  # rows summed at a time: keeps the digit sums exact (`segment_sums`)
 HALF = 0x3FE0000000000000  # the bits of 0.5
 TOP = 2 * HALF  # the key of 1.0
@@ -50,7 +50,7 @@ WINDOW = 36  # bits per digit of the exact sums: 2**16 digits sum below 2**52 un
 FORMAT = 1  # the value of "bcecli_sketch" in `to_json`
 U = 2.0**-53  # unit roundoff
 SLACK = 32 * U  # relative margin for every rounding of the bounds (see `certify`)
-TINY = 2.0**-1040  # absolute margin for products that underflow (see `certify`)
+TINY = 2.0**-960  # absolute margin for terms that underflow (see `certify`)
 COUNTS = ("count", "positives")  # int64 columns; every other column but "keys" is a sum
 SUMS = ("sum_p", "sum_y")  # double-double columns (2, n): Σw·p and Σw·y
 WEIGHTS = ("weight_neg", "weight_pos")  # with weights: Σw of negatives, of positives
@@ -116,6 +116,13 @@ def key_score(key: int) -> float:
     return math.nextafter(p, 2.0) if 1.0 - p > tail else p
 
 
+def key_scores(keys: U64) -> FloatArray:
+    """The scores of keys, element-wise: the inverse of `score_keys` on its keys."""
+    high = 1.0 - (np.uint64(TOP) - keys).view(np.float64)  # finite for every key
+    scores: FloatArray = np.where(keys > HALF, high, keys.view(np.float64))
+    return scores
+
+
 def two_sum(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
     """s + e == a + b exactly, s = fl(a + b) (Knuth's TwoSum, element-wise)."""
     s = a + b
@@ -178,14 +185,18 @@ def segment_sums(values: FloatArray, segments: I64, size: int) -> tuple[FloatArr
     return hi, lo
 
 
-def reduce_sorted(columns: Columns, keys: U64) -> Columns:
-    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one.
-    `columns` is emptied on the way, so that each column is in memory twice at most."""
+def runs(keys: U64) -> tuple[I64, I64]:
+    """Where each run of equal (sorted) keys starts, and each key's run number."""
     change = np.empty(len(keys), np.bool_)
     change[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
-    segments = np.cumsum(change, dtype=np.int64) - 1
+    return np.flatnonzero(change), np.cumsum(change, dtype=np.int64) - 1
+
+
+def reduce_sorted(columns: Columns, keys: U64) -> Columns:
+    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one.
+    `columns` is emptied on the way, so that each column is in memory twice at most."""
+    starts, segments = runs(keys)
     out: Columns = {"keys": keys[starts]}
     columns.pop("keys", None)
     for name in list(columns):
@@ -294,24 +305,40 @@ class ScoreSketch:
 
     def summarise(self, p: FloatArray, y: FloatArray, w: FloatArray | None) -> Columns:
         """One block's buckets at the current shift: rows sorted by key, then each
-        run of equal keys summed (so each chunk of rows meets few buckets)."""
-        keys = score_keys(p) >> np.uint64(self.shift)
-        order = np.argsort(keys)
-        keys = keys[order]
-        p, y = p[order], y[order]
-        positive = y >= 0.5
-        columns = reduce_sorted({
-            "count": np.ones(len(keys), np.int64),
-            "positives": positive.astype(np.int64),
-            "sum_p": np.stack([p if w is None else w[order] * p, np.zeros(len(p))]),
-            "sum_y": np.stack([y if w is None else w[order] * y, np.zeros(len(p))]),
-        }, keys)
-        if self.weighted:
-            assert w is not None
-            w = w[order]
-            flat = {"weight_neg": np.stack([np.where(positive, 0.0, w), np.zeros(len(p))]),
-                    "weight_pos": np.stack([np.where(positive, w, 0.0), np.zeros(len(p))])}
-            columns |= reduce_sorted(flat, keys)
+        run of equal keys summed (so each chunk of rows meets few buckets).
+        Temporaries are let go as soon as used: this is the peak of `add`."""
+        full = score_keys(p)
+        if w is None and bool(((y == 0) | (y == 1)).all()):
+            # 0/1 targets ride in the keys' last bit: one sort, and the scores come back
+            # from the keys (a quarter of the time of sorting an order and gathering)
+            full <<= np.uint64(1)
+            full |= y == 1
+            full.sort()
+            positive = (full & np.uint64(1)).astype(np.bool_)
+            full >>= np.uint64(1)
+            p, y = key_scores(full), positive.astype(np.float64)
+        else:
+            order = np.argsort(full)
+            full, p, y = full[order], p[order], y[order]
+            w = None if w is None else w[order]
+            del order
+            positive = y >= 0.5
+        full >>= np.uint64(self.shift)
+        starts, segments = runs(full)
+        size = len(starts)
+        columns: Columns = {
+            "keys": full[starts],
+            "count": np.diff(np.append(starts, len(full))).astype(np.int64),
+            "positives": np.add.reduceat(positive.astype(np.int64), starts) if size
+            else np.zeros(0, np.int64),
+        }
+        del full, starts
+        columns["sum_p"] = dd_column(size, segments, p if w is None else w * p)
+        columns["sum_y"] = dd_column(size, segments, y if w is None else w * y)
+        del p, y
+        if w is not None:
+            columns["weight_neg"] = dd_column(size, segments, np.where(positive, 0.0, w))
+            columns["weight_pos"] = dd_column(size, segments, np.where(positive, w, 0.0))
         return columns
 
     def absorb(self, other: Columns) -> None:
@@ -341,16 +368,19 @@ class ScoreSketch:
                 mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
                                           other[name][0, found], other[name][1, found])
                 column[0, hit], column[1, hit] = mine_hi, mine_lo
-        if new.any():  # an insertion by masks: np.insert is several times slower
+        if new.any():  # an insertion by indices: np.insert is several times slower
             slots = at[new] + np.arange(int(np.count_nonzero(new)))
             size = len(keys) + len(slots)
             old = np.ones(size, np.bool_)
             old[slots] = False
+            kept = np.flatnonzero(old)
             for name in list(mine):
                 column = mine.pop(name)  # one column at a time in memory twice
                 merged = np.empty((*column.shape[:-1], size), column.dtype)
-                merged[..., slots] = other[name][..., new]
-                merged[..., old] = column
+                for target, source, added in zip(np.atleast_2d(merged), np.atleast_2d(column),
+                                                 np.atleast_2d(other[name]), strict=True):
+                    target[slots] = added[new]
+                    target[kept] = source
                 del column
                 mine[name] = merged
 
@@ -445,11 +475,16 @@ class ScoreSketch:
         is meaningless (it warns and sets recall to 1).
         """
         neg, pos = self.class_weights()
+        spread = 0  # negatives are 2**spread times their scale relative to positives
         if self.weighted:
+            # each class scaled by a power of two to a total in [0.5, 1): however far
+            # apart their weights, precision is formed as 1 / (1 + FP/TP · 2**spread)
             total = total_of(self.columns["weight_pos"])
-            scale = -math.frexp(max(total, total_of(self.columns["weight_neg"])))[1]
-            neg, pos = np.ldexp(neg, scale), np.ldexp(pos, scale)
-            total = math.ldexp(total, scale)
+            pos_exp = math.frexp(total)[1]
+            neg_exp = math.frexp(total_of(self.columns["weight_neg"]))[1]
+            spread = neg_exp - pos_exp
+            neg, pos = np.ldexp(neg, -neg_exp), np.ldexp(pos, -pos_exp)
+            total = math.ldexp(total, -pos_exp)
             above_pos, above_neg = prefix_sums(pos[::-1])[::-1], prefix_sums(neg[::-1])[::-1]
         else:
             total = float(self.columns["positives"].sum())
@@ -462,8 +497,8 @@ class ScoreSketch:
             piece = slice(i, i + CHUNK)
             single = self.exact or self.columns["count"][piece] == 1
             for parts, term in zip(sums, precision_terms(
-                    pos[piece], neg[piece], above_pos[piece], above_neg[piece], single),
-                    strict=True):
+                    pos[piece], neg[piece], above_pos[piece], above_neg[piece], single,
+                    spread), strict=True):
                 parts[:] = exact_parts(parts + accurate_sum(term))
         value, lo, hi = (exact_total(parts) / total for parts in sums)
         return Estimate.within(value, *certify(lo, hi), self.exact)
@@ -543,21 +578,29 @@ class ScoreSketch:
 
 
 def precision_terms(pos: FloatArray, neg: FloatArray, above_pos: FloatArray,
-                    above_neg: FloatArray, single: NDArray[np.bool_] | bool
+                    above_neg: FloatArray, single: NDArray[np.bool_] | bool, spread: int
                     ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Each bucket's part of P·AP: counted as a tie, and its lower and upper bounds
-    (`ScoreSketch.average_precision`); all three the tie where a bucket is one score."""
+    (`ScoreSketch.average_precision`); all three the tie where a bucket is one score.
+    Negative weights are 2**spread times the scale of positive ones."""
     reached = above_pos + pos
-    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 where pos = 0: dropped
-        tie = pos * reached / (reached + above_neg + neg)
-        high = pos * reached / (reached + above_neg)
-        start = np.where(above_pos + above_neg + neg > 0,
-                         above_pos / (above_pos + above_neg + neg), 1.0)
-        low = pos / 2 * (start + reached / (reached + above_neg + neg))
+    tie = pos * precision(reached, above_neg + neg, spread)
+    high = pos * precision(reached, above_neg, spread)
+    start = precision(above_pos, above_neg + neg, spread)
+    start[np.isnan(start)] = 1.0  # nothing above, nothing negative: precision 1 throughout
+    low = pos / 2 * (start + precision(reached, above_neg + neg, spread))
     has = pos > 0
-    tie = np.where(has, tie, 0.0)
+    tie = np.where(has, tie, 0.0)  # no positive: no term (and 0/0 above)
     bounded = has & ~single
     return tie, np.where(bounded, low, tie), np.where(bounded, high, tie)
+
+
+def precision(tp: FloatArray, fp: FloatArray, spread: int) -> FloatArray:
+    """TP / (TP + FP) as 1 / (1 + FP/TP · 2**spread): 0 where TP = 0 < FP, NaN at 0/0;
+    no overflow or underflow can cost more than an ulp of the result."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        result: FloatArray = 1 / (1 + np.ldexp(fp / tp, spread))
+    return result
 
 
 def int_dot(a: I64, b: I64, bound: int) -> int:
@@ -593,9 +636,11 @@ def certify(low: float, high: float) -> tuple[float, float]:
     Every computed bound is a sum of non-negative terms, each through at most a
     dozen roundings of u = 2**-53 from bucket weights within 2**-60 relative of
     their exact sums (double-doubles after fewer than 2**40 additions), and a
-    correctly rounded sum (`accurate_sum`, `math.fsum`): within 16u relative. We
-    widen by 32u, then by one ulp each way, and by 2**-1040 for terms that
-    underflowed (their absolute error is below n·2**-1074, n <= 2**20). Clipped to [0, 1].
+    correctly rounded sum (`accurate_sum`, `math.fsum`): within 16u relative. Each
+    class is scaled to a total near 1 first, so only weights below 2**-1000 of
+    their class's total can underflow; a bucket of such weight moves the value by
+    at most 2**-1000, n <= 2**20 buckets by 2**-980. We widen by 32u, by 2**-960,
+    and by one ulp each way, then clip to [0, 1].
     """
     lo = math.nextafter(max(low * (1 - SLACK) - TINY, 0.0), -math.inf)
     hi = math.nextafter(high * (1 + SLACK) + TINY, math.inf)
