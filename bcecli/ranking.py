@@ -248,12 +248,23 @@ class ScoreSketch:
 
     Examples
     --------
+    >>> from bcecli.ranking import ScoreSketch
     >>> sketch = ScoreSketch()
     >>> sketch.add([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
     >>> sketch.roc_auc()
     Estimate(value=0.75, low=0.75, high=0.75, exact=True)
     >>> round(sketch.average_precision().value, 12)
     0.833333333333
+
+    With room for two buckets only, 0.35 and 0.4 share one: the bounds hold
+    whichever order they had. Shards merge into the state of one run:
+
+    >>> first, second = ScoreSketch(cap=2), ScoreSketch(cap=2)
+    >>> first.add([0.1, 0.4], [0, 0])
+    >>> second.add([0.35, 0.8], [1, 1])
+    >>> first.merge(second)
+    >>> first.roc_auc()
+    Estimate(value=0.75, low=0.5, high=1.0, exact=False)
     """
 
     def __init__(self, weighted: bool = False, cap: int = DEFAULT_CAP) -> None:
