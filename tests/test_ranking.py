@@ -238,11 +238,12 @@ def test_merge_refuses_a_different_sketch() -> None:
         ScoreSketch(False, 8).merge(ScoreSketch(False, 16))
 
 
+@pytest.mark.parametrize("compact", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_json_round_trip_is_exact(weighted: bool) -> None:
+def test_json_round_trip_is_exact(weighted: bool, compact: bool) -> None:
     rng = np.random.default_rng(3)
     sketch = fed(random_rows(rng, 2000, weighted, ties=False), cap=100, pieces=3)
-    data = json.loads(json.dumps(sketch.to_json()))
+    data = json.loads(json.dumps(sketch.to_json(compact)))
     back = ScoreSketch.from_json(data)
     assert back.to_json() == sketch.to_json()
     assert back.roc_auc() == sketch.roc_auc()
@@ -255,7 +256,8 @@ def test_json_round_trip_is_exact(weighted: bool) -> None:
 @pytest.mark.parametrize("change", [
     {"bcecli_sketch": 2}, {"shift": 64}, {"cap": 2},
     {"keys": [3, 2, 1]}, {"count": [1, 1]}, {"positives": [5, 0, 0]},
-    {"sum_p": [[0.0, 0.0, 0.0]]}, {"extra": 1},
+    {"sum_p": [[0.0, 0.0, 0.0]]}, {"sum_y": [[0.0, -1.0, 0.0], [0.0, 0.0, 0.0]]},
+    {"extra": 1}, {"keys": "AAAA"}, {"count": "not base64!"},
 ])
 def test_from_json_refuses_what_cannot_be_a_sketch(change: dict[str, Any]) -> None:
     sketch = fed(([0.1, 0.5, 0.9], [0.0, 1.0, 1.0], None))
