@@ -55,6 +55,7 @@ TINY = 2.0**-960  # absolute margin for terms that underflow (see `certify`)
 COUNTS = ("count", "positives")  # int64 columns; every other column but "keys" is a sum
 SUMS = ("sum_p", "sum_y")  # double-double columns (2, n): Σw·p and Σw·y
 WEIGHTS = ("weight_neg", "weight_pos")  # with weights: Σw of negatives, of positives
+ORDER = ("keys", *COUNTS, *SUMS, *WEIGHTS)  # the columns, as `to_json` writes them
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,8 @@ class ScoreSketch:
         run of equal keys summed (so each chunk of rows meets few buckets).
         Temporaries are let go as soon as used: this is the peak of `add`."""
         full = score_keys(p)
-        if w is None and bool(((y == 0) | (y == 1)).all()):
+        hard = bool(((y == 0) | (y == 1)).all())
+        if w is None and hard:
             # 0/1 targets ride in the keys' last bit: one sort, and the scores come back
             # from the keys (a quarter of the time of sorting an order and gathering)
             full <<= np.uint64(1)
@@ -347,12 +349,13 @@ class ScoreSketch:
         }
         del full, starts
         columns["sum_p"] = dd_column(size, segments, p if w is None else w * p)
-        columns["sum_y"] = dd_column(size, segments, y if w is None else w * y)
-        del p, y
         if w is not None:
             columns["weight_neg"] = dd_column(size, segments, np.where(positive, 0.0, w))
             columns["weight_pos"] = dd_column(size, segments, np.where(positive, w, 0.0))
-        return columns
+        # with 0/1 targets, Σw·y is the weight of the positives (w·1 = w exactly)
+        columns["sum_y"] = columns["weight_pos"].copy() if w is not None and hard else \
+            dd_column(size, segments, y if w is None else w * y)
+        return {name: columns[name] for name in ORDER if name in columns}
 
     def absorb(self, other: Columns) -> None:
         """Buckets at this sketch's shift, added in; coarser first if there would be
@@ -576,7 +579,7 @@ class ScoreSketch:
             raise ValueError(f"not a sketch of format {FORMAT}")
         sketch = cls(bool(data["weighted"]), int(data["cap"]))
         sketch.shift = int(data["shift"])
-        names = ["keys", *COUNTS, *SUMS, *(WEIGHTS if sketch.weighted else ())]
+        names = list(ORDER if sketch.weighted else ORDER[:-len(WEIGHTS)])
         if set(data) - {"bcecli_sketch", "weighted", "cap", "shift"} != set(names):
             raise ValueError("a sketch has the columns " + ", ".join(names))
         columns: Columns = {}
