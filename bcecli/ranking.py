@@ -349,6 +349,7 @@ class ScoreSketch:
         }
         del full, starts
         columns["sum_p"] = dd_column(size, segments, p if w is None else w * p)
+        del p
         if w is not None:
             columns["weight_neg"] = dd_column(size, segments, np.where(positive, 0.0, w))
             columns["weight_pos"] = dd_column(size, segments, np.where(positive, w, 0.0))
