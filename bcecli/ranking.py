@@ -12,8 +12,8 @@ shards combine as `bce merge` needs; `to_json` / `from_json` save one without
 loss.
 
 numpy and `bcecli.core` only: no I/O, no CLI. Memory is that of the arrays:
-56 bytes a bucket (88 with weights), `cap` buckets at most (28 MiB by default)
-plus a batch.
+56 bytes a bucket (88 with weights), `cap` buckets at most (28 MiB, 33 MiB with
+weights, by default) plus a batch.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
 Columns = dict[str, NDArray[Any]]  # one entry per bucket, in the order of the keys
 
-DEFAULT_CAP = 1 << 19  # buckets: 28 MiB unweighted, 44 MiB weighted
+DEFAULT_CAP = 1 << 19  # buckets without weights: 28 MiB
+WEIGHTED_CAP = 3 << 17  # with weights (88 bytes a bucket): 33 MiB
 MAX_CAP = 1 << 20
 BLOCK = 1 << 17  # rows summarised and added to the buckets at a time
 CHUNK = 1 << 16  # rows summed at a time: keeps the digit sums exact (`segment_sums`)
@@ -246,8 +247,9 @@ class ScoreSketch:
     ----------
     weighted : bool, default=False
         Whether every batch comes with weights (scikit-learn's `sample_weight`).
-    cap : int, default=DEFAULT_CAP
-        The most buckets kept, at most 2**20.
+    cap : int, default=None
+        The most buckets kept, at most 2**20; None: `DEFAULT_CAP` (2**19), or
+        `WEIGHTED_CAP` (3·2**17) with weights, so that either stays near 30 MiB.
 
     Examples
     --------
@@ -270,7 +272,9 @@ class ScoreSketch:
     Estimate(value=0.75, low=0.5, high=1.0, exact=False)
     """
 
-    def __init__(self, weighted: bool = False, cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, weighted: bool = False, cap: int | None = None) -> None:
+        if cap is None:
+            cap = WEIGHTED_CAP if weighted else DEFAULT_CAP
         if not 1 <= cap <= MAX_CAP:
             raise ValueError(f"cap must be in [1, {MAX_CAP}], not {cap}")
         self.weighted = weighted
