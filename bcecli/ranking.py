@@ -1,8 +1,9 @@
 """Ranking metrics in bounded memory: ROC AUC, average precision and equal-mass bins.
 
 `ScoreSketch` is fed (score, target, weight) batch by batch and keeps, per
-bucket of scores, the count, the positives (target >= 0.5, as `--metrics`),
-the weight of each class and the sums of w·p and w·y. While the scores are few
+bucket of scores, its lowest score and whether it holds only that one, the
+count, the positives (target >= 0.5, as `--metrics`), the weight of each class
+and the sums of w·p and w·y. While the scores are few
 enough (at most `cap` distinct ones) every distinct score is its own bucket and
 ROC AUC and average precision are those of scikit-learn, ties included. Past
 that, neighbouring scores share buckets (the same resolution everywhere), and
@@ -12,7 +13,7 @@ shards combine as `bce merge` needs; `to_json` / `from_json` save one without
 loss.
 
 numpy and `bcecli.core` only: no I/O, no CLI. Memory is that of the arrays:
-56 bytes a bucket (88 with weights), `cap` buckets at most (28 MiB, 33 MiB with
+65 bytes a bucket (97 with weights), `cap` buckets at most (33 MiB, 36 MiB with
 weights, by default) plus a batch.
 """
 
@@ -41,8 +42,8 @@ U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
 Columns = dict[str, NDArray[Any]]  # one entry per bucket, in the order of the keys
 
-DEFAULT_CAP = 1 << 19  # buckets without weights: 28 MiB
-WEIGHTED_CAP = 3 << 17  # with weights (88 bytes a bucket): 33 MiB
+DEFAULT_CAP = 1 << 19  # buckets without weights (65 bytes each): 33 MiB
+WEIGHTED_CAP = 3 << 17  # with weights (97 bytes each): 36 MiB
 MAX_CAP = 1 << 20
 BLOCK = 1 << 17  # rows summarised and added to the buckets at a time
 CHUNK = 1 << 16  # rows summed at a time: keeps the digit sums exact (`segment_sums`)
@@ -53,10 +54,11 @@ FORMAT = 1  # the value of "bcecli_sketch" in `to_json`
 U = 2.0**-53  # unit roundoff
 SLACK = 32 * U  # relative margin for every rounding of the bounds (see `certify`)
 TINY = 2.0**-960  # absolute margin for terms that underflow (see `certify`)
-COUNTS = ("count", "positives")  # int64 columns; every other column but "keys" is a sum
+COUNTS = ("count", "positives")  # int64 columns, added
+SCORES = ("first", "single")  # the smallest score's key in the bucket; whether it is the only
 SUMS = ("sum_p", "sum_y")  # double-double columns (2, n): Σw·p and Σw·y
 WEIGHTS = ("weight_neg", "weight_pos")  # with weights: Σw of negatives, of positives
-ORDER = ("keys", *COUNTS, *SUMS, *WEIGHTS)  # the columns, as `to_json` writes them
+ORDER = ("keys", *SCORES, *COUNTS, *SUMS, *WEIGHTS)  # the columns, as `to_json` writes them
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,10 @@ def reduce_sorted(columns: Columns, keys: U64) -> Columns:
     starts, segments = runs(keys)
     out: Columns = {"keys": keys[starts]}
     columns.pop("keys", None)
+    # sorted, so a bucket's first row has its smallest score; distinct buckets hold
+    # distinct scores, so one score only where one bucket alone held one score
+    out["first"] = columns.pop("first")[starts]
+    out["single"] = columns.pop("single")[starts] & (np.diff(np.append(starts, len(keys))) == 1)
     for name in list(columns):
         column = columns.pop(name)
         if name in COUNTS:
@@ -249,7 +255,7 @@ class ScoreSketch:
         Whether every batch comes with weights (scikit-learn's `sample_weight`).
     cap : int, default=None
         The most buckets kept, at most 2**20; None: `DEFAULT_CAP` (2**19), or
-        `WEIGHTED_CAP` (3·2**17) with weights, so that either stays near 30 MiB.
+        `WEIGHTED_CAP` (3·2**17) with weights, so that either stays near 35 MiB.
 
     Examples
     --------
@@ -342,16 +348,18 @@ class ScoreSketch:
             w = None if w is None else w[order]
             del order
             positive = y >= 0.5
-        full >>= np.uint64(self.shift)
-        starts, segments = runs(full)
+        starts, segments = runs(full >> np.uint64(self.shift))
         size = len(starts)
+        ends = np.append(starts[1:] - 1, len(full) - 1)[:size]  # each run's last row
         columns: Columns = {
-            "keys": full[starts],
+            "keys": full[starts] >> np.uint64(self.shift),
+            "first": full[starts],
+            "single": full[starts] == full[ends],
             "count": np.diff(np.append(starts, len(full))).astype(np.int64),
             "positives": np.add.reduceat(positive.astype(np.int64), starts) if size
             else np.zeros(0, np.int64),
         }
-        del full, starts
+        del full, starts, ends
         columns["sum_p"] = dd_column(size, segments, p if w is None else w * p)
         del p
         if w is not None:
@@ -382,10 +390,13 @@ class ScoreSketch:
             return
         mine = self.columns
         hit = at[found]
+        first, theirs = mine["first"][hit], other["first"][found]
+        mine["single"][hit] &= other["single"][found] & (first == theirs)
+        mine["first"][hit] = np.minimum(first, theirs)
         for name, column in mine.items():
             if name in COUNTS:
                 column[hit] += other[name][found]
-            elif name != "keys":
+            elif name not in ("keys", *SCORES):
                 mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
                                           other[name][0, found], other[name][1, found])
                 column[0, hit], column[1, hit] = mine_hi, mine_lo
@@ -452,10 +463,11 @@ class ScoreSketch:
             if not pairs:
                 return None
             ranked, tied = int_dot(pos, below, pairs), int_dot(pos, neg, pairs)
-            value = Fraction(2 * ranked + tied, 2 * pairs)
-            low, high = (value, value) if self.exact else \
-                (Fraction(ranked, pairs), Fraction(ranked + tied, pairs))
-            return Estimate(float(value), round_down(low), round_up(high), self.exact)
+            open_ties = int_dot(pos, np.where(self.columns["single"], 0, neg), pairs)
+            low = Fraction(2 * ranked + tied - open_ties, 2 * pairs)
+            high = Fraction(2 * ranked + tied + open_ties, 2 * pairs)
+            return Estimate(float((low + high) / 2), round_down(low), round_up(high),
+                            self.exact)
         neg_w, pos_w = self.class_weights()
         total_pos = total_of(self.columns["weight_pos"])
         total_neg = total_of(self.columns["weight_neg"])
@@ -467,9 +479,11 @@ class ScoreSketch:
         scaled = math.ldexp(total_pos, -pos_exp) * math.ldexp(total_neg, -neg_exp)
         below = prefix_sums(neg_s)
         share = exact_total(accurate_sum(pos_s * below)) / scaled  # ranked right
-        ties = exact_total(accurate_sum(pos_s * neg_s)) / scaled
-        point = share + ties / 2
-        bounds = certify(point, point) if self.exact else certify(share, share + ties)
+        single = self.columns["single"]  # ties there count half, as scikit-learn's
+        closed = exact_total(accurate_sum(pos_s * np.where(single, neg_s, 0.0))) / scaled
+        unknown = exact_total(accurate_sum(pos_s * np.where(single, 0.0, neg_s))) / scaled
+        point = share + (closed + unknown) / 2
+        bounds = certify(share + closed / 2, share + closed / 2 + unknown)
         return Estimate.within(point, *bounds, self.exact)
 
     def average_precision(self) -> Estimate | None:
@@ -516,7 +530,7 @@ class ScoreSketch:
         sums: list[list[float]] = [[], [], []]  # exact sums of the terms: tie, low, high
         for i in range(0, len(pos), CHUNK):  # by pieces: a dozen temporary arrays each
             piece = slice(i, i + CHUNK)
-            single = self.exact or self.columns["count"][piece] == 1
+            single = self.columns["single"][piece]
             for parts, term in zip(sums, precision_terms(
                     pos[piece], neg[piece], above_pos[piece], above_neg[piece], single,
                     spread), strict=True):
@@ -589,21 +603,22 @@ class ScoreSketch:
             raise ValueError("a sketch has the columns " + ", ".join(names))
         columns: Columns = {}
         for name in names:
-            kind = np.dtype(np.uint64 if name == "keys" else np.int64 if name in COUNTS
-                            else np.float64)
+            kind = np.dtype(np.uint64 if name in ("keys", "first") else np.bool_
+                            if name == "single" else np.int64 if name in COUNTS else np.float64)
             value = data[name]
             if isinstance(value, str):
                 flat = np.frombuffer(base64.b64decode(value, validate=True),
                                      kind.newbyteorder("<")).astype(kind)
-                value = flat if name == "keys" or name in COUNTS else flat.reshape(2, -1)
+                value = flat.reshape(2, -1) if name in SUMS + WEIGHTS else flat
             columns[name] = np.array(value, kind)
         size = len(columns["keys"])
         keys = columns["keys"]
-        sums = [columns[name] for name in names[3:]]
+        sums = [columns[name] for name in names if name in SUMS + WEIGHTS]
         if (any(column.shape[-1:] != (size,) for column in columns.values())
                 or any(column.shape != (2, size) for column in sums)
                 or size > sketch.cap or not 0 <= sketch.shift < 64
                 or bool((keys[1:] <= keys[:-1]).any())
+                or bool((columns["first"] >> np.uint64(sketch.shift) != keys).any())
                 or (size and int(keys[-1]) > TOP >> sketch.shift)
                 or bool((columns["positives"] < 0).any())
                 or bool((columns["positives"] > columns["count"]).any())

@@ -120,6 +120,34 @@ def test_a_coarse_sketch_says_so_and_bounds_are_not_a_point() -> None:
     assert (auc.low, auc.value, auc.high) == (0.0, 0.5, 1.0)  # one bucket: any order
 
 
+def test_a_tied_score_in_a_coarse_sketch_stays_a_tie() -> None:
+    """Buckets that hold one score (p = 0 and p = 1 clipped, say) keep the tie
+    counted half in both bounds; only buckets of several scores widen them."""
+    rng = np.random.default_rng(2)
+    p = np.concatenate([np.ones(3000), np.zeros(3000), rng.random(3000)])
+    y = (rng.random(9000) < 0.5).astype(np.float64)
+    rows = (p.tolist(), y.tolist(), None)
+    sketch = fed(rows, cap=64, pieces=3)
+    assert not sketch.exact
+    auc = sketch.roc_auc()
+    assert auc is not None
+    # the two ties alone would make the bounds 2·(3000·3000/4)/(P·N) ≈ 0.22 wide
+    assert auc.high - auc.low < 0.05
+    exact = brute_auc_fast(p, y)
+    assert auc.low <= exact <= auc.high
+
+
+def brute_auc_fast(p: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> Fraction:
+    """Mann-Whitney with midranks, in integers: 2U = Σ 2·rank(positives) - P(P + 1)."""
+    order = np.argsort(p, kind="stable")
+    _, start, counts = np.unique(p[order], return_index=True, return_counts=True)
+    twice_rank = np.repeat(2 * start + counts + 1, counts)  # in sorted order
+    positive = y[order] >= 0.5
+    pos = int(positive.sum())
+    return Fraction(int(twice_rank[positive].sum()) - pos * (pos + 1),
+                    2 * pos * (len(p) - pos))
+
+
 pool = st.sampled_from([0.0, 5e-324, 1e-300, 1e-9, 0.1, 0.3, 0.5, math.nextafter(0.5, 1),
                         0.7, 1 - 2**-52, math.nextafter(1.0, 0.0), 1.0])
 scores = st.one_of(pool, st.floats(0, 1))
@@ -257,7 +285,7 @@ def test_json_round_trip_is_exact(weighted: bool, compact: bool) -> None:
     {"bcecli_sketch": 2}, {"shift": 64}, {"cap": 2},
     {"keys": [3, 2, 1]}, {"count": [1, 1]}, {"positives": [5, 0, 0]},
     {"sum_p": [[0.0, 0.0, 0.0]]}, {"sum_y": [[0.0, -1.0, 0.0], [0.0, 0.0, 0.0]]},
-    {"extra": 1}, {"keys": "AAAA"}, {"count": "not base64!"},
+    {"extra": 1}, {"keys": "AAAA"}, {"count": "not base64!"}, {"first": [0, 0, 0]},
 ])
 def test_from_json_refuses_what_cannot_be_a_sketch(change: dict[str, Any]) -> None:
     sketch = fed(([0.1, 0.5, 0.9], [0.0, 1.0, 1.0], None))
