@@ -450,8 +450,8 @@ class ScoreSketch:
 
         With buckets (score order unknown inside one), `low` ranks every bucket's
         negatives above its positives, `high` the reverse, and `value` counts the
-        bucket as a tie; in exact mode a bucket is one score, a tie, and the three
-        agree. Unweighted, the three are exact fractions rounded
+        bucket as a tie; a bucket known to hold one score (every bucket, in exact
+        mode) is a tie in all three. Unweighted, the three are exact fractions rounded
         outward; weighted, see `certify`. None with one class only (no weight on
         one side), where scikit-learn raises.
         """
@@ -505,8 +505,8 @@ class ScoreSketch:
           the groups (weight times g at their running total c) is at least the
           integral of g from 0 to p, and g is concave, so that integral is at
           least the trapezoid p·(g(0) + g(p)) / 2.
-        `value` counts each bucket as one tied score (between the two); a bucket of
-        one row is exact. None when no positive weight, where scikit-learn's value
+        `value` counts each bucket as one tied score (between the two); a bucket
+        known to hold one score is exact. None when no positive weight, where scikit-learn's value
         is meaningless (it warns and sets recall to 1).
         """
         neg, pos = self.class_weights()
