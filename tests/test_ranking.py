@@ -243,6 +243,17 @@ def test_shards_merge_to_one_run(weighted: bool, ties: bool, seed: int) -> None:
             assert a == b
 
 
+def test_a_batch_larger_than_a_block_is_the_same_as_pieces() -> None:
+    rng = np.random.default_rng(4)
+    p, y = rng.random(300_000), (rng.random(300_000) < 0.3).astype(np.float64)
+    whole, pieces = ScoreSketch(cap=5000), ScoreSketch(cap=5000)
+    whole.add(p, y)
+    for i in range(0, len(p), 70_000):
+        pieces.add(p[i:i + 70_000], y[i:i + 70_000])
+    assert not whole.exact
+    sketches_equal(whole, pieces)
+
+
 def test_merging_is_associative_and_commutative() -> None:
     rng = np.random.default_rng(7)
     parts = [random_rows(rng, 500, False, ties=False) for _ in range(3)]
