@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
-from bcecli.commands import InputOptions
+from bcecli.commands import Evaluation, InputOptions
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
@@ -112,6 +112,16 @@ class InputFormat(StrEnum):
     TSV = "tsv"
     JSON = "json"
     JSONL = "jsonl"
+
+
+class Binning(StrEnum):
+    WIDTH = "width"
+    MASS = "mass"
+
+
+class Base(StrEnum):
+    TWO = "2"
+    E = "e"
 
 
 class DecimalMark(StrEnum):
@@ -250,9 +260,30 @@ def compute(
         metavar="K", help="List the K samples with the highest loss, with their line.",
         show_default=False)] = 0,
     metrics: Annotated[bool, typer.Option(
-        "--metrics", help="Add accuracy, Brier score, ROC AUC and calibration error.")] = False,
+        "--metrics", help="Add normalized entropy, calibration, accuracy, Brier score, ROC AUC, "
+        "average precision, reliability bins (ECE, MCE) and a 95% interval for the loss, "
+        "weighted when weights are given.")] = False,
     threshold: Annotated[float | None, typer.Option(
         metavar="T", help="With --metrics: predicted positive when p >= T.  [default: 0.5]",
+        show_default=False)] = None,
+    bins: Annotated[int | None, typer.Option(
+        metavar="N", help="With --metrics: N reliability bins.  [default: 10]",
+        show_default=False)] = None,
+    binning: Annotated[Binning | None, typer.Option(
+        help="With --metrics: bins of equal width, or holding equal weight (mass).  "
+        "[default: width]", show_default=False)] = None,
+    bootstrap: Annotated[int | None, typer.Option(
+        metavar="B", help="With --metrics: 95% intervals for loss, NE, calibration, Brier and "
+        "accuracy from B Poisson bootstrap replicates.", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        metavar="S", help="With --bootstrap: the seed of the replicates.  [default: 0]",
+        show_default=False)] = None,
+    base: Annotated[Base | None, typer.Option(
+        help="Losses (the loss, --top, --hist, entropies, intervals) in bits (2) or nats (e).  "
+        "[default: e]", show_default=False)] = None,
+    negative_sampling_rate: Annotated[float | None, typer.Option(
+        metavar="R", help="The model was trained on negatives kept at rate R (0 < R <= 1): "
+        "recalibrate p to p/(p + (1-p)/R) before the loss and every metric (TorchRec).",
         show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
@@ -271,7 +302,9 @@ def compute(
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
         gates=Gates(max_loss, min_loss, baseline, tolerance), partial=partial, top=top,
-        metrics=metrics, threshold=threshold, hist=hist)
+        metrics=metrics, threshold=threshold, hist=hist,
+        evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
+                              base.value if base else None, negative_sampling_rate))
 
 
 @app.command(cls=BceCommand)

@@ -25,6 +25,9 @@ from bcecli.readers import Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
+MAX_BINS = 1000  # --bins: each batch visits every bin
+MAX_REPLICATES = 10_000  # --bootstrap
+
 
 @dataclass(repr=False, eq=False)
 class InputOptions:
@@ -67,12 +70,60 @@ class InputOptions:
         return plan
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """The options of issue 13's metrics, as given (None: not given)."""
+
+    bins: int | None = None
+    binning: str | None = None
+    bootstrap: int | None = None
+    seed: int | None = None
+    base: str | None = None
+    rate: float | None = None  # --negative-sampling-rate
+
+    def check(self, metrics: bool, reduction: Reduction, partial: bool, baseline: bool) -> None:
+        """Refuse what cannot be honoured, before any input is read; first problem first."""
+        needs_metrics = (("--bins", self.bins), ("--binning", self.binning),
+                         ("--bootstrap", self.bootstrap), ("--seed", self.seed))
+        for option, value in needs_metrics:
+            if value is not None and not metrics:
+                raise UsageError(f"{option} needs --metrics")
+        if self.seed is not None and self.bootstrap is None:
+            raise UsageError("--seed needs --bootstrap")
+        if self.bins is not None and not 1 <= self.bins <= MAX_BINS:
+            raise UsageError(f"--bins must be in [1, {MAX_BINS}], not {self.bins}")
+        if self.bootstrap is not None and not 1 <= self.bootstrap <= MAX_REPLICATES:
+            raise UsageError(f"--bootstrap must be in [1, {MAX_REPLICATES}], "
+                             f"not {self.bootstrap}")
+        if self.rate is not None and not 0 < self.rate <= 1:
+            raise UsageError(f"--negative-sampling-rate must be in (0, 1], not {self.rate}")
+        if self.base is not None:
+            if not reduction.single:
+                raise UsageError(f"--base applies to a reduced loss: not with -r {reduction}",
+                                 hint="per-element losses are in nats; divide by ln 2 for bits")
+            if baseline:
+                raise UsageError("--base cannot be used with --baseline, which is in nats")
+        if partial and (self.base is not None or self.rate is not None):
+            raise UsageError("--partial records neither --base nor --negative-sampling-rate: "
+                             "use them without --partial")
+
+    def fields(self) -> dict[str, Any]:
+        """The JSON keys of the options that change the loss, only when given."""
+        given = {"base": 2} if self.base == "2" else {}
+        return given | ({} if self.rate is None else {"negative_sampling_rate": self.rate})
+
+    @property
+    def radix(self) -> float | None:
+        """--base as a number: 2.0 for bits, None for nats."""
+        return 2.0 if self.base == "2" else None
+
+
 def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             reduction: Reduction | None, dtype: DType | None, eps: float | None,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
-            hist: bool) -> ExitStatus:
+            hist: bool, evaluation: Evaluation | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
@@ -88,21 +139,34 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     if threshold is not None and (not metrics or not 0 <= threshold <= 1):
         raise UsageError("--threshold needs --metrics" if not metrics else
                          f"--threshold must be in [0, 1], not {threshold}")
+    evaluation = evaluation or Evaluation()
+    evaluation.check(metrics, reduction, partial, gates.baseline is not None)
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype)
+    if evaluation.rate is not None:
+        from bcecli.diagnostics import Recalibrated
+
+        function = Recalibrated(function, evaluation.rate)
     per_element = not reduction.single  # -r none, -r rows: losses written as they come
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         diagnostics = None
         if top or metrics or hist or not plan.predictions.flat:
             from bcecli.diagnostics import DiagnosticOptions, Diagnostics
+            from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
 
             diagnostics = Diagnostics(DiagnosticOptions(
                 top=top, per_class=not plan.predictions.flat, metrics=metrics, histogram=hist,
-                threshold=threshold, logits=logits))
+                threshold=threshold, logits=logits, bins=evaluation.bins or DEFAULT_BINS,
+                mass=evaluation.binning == "mass", base=evaluation.radix,
+                rate=evaluation.rate or 1.0, bootstrap=evaluation.bootstrap or 0,
+                seed=DEFAULT_SEED if evaluation.seed is None else evaluation.seed,
+                reduction=str(reduction) if reduction.single else "mean",
+                weighted=plan.weights is not None or settings.class_weights is not None,
+                class_weights=settings.class_weights, cap=sketch_cap(plan)))
         streamed = run(plan, [function], settings.class_weights,
                        output.unreduced(reduction) if per_element else None,
                        diagnostics.observe if diagnostics else None,
@@ -117,13 +181,17 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          weighted=plan.weights is not None, settings=settings).to_json())
         return ExitStatus.OK
     loss = None if per_element else total.result(reduction, dtype)  # may still be an error
+    if loss is not None and evaluation.radix is not None:
+        from bcecli.evaluation import in_base
+
+        loss = in_base(loss, evaluation.radix)
     warn_about(plan, streamed, logits)
     warn_about_baseline(gates, total.count)
     return report(output, Result(
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
-        dtype=dtype, sources=sources(plan, streamed), settings=settings.fields(),
-        checks=gates.fields(),
+        dtype=dtype, sources=sources(plan, streamed),
+        settings=settings.fields() | evaluation.fields(), checks=gates.fields(),
         gates=gates.evaluate(loss),
         extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}))
 
@@ -187,6 +255,12 @@ def report(output: Output, result: Result) -> ExitStatus:
         if not gate.held:
             print(f"bce: {gate.failure}", file=sys.stderr)
     return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
+
+
+def sketch_cap(plan: Plan) -> int | None:
+    """The score sketch's buckets for this run: its default, unless a reader that holds
+    more memory is in use (see docs/usage.md, "--metrics": memory)."""
+    return None
 
 
 def input_size(*paths: str | None) -> int | None:

@@ -1,56 +1,49 @@
-"""Diagnostics beside the loss: which samples drive it, per class, and classic metrics.
+"""Diagnostics beside the loss: which samples drive it, per class, and evaluation metrics.
 
 Fed batch by batch like the totals: `--top K` keeps the K highest-loss samples
 seen so far (with the file and line they came from; a sample is kept only if it
 is among them, so K at most, however long the input), the per-class losses and
-the histogram are running sums, and so are accuracy, Brier score and calibration
-(exact sums, as the loss's). ROC AUC needs every score ranked: `--metrics` keeps
-every score with its class, up to `HELD_KEYS` in memory and the rest in a
-temporary file (8 bytes a value), and ranks them a range of values at a time at
-the end, so memory stays bounded however long the input.
+the histogram are running sums. `--metrics` feeds the library layer of issue 13:
+`evaluation.EvalSums` (exact sums: NE, calibration, accuracy, Brier, equal-width
+reliability bins, the loss's interval), `ranking.ScoreSketch` (ROC AUC and
+average precision in at most `cap` buckets, with certified bounds once scores
+share buckets; equal-mass bins) and, with `--bootstrap B`, `evaluation.Bootstrap`.
+Memory is that of the sketch and a batch, however long the input: nothing is
+written to disk.
 
-Metrics use p = the prediction (the sigmoid of a logit) and the target rounded
-to 0 or 1, except Brier, which takes soft targets as they are. They are not
-weighted.
+Metrics use p = the prediction (the sigmoid of a logit), recalibrated first when
+a negative sampling rate is given, and every element's weight (row weights times
+class weights, as the loss's). The definitions: docs/usage.md, "--metrics".
 """
 
 from __future__ import annotations
 
-import bisect
-import io
-import itertools
-import weakref
-from collections.abc import Iterator
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from bcecli.core import (
     FloatArray,
+    LossFunction,
     LossTotal,
     Reduction,
-    accurate_sum,
     add_by_class,
-    exact_parts,
-    exact_total,
+    check_predictions,
+    check_targets,
+    check_weights,
     sigmoid,
     unreduced,
 )
-from bcecli.errors import BceError
-from bcecli.pipeline import Batch
-
-Uint64Array = np.ndarray[Any, np.dtype[np.uint64]]
+from bcecli.errors import BadValue, InputError
+from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED, Bins, Bootstrap, EvalSums, recalibrate
+from bcecli.pipeline import Batch, located, weight_array
 
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
                    20.0, 50.0, 100.0, float("inf"))
-CALIBRATION_BINS = 10
 DEFAULT_THRESHOLD = 0.5  # predicted positive when p >= 0.5, unless --threshold says
-CALIBRATION_EDGES = np.linspace(0, 1, CALIBRATION_BINS + 1)[1:-1]
-HELD_KEYS = 1 << 18  # scores held in memory (2 MiB) before a temporary file takes them
-RANKED_KEYS = 1 << 19  # scores sorted at a time at the end (4 MiB)
-PIECE = 1 << 16  # and then looked at by pieces, so that temporary arrays stay small
-FILES = 256  # temporary files open at once, at most, to part the keys into ranges
 
 
 @dataclass(frozen=True)
@@ -63,6 +56,49 @@ class DiagnosticOptions:
     histogram: bool = False
     threshold: float | None = None  # --threshold; None: DEFAULT_THRESHOLD
     logits: bool = False  # the predictions are logits: metrics take their sigmoid
+    bins: int = DEFAULT_BINS  # --bins
+    mass: bool = False  # --binning mass: equal-mass bins from the sketch
+    base: float | None = None  # --base 2: losses in bits; None: nats
+    rate: float = 1.0  # --negative-sampling-rate
+    bootstrap: int = 0  # --bootstrap B: replicates
+    seed: int = DEFAULT_SEED
+    reduction: str = "mean"  # the loss's reduction, for its interval
+    weighted: bool = False  # row or class weights are given
+    class_weights: list[float] | None = None
+    cap: int | None = None  # the sketch's buckets; None: its default
+
+
+class Recalibrated(LossFunction):
+    """A loss function whose predictions are first recalibrated for negatives kept at
+    `rate` (`--negative-sampling-rate`), as TorchRec's recalibrated NE does: with
+    probabilities p' = p / (p + (1 − p)/R) (`evaluation.recalibrate`); with logits
+    the same map is x' = x + ln R (the odds times R), so the loss stays the stable
+    one from logits."""
+
+    def __init__(self, function: LossFunction, rate: float) -> None:
+        self.__dict__.update(function.__dict__)
+        self.rate = rate
+
+    def __call__(self, input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None
+                 ) -> FloatArray:
+        return super().__call__(recalibrated(np.asarray(input, np.float64), self.rate,
+                                             self.logits), target, weight)
+
+
+def recalibrated(x: FloatArray, rate: float, logits: bool) -> FloatArray:
+    """Predictions (or logits) recalibrated for `rate`; checked first, so that a bad
+    value is reported as read."""
+    if rate == 1:
+        return x
+    check_predictions(x, logits)
+    shifted: FloatArray = x + math.log(rate) if logits else recalibrate(x, rate)
+    return shifted
+
+
+def probabilities(x: FloatArray, options: DiagnosticOptions) -> FloatArray:
+    """What the metrics rank and bin: the (recalibrated) probability of each element."""
+    x = recalibrated(x, options.rate, options.logits)
+    return sigmoid(x) if options.logits else x
 
 
 class Diagnostics:
@@ -75,13 +111,15 @@ class Diagnostics:
         self.classes: list[LossTotal] = []
         self.positives: FloatArray | None = None
         self.counts: FloatArray = np.zeros(len(HISTOGRAM_EDGES) - 1)
-        self.metrics = Metrics()
-        self.threshold = DEFAULT_THRESHOLD if options.threshold is None else options.threshold
+        self.metrics = Metrics(options) if options.metrics else None
 
     def observe(self, batch: Batch, losses: FloatArray) -> None:
-        """One batch of inputs and their per-element losses."""
-        x = batch.predictions.values
+        """One batch of inputs and their per-element losses (in nats, times the weight)."""
         y = batch.targets.values
+        if self.metrics is not None:
+            self.metrics.observe(batch, losses)
+        if self.options.base is not None:  # --top, --hist and per-class losses in that base
+            losses = losses / math.log(self.options.base)
         per_sample = unreduced(losses, Reduction.ROWS)
         if self.options.top:
             self.keep_worst(batch, per_sample)
@@ -91,8 +129,6 @@ class Diagnostics:
             add_by_class(self.classes, losses, None)
             positives = (y >= 0.5).sum(axis=0)
             self.positives = positives if self.positives is None else self.positives + positives
-        if self.options.metrics:
-            self.metrics.observe(sigmoid(x) if self.options.logits else x, y, self.threshold)
 
     def keep_worst(self, batch: Batch, per_sample: FloatArray) -> None:
         """The K highest losses so far, the earlier sample first among equal ones. Rows
@@ -130,229 +166,84 @@ class Diagnostics:
         if self.options.histogram:
             out["histogram"] = {"edges": list(HISTOGRAM_EDGES),
                                 "counts": [int(c) for c in self.counts]}
-        if self.options.metrics:
-            out["metrics"] = self.metrics.result(self.threshold)
+        if self.metrics is not None:
+            out["metrics"] = self.metrics.result()
         return out
 
 
+
 class Metrics:
-    """Accuracy at a threshold, Brier score, ROC AUC and expected calibration error,
-    fed batch by batch: accuracy and Brier as a count and an exact sum, every score
-    with its class kept (`Keys`) for the rest, which need them in order."""
+    """`--metrics`: the exact sums (`EvalSums`), the score sketch (`ScoreSketch`) and,
+    with `--bootstrap`, the replicate sums, fed the same elements, weights and losses."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.correct = 0  # (p >= threshold) == (y >= 0.5)
-        self.brier = LossTotal()  # sum of (p - y)^2, soft targets as they are
-        self.keys = Keys()
+    def __init__(self, options: DiagnosticOptions) -> None:
+        from bcecli.ranking import ScoreSketch
 
-    def observe(self, p: FloatArray, y: FloatArray, threshold: float) -> None:
-        """A batch's probabilities and targets, in any shape (every element counts)."""
-        p = np.ravel(p).astype(np.float64)
-        p += 0.0  # -0.0 to 0.0: it ranks as 0.0, and a key has no sign bit
-        soft = np.ravel(y).astype(np.float64)
-        hard = soft >= 0.5
-        self.count += len(p)
-        self.correct += int(np.count_nonzero((p >= threshold) == hard))
-        self.brier.add((p - soft) ** 2, None)
-        keys = p.view(np.uint64) << np.uint64(1)
-        keys |= hard
-        self.keys.add(keys)
+        self.options = options
+        threshold = DEFAULT_THRESHOLD if options.threshold is None else options.threshold
+        self.sums = EvalSums(bins=options.bins, threshold=threshold)
+        self.sketch = ScoreSketch(options.weighted, options.cap)
+        self.bootstrap = Bootstrap(options.bootstrap, seed=options.seed, threshold=threshold) \
+            if options.bootstrap else None
+        self.rows = 0  # rows seen so far: the bootstrap's keys
 
-    def result(self, threshold: float) -> dict[str, Any]:
-        """The JSON of `--metrics`."""
-        ranking = Ranking()
-        try:
-            ranking.walk(self.keys, 0, 63)
-        finally:
-            self.keys.close()
-        return {"threshold": threshold, "accuracy": self.correct / self.count,
-                "brier": self.brier.result(Reduction.MEAN), "roc_auc": ranking.roc_auc(),
-                "ece": ranking.calibration_error() / self.count}
+    def observe(self, batch: Batch, losses: FloatArray) -> None:
+        """A batch: its probabilities, targets and weights, broadcast to one per element."""
+        x, y = batch.predictions.values, batch.targets.values
+        try:  # what PyTorch allows (--like torch) but a metric cannot take
+            check_targets(y)
+            if batch.weights is not None:
+                check_weights(batch.weights.values, "weight")
+        except BadValue as e:
+            error = located(e, batch, self.options.logits)
+            raise InputError(f"{error.message}: --metrics needs targets in [0, 1] and "
+                             f"weights >= 0", where=error.where) from None
+        p = probabilities(x, self.options)
+        weight = weight_array(batch, self.options.class_weights)
+        w = None if weight is None else np.broadcast_to(weight, p.shape)
+        self.sums.observe(p, y, losses, w)
+        self.sketch.add(p, y, w)
+        if self.bootstrap is not None:
+            keys = np.arange(self.rows, self.rows + len(p), dtype=np.uint64)
+            self.bootstrap.observe(keys if p.ndim == 1 else keys[:, np.newaxis], p, y, losses, w)
+        self.rows += len(p)
 
+    def result(self) -> dict[str, Any]:
+        """The JSON of `--metrics` (the table renders the same dict)."""
+        options = self.options
+        sums = self.sums.result(options.reduction, options.base)
+        out: dict[str, Any] = {"threshold": self.sums.threshold}
+        out["accuracy"], out["brier"] = sums["accuracy"], sums["brier"]
+        for name, estimate in (("roc_auc", self.sketch.roc_auc()),
+                               ("average_precision", self.sketch.average_precision())):
+            out[name] = None if estimate is None else estimate.value
+            if estimate is not None and not estimate.exact:
+                out[f"{name}_bounds"] = [estimate.low, estimate.high]
+        if options.mass:
+            bins = self.mass_bins()
+            sums |= {"ece": bins.ece, "mce": bins.mce,
+                     "calibration_bins": [b.to_json() for b in bins.bins]}
+        out["ece"], out["mce"] = sums["ece"], sums["mce"]
+        for name in ("normalized_entropy", "relative_information_gain", "calibration",
+                     "mean_prediction", "mean_label", "prior_entropy", "loss_ci95"):
+            out[name] = sums[name]
+        out["binning"] = "mass" if options.mass else "width"
+        out["calibration_bins"] = sums["calibration_bins"]
+        if self.bootstrap is not None:
+            intervals = self.bootstrap.intervals(options.reduction, options.base)
+            out["bootstrap"] = {"replicates": self.bootstrap.replicates, "seed": options.seed} | {
+                f"{name}_ci95": None if interval is None else list(interval)
+                for name, interval in intervals.items()}
+        return out
 
-class Keys:
-    """Every score with its class, as the integers `bits(p) << 1 | (y >= 0.5)`, which
-    sort as the scores do, a score's negatives before its positives: held in memory up
-    to `HELD_KEYS`, then written to a temporary file (deleted on close), so memory
-    stays bounded however long the input."""
-
-    def __init__(self, on_disk: bool = False) -> None:
-        self.on_disk = on_disk  # straight to the file (the parts of keys already there)
-        self.held: list[Uint64Array] = []
-        self.file: io.BufferedRandom | None = None
-
-    def add(self, keys: Uint64Array) -> None:
-        self.held.append(keys)
-        if self.on_disk or sum(len(held) for held in self.held) >= HELD_KEYS:
-            self.spill()
-
-    def spill(self) -> None:
-        """Move the held keys to the file (a folder that is missing or full: one error)."""
-        try:
-            if self.file is None:
-                import tempfile  # 4 ms: only when needed
-
-                self.file = tempfile.TemporaryFile(prefix="bce-scores-")  # noqa: SIM115 (below)
-                # closed by close(), or when these keys are dropped, however the run ends
-                self.closing = weakref.finalize(self, self.file.close)
-            for held in self.held:
-                self.file.write(held.data)
-        except OSError as error:
-            raise BceError(f"--metrics cannot write its temporary file: "
-                           f"{error.strerror or error}",
-                           hint="set TMPDIR to a folder with room: it takes 8 bytes a value"
-                           ) from None
-        self.held = []
-
-    def close(self) -> None:
-        """Let go of the file, which deletes it."""
-        if self.file is not None:
-            self.closing()
-            self.file = None
-
-    def within(self, low: int, high: int) -> Iterator[Uint64Array]:
-        """The keys in [low, high] less `low`, a block at a time (one comparison: below
-        `low`, a key less `low` wraps around to a large number)."""
-        offset, span = np.uint64(low), np.uint64(high - low)
-        if self.file is not None:
-            self.spill()
-            self.file.seek(0)
-            block = np.empty(1 << 17, np.uint64)
-            while read := self.file.readinto(block.data.cast("B")) or 0:
-                keys = block[:read // block.itemsize]
-                keys -= offset
-                yield keys[keys <= span]
-        for keys in self.held:
-            keys = keys - offset
-            yield keys[keys <= span]
-
-    def split(self, bounds: list[int]) -> list[Keys]:
-        """The keys in parts, cut before each of `bounds` (in order): one pass."""
-        parts = [Keys(self.file is not None) for _ in range(len(bounds) + 1)]
-        for block in self.within(0, (1 << 64) - 1):
-            block.sort()  # faster than finding each key's part
-            cuts = [0, *np.searchsorted(block, np.array(bounds, np.uint64)).tolist(), len(block)]
-            for part, (a, b) in zip(parts, itertools.pairwise(cuts), strict=True):
-                if b > a:
-                    part.add(block[a:b])
-        return parts
-
-
-class Ranking:
-    """The end of `--metrics`: every score visited in order, a range of values at a
-    time, for ROC AUC (ranks) and the calibration bins (sums of p), exactly."""
-
-    def __init__(self) -> None:
-        self.positives = 0
-        self.negatives = 0  # so far: below the range visited next
-        self.twice_u = 0  # the Mann-Whitney U doubled: 2 a pair ranked right, 1 a tie
-        self.sums: list[list[float]] = [[] for _ in range(CALIBRATION_BINS)]  # exact sums of p
-        self.observed = [0] * CALIBRATION_BINS  # positives in each bin
-
-    def walk(self, keys: Keys, low: int, width: int) -> None:
-        """The scores whose bits are in [low, low + 2**width): counted in 2**16 slots or
-        fewer, then visited by runs of slots that hold `RANKED_KEYS` or so, each run's
-        keys first moved to a file of its own (one pass, not one a run)."""
-        shift = max(width - 16, 0)
-        counts = np.zeros(2 << (width - shift), np.int64)  # per slot, negatives then positives
-        for block in keys.within(low << 1, ((low + (1 << width)) << 1) - 1):
-            counts += np.bincount((block >> np.uint64(shift + 1) << np.uint64(1)) | (block & 1),
-                                  minlength=len(counts))
-        ends = np.cumsum(counts[0::2] + counts[1::2]).tolist()
-        runs: list[tuple[int, int]] = []  # [start, stop) slots, in order
-        start = 0
-        while start < len(ends):
-            held = ends[start - 1] if start else 0
-            stop = max(bisect.bisect_right(ends, held + RANKED_KEYS), start + 1)
-            if ends[stop - 1] > held:
-                runs.append((start, stop))
-            start = stop
-        if len(runs) == 1:
-            self.visit(keys, low, shift, counts, *runs[0])
-            return
-        step = -(-len(runs) // FILES)  # runs a part: 1, unless there are many
-        groups = [runs[i:i + step] for i in range(0, len(runs), step)]
-        parts = keys.split([(low + (group[0][0] << shift)) << 1 for group in groups[1:]])
-        keys.close()  # the parts hold every key now: the disk holds each key once
-        for part, group in zip(parts, groups, strict=True):
-            if len(group) == 1:
-                self.visit(part, low, shift, counts, *group[0])
-            else:
-                self.walk(part, low, width)
-            part.close()
-
-    def visit(self, keys: Keys, low: int, shift: int, counts: np.ndarray[Any, Any],
-              start: int, stop: int) -> None:
-        """The scores in slots [start, stop): sorted whole, walked again in finer slots
-        when one slot holds too many, or counted when all of them are one score."""
-        begin = low + (start << shift)
-        size = int(counts[2 * start:2 * stop].sum())
-        if stop - start > 1 or size <= RANKED_KEYS:
-            self.rank(keys, begin, low + (stop << shift), size)
-        elif shift:
-            self.walk(keys, begin, shift)
-        else:  # one score, held more than RANKED_KEYS times
-            self.tie(begin, int(counts[2 * start + 1]), int(counts[2 * start]))
-
-    def rank(self, scores: Keys, begin: int, end: int, size: int) -> None:
-        """The `size` scores whose bits are in [begin, end), sorted in memory."""
-        keys = np.empty(size, np.uint64)
-        filled = 0
-        for block in scores.within(begin << 1, (end << 1) - 1):
-            keys[filled:filled + len(block)] = block
-            filled += len(block)
-        keys += np.uint64(begin << 1)
-        keys.sort()
-        positive = np.empty(size, np.bool_)
-        np.bitwise_and(keys, 1, out=positive, casting="unsafe")
-        positives = int(np.count_nonzero(positive))
-        # a p on an edge goes to the lower bin, as scikit-learn's `calibration_curve` bins
-        cuts = np.searchsorted(keys, CALIBRATION_EDGES.view(np.uint64) << np.uint64(1) |
-                               np.uint64(1), side="right").tolist()
-        at_or_under = tied = 0
-        for a, b in itertools.pairwise(sorted({*range(0, size, PIECE), *cuts, size})):
-            # by pieces, so that temporary arrays stay small
-            piece = positive[a:b]
-            # the negatives at or under each positive: its position less the positives before
-            at_or_under += int(np.flatnonzero(piece).sum()) + a * int(np.count_nonzero(piece))
-            pairs = keys[a:b + 1]
-            last = np.flatnonzero((pairs[1:] ^ pairs[:-1]) == 1) + a  # a score's last negative
-            tied += int(((last + 1 - np.searchsorted(keys, keys[last])) *
-                         (np.searchsorted(keys, keys[last + 1], side="right") - last - 1)).sum())
-            k = bisect.bisect_right(cuts, a)
-            self.sums[k] = exact_parts(self.sums[k] + accurate_sum(
-                (keys[a:b] >> np.uint64(1)).view(np.float64)))
-            self.observed[k] += int(np.count_nonzero(piece))
-        at_or_under -= positives * (positives - 1) // 2
-        self.twice_u += 2 * positives * self.negatives + 2 * at_or_under - tied
-        self.positives += positives
-        self.negatives += size - positives
-
-    def tie(self, bits: int, positives: int, negatives: int) -> None:
-        """A score held by `positives` and `negatives`, all tied."""
-        p = float(np.uint64(bits).view(np.float64))
-        self.twice_u += 2 * positives * self.negatives + positives * negatives
-        self.positives += positives
-        self.negatives += negatives
-        k = int(np.searchsorted(CALIBRATION_EDGES, p))
-        # (positives + negatives) * p, exactly: one power-of-two multiple of p per bit
-        count = positives + negatives
-        self.sums[k] = exact_parts(
-            self.sums[k] + [p * 2.0 ** b for b in range(count.bit_length()) if count >> b & 1])
-        self.observed[k] += positives
-
-    def roc_auc(self) -> float | None:
-        """Area under the ROC curve as the Mann-Whitney U statistic, ties counted half."""
-        if not self.positives or not self.negatives:
-            return None  # undefined with one class only (scikit-learn raises)
-        return self.twice_u / (2 * self.positives * self.negatives)
-
-    def calibration_error(self) -> float:
-        """The sum over the bins of |sum of p - positives|, exactly rounded: the expected
-        calibration error times the count."""
-        gaps: list[float] = []
-        for parts, positives in zip(self.sums, self.observed, strict=True):
-            gap = exact_parts([*parts, -float(positives)])
-            gaps += gap if exact_total(gap) >= 0 else [-part for part in gap]
-        return exact_total(gaps)
+    def mass_bins(self) -> Bins:
+        """The equal-mass table, from the sketch's bins (`ScoreSketch.mass_edges`; none
+        on zero weight). Σw² per bin is known only without weights (the count):
+        weighted, no Wilson interval."""
+        mass = self.sketch.mass_edges(self.options.bins)
+        if mass is None:
+            return Bins((), None, None)
+        squares = [math.nan] * len(mass.count) if self.options.weighted else \
+            [float(c) for c in mass.count]
+        return Bins.from_sums(mass.edges[:-1], mass.edges[1:], mass.count, mass.weight,
+                              squares, mass.sum_p, mass.sum_y)

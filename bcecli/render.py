@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from bcecli.gates import Gate
 
 PREVIEW_ROWS = 10
+BAR = 16  # cells of a reliability bar at a mean label of 1
 NUMBER_COLUMNS = frozenset({"Loss", "Value"})  # table columns never wrapped or cut
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
@@ -568,9 +569,7 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
             [item["class"], format_float(item["loss"]), str(item["count"]), str(item["positives"])]
             for item in extra["per_class"]]))
     if "metrics" in extra:
-        tables.append(rich_table("Metrics", ("Metric", "Value"), [
-            [key.replace("_", " "), "undefined (one class only)" if value is None else
-             format_float(value)] for key, value in extra["metrics"].items()], header=False))
+        tables += metric_tables(extra["metrics"])
     if "histogram" in extra:
         tables.append(histogram(extra["histogram"]))
     return tables
@@ -584,3 +583,33 @@ def histogram(data: dict[str, Any]) -> Any:
         [f"[{low:g}, {high:g})", "█" * max(1, round(40 * count / most)), str(count)]
         for low, high, count in zip(edges, edges[1:], counts, strict=False) if count],
         header=False)
+
+
+def metric_tables(metrics: dict[str, Any]) -> list[Any]:
+    """--metrics as two tables: each number (an interval as `low – high`), then the
+    reliability bins, each with a bar as long as its mean label."""
+    def shown(value: Any) -> str:
+        if value is None:
+            return "undefined"
+        if isinstance(value, list):
+            return " – ".join(shown(v) for v in value)
+        return value if isinstance(value, str) else format_float(value)
+
+    rows = [[key.replace("_", " "), shown(value)] for key, value in metrics.items()
+            if key not in ("calibration_bins", "bootstrap")]
+    if "bootstrap" in metrics:
+        rows += [[f"{key.removesuffix('_ci95').replace('_', ' ')} ci95 (bootstrap)", shown(value)]
+                 for key, value in metrics["bootstrap"].items() if key.endswith("_ci95")]
+    bins = [[f"[{b['lower']:.4g}, {b['upper']:.4g}{']' if b['upper'] == 1 else ')'}",
+             str(b["count"]), rounded(b["mean_prediction"]), rounded(b["mean_label"]),
+             "" if b["label_ci95"] is None else "–".join(map(rounded, b["label_ci95"])),
+             "" if b["mean_label"] is None else "█" * round(BAR * b["mean_label"])]
+            for b in metrics["calibration_bins"] if b["count"]]
+    return [rich_table("Metrics", ("Metric", "Value"), rows, header=False),
+            rich_table(f"Reliability ({metrics['binning']})",
+                       ("Bin", "Count", "Mean p", "Mean y", "95% CI (y)", "Bar (mean y)"), bins)]
+
+
+def rounded(value: float | None) -> str:
+    """A mean in the reliability table: four decimals (the JSON has every digit)."""
+    return "" if value is None else f"{value:.4f}"
