@@ -1,6 +1,6 @@
-"""--metrics in bounded memory: scores spilled to a temporary file and ranked a
-range of values at a time give what plain-Python references give (exact pair
-counts, exact rational sums); and --top names the right lines through pyarrow."""
+"""--metrics in bounded memory: through the score sketch, read in many blocks, the
+CLI gives what plain-Python references give (exact pair counts, exact rational
+sums); 10M rows stay under 150 MiB; and --top names the right lines through pyarrow."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bcecli import diagnostics
-from bcecli.diagnostics import Keys, Metrics
 from bcecli.readers import base
 from tests.helpers import Files, Run
 from tests.test_arrow import force_arrow, needs_arrow
@@ -32,9 +30,9 @@ def reference(p: Sequence[float], y: Sequence[float], threshold: float) -> dict[
     negatives = [s for s, h in zip(p, hard, strict=True) if not h]
     twice_u = sum(2 * (a > b) + (a == b) for a in positives for b in negatives)
     gaps = [Fraction(0)] * (len(EDGES) + 1)
-    for s, h in zip(p, hard, strict=True):
+    for s, t in zip(p, y, strict=True):
         k = sum(edge < s for edge in EDGES)  # a p on an edge goes to the lower bin
-        gaps[k] += Fraction(s) - h
+        gaps[k] += Fraction(s) - Fraction(t)  # soft targets as they are
     return {"threshold": threshold,
             "accuracy": sum((s >= threshold) == h for s, h in zip(p, hard, strict=True)) / len(p),
             "brier": math.fsum((s - t) ** 2 for s, t in zip(p, y, strict=True)) / len(p),
@@ -43,16 +41,15 @@ def reference(p: Sequence[float], y: Sequence[float], threshold: float) -> dict[
             "ece": float(sum(abs(gap) for gap in gaps)) / len(p)}
 
 
-def measured(p: Sequence[float], y: Sequence[float], threshold: float = 0.5) -> dict[str, Any]:
-    """`Metrics` fed in blocks of random sizes."""
-    metrics, rng, start = Metrics(), random.Random(len(p)), 0
-    while start < len(p):
-        stop = start + rng.randint(1, 90)
-        metrics.observe(np.array(p[start:stop]), np.array(y[start:stop]), threshold)
-        start = stop
-    result = metrics.result(threshold)
-    assert metrics.keys.file is None  # the temporary file is closed, which deletes it
-    return result
+def measured(bce: Run, files: Files, p: Sequence[float], y: Sequence[float],
+             threshold: float = 0.5) -> dict[str, Any]:
+    """`bce compute --metrics` on the pairs, read in blocks of a few rows."""
+    files(p__csv="".join(f"{v!r}\n" for v in p), y__csv="".join(f"{v!r}\n" for v in y))
+    result = bce("compute", "p.csv", "y.csv", "--metrics", "--threshold", str(threshold),
+                 "--json")
+    assert result.exit_code == 0, result.stderr
+    metrics: dict[str, Any] = json.loads(result.stdout)["metrics"]
+    return metrics
 
 
 def uniform(rng: random.Random) -> tuple[list[float], list[float]]:
@@ -85,60 +82,31 @@ def one_class(rng: random.Random) -> tuple[list[float], list[float]]:
 CASES = [uniform, ties, one_score, near_one, one_class]
 
 
-@pytest.mark.parametrize("small", [False, True], ids=["in memory", "spilled"])
 @pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
-def test_metrics_match_their_definitions(monkeypatch: pytest.MonkeyPatch, small: bool,
-                                         case: Any) -> None:
-    if small:  # spill to the file at once, rank 16 keys at a time by pieces of 4, part
-        # them into 3 files at a time: ranges are walked again in finer ranges, down to
-        # single scores, and parts parted again
-        monkeypatch.setattr(diagnostics, "HELD_KEYS", 7)
-        monkeypatch.setattr(diagnostics, "RANKED_KEYS", 16)
-        monkeypatch.setattr(diagnostics, "PIECE", 4)
-        monkeypatch.setattr(diagnostics, "FILES", 3)
+def test_metrics_match_their_definitions(bce: Run, files: Files,
+                                         monkeypatch: pytest.MonkeyPatch, case: Any) -> None:
+    monkeypatch.setattr(base, "BLOCK_BYTES", 256)  # many blocks
     p, y = case(random.Random(case.__name__))
     for threshold in (0.5, 0.3):
-        got, expected = measured(p, y, threshold), reference(p, y, threshold)
+        got, expected = measured(bce, files, p, y, threshold), reference(p, y, threshold)
         for key in ("threshold", "accuracy", "roc_auc"):  # counts: exact
             assert got[key] == expected[key], key
-        for key in ("brier", "ece"):  # exact sums, rounded twice (sum, then mean)
-            assert got[key] == pytest.approx(expected[key], rel=1e-15, abs=0), key
+        # an exact sum, rounded twice (sum, then mean)
+        assert got["brier"] == pytest.approx(expected["brier"], rel=1e-15, abs=0)
+        # each bin's gap is the difference of its two correctly rounded sums Σp, Σy (each
+        # within 2**-53 of itself, and p, y <= 1): ECE within 2**-51 absolute
+        assert got["ece"] == pytest.approx(expected["ece"], rel=1e-15, abs=2.0**-51)
+        assert "roc_auc_bounds" not in got  # every distinct score had its bucket
 
 
-def test_a_spilled_run_prints_the_same_metrics(bce: Run, files: Files,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(7)
-    rows = [(rng.random(), rng.random() < 0.4) for _ in range(3000)]
-    files(d__csv="p,y\n" + "".join(f"{p!r},{int(y)}\n" for p, y in rows))
-    held = json.loads(bce("compute", "d.csv", "--metrics", "--json").stdout)["metrics"]
-    monkeypatch.setattr(diagnostics, "HELD_KEYS", 100)
-    monkeypatch.setattr(diagnostics, "RANKED_KEYS", 300)
-    spilled = json.loads(bce("compute", "d.csv", "--metrics", "--json").stdout)["metrics"]
-    assert spilled == held == measured([p for p, _ in rows], [float(y) for _, y in rows])
-
-
-def test_spilled_scores_leave_no_file(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
-                                      tmp_path: Path) -> None:
-    folder = tmp_path / "temporary"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    opened: list[Keys] = []
-    spill = Keys.spill
-
-    def spy(self: Keys) -> None:
-        opened.append(self)
-        spill(self)
-
-    monkeypatch.setattr(Keys, "spill", spy)
-    monkeypatch.setattr(diagnostics, "HELD_KEYS", 10)
+def test_metrics_write_no_file(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                               tmp_path: Path) -> None:
+    """The sketch replaced the temporary file: a folder that cannot be written is no
+    error any more."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     files(p__csv="".join(f"{i / 100!r}\n" for i in range(100)), y__csv="1\n0\n" * 50)
     assert bce("compute", "p.csv", "y.csv", "--metrics").exit_code == 0
-    assert opened and all(keys.file is None for keys in opened)  # closed: deleted
-    opened.clear()
-    monkeypatch.setattr(base, "BLOCK_BYTES", 64)  # blocks of a few rows: spilled, then stopped
-    files(p__csv="".join(f"{i / 100!r}\n" for i in range(100)) + "2\n", y__csv="1\n" * 101)
-    assert bce("compute", "p.csv", "y.csv", "--metrics").exit_code == 2
-    assert opened and list(folder.iterdir()) == []
+    assert not (tmp_path / "missing").exists()
 
 
 @needs_arrow
@@ -161,15 +129,3 @@ def test_top_names_the_lines_read_by_pyarrow(bce: Run, files: Files,
     assert [(t["where"], t["prediction"]) for t in top] == \
         [(f"d.csv:{line_of[i]}", rows[i][0]) for i in worst]
     assert {i >= 1500 for i in worst} == {True, False}  # both readers named some
-
-
-def test_a_temporary_folder_that_cannot_be_written_is_one_error(
-        bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
-    monkeypatch.setattr(diagnostics, "HELD_KEYS", 10)
-    files(p__csv="".join(f"{i / 100!r}\n" for i in range(100)), y__csv="1\n0\n" * 50)
-    result = bce("compute", "p.csv", "y.csv", "--metrics")
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.splitlines() == [
-        "bce: error: --metrics cannot write its temporary file: No such file or directory",
-        "hint: set TMPDIR to a folder with room: it takes 8 bytes a value"]
