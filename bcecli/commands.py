@@ -166,7 +166,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                 seed=DEFAULT_SEED if evaluation.seed is None else evaluation.seed,
                 reduction=str(reduction) if reduction.single else "mean",
                 weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights, cap=sketch_cap(plan)))
+                class_weights=settings.class_weights))
         streamed = run(plan, [function], settings.class_weights,
                        output.unreduced(reduction) if per_element else None,
                        diagnostics.observe if diagnostics else None,
@@ -255,12 +255,6 @@ def report(output: Output, result: Result) -> ExitStatus:
         if not gate.held:
             print(f"bce: {gate.failure}", file=sys.stderr)
     return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
-
-
-def sketch_cap(plan: Plan) -> int | None:
-    """The score sketch's buckets for this run: its default, unless a reader that holds
-    more memory is in use (see docs/usage.md, "--metrics": memory)."""
-    return None
 
 
 def input_size(*paths: str | None) -> int | None:

@@ -19,6 +19,7 @@ class weights, as the loss's). The definitions: docs/usage.md, "--metrics".
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +41,15 @@ from bcecli.core import (
 from bcecli.errors import BadValue, InputError
 from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED, Bins, Bootstrap, EvalSums, recalibrate
 from bcecli.pipeline import Batch, located, weight_array
+from bcecli.ranking import ScoreSketch
 
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
                    20.0, 50.0, 100.0, float("inf"))
 DEFAULT_THRESHOLD = 0.5  # predicted positive when p >= 0.5, unless --threshold says
+# The sketch's buckets when pyarrow reads the input (its CSV and Parquet readers hold
+# 35-45 MiB more than numpy's): 2**19 peaked at 175 MiB on 5M rows of CSV, 2**18 at 139
+# (CSV) and 149 MiB (Parquet), 2**17 at 129 and 132 MiB. docs/usage.md, "--metrics".
+ARROW_CAP = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,6 @@ class DiagnosticOptions:
     reduction: str = "mean"  # the loss's reduction, for its interval
     weighted: bool = False  # row or class weights are given
     class_weights: list[float] | None = None
-    cap: int | None = None  # the sketch's buckets; None: its default
 
 
 class Recalibrated(LossFunction):
@@ -177,18 +182,17 @@ class Metrics:
     with `--bootstrap`, the replicate sums, fed the same elements, weights and losses."""
 
     def __init__(self, options: DiagnosticOptions) -> None:
-        from bcecli.ranking import ScoreSketch
-
         self.options = options
         threshold = DEFAULT_THRESHOLD if options.threshold is None else options.threshold
         self.sums = EvalSums(bins=options.bins, threshold=threshold)
-        self.sketch = ScoreSketch(options.weighted, options.cap)
+        self.sketch = ScoreSketch(options.weighted)
         self.bootstrap = Bootstrap(options.bootstrap, seed=options.seed, threshold=threshold) \
             if options.bootstrap else None
         self.rows = 0  # rows seen so far: the bootstrap's keys
 
     def observe(self, batch: Batch, losses: FloatArray) -> None:
-        """A batch: its probabilities, targets and weights, broadcast to one per element."""
+        """A batch: its probabilities, targets and weights, broadcast to one per element.
+        The first one tells whether pyarrow is reading (it is imported by then)."""
         x, y = batch.predictions.values, batch.targets.values
         try:  # what PyTorch allows (--like torch) but a metric cannot take
             check_targets(y)
@@ -198,6 +202,8 @@ class Metrics:
             error = located(e, batch, self.options.logits)
             raise InputError(f"{error.message}: --metrics needs targets in [0, 1] and "
                              f"weights >= 0", where=error.where) from None
+        if not self.rows and "pyarrow" in sys.modules:
+            self.sketch = ScoreSketch(self.options.weighted, ARROW_CAP)  # still empty
         p = probabilities(x, self.options)
         weight = weight_array(batch, self.options.class_weights)
         w = None if weight is None else np.broadcast_to(weight, p.shape)

@@ -119,7 +119,7 @@ def test_equal_mass_bins_hold_equal_counts_and_their_ece(bce: Run, files: Files)
     bins = got["calibration_bins"]
     assert got["binning"] == "mass" and [b["count"] for b in bins] == [100] * 4
     ranked = sorted(zip(p, y, strict=True))
-    gaps = [abs(sum(Fraction(a) - Fraction(b) for a, b in ranked[k:k + 100]))
+    gaps = [abs(sum((Fraction(a) - Fraction(b) for a, b in ranked[k:k + 100]), Fraction(0)))
             for k in range(0, 400, 100)]
     assert got["ece"] == pytest.approx(float(sum(gaps) / 400), rel=1e-14)
     assert got["mce"] == pytest.approx(float(max(gaps) / 100), rel=1e-14)
