@@ -167,6 +167,24 @@ def test_big_document_errors_are_those_without_pyarrow(tmp_path: Path, bad: str,
     assert results[0] == results[1]
 
 
+@pytest.mark.parametrize("text", ["[1, 2, ]", "[1, 2,\n ]", "[1, , 2]", "[ , 1]", "[1,\n,\n2]"])
+@pytest.mark.parametrize("block", [1, 2, 3, 4, 256])
+def test_a_comma_with_no_value_is_refused_however_blocks_cut(
+        tmp_path: Path, text: str, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank between commas (or a comma and the end) is no JSON value, in a big document
+    too: cut at that comma, it must not read as an empty block."""
+    path = tmp_path / "d.json"
+    path.write_text(text)
+    with pytest.raises(ValueError):
+        json.loads(text)
+    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", 1)  # too big to be read whole
+    monkeypatch.setattr(jsonstream, "BLOCK_BYTES", block)
+    with ExitStack() as stack, pytest.raises(InputError, match="invalid JSON: Expecting value"):
+        readers = read_input(open_input(str(path), stack), stack)
+        assert isinstance(readers, Reader)
+        read_all(readers, [0])
+
+
 def test_the_bce_run_is_the_same(bce: Run, files: Files, big: list[int]) -> None:
     rng = np.random.default_rng(3)
     p, y = rng.random(5000), rng.integers(0, 2, 5000)

@@ -248,6 +248,10 @@ class StreamedArrays(Reader):
                     pending = data
                     continue
                 piece, pending = data[:cut], data[cut + 1:]
+                if (first or cut < len(data)) and not piece.strip(b" \t\r\n"):
+                    # no value beside a comma (`[1, ]`, `[1, , 2]`): `[piece]` would read as []
+                    raise self.invalid(column, first, piece,
+                                       json.JSONDecodeError("Expecting value", "", 0))
                 yield piece, first
                 first += piece.count(b",") + 1  # its values, if it holds any that are no error
 
