@@ -236,9 +236,9 @@ def test_the_first_bad_line_in_file_order_is_reported(data: st.DataObject, bce: 
 @given(st.lists(st.floats(-1.7e308, 1.7e308), min_size=2, max_size=40))
 def test_an_overflowing_exact_sum_keeps_its_sign(values: list[float]) -> None:
     """Parts whose exact sum is beyond a double: ±inf as that sum's sign (not always +inf)."""
-    exact = sum(Fraction(v) for v in values)
+    exact = sum((Fraction(v) for v in values), Fraction(0))
     result = exact_total(values)
     if abs(exact) > Fraction(sys.float_info.max):
         assert result == (math.inf if exact > 0 else -math.inf)
     else:
-        assert abs(Fraction(result) - exact) <= abs(exact) * Fraction(2) ** -52
+        assert abs(Fraction(result) - exact) <= abs(exact) / 2**52
