@@ -2,8 +2,9 @@
 
 stdout carries only the result. Numbers are printed with `repr`, the shortest
 text that reads back as the same float (float32 results are widened exactly, as
-PyTorch's `.item()` does). JSON has no infinity, so an infinite loss is written
-`1e999`, which every JSON parser reads as inf or the largest float.
+PyTorch's `.item()` does). JSON has no infinity and no NaN, so an infinite loss
+is written `1e999` (`-1e999`), which every JSON parser reads as ±inf or the
+largest float, and a NaN (only inf meeting -inf makes one) `null`.
 
 Per-element losses (`-r none`; `-r rows` has their means per row) arrive block
 by block. Plain, CSV and JSON rows are held back until `STREAM_AFTER` bytes of
@@ -121,8 +122,11 @@ class ComparisonRow:
 
 
 def format_json_number(value: float) -> str:
-    """A float as JSON text; JSON has no infinity, so inf is written 1e999."""
-    return "1e999" if math.isinf(value) else format_float(value)
+    """A float as JSON text. JSON has no infinity and no NaN: ±inf is written ±1e999 (read
+    back as ±inf, or the largest float), NaN (inf meeting -inf in a sum) null."""
+    if math.isnan(value):
+        return "null"
+    return ("-1e999" if value < 0 else "1e999") if math.isinf(value) else format_float(value)
 
 
 def format_lines(losses: FloatArray, separator: str) -> list[str]:
@@ -149,7 +153,7 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
 def python_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
     """`joined_rows` by `repr`, value by value."""
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
-    number = format_json_number if json and np.isinf(losses).any() else repr
+    number = format_json_number if json and not np.isfinite(losses).all() else repr
     if losses.ndim == 1:
         return between.join(map(number, losses.tolist()))
     opening, closing = ("[", "]") if json else ("", "")
