@@ -96,12 +96,10 @@ class Result:
 
     def json_fields(self) -> str:
         """Every key after `loss`, as the tail of a JSON object."""
-        import json
-
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
                 **self.settings, **self.checks, "passed": self.passed, **self.extra}
-        return json.dumps(rest)[1:]
+        return json_text(rest)[1:]
 
 
 @dataclass(repr=False, eq=False)
@@ -119,6 +117,21 @@ class ComparisonRow:
     def name(self) -> str:
         """How the table names it: scikit-learn's row on multi-label input says it is per class."""
         return f"{self.convention} (per-class mean)" if self.per_class_mean else self.convention
+
+
+def json_text(value: Any) -> str:
+    """`json.dumps`, but with floats as `format_json_number` writes them: Python's json
+    writes Infinity and NaN, which are no JSON."""
+    import json
+
+    if isinstance(value, float):
+        return format_json_number(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(key))}: {json_text(item)}"
+                               for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(json_text, value)) + "]"
+    return json.dumps(value)
 
 
 def format_json_number(value: float) -> str:
@@ -426,14 +439,12 @@ class Output:
                    from_logits: bool, sources: dict[str, Any]) -> None:
         """`bce compare`: one row per convention, with what sets it apart."""
         if self.fmt is Format.JSON:
-            import json
-
             conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
                                           "dtype": r.dtype, "differs": r.differs,
                                           "per_class_mean": r.per_class_mean} for r in rows}
             losses = ", ".join(f'"{r.convention}": {format_json_number(r.loss)}' for r in rows)
-            rest = json.dumps({"conventions": conventions, "count": count, "shape": list(shape),
-                               "from_logits": from_logits, **sources})
+            rest = json_text({"conventions": conventions, "count": count, "shape": list(shape),
+                              "from_logits": from_logits, **sources})
             self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
         elif self.fmt is Format.PLAIN:
             self.out.writelines(f"{r.convention}\t{format_float(r.loss)}\n" for r in rows)

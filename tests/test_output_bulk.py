@@ -193,3 +193,23 @@ def test_json_keeps_the_sign_of_inf_and_writes_nan_as_null(
     total = bce(*args, "-r", "sum")
     assert total.stdout.startswith('{"loss": null, ')
     assert json.loads(total.stdout)["loss"] is None
+
+
+def strict_json(text: str) -> Any:
+    """JSON as the standard has it: Infinity and NaN, which Python's json takes, refused."""
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} is no JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_key_is_strict_json(bce: Run, files: Files) -> None:
+    """An infinite logit in `--top`, the histogram's last edge, `compare`'s losses: written
+    1e999 (Python's json would write Infinity), read back as inf."""
+    files(x__csv="1e999\n-1e999\n0.5\n", y__csv="1\n1\n1\n")
+    out = strict_json(bce("compute", "x.csv", "y.csv", "--logits", "--top", "3", "--hist",
+                          "--json").stdout)
+    assert [item["prediction"] for item in out["top"]] == [-math.inf, 0.5, math.inf]
+    assert out["histogram"]["edges"][-1] == math.inf
+    compared = strict_json(bce("compare", "x.csv", "y.csv", "--logits", "--json").stdout)
+    assert compared["conventions"]["torch"]["loss"] == math.inf
