@@ -19,7 +19,7 @@ from bcecli.errors import InputError
 from bcecli.readers import arrow, base, jsonarrow, jsondoc, jsonstream, open_input, read_input
 from bcecli.readers.base import Reader
 from bcecli.readers.jsonstream import StreamedArrays
-from tests.helpers import Files, Run
+from tests.helpers import Files, Run, json_document
 from tests.test_fast_json import bits, numbers, read_all, reader_of, slow, texts
 
 pa = pytest.importorskip("pyarrow")
@@ -100,15 +100,8 @@ documents = st.lists(numbers, min_size=1, max_size=200).flatmap(lambda p: st.tup
 def test_big_documents_match_the_whole_document(
         tmp_path: Path, big: list[int], document: tuple[list[str], list[str]], shape: str,
         indent: int | None) -> None:
-    sep = ",\n" + " " * indent if indent is not None else ", "
-    if shape == "flat":
-        text = "[" + sep.join(document[0]) + "]"
-    else:
-        keys = ("predictions", "targets") if shape == "keys" else ("p", "y")
-        text = "{" + sep.join(f'"{key}": [{sep.join(values)}]'
-                              for key, values in zip(keys, document, strict=True)) + "}"
     path = tmp_path / "d.json"
-    path.write_text(text)
+    path.write_text(json_document(document, shape, indent))
     with ExitStack() as stack:
         streamed = reader_of(path, stack)
         whole = jsondoc.read_json(open_input(str(path), stack))
