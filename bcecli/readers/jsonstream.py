@@ -34,6 +34,7 @@ from bcecli.readers.base import (
     parsing_threads,
     read_chunk,
 )
+from bcecli.readers.cells import json_whole_number
 from bcecli.readers.jsonlines import parse_json_number, shown_json
 from bcecli.readers.jsonnumbers import json_numbers
 
@@ -280,7 +281,7 @@ class StreamedArrays(Reader):
         if values is not None and codec is not None and codec.exact(values):
             return codec.numbers(values, where, label)
         try:
-            cells = json.loads(b"[" + piece + b"]", parse_int=float)
+            cells = json.loads(b"[" + piece + b"]", parse_int=json_whole_number)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise self.invalid(column, first, piece, e) from None
         return column_floats([[cell] for cell in cells], [0], None if self.names is None else
