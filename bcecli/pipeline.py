@@ -67,9 +67,9 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
     for batch in batches(plan):
         streamed.rows += len(batch.predictions.values)
         if batch.has_missing():
-            missing = batch.missing_rows()
             if not skip_missing:
-                raise missing_value(batch, int(np.argmax(missing)))
+                raise earliest_problem(batch, functions, class_weights, skip_missing)
+            missing = batch.missing_rows()
             streamed.skipped += int(missing.sum())
             batch = batch.keep(~missing)
             if not len(batch.predictions.values):
@@ -86,13 +86,13 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
         try:  # the weights as read, so a bad one is reported with its own value and line
             if batch.weights is not None:
                 check_weights(batch.weights.values, "weight", negative=functions[0].permissive)
-        except BadValue as e:
-            raise located(e, batch, functions[0].logits) from None
+        except BadValue:
+            raise earliest_problem(batch, functions, class_weights, skip_missing) from None
         for function, total in zip(functions, streamed.totals, strict=True):
             try:
                 losses = function(predictions, targets, weight)
-            except BadValue as e:
-                raise located(e, batch, function.logits) from None
+            except BadValue:
+                raise earliest_problem(batch, functions, class_weights, skip_missing) from None
             total.add(losses, None if weight is None else function.cast(weight))
             if total is streamed.totals[0]:
                 if on_rows is not None:
@@ -241,6 +241,42 @@ def weight_array(batch: Batch, class_weights: list[float] | None) -> FloatArray 
         row = np.asarray(class_weights if ndim == 2 else class_weights[0], dtype=np.float64)
         weight = row if weight is None else weight * row
     return weight
+
+
+def earliest_problem(batch: Batch, functions: Sequence[LossFunction],
+                     class_weights: list[float] | None, skip_missing: bool) -> InputError:
+    """The error of a batch's earliest bad row. The checks go kind by kind and role by role
+    (missing values, weights, predictions, targets), so the first they come to may lie
+    after another's: the rows before it are checked again until none is bad, and the
+    line reported does not depend on where the blocks were cut."""
+    found = first_problem(batch, functions, class_weights, skip_missing)
+    assert found is not None
+    while found[0]:
+        rows = np.arange(len(batch.predictions.values)) < found[0]
+        earlier = first_problem(batch.keep(rows), functions, class_weights, skip_missing)
+        if earlier is None:
+            break
+        found = earlier
+    return found[1]
+
+
+def first_problem(batch: Batch, functions: Sequence[LossFunction],
+                  class_weights: list[float] | None, skip_missing: bool
+                  ) -> tuple[int, InputError] | None:
+    """The first problem `run`'s checks find in a batch, with its row; None if none."""
+    if not skip_missing and batch.has_missing():
+        row = int(np.argmax(batch.missing_rows()))
+        return row, missing_value(batch, row)
+    function = functions[0]
+    try:
+        if batch.weights is not None:
+            check_weights(batch.weights.values, "weight", negative=function.permissive)
+        weight = weight_array(batch, class_weights)
+        for function in functions:
+            function(batch.predictions.values, batch.targets.values, weight)
+    except BadValue as e:
+        return e.index[0], located(e, batch, function.logits)
+    return None
 
 
 def missing_value(batch: Batch, row: int) -> InputError:

@@ -2,8 +2,9 @@
 
 stdout carries only the result. Numbers are printed with `repr`, the shortest
 text that reads back as the same float (float32 results are widened exactly, as
-PyTorch's `.item()` does). JSON has no infinity, so an infinite loss is written
-`1e999`, which every JSON parser reads as inf or the largest float.
+PyTorch's `.item()` does). JSON has no infinity and no NaN, so an infinite loss
+is written `1e999` (`-1e999`), which every JSON parser reads as ±inf or the
+largest float, and a NaN (only inf meeting -inf makes one) `null`.
 
 Per-element losses (`-r none`; `-r rows` has their means per row) arrive block
 by block. Plain, CSV and JSON rows are held back until `STREAM_AFTER` bytes of
@@ -96,12 +97,10 @@ class Result:
 
     def json_fields(self) -> str:
         """Every key after `loss`, as the tail of a JSON object."""
-        import json
-
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
                 **self.settings, **self.checks, "passed": self.passed, **self.extra}
-        return json.dumps(rest)[1:]
+        return json_text(rest)[1:]
 
 
 @dataclass(repr=False, eq=False)
@@ -121,9 +120,27 @@ class ComparisonRow:
         return f"{self.convention} (per-class mean)" if self.per_class_mean else self.convention
 
 
+def json_text(value: Any) -> str:
+    """`json.dumps`, but with floats as `format_json_number` writes them: Python's json
+    writes Infinity and NaN, which are no JSON."""
+    import json
+
+    if isinstance(value, float):
+        return format_json_number(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(key))}: {json_text(item)}"
+                               for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(json_text, value)) + "]"
+    return json.dumps(value)
+
+
 def format_json_number(value: float) -> str:
-    """A float as JSON text; JSON has no infinity, so inf is written 1e999."""
-    return "1e999" if math.isinf(value) else format_float(value)
+    """A float as JSON text. JSON has no infinity and no NaN: ±inf is written ±1e999 (read
+    back as ±inf, or the largest float), NaN (inf meeting -inf in a sum) null."""
+    if math.isnan(value):
+        return "null"
+    return ("-1e999" if value < 0 else "1e999") if math.isinf(value) else format_float(value)
 
 
 def format_lines(losses: FloatArray, separator: str) -> list[str]:
@@ -150,7 +167,7 @@ def joined_rows(losses: FloatArray, separator: str, between: str, *, json: bool 
 def python_rows(losses: FloatArray, separator: str, between: str, json: bool) -> str:
     """`joined_rows` by `repr`, value by value."""
     # `tolist` gives Python floats (float32 widened exactly), whose repr is format_float's.
-    number = format_json_number if json and np.isinf(losses).any() else repr
+    number = format_json_number if json and not np.isfinite(losses).all() else repr
     if losses.ndim == 1:
         return between.join(map(number, losses.tolist()))
     opening, closing = ("[", "]") if json else ("", "")
@@ -423,14 +440,12 @@ class Output:
                    from_logits: bool, sources: dict[str, Any]) -> None:
         """`bce compare`: one row per convention, with what sets it apart."""
         if self.fmt is Format.JSON:
-            import json
-
             conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
                                           "dtype": r.dtype, "differs": r.differs,
                                           "per_class_mean": r.per_class_mean} for r in rows}
             losses = ", ".join(f'"{r.convention}": {format_json_number(r.loss)}' for r in rows)
-            rest = json.dumps({"conventions": conventions, "count": count, "shape": list(shape),
-                               "from_logits": from_logits, **sources})
+            rest = json_text({"conventions": conventions, "count": count, "shape": list(shape),
+                              "from_logits": from_logits, **sources})
             self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
         elif self.fmt is Format.PLAIN:
             self.out.writelines(f"{r.convention}\t{format_float(r.loss)}\n" for r in rows)

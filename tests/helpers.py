@@ -44,3 +44,14 @@ def refused(bce: Run, *args: str, input: bytes | None = None) -> str:
     result = bce("compute", *args, input=input)
     assert (result.exit_code, result.stdout) == (2, ""), result.stderr
     return result.stderr
+
+
+def json_document(columns: tuple[list[str], list[str]], shape: str, indent: int | None) -> str:
+    """Number texts as a JSON document: a flat array of the first column ("flat"), or an
+    object of both under `predictions`/`targets` ("keys") or as named columns (any other)."""
+    sep = ",\n" + " " * indent if indent is not None else ", "
+    if shape == "flat":
+        return "[" + sep.join(columns[0]) + "]"
+    keys = ("predictions", "targets") if shape == "keys" else ("p", "y")
+    return "{" + sep.join(f'"{key}": [{sep.join(values)}]'
+                          for key, values in zip(keys, columns, strict=True)) + "}"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bcecli import __version__
+from bcecli.readers import jsondoc
 from tests.helpers import TRUE, Files, Run, loss_of
 
 P, Y = "0.8\n0.3\n0.6\n", "1\n0\n1\n"
@@ -77,6 +78,28 @@ def test_every_input_format_gives_the_same_loss(bce: Run, files: Files,
 def test_stdin_is_sniffed_or_told(bce: Run, files: Files, stdin: str, args: list[str]) -> None:
     files(y__csv=Y)
     assert loss_of(bce("compute", *args, "--json", input=stdin)) == TRUE
+
+
+@pytest.mark.parametrize("stdin", [
+    '{"p": 0.8, "y": 1}\n{"p": 0.3, "y": 0}\n{"p": 0.6, "y": 1}\n',  # JSON Lines
+    '{"p": 0.8, "y": 1}\n{"p": 0.3, "y": 0}\r\n{"p": 0.6, "y": 1}',  # CRLF, no last newline
+    '{"p": [0.8, 0.3, 0.6],\n "y": [1, 0, 1]}\n',  # a document over two lines
+    '{\n  "p": [0.8, 0.3, 0.6],\n  "y": [1, 0, 1]\n}\n',  # pretty-printed
+    '{"p": [0.8, 0.3, 0.6], "y": [1, 0, 1]}\n\n',  # a document and blank lines
+])
+def test_json_lines_on_stdin_stream_past_the_document_bound(
+        bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch, stdin: str) -> None:
+    """JSON Lines on stdin are told from a document by their first line, a whole value with
+    more after it, so they stream however big; documents are read as before."""
+    args = ("compute", "-", "--pred-col", "p", "--target-col", "y", "--json")
+    assert loss_of(bce(*args, input=stdin)) == TRUE
+    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", 20)  # every input here is larger
+    bounded = bce(*args, input=stdin)
+    if "\n{" in stdin:
+        assert loss_of(bounded) == TRUE
+    else:
+        assert (bounded.exit_code, bounded.stdout) == (2, "")
+        assert "<stdin>: a JSON document is read into memory" in bounded.stderr
 
 
 def test_stdin_can_be_the_targets_and_binary(bce: Run, files: Files) -> None:

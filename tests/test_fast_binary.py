@@ -19,7 +19,7 @@ from bcecli.errors import InputError
 from bcecli.readers import arrow, base, jsonarrow, jsondoc, jsonstream, open_input, read_input
 from bcecli.readers.base import Reader
 from bcecli.readers.jsonstream import StreamedArrays
-from tests.helpers import Files, Run
+from tests.helpers import Files, Run, json_document
 from tests.test_fast_json import bits, numbers, read_all, reader_of, slow, texts
 
 pa = pytest.importorskip("pyarrow")
@@ -100,15 +100,8 @@ documents = st.lists(numbers, min_size=1, max_size=200).flatmap(lambda p: st.tup
 def test_big_documents_match_the_whole_document(
         tmp_path: Path, big: list[int], document: tuple[list[str], list[str]], shape: str,
         indent: int | None) -> None:
-    sep = ",\n" + " " * indent if indent is not None else ", "
-    if shape == "flat":
-        text = "[" + sep.join(document[0]) + "]"
-    else:
-        keys = ("predictions", "targets") if shape == "keys" else ("p", "y")
-        text = "{" + sep.join(f'"{key}": [{sep.join(values)}]'
-                              for key, values in zip(keys, document, strict=True)) + "}"
     path = tmp_path / "d.json"
-    path.write_text(text)
+    path.write_text(json_document(document, shape, indent))
     with ExitStack() as stack:
         streamed = reader_of(path, stack)
         whole = jsondoc.read_json(open_input(str(path), stack))
@@ -165,6 +158,24 @@ def test_big_document_errors_are_those_without_pyarrow(tmp_path: Path, bad: str,
             except InputError as e:
                 results.append(str(e).encode())
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("text", ["[1, 2, ]", "[1, 2,\n ]", "[1, , 2]", "[ , 1]", "[1,\n,\n2]"])
+@pytest.mark.parametrize("block", [1, 2, 3, 4, 256])
+def test_a_comma_with_no_value_is_refused_however_blocks_cut(
+        tmp_path: Path, text: str, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank between commas (or a comma and the end) is no JSON value, in a big document
+    too: cut at that comma, it must not read as an empty block."""
+    path = tmp_path / "d.json"
+    path.write_text(text)
+    with pytest.raises(ValueError):
+        json.loads(text)
+    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", 1)  # too big to be read whole
+    monkeypatch.setattr(jsonstream, "BLOCK_BYTES", block)
+    with ExitStack() as stack, pytest.raises(InputError, match="invalid JSON: Expecting value"):
+        readers = read_input(open_input(str(path), stack), stack)
+        assert isinstance(readers, Reader)
+        read_all(readers, [0])
 
 
 def test_the_bce_run_is_the_same(bce: Run, files: Files, big: list[int]) -> None:

@@ -18,6 +18,7 @@ from bcecli.errors import InputError
 from bcecli.readers import jsondoc, jsonlines, jsonnumbers, open_input, read_input
 from bcecli.readers.base import Reader
 from bcecli.readers.jsonstream import StreamedArrays
+from tests.helpers import json_document
 
 NUMBER = r"-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][+-]?[0-9]{1,3})?"
 numbers = st.one_of(
@@ -159,16 +160,8 @@ documents = st.lists(numbers, min_size=1, max_size=30).flatmap(lambda p: st.tupl
 def test_streamed_documents_match_the_whole_document(
         tmp_path: Path, document: tuple[list[str], list[str]], shape: str,
         indent: int | None) -> None:
-    predictions = document[0]
-    sep = ",\n" + " " * indent if indent is not None else ", "
-    if shape == "flat":
-        text = "[" + sep.join(predictions) + "]"
-    else:
-        keys = ("predictions", "targets") if shape == "keys" else ("p", "y")
-        text = "{" + sep.join(f'"{key}": [{sep.join(values)}]'
-                              for key, values in zip(keys, document, strict=True)) + "}"
     path = tmp_path / "d.json"
-    path.write_text(text)
+    path.write_text(json_document(document, shape, indent))
     with ExitStack() as stack:
         streamed = reader_of(path, stack)
         whole = jsondoc.read_json(open_input(str(path), stack))
@@ -185,7 +178,7 @@ def test_streamed_documents_match_the_whole_document(
         assert (fast.names, fast.width) == (strict.names, strict.width)
         columns = list(range(fast.width))
         assert bits(read_all(fast, columns)) == bits(read_all(strict, columns))
-        for row in (0, len(predictions) // 2, len(predictions) - 1):
+        for row in (0, len(document[0]) // 2, len(document[0]) - 1):
             block = next(strict.blocks(columns))
             assert fast.where(block, row) == strict.where(block, row)
 

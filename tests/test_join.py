@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from bcecli.readers import jsondoc
 from tests.helpers import TRUE, Files, Run, output, refused
 
 PREDICTIONS = "id,prediction\nc,0.6\na,0.8\nb,0.3\n"
@@ -63,6 +64,30 @@ def test_large_integer_ids_are_compared_exactly(bce: Run, files: Files) -> None:
           t__csv="id,label\n12345678901234567890,0\n12345678901234567892,1\n")
     assert refused(bce, "p.csv", "t.csv", "--id-col", "id").splitlines()[0] == (
         "bce: error: p.csv:2: id 12345678901234567891 of p.csv is not in t.csv")
+
+
+@pytest.mark.parametrize("big", [2**53, -(2**53) - 7, 10**20, 2**64 + 12345])
+def test_large_integer_ids_in_json_are_their_digits(bce: Run, files: Files,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     big: int) -> None:
+    """JSON integers are read as floats, but ids a unit apart beyond 2**52 are two ids: in
+    JSON Lines and documents, small or streamed, and against CSV's text ids."""
+    rows = [(big + 1, 0.8, 1), (big, 0.3, 0), (big + 2, 0.6, 1)]
+    order = [1, 2, 0]
+    files(p__jsonl="".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p, _ in rows),
+          p__json=json.dumps({"id": [i for i, _, _ in rows], "p": [p for _, p, _ in rows]}),
+          t__jsonl="".join(json.dumps({"id": rows[k][0], "label": rows[k][2]}) + "\n"
+                           for k in order),
+          t__csv="id,label\n" + "".join(f"{rows[k][0]},{rows[k][2]}\n" for k in order))
+    for preds, targets in (("p.jsonl", "t.jsonl"), ("p.json", "t.jsonl"),
+                           ("p.jsonl", "t.csv"), ("p.json", "t.csv")):
+        out = output(bce, preds, targets, "--id-col", "id", "--pred-col", "1",
+                     "--target-col", "label")
+        assert (out["loss"], out["joined"]) == (TRUE, 3), (preds, targets)
+    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", 10)  # the document streamed
+    out = output(bce, "p.json", "t.csv", "--id-col", "id", "--pred-col", "p",
+                 "--target-col", "label")
+    assert (out["loss"], out["joined"]) == (TRUE, 3)
 
 
 def test_pandas_index_is_one_id_column_whatever_its_name(bce: Run, files: Files) -> None:

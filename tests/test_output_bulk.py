@@ -9,6 +9,7 @@ and numpy's shortest digits to `repr`'s on whatever Hypothesis finds.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -43,7 +44,11 @@ def values() -> np.ndarray:
 def reference(losses: np.ndarray, separator: str, between: str, json: bool) -> str:
     """The text, value by value, from `repr`."""
     def number(value: float) -> str:
-        return "1e999" if json and math.isinf(value) else repr(float(value))
+        if json and math.isnan(value):
+            return "null"
+        if json and math.isinf(value):
+            return "1e999" if value > 0 else "-1e999"
+        return repr(float(value))
 
     if losses.ndim == 1:
         return between.join(number(v) for v in losses)
@@ -63,11 +68,11 @@ def test_text_is_repr(monkeypatch: pytest.MonkeyPatch, formatter: str, shape: tu
     monkeypatch.setattr(render, "BULK_VALUES", 1 << 12)  # several slices, joined
     with np.errstate(over="ignore", invalid="ignore"):
         losses: np.ndarray = values().astype(dtype).reshape(shape)
-    for separator, between, json in ((",", "\n", False), ("\t", "\n", False),
-                                     (", ", ", ", True)):
-        assert render.joined_rows(losses, separator, between, json=json,
+    for separator, between, as_json in ((",", "\n", False), ("\t", "\n", False),
+                                        (", ", ", ", True)):
+        assert render.joined_rows(losses, separator, between, json=as_json,
                                   arrow=formatter == "arrow") == \
-            reference(losses, separator, between, json)
+            reference(losses, separator, between, as_json)
 
 
 def test_pyarrow_formats_only_where_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,3 +173,43 @@ def test_the_table_keeps_the_first_rows_of_many_blocks(bce: Run, files: Files,
     cells = [line.strip("│ ").split("│")[-1].strip() for line in table.stdout.splitlines()]
     first = cells.index(shown[0])
     assert cells[first:first + 11] == [*shown, "… 290 more rows (use -f csv for all)"]
+
+
+@pytest.mark.parametrize("formatter", ["python", "numpy", "arrow"])
+def test_json_keeps_the_sign_of_inf_and_writes_nan_as_null(
+        bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch, formatter: str) -> None:
+    """Weights of both signs (`--like torch`) make losses of inf and -inf, and their sum
+    NaN: JSON has neither, so ±1e999 and null, which json reads back as what they are."""
+    if formatter == "arrow":
+        pytest.importorskip("pyarrow")
+        monkeypatch.setattr(render, "ARROW_AFTER", 0)
+        monkeypatch.setattr(render, "PEAK_MEMORY", 1 << 40)
+    monkeypatch.setattr(render, "BULK_AFTER", 0 if formatter == "numpy" else 1 << 40)
+    files(p__csv="0.5\n0\n0\n", y__csv="1\n1\n1\n", w__csv="1\n1e308\n-1e308\n")
+    args = ("compute", "p.csv", "y.csv", "--weights", "w.csv", "--like", "torch", "--json")
+    rows = bce(*args, "-r", "none")
+    assert rows.exit_code == 0, rows.stderr
+    assert json.loads(rows.stdout)["loss"] == [-math.log(0.5), math.inf, -math.inf]
+    total = bce(*args, "-r", "sum")
+    assert total.stdout.startswith('{"loss": null, ')
+    assert json.loads(total.stdout)["loss"] is None
+
+
+def strict_json(text: str) -> Any:
+    """JSON as the standard has it: Infinity and NaN, which Python's json takes, refused."""
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} is no JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_key_is_strict_json(bce: Run, files: Files) -> None:
+    """An infinite logit in `--top`, the histogram's last edge, `compare`'s losses: written
+    1e999 (Python's json would write Infinity), read back as inf."""
+    files(x__csv="1e999\n-1e999\n0.5\n", y__csv="1\n1\n1\n")
+    out = strict_json(bce("compute", "x.csv", "y.csv", "--logits", "--top", "3", "--hist",
+                          "--json").stdout)
+    assert [item["prediction"] for item in out["top"]] == [-math.inf, 0.5, math.inf]
+    assert out["histogram"]["edges"][-1] == math.inf
+    compared = strict_json(bce("compare", "x.csv", "y.csv", "--logits", "--json").stdout)
+    assert compared["conventions"]["torch"]["loss"] == math.inf

@@ -212,23 +212,38 @@ def test_totals_over_many_batches_are_those_of_one_array(data: st.DataObject, bc
         binary_cross_entropy(p, y)
 
 
-@pytest.mark.usefixtures("small_blocks")
 @through_files
 @given(data=st.data())
 def test_the_first_bad_line_in_file_order_is_reported(data: st.DataObject, bce: Run,
                                                       files: Files) -> None:
-    # one role and one kind of bad value: a missing value is looked for before the range
-    # and predictions before targets, batch by batch, which blocks would then decide
+    """Bad values of several kinds in several roles: the earliest line is reported,
+    wherever the blocks cut (a missing value is looked for before a bad weight, a bad
+    weight before a bad prediction before a bad target, but only within a row)."""
     n = data.draw(st.integers(2, 300))
-    p, y = [0.25] * n, [1.0] * n
-    name, column = data.draw(st.sampled_from([("p.csv", p), ("y.csv", y)]))
-    bad = data.draw(st.sampled_from([math.nan, 1.5, -0.5]))
-    rows = data.draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=4))
-    for row in rows:
-        column[row] = bad
-    files(p__csv="".join(f"{v!r}\n" for v in p), y__csv="".join(f"{v!r}\n" for v in y))
-    assert refused(bce, "p.csv", "y.csv").startswith(
-        f"bce: error: {name}:{min(rows) + 1}: ")
+    columns = {"p.csv": [0.25] * n, "y.csv": [1.0] * n, "w.csv": [2.0] * n}
+    bad = {"p.csv": [math.nan, 1.5, -0.5], "y.csv": [math.nan, 1.5, -0.5],
+           "w.csv": [math.nan, -1.0, math.inf]}
+    for _ in range(data.draw(st.integers(1, 5))):
+        name = data.draw(st.sampled_from(sorted(columns)))
+        columns[name][data.draw(st.integers(0, n - 1))] = data.draw(st.sampled_from(bad[name]))
+
+    def problems(row: int) -> list[str]:
+        """The files whose value is bad on a row, in the order the checks report them."""
+        values = {name: column[row] for name, column in columns.items()}
+        missing = [name for name, v in values.items() if math.isnan(v)]
+        if missing:
+            return [min(missing, key=["p.csv", "y.csv", "w.csv"].index)]
+        return [name for name in ("w.csv", "p.csv", "y.csv")
+                if not (0 <= values[name] <= 1 if name != "w.csv"
+                        else 0 <= values[name] < math.inf)]
+
+    row = next(r for r in range(n) if problems(r))
+    files(**{name.replace(".", "__"): "".join(f"{v!r}\n" for v in column)
+             for name, column in columns.items()})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "BLOCK_BYTES", data.draw(st.sampled_from([16, 64, 1 << 20])))
+        assert refused(bce, "p.csv", "y.csv", "--weights", "w.csv").startswith(
+            f"bce: error: {problems(row)[0]}:{row + 1}: ")
 
 
 @example([-1e308, -1e308, 1e307]).via("negative overflow")
@@ -236,9 +251,9 @@ def test_the_first_bad_line_in_file_order_is_reported(data: st.DataObject, bce: 
 @given(st.lists(st.floats(-1.7e308, 1.7e308), min_size=2, max_size=40))
 def test_an_overflowing_exact_sum_keeps_its_sign(values: list[float]) -> None:
     """Parts whose exact sum is beyond a double: ±inf as that sum's sign (not always +inf)."""
-    exact = sum(Fraction(v) for v in values)
+    exact = sum((Fraction(v) for v in values), Fraction(0))
     result = exact_total(values)
     if abs(exact) > Fraction(sys.float_info.max):
         assert result == (math.inf if exact > 0 else -math.inf)
     else:
-        assert abs(Fraction(result) - exact) <= abs(exact) * Fraction(2) ** -52
+        assert abs(Fraction(result) - exact) <= abs(exact) / 2**52

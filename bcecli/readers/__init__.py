@@ -124,8 +124,23 @@ def strip_compression(name: str) -> str:
 
 
 def sniff_format(stream: IO[bytes]) -> Format:
-    """JSON when the first non-blank byte is `[` or `{`, else delimited text."""
-    return "json" if peek(stream, 4096).lstrip()[:1] in (b"[", b"{") else "csv"
+    """JSON when the first non-blank byte is `[` or `{`, else delimited text. JSON Lines
+    when the first line is a whole JSON value and more follows (no document goes on after
+    its value; the document reader would come to the same, after reading it all): a big
+    one on stdin streams rather than being refused."""
+    head = peek(stream, 4096).lstrip()
+    if head[:1] not in (b"[", b"{"):
+        return "csv"
+    first, newline, rest = head.partition(b"\n")
+    if newline and rest.strip():
+        import json
+
+        try:
+            json.loads(first)
+        except ValueError:  # an incomplete value: a document over several lines
+            return "json"
+        return "jsonl"
+    return "json"
 
 
 def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,

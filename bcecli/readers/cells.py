@@ -229,9 +229,29 @@ class Labels:
 IdKey = int | float | str
 
 
+class Digits(float):
+    """A JSON integer from 2**52 on: the float it reads as, and its digits, which an id
+    needs (ids a unit apart can read as one float)."""
+
+    __slots__ = ("text",)
+    text: str
+
+
+def json_whole_number(text: str) -> float:
+    """`parse_int` for `json`: the float an integer reads as, its digits kept from 2**52."""
+    number = float(text)
+    if abs(number) < Ids.LIMIT:
+        return number
+    whole = Digits(number)
+    whole.text = text
+    return whole
+
+
 def id_key(cell: Any) -> IdKey | None:
     """What a cell says as an id: a whole number exactly (`7`, `7.0` and `"007"` alike, as
     pandas reads them), another number, else its text; None where the value is missing."""
+    if isinstance(cell, Digits):
+        return id_key(cell.text)
     if isinstance(cell, bool | int):
         return int(cell)
     if isinstance(cell, float):

@@ -31,6 +31,7 @@ from bcecli.readers.base import (
     column_floats,
     decode,
 )
+from bcecli.readers.cells import json_whole_number
 from bcecli.readers.jsonlines import (
     DuplicateKey,
     JsonLinesReader,
@@ -57,7 +58,8 @@ def read_json(data: Input) -> Reader | dict[str, Reader]:
     if flat is not None:
         return ArrayReader(source, flat[:, np.newaxis], False, LazyJsonLines(text).for_key(None))
     try:
-        document = json.loads(text, parse_int=float, object_pairs_hook=unique_keys)
+        document = json.loads(text, parse_int=json_whole_number,
+                              object_pairs_hook=unique_keys)
     except DuplicateKey as e:
         raise InputError(f"duplicate key {e.key!r}",
                          where=f"{source}:{LazyJsonLines(text).duplicate_line()}") from None

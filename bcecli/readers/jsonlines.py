@@ -33,7 +33,7 @@ from bcecli.readers.base import (
     parsed_blocks,
     parsing_threads,
 )
-from bcecli.readers.cells import Codec
+from bcecli.readers.cells import Codec, json_whole_number
 from bcecli.readers.jsonnumbers import are_json_numbers, json_numbers
 
 
@@ -212,7 +212,7 @@ def parse_json_value(text: str, where: str) -> Any:
     """One JSON value (integers as floats); bad or too deeply nested JSON, or an object
     with a key given twice, is an error."""
     try:
-        return json.loads(text, parse_int=float, object_pairs_hook=unique_keys)
+        return json.loads(text, parse_int=json_whole_number, object_pairs_hook=unique_keys)
     except DuplicateKey as e:
         raise InputError(f"duplicate key {e.key!r}", where=where) from None
     except json.JSONDecodeError as e:

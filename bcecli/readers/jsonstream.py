@@ -34,6 +34,7 @@ from bcecli.readers.base import (
     parsing_threads,
     read_chunk,
 )
+from bcecli.readers.cells import json_whole_number
 from bcecli.readers.jsonlines import parse_json_number, shown_json
 from bcecli.readers.jsonnumbers import json_numbers
 
@@ -248,6 +249,10 @@ class StreamedArrays(Reader):
                     pending = data
                     continue
                 piece, pending = data[:cut], data[cut + 1:]
+                if (first or cut < len(data)) and not piece.strip(b" \t\r\n"):
+                    # no value beside a comma (`[1, ]`, `[1, , 2]`): `[piece]` would read as []
+                    raise self.invalid(column, first, piece,
+                                       json.JSONDecodeError("Expecting value", "", 0))
                 yield piece, first
                 first += piece.count(b",") + 1  # its values, if it holds any that are no error
 
@@ -276,7 +281,7 @@ class StreamedArrays(Reader):
         if values is not None and codec is not None and codec.exact(values):
             return codec.numbers(values, where, label)
         try:
-            cells = json.loads(b"[" + piece + b"]", parse_int=float)
+            cells = json.loads(b"[" + piece + b"]", parse_int=json_whole_number)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise self.invalid(column, first, piece, e) from None
         return column_floats([[cell] for cell in cells], [0], None if self.names is None else
