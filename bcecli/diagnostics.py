@@ -39,13 +39,20 @@ from bcecli.core import (
     unreduced,
 )
 from bcecli.errors import BadValue, InputError
-from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED, Bins, Bootstrap, EvalSums, recalibrate
+from bcecli.evaluation import (
+    DEFAULT_BINS,
+    DEFAULT_SEED,
+    DEFAULT_THRESHOLD,
+    Bins,
+    Bootstrap,
+    EvalSums,
+    recalibrate,
+)
 from bcecli.pipeline import Batch, located, weight_array
 from bcecli.ranking import ScoreSketch
 
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
                    20.0, 50.0, 100.0, float("inf"))
-DEFAULT_THRESHOLD = 0.5  # predicted positive when p >= 0.5, unless --threshold says
 # The sketch's buckets when pyarrow reads the input (its CSV and Parquet readers hold
 # 35-45 MiB more than numpy's): 2**19 peaked at 175 MiB on 5M rows of CSV, 2**18 at 139
 # (CSV) and 149 MiB (Parquet), 2**17 at 129 and 132 MiB. docs/usage.md, "--metrics".
