@@ -7,6 +7,7 @@ one ulp, fails.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from fractions import Fraction
@@ -134,9 +135,11 @@ def test_losses_of_inf_and_minus_inf_sum_to_nan(bce: Run, files: Files) -> None:
     """Weights of both signs overflow two losses to inf and -inf: their sum is NaN (as
     in one block, and in PyTorch), not an internal error, wherever the blocks cut."""
     files(p__csv="p,y\n1,1\n1,1\n1,1\n0,1\n0,1\n", w__csv="1\n1\n1\n1e308\n-1e308\n")
-    result = bce("compute", "p.csv", "--weights", "w.csv", "--like", "torch", "-r", "sum")
+    args = ("compute", "p.csv", "--weights", "w.csv", "--like", "torch", "-r", "sum")
+    result = bce(*args, "--json")
     assert result.exit_code == 0, result.stderr
-    assert "nan" in result.stdout.lower()
+    assert json.loads(result.stdout)["loss"] is None  # JSON has no NaN
+    assert bce(*args, "-f", "plain").stdout == "nan\n"
 
 
 def test_accurate_sum_of_a_broadcast_and_of_a_column() -> None:
