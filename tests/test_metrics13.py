@@ -235,3 +235,15 @@ def test_metrics_on_10m_rows_stay_under_150_mib(tmp_path: Path) -> None:
     low, high = metrics["roc_auc_bounds"]
     assert low <= metrics["roc_auc"] <= high and high - low < 1e-4
     assert abs(metrics["roc_auc"] - 0.5) < 1e-3  # labels independent of the scores
+
+
+def test_weighted_equal_mass_bins_split_the_weight_and_have_no_interval(bce: Run,
+                                                                       files: Files) -> None:
+    """With weights an equal-mass bin holds about 1/N of the weight; Σw² per bin is not
+    kept, so there is no Wilson interval (null, never a guess)."""
+    p = [(k + 0.5) / 8 for k in range(8)]
+    w = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0]
+    got = run_case(bce, files, p, [0.0, 1.0] * 4, w, "--binning", "mass", "--bins", "2")
+    bins = got["metrics"]["calibration_bins"]
+    assert [(b["count"], b["weight"]) for b in bins] == [(6, 6.0), (2, 6.0)]
+    assert all(b["label_ci95"] is None for b in bins)
