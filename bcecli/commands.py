@@ -27,6 +27,7 @@ from bcecli.settings import Settings
 
 MAX_BINS = 1000  # --bins: each batch visits every bin
 MAX_REPLICATES = 10_000  # --bootstrap
+MAX_TOP = 20_000  # --top: its samples are held as Python objects (110 MiB at the most)
 
 
 @dataclass(repr=False, eq=False)
@@ -134,8 +135,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                     or fmt is not Format.AUTO or top or metrics or hist):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format, the CI gates (give those to bce merge) and diagnostics")
-    if top < 0:
-        raise UsageError(f"--top must be >= 0, not {top}")
+    if not 0 <= top <= MAX_TOP:
+        raise UsageError(f"--top must be between 0 and {MAX_TOP}, not {top}",
+                         hint="it keeps K samples in memory; for all of them, sort the "
+                         "per-element losses: -r none -f csv" if top > 0 else None)
     if threshold is not None and (not metrics or not 0 <= threshold <= 1):
         raise UsageError("--threshold needs --metrics" if not metrics else
                          f"--threshold must be in [0, 1], not {threshold}")

@@ -44,6 +44,7 @@ PREVIEW_ROWS = 10
 BAR = 16  # cells of a reliability bar at a mean label of 1
 NUMBER_COLUMNS = frozenset({"Loss", "Value"})  # table columns never wrapped or cut
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
+TOP_SHOWN = 20  # rows of --top the table shows; JSON has them all
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
                "per_class": "the per-class losses"}  # the JSON keys, as the note names them
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
@@ -576,9 +577,14 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
     """Rich tables for --top, the per-class losses, --metrics and --hist."""
     tables = []
     if "top" in extra:
-        tables.append(rich_table("Highest losses", ("Where", "Prediction", "Target", "Loss"), [
+        top = extra["top"]
+        table = rich_table("Highest losses", ("Where", "Prediction", "Target", "Loss"), [
             [Location(item["where"]), str(item["prediction"]), str(item["target"]),
-             format_float(item["loss"])] for item in extra["top"]]))
+             format_float(item["loss"])] for item in top[:TOP_SHOWN]])
+        if len(top) > TOP_SHOWN:  # a table of thousands of rows is for no one to read
+            table.caption = f"… {len(top) - TOP_SHOWN} more (use -f json for all)"
+            table.caption_justify = "left"
+        tables.append(table)
     if "per_class" in extra:
         tables.append(rich_table("Per class", ("Class", "Loss", "Count", "Positives"), [
             [item["class"], format_float(item["loss"]), str(item["count"]), str(item["positives"])]

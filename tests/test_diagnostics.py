@@ -71,7 +71,9 @@ def test_metrics_with_one_class_only(bce: Run, files: Files) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--top", "-1"], "--top must be >= 0, not -1"),
+    (["--top", "-1"], "--top must be between 0 and 20000, not -1"),
+    (["--top", "20001"], "--top must be between 0 and 20000, not 20001\nhint: it keeps K "
+     "samples in memory; for all of them, sort the per-element losses: -r none -f csv"),
     (["--metrics", "--threshold", "2"], "--threshold must be in [0, 1], not 2.0"),
     (["--partial", "--top", "3"], "--partial prints JSON for bce merge: use it without -r "
      "none or rows, --format, the CI gates (give those to bce merge) and diagnostics"),
@@ -129,3 +131,15 @@ def test_a_narrow_table_keeps_the_line_of_each_top_sample(bce: Run, files: Files
         assert cell.startswith("…") and str(path).endswith(cell[1:].rsplit(":", 1)[0]), cell
     worst = json.loads(bce("compute", str(path), "y.csv", "--top", "1", "--json").stdout)["top"]
     assert top[0].split("│")[4].strip() == repr(worst[0]["loss"])  # never cut either
+
+
+def test_the_table_shows_the_first_of_many_top_rows(bce: Run, files: Files) -> None:
+    """JSON has every one of K samples; the table the first TOP_SHOWN and how many more."""
+    p = [round(0.01 + 0.98 * i / 60, 6) for i in range(60)]
+    files(p__csv="".join(f"{v}\n" for v in p), y__csv="1\n" * 60)
+    out = json.loads(bce("compute", "p.csv", "y.csv", "--top", "50", "--json").stdout)
+    assert len(out["top"]) == 50
+    table = bce("compute", "p.csv", "y.csv", "--top", "50", "-f", "table").stdout
+    shown = [item for item in out["top"] if f"p.csv:{item['where'].split(':')[1]} " in table]
+    assert shown == out["top"][:20]
+    assert "… 30 more (use -f json for all)" in table
