@@ -716,6 +716,18 @@ class ClassTotals(LossTotal):
         return float(np.float32(value)) if np.dtype(dtype) == np.float32 else value
 
 
+POW10 = np.array([10.0 ** i for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
+_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
+
+
+def split(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Veltkamp's split: x = high + low, each with at most 26 significant bits, so
+    products of halves are exact (Dekker's product: decimal reading and writing)."""
+    c = _SPLIT * x
+    high = c - (c - x)
+    return high, x - high
+
+
 def accurate_sum(values: FloatArray) -> list[float]:
     """Parts whose exact sum is the sum of `values` to about eps² relative.
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from bcecli.core import DType, FloatArray, Reduction, unreduced
+from bcecli.core import POW10, DType, FloatArray, Reduction, split, unreduced
 from bcecli.errors import UsageError, format_float
 
 if TYPE_CHECKING:
@@ -191,9 +191,6 @@ def shortest(x: FloatArray) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
     within `half`; every comparison is exact or, where a rounding leaves it open, the
     value is `repr`'s, as are exact ties and powers of two.
     """
-    from bcecli.readers.base import POW10
-    from bcecli.readers.jsonnumbers import split
-
     scale = np.maximum(16 - np.floor(np.log10(x)).astype(np.int64), 0)
     power = POW10[scale]
     high = x * power  # from 2**53 a whole number: V = high + low exactly

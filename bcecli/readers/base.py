@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # threads are started only for large inputs: not imported at 
 STDIN = "-"
 BLOCK_BYTES = 1 << 20  # text read per block: 1 MiB keeps peak memory near 64 MiB
 BLOCK_ROWS = 1 << 18  # values per block for arrays already in memory
-POW10 = np.array([10.0 ** i for i in range(23)])  # exact: 10**22 < 2**53 * 2**22
 MAX_LINE = 1 << 24  # 16 MiB: a longer "line" is not line-based text; refuse, do not buffer
 MAX_COLUMNS = 100_000
 MAX_BLOCK_LINES = 1 << 16  # lines parsed at a time: short lines cost more than their bytes

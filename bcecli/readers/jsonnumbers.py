@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bcecli.core import FloatArray
-from bcecli.readers.base import POW10
+from bcecli.core import POW10, FloatArray, split
 
 Bytes = np.ndarray[Any, np.dtype[np.uint8]]
 Positions = np.ndarray[Any, np.dtype[np.int64]]
@@ -33,7 +32,6 @@ _NUMBER = re.compile(rb"[ \t\r\n]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0
 _DIGITS = 18  # fewer digits stay below 10**18 < 2**63: an int64 holds the mantissa
 
 BATCH = 1 << 13
-_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
 
 
 # The automaton. Byte classes: padding after the span, '-', '0', '1'-'9', '.', 'e'/'E',
@@ -179,10 +177,3 @@ def residual(d: FloatArray, power: FloatArray, high: FloatArray, low: FloatArray
     error = ((d_high * p_high - product) + d_high * p_low + d_low * p_high) + d_low * p_low
     result: FloatArray = ((high - product) + low) - error
     return result
-
-
-def split(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Veltkamp's split: x = high + low, each with at most 26 significant bits."""
-    c = _SPLIT * x
-    high = c - (c - x)
-    return high, x - high

@@ -37,12 +37,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bcecli.core import FloatArray
+from bcecli.core import POW10, FloatArray
 from bcecli.errors import InputError, plural
 from bcecli.readers.base import (
     BLOCK_BYTES,
     MAX_COLUMNS,
-    POW10,
     Block,
     Input,
     Reader,
