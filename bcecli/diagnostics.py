@@ -46,6 +46,7 @@ from bcecli.evaluation import (
     Bins,
     Bootstrap,
     EvalSums,
+    in_base,
     recalibrate,
 )
 from bcecli.pipeline import Batch, located, weight_array
@@ -130,8 +131,7 @@ class Diagnostics:
         y = batch.targets.values
         if self.metrics is not None:
             self.metrics.observe(batch, losses)
-        if self.options.base is not None:  # --top, --hist and per-class losses in that base
-            losses = losses / math.log(self.options.base)
+        losses = in_base(losses, self.options.base)  # --top, --hist and the classes too
         per_sample = unreduced(losses, Reduction.ROWS)
         if self.options.top:
             self.keep_worst(batch, per_sample)

@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,10 +72,14 @@ def recalibrate(p: FloatArray, rate: float) -> FloatArray:
     return recalibrated
 
 
-def in_base(nats: float, base: float | None) -> float:
-    """A loss-like number (a loss, an entropy, an end of their interval) in nats given
-    in `base` instead: bits for 2; None (e) leaves it. The one place `--base` acts;
-    ratios of losses (NE) have no unit and are not passed here."""
+Nats = TypeVar("Nats", float, FloatArray)
+
+
+def in_base(nats: Nats, base: float | None) -> Nats:
+    """A loss-like number (a loss, an entropy, an end of their interval; per-element
+    losses for --top, --hist and the classes) in nats given in `base` instead: bits for
+    2; None (e) leaves it. The one place `--base` acts; ratios of losses (NE) have no
+    unit and are not passed here."""
     return nats if base is None else nats / math.log(base)
 
 
