@@ -11,7 +11,7 @@ import os
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
@@ -24,6 +24,10 @@ from bcecli.progress import ByteProgress
 from bcecli.readers import Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
+
+if TYPE_CHECKING:
+    from bcecli.diagnostics import Diagnostics
+    from bcecli.shards import Partial
 
 MAX_BINS = 1000  # --bins: each batch visits every bin
 MAX_REPLICATES = 10_000  # --bootstrap
@@ -104,9 +108,9 @@ class Evaluation:
                                  hint="per-element losses are in nats; divide by ln 2 for bits")
             if baseline:
                 raise UsageError("--base cannot be used with --baseline, which is in nats")
-        if partial and (self.base is not None or self.rate is not None):
-            raise UsageError("--partial records neither --base nor --negative-sampling-rate: "
-                             "use them without --partial")
+        if partial and self.base is not None:
+            raise UsageError("--partial keeps losses in nats, as bce merge prints them: use "
+                             "--base without --partial")
 
     def fields(self) -> dict[str, Any]:
         """The JSON keys of the options that change the loss, only when given."""
@@ -131,10 +135,9 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
     gates = gates.check(reduction)
-    if partial and (not reduction.single or gates.asked or json_
-                    or fmt is not Format.AUTO or top or metrics or hist):
+    if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
-                         "--format, the CI gates (give those to bce merge) and diagnostics")
+                         "--format and the CI gates (give those to bce merge)")
     if not 0 <= top <= MAX_TOP:
         raise UsageError(f"--top must be between 0 and {MAX_TOP}, not {top}",
                          hint="it keeps K samples in memory; for all of them, sort the "
@@ -144,6 +147,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
+    if partial and evaluation.bootstrap is not None and inputs.id_col is None:
+        raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
+                         "rows from 1, so only an id draws a row's replicates alike in every "
+                         "shard and in one run")
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
@@ -167,9 +174,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                 mass=evaluation.binning == "mass", base=evaluation.radix,
                 rate=evaluation.rate or 1.0, bootstrap=evaluation.bootstrap or 0,
                 seed=DEFAULT_SEED if evaluation.seed is None else evaluation.seed,
+                by_id=plan.ids is not None,
                 reduction=str(reduction) if reduction.single else "mean",
                 weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights))
+                class_weights=settings.class_weights), plan.ids)
         streamed = run(plan, [function], settings.class_weights,
                        output.unreduced(reduction) if per_element else None,
                        diagnostics.observe if diagnostics else None,
@@ -179,9 +187,11 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         warn_about(plan, streamed, logits)
         from bcecli.shards import Partial
 
-        print(Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
-                         reduction=reduction, dtype=dtype, from_logits=logits,
-                         weighted=plan.weights is not None, settings=settings).to_json())
+        Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
+                   reduction=reduction, dtype=dtype, from_logits=logits,
+                   weighted=plan.weights is not None, settings=settings, rate=evaluation.rate,
+                   diagnostics=diagnostics.options.spec(plan.predictions.column_names)
+                   if diagnostics else None).write(diagnostics, sys.stdout)
         return ExitStatus.OK
     loss = None if per_element else total.result(reduction, dtype)  # may still be an error
     if loss is not None and evaluation.radix is not None:
@@ -233,15 +243,31 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     gates.check_options()  # before any part is read: a typo fails fast
-    combined = shards.merge(parts)
+    combined, state = shards.merge(parts, diagnostics_of)
     gates = gates.check(combined.reduction)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
+    rate = {} if combined.rate is None else {"negative_sampling_rate": combined.rate}
+    labels = tuple((combined.diagnostics or {}).get("class_names") or ())
     return report(output, Result(
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
-        settings=combined.settings.fields(), checks=gates.fields(), gates=gates.evaluate(loss)))
+        settings=combined.settings.fields() | rate, checks=gates.fields(),
+        gates=gates.evaluate(loss), extra=state.report(labels) if state else {}))
+
+
+def diagnostics_of(part: Partial) -> Diagnostics | None:
+    """The empty state a partial's diagnostics merge into (None: it has none)."""
+    if part.diagnostics is None:
+        return None
+    from bcecli.diagnostics import DiagnosticOptions, Diagnostics
+
+    return Diagnostics(DiagnosticOptions.from_spec(
+        part.diagnostics, flat=part.flat, logits=part.from_logits, rate=part.rate,
+        reduction=str(part.reduction),
+        weighted=part.weighted or part.settings.class_weights is not None,
+        class_weights=part.settings.class_weights))
 
 
 def report(output: Output, result: Result) -> ExitStatus:

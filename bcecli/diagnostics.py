@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -50,7 +51,10 @@ from bcecli.evaluation import (
     recalibrate,
 )
 from bcecli.pipeline import Batch, located, weight_array
-from bcecli.ranking import ScoreSketch
+from bcecli.ranking import ORDER, WEIGHTS, ScoreSketch, decode_column, encode_column
+
+if TYPE_CHECKING:
+    from bcecli.readers import Ids
 
 HISTOGRAM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
                    20.0, 50.0, 100.0, float("inf"))
@@ -76,9 +80,36 @@ class DiagnosticOptions:
     rate: float = 1.0  # --negative-sampling-rate
     bootstrap: int = 0  # --bootstrap B: replicates
     seed: int = DEFAULT_SEED
+    by_id: bool = False  # --id-col: the bootstrap draws by each row's id, not its position
     reduction: str = "mean"  # the loss's reduction, for its interval
     weighted: bool = False  # row or class weights are given
     class_weights: list[float] | None = None
+
+    def spec(self, class_names: tuple[str, ...]) -> dict[str, Any]:
+        """What a partial file records of these options (`shards`): what shards must
+        agree on, and what `bce merge` needs besides the loss's settings (`from_spec`)."""
+        metrics = None if not self.metrics else {
+            "bins": self.bins, "binning": "mass" if self.mass else "width",
+            "threshold": DEFAULT_THRESHOLD if self.threshold is None else self.threshold,
+            "bootstrap": self.bootstrap, "seed": self.seed,
+            "keys": "id" if self.by_id else "position"}
+        return {"top": self.top, "histogram": self.histogram,
+                "class_names": list(class_names) if self.per_class else None,
+                "metrics": metrics}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], *, flat: bool, logits: bool, rate: float | None,
+                  reduction: str, weighted: bool, class_weights: list[float] | None
+                  ) -> DiagnosticOptions:
+        """The options `spec` recorded, with the partial's loss settings."""
+        metrics = spec["metrics"] or {}
+        return cls(top=spec["top"], per_class=not flat, metrics=bool(metrics),
+                   histogram=spec["histogram"], threshold=metrics.get("threshold"),
+                   logits=logits, bins=metrics.get("bins", DEFAULT_BINS),
+                   mass=metrics.get("binning") == "mass", rate=rate or 1.0,
+                   bootstrap=metrics.get("bootstrap", 0), seed=metrics.get("seed", DEFAULT_SEED),
+                   by_id=metrics.get("keys") == "id", reduction=reduction, weighted=weighted,
+                   class_weights=class_weights)
 
 
 class Recalibrated(LossFunction):
@@ -117,14 +148,14 @@ def probabilities(x: FloatArray, options: DiagnosticOptions) -> FloatArray:
 class Diagnostics:
     """The running state behind the diagnostics asked for, fed batch by batch."""
 
-    def __init__(self, options: DiagnosticOptions):
+    def __init__(self, options: DiagnosticOptions, ids: Ids | None = None):
         self.options = options
         self.worst: list[tuple[str, Any, Any]] = []  # (where, prediction, target), worst first
         self.worst_losses: FloatArray = np.empty(0)  # their losses, in the same order
         self.classes: list[LossTotal] = []
         self.positives: FloatArray | None = None
         self.counts: FloatArray = np.zeros(len(HISTOGRAM_EDGES) - 1)
-        self.metrics = Metrics(options) if options.metrics else None
+        self.metrics = Metrics(options, ids) if options.metrics else None
 
     def observe(self, batch: Batch, losses: FloatArray) -> None:
         """One batch of inputs and their per-element losses (in nats, times the weight)."""
@@ -162,6 +193,94 @@ class Diagnostics:
         self.worst = [item(i) for i in order.tolist()]
         self.worst_losses = losses[order]
 
+    def section_names(self) -> list[str]:
+        """The sections `sections` gives, in its order: what a partial file must hold."""
+        options = self.options
+        names = ["per_class"] if options.per_class else []
+        names += ["histogram"] if options.histogram else []
+        names += ["top"] if options.top else []
+        return names + (self.metrics.section_names() if self.metrics is not None else [])
+
+    def sections(self) -> Iterator[tuple[str, Any]]:
+        """The state as JSON values, a section at a time, for a partial file (`shards`)."""
+        if self.options.per_class:
+            positives = [] if self.positives is None else self.positives.tolist()
+            yield "per_class", [
+                {"count": total.count, "loss_parts": total.loss_parts,
+                 "weight_parts": total.weight_parts, "positives": int(n)}
+                for total, n in zip(self.classes, positives, strict=True)]
+        if self.options.histogram:
+            yield "histogram", [int(c) for c in self.counts]
+        if self.options.top:
+            yield "top", [[where, p, y, loss] for (where, p, y), loss
+                          in zip(self.worst, self.worst_losses.tolist(), strict=True)]
+        if self.metrics is not None:
+            yield from self.metrics.sections()
+
+    def absorb(self, sections: Iterator[tuple[str, Any]], count: int, classes: int) -> None:
+        """Another shard's state, as `sections` gave it, merged in, as if its data had
+        followed this one's. `count` and `classes` are the shard's elements and classes,
+        which its sections must agree with.
+
+        Raises
+        ------
+        ValueError
+            A section that cannot be what `sections` wrote, saying which and why.
+        """
+        rows = count // classes
+        if self.options.per_class:
+            self.absorb_classes(take(sections, "per_class"), rows, classes)
+        if self.options.histogram:
+            counts = take(sections, "histogram")
+            if not (isinstance(counts, list) and len(counts) == len(self.counts)
+                    and all(type(c) is int and c >= 0 for c in counts) and sum(counts) == rows):
+                raise ValueError(f"histogram must be {len(self.counts)} counts of its {rows} "
+                                 "rows")
+            self.counts += np.array(counts, np.float64)
+        if self.options.top:
+            self.absorb_top(take(sections, "top"))
+        if self.metrics is not None:
+            self.metrics.absorb(sections, count)
+
+    def absorb_classes(self, data: Any, rows: int, classes: int) -> None:
+        """Per-class totals: each class's count, exact loss sum and positives."""
+        if not isinstance(data, list) or len(data) != classes:
+            raise ValueError(f"per_class must hold a total for each of {classes} classes")
+        totals, positives = [], []
+        for entry in data:
+            if not (isinstance(entry, dict) and set(entry) == {"count", "loss_parts",
+                                                               "weight_parts", "positives"}
+                    and entry["count"] == rows and type(entry["positives"]) is int
+                    and 0 <= entry["positives"] <= rows):
+                raise ValueError(f"per_class must hold each class's count ({rows}), "
+                                 "loss_parts, weight_parts and positives")
+            totals.append(LossTotal(rows, numbers(entry["loss_parts"], "per_class"),
+                                    numbers(entry["weight_parts"], "per_class")))
+            positives.append(entry["positives"])
+        if not self.classes:
+            self.classes = [LossTotal() for _ in totals]
+        for mine, theirs in zip(self.classes, totals, strict=True):
+            mine.merge(theirs)
+        more = np.array(positives, np.float64)
+        self.positives = more if self.positives is None else self.positives + more
+
+    def absorb_top(self, data: Any) -> None:
+        """Another shard's worst samples, ranked with these: the K highest losses of both,
+        this shard's first among equal ones (as one run over this data, then that)."""
+        if not isinstance(data, list) or len(data) > self.options.top or not all(
+                isinstance(item, list) and len(item) == 4 and isinstance(item[0], str)
+                and is_number(item[3]) and item[3] >= 0 for item in data):
+            raise ValueError(f"top must hold at most {self.options.top} samples, each "
+                             "[where, prediction, target, loss]")
+        losses = np.array([item[3] for item in data], np.float64)
+        if bool((np.diff(losses) > 0).any()):
+            raise ValueError("top must be ordered from the highest loss down")
+        merged = np.concatenate([self.worst_losses, losses])
+        order = np.argsort(-merged, kind="stable")[:self.options.top]
+        items = self.worst + [(where, p, y) for where, p, y, _ in data]
+        self.worst = [items[i] for i in order.tolist()]
+        self.worst_losses = merged[order]
+
     def report(self, labels: tuple[str, ...]) -> dict[str, Any]:
         """The JSON keys for what was asked."""
         out: dict[str, Any] = {}
@@ -188,8 +307,9 @@ class Metrics:
     """`--metrics`: the exact sums (`EvalSums`), the score sketch (`ScoreSketch`) and,
     with `--bootstrap`, the replicate sums, fed the same elements, weights and losses."""
 
-    def __init__(self, options: DiagnosticOptions) -> None:
+    def __init__(self, options: DiagnosticOptions, ids: Ids | None = None) -> None:
         self.options = options
+        self.ids = ids  # with options.by_id: turns each row's id into its bootstrap key
         threshold = DEFAULT_THRESHOLD if options.threshold is None else options.threshold
         self.sums = EvalSums(bins=options.bins, threshold=threshold)
         self.sketch = ScoreSketch(options.weighted)
@@ -217,7 +337,11 @@ class Metrics:
         self.sums.observe(p, y, losses, w)
         self.sketch.add(p, y, w)
         if self.bootstrap is not None:
-            keys = np.arange(self.rows, self.rows + len(p), dtype=np.uint64)
+            if self.options.by_id:
+                assert self.ids is not None and batch.ids is not None
+                keys = self.ids.keys(batch.ids)
+            else:
+                keys = np.arange(self.rows, self.rows + len(p), dtype=np.uint64)
             self.bootstrap.observe(keys if p.ndim == 1 else keys[:, np.newaxis], p, y, losses, w)
         self.rows += len(p)
 
@@ -244,10 +368,59 @@ class Metrics:
         out["calibration_bins"] = sums["calibration_bins"]
         if self.bootstrap is not None:
             intervals = self.bootstrap.intervals(options.reduction, options.base)
-            out["bootstrap"] = {"replicates": self.bootstrap.replicates, "seed": options.seed} | {
+            out["bootstrap"] = {"replicates": self.bootstrap.replicates, "seed": options.seed,
+                                "keys": "id" if options.by_id else "position"} | {
                 f"{name}_ci95": None if interval is None else list(interval)
                 for name, interval in intervals.items()}
         return out
+
+    def section_names(self) -> list[str]:
+        columns = ORDER if self.options.weighted else ORDER[:-len(WEIGHTS)]
+        return ["metrics.sums", *(["metrics.bootstrap"] if self.bootstrap else []),
+                "metrics.sketch", *(f"metrics.sketch.{name}" for name in columns)]
+
+    def sections(self) -> Iterator[tuple[str, Any]]:
+        """The sums, the replicates and the sketch, a column a section (each column's
+        text is made only when it is written: the sketch's would be 45 MB at once)."""
+        yield "metrics.sums", self.sums.to_json()
+        if self.bootstrap is not None:
+            yield "metrics.bootstrap", self.bootstrap.to_json()
+        yield "metrics.sketch", self.sketch.state()
+        for name, column in self.sketch.columns.items():
+            yield f"metrics.sketch.{name}", encode_column(column)
+
+    def absorb(self, sections: Iterator[tuple[str, Any]], count: int) -> None:
+        """Another shard's metrics (`Diagnostics.absorb`), merged in."""
+        sums = EvalSums.from_json(take(sections, "metrics.sums"))
+        if (sums.bins, sums.threshold, sums.count) != (self.sums.bins, self.sums.threshold,
+                                                        count):
+            raise ValueError(f"metrics.sums must be of {self.sums.bins} bins at threshold "
+                             f"{self.sums.threshold}, over the part's {count} elements")
+        self.sums.merge(sums)
+        if self.bootstrap is not None:
+            replicates = Bootstrap.from_json(take(sections, "metrics.bootstrap"))
+            if (replicates.replicates, replicates.seed) != (self.bootstrap.replicates,
+                                                             self.bootstrap.seed):
+                raise ValueError("metrics.bootstrap must be of the replicates and seed the "
+                                 "part was computed with")
+            self.bootstrap.merge(replicates)
+        state = take(sections, "metrics.sketch")
+        if not isinstance(state, dict) or state.get("weighted") is not self.options.weighted:
+            raise ValueError("metrics.sketch must say whether it is weighted, as the part is")
+        for name in self.sketch.columns:
+            text = take(sections, f"metrics.sketch.{name}")
+            if not isinstance(text, str):
+                raise ValueError(f"metrics.sketch.{name} must be base64 text")
+            state[name] = decode_column(name, text)
+            del text  # before the next column's text is read
+        sketch = ScoreSketch.from_json(state)
+        del state
+        if int(sketch.columns["count"].sum()) != count:
+            raise ValueError(f"metrics.sketch must hold the part's {count} elements")
+        if len(self.sketch) or sketch.cap > self.sketch.cap:
+            self.sketch.merge(sketch, consume=True)
+        else:  # the first part's sketch is the merge so far: not copied (33 MB)
+            self.sketch = sketch
 
     def mass_bins(self) -> Bins:
         """The equal-mass table, from the sketch's bins (`ScoreSketch.mass_edges`; none
@@ -260,3 +433,22 @@ class Metrics:
             [float(c) for c in mass.count]
         return Bins.from_sums(mass.edges[:-1], mass.edges[1:], mass.count, mass.weight,
                               squares, mass.sum_p, mass.sum_y)
+
+
+def take(sections: Iterator[tuple[str, Any]], name: str) -> Any:
+    """The next section's value, which must be `name`'s."""
+    found, value = next(sections, (None, None))
+    if found != name:
+        raise ValueError(f"section {name} is missing")
+    return value
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def numbers(value: Any, what: str) -> list[float]:
+    """A JSON list of numbers as floats."""
+    if not isinstance(value, list) or not all(is_number(v) for v in value):
+        raise ValueError(f"{what} must hold lists of numbers")
+    return [float(v) for v in value]

@@ -127,6 +127,7 @@ class Batch:
     predictions: Chunk
     targets: Chunk
     weights: Chunk | None
+    ids: FloatArray | None = None  # --id-col: each row's id, as `readers.Ids` codes
 
     @staticmethod
     def of(chunks: list[Chunk]) -> Batch:
@@ -152,7 +153,9 @@ class Batch:
 
     def keep(self, rows: np.ndarray[Any, np.dtype[np.bool_]]) -> Batch:
         """The same batch, only the rows where `rows` is True."""
-        return Batch.of([Chunk(chunk.role, chunk.block.keep(rows)) for chunk in self.chunks])
+        kept = Batch.of([Chunk(chunk.role, chunk.block.keep(rows)) for chunk in self.chunks])
+        kept.ids = None if self.ids is None else self.ids[rows]
+        return kept
 
     def chunk_of(self, name: str) -> Chunk:
         """The chunk a core `BadValue` role ("prediction", "target", "weight") refers to."""
@@ -196,7 +199,10 @@ def batches(plan: Plan) -> Iterator[Batch]:
             check.see(blocks)
         chunks = [Chunk(role, blocks[at].select(offset, len(role.columns)))
                   for role, (at, offset) in zip(plan.roles, slots, strict=True)]
-        yield Batch.of(chunks)
+        batch = Batch.of(chunks)
+        if plan.ids is not None:
+            batch.ids = blocks[0].values[:, -1]
+        yield batch
     for check in checks:
         check.verdict()
 

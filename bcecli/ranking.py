@@ -238,6 +238,14 @@ def distinct_sorted(keys: U64) -> int:
     return int(np.count_nonzero(keys[1:] != keys[:-1])) + min(len(keys), 1)
 
 
+def fitting(keys: U64, cap: int) -> int:
+    """The fewest low bits to drop from sorted `keys` so that at most `cap` distinct remain."""
+    extra = 0
+    while distinct_sorted(keys >> np.uint64(extra)) > cap:
+        extra += 1
+    return extra
+
+
 class ScoreSketch:
     """A mergeable summary of (score, target, weight) for ROC AUC, average precision
     and equal-mass reliability bins, in at most `cap` buckets.
@@ -371,8 +379,8 @@ class ScoreSketch:
         return {name: columns[name] for name in ORDER if name in columns}
 
     def absorb(self, other: Columns) -> None:
-        """Buckets at this sketch's shift, added in; coarser first if there would be
-        more than `cap` of them."""
+        """Buckets at this sketch's shift, added in (`other` is used up, a column at a
+        time); coarser first if there would be more than `cap` of them."""
         keys = self.columns["keys"]
         at = np.searchsorted(keys, other["keys"])
         found = np.zeros(len(at), np.bool_)
@@ -380,11 +388,8 @@ class ScoreSketch:
         found[inside] = keys[at[inside]] == other["keys"][inside]
         new = ~found
         if len(keys) + int(np.count_nonzero(new)) > self.cap:
-            union = np.insert(keys, at[new], other["keys"][new])
-            extra = 1
-            while distinct_sorted(union >> np.uint64(extra)) > self.cap:
-                extra += 1
-            del union, at, found, inside, new
+            extra = fitting(np.insert(keys, at[new], other["keys"][new]), self.cap)
+            del at, found, inside, new
             self.coarsen(self.shift + extra)
             self.absorb(reduce_sorted(other, other["keys"] >> np.uint64(extra)))
             return
@@ -410,10 +415,10 @@ class ScoreSketch:
                 column = mine.pop(name)  # one column at a time in memory twice
                 merged = np.empty((*column.shape[:-1], size), column.dtype)
                 for target, source, added in zip(np.atleast_2d(merged), np.atleast_2d(column),
-                                                 np.atleast_2d(other[name]), strict=True):
+                                                 np.atleast_2d(other.pop(name)), strict=True):
                     target[slots] = added[new]
                     target[kept] = source
-                del column
+                del column, source, added  # theirs too, if theirs alone (`merge`'s consume)
                 mine[name] = merged
 
     def coarsen(self, shift: int) -> None:
@@ -423,12 +428,23 @@ class ScoreSketch:
             self.columns = reduce_sorted(self.columns, self.columns["keys"] >> np.uint64(extra))
             self.shift = shift
 
-    def merge(self, other: ScoreSketch) -> None:
-        """Add another sketch's data, as if it had been fed to this one (shards)."""
-        if other.weighted != self.weighted or other.cap != self.cap:
-            raise ValueError("sketches merge only with the same weighting and cap")
+    def merge(self, other: ScoreSketch, *, consume: bool = False) -> None:
+        """Add another sketch's data, as if it had been fed to this one (shards).
+
+        Sketches of different caps (pyarrow's readers leave room for fewer buckets)
+        merge at the smaller: the result is the sketch one run with that cap would
+        have made, since the smallest shift that fits the union fits every part.
+        `consume` lets the merge use up `other` (left empty), column by column, rather
+        than hold a coarser copy of it beside it: a shard read only to be merged."""
+        if other.weighted != self.weighted:
+            raise ValueError("sketches merge only with the same weighting")
+        if other.cap < self.cap:
+            self.cap = other.cap
+            self.coarsen(self.shift + fitting(self.columns["keys"], self.cap))
         self.coarsen(other.shift)
-        theirs = dict(other.columns)  # its arrays are read, never written
+        theirs = other.columns if consume else dict(other.columns)  # arrays read, not written
+        if consume:
+            other.columns = {}
         if self.shift > other.shift:
             theirs = reduce_sorted(theirs, theirs["keys"] >> np.uint64(self.shift - other.shift))
         self.absorb(theirs)
@@ -580,20 +596,21 @@ class ScoreSketch:
         JSON: Python writes the shortest repr that reads back to the same float).
 
         A full sketch is big that way (about 60 bytes of JSON and 300 of Python
-        objects a bucket); `compact` writes each column as the base64 of its
-        little-endian bytes instead (12 bytes of JSON for 8 of data), as exactly.
+        objects a bucket); `compact` writes each column as `encode_column` does
+        instead (12 bytes of JSON for 8 of data), as exactly.
         """
-        out: dict[str, Any] = {"bcecli_sketch": FORMAT, "weighted": self.weighted,
-                               "cap": self.cap, "shift": self.shift}
-        for name, column in self.columns.items():
-            out[name] = base64.b64encode(column.astype(column.dtype.newbyteorder("<"))
-                                         .tobytes()).decode() if compact else column.tolist()
-        return out
+        return self.state() | {name: encode_column(column) if compact else column.tolist()
+                               for name, column in self.columns.items()}
+
+    def state(self) -> dict[str, Any]:
+        """The sketch but its columns: the keys of `to_json` besides them."""
+        return {"bcecli_sketch": FORMAT, "weighted": self.weighted, "cap": self.cap,
+                "shift": self.shift}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScoreSketch:
-        """The sketch `to_json` gave, in either form. Raises ValueError on a state that
-        cannot be one."""
+        """The sketch `to_json` gave, in either form (a column may also be the array
+        `decode_column` gave). Raises ValueError on a state that cannot be one."""
         if data.get("bcecli_sketch") != FORMAT:
             raise ValueError(f"not a sketch of format {FORMAT}")
         sketch = cls(bool(data["weighted"]), int(data["cap"]))
@@ -603,14 +620,9 @@ class ScoreSketch:
             raise ValueError("a sketch has the columns " + ", ".join(names))
         columns: Columns = {}
         for name in names:
-            kind = np.dtype(np.uint64 if name in ("keys", "first") else np.bool_
-                            if name == "single" else np.int64 if name in COUNTS else np.float64)
             value = data[name]
-            if isinstance(value, str):
-                flat = np.frombuffer(base64.b64decode(value, validate=True),
-                                     kind.newbyteorder("<")).astype(kind)
-                value = flat.reshape(2, -1) if name in SUMS + WEIGHTS else flat
-            columns[name] = np.array(value, kind)
+            columns[name] = decode_column(name, value) if isinstance(value, str) else \
+                np.asarray(value, column_kind(name))
         size = len(columns["keys"])
         keys = columns["keys"]
         sums = [columns[name] for name in names if name in SUMS + WEIGHTS]
@@ -627,6 +639,26 @@ class ScoreSketch:
             raise ValueError("the sketch's columns do not agree with each other")
         sketch.columns = columns
         return sketch
+
+
+def column_kind(name: str) -> np.dtype[Any]:
+    """The dtype of a sketch's column."""
+    return np.dtype(np.uint64 if name in ("keys", "first") else np.bool_ if name == "single"
+                    else np.int64 if name in COUNTS else np.float64)
+
+
+def encode_column(column: NDArray[Any]) -> str:
+    """A column as the base64 of its little-endian bytes: exact, and 4/3 of its size."""
+    return base64.b64encode(column.astype(column.dtype.newbyteorder("<")).tobytes()).decode()
+
+
+def decode_column(name: str, text: str) -> NDArray[Any]:
+    """The column `encode_column` wrote, sums as their (2, n) double-doubles. Raises
+    ValueError (binascii.Error) on text that is not base64 of whole values."""
+    kind = column_kind(name)
+    flat = np.frombuffer(base64.b64decode(text, validate=True),
+                         kind.newbyteorder("<")).astype(kind)
+    return flat.reshape(2, -1) if name in SUMS + WEIGHTS else flat
 
 
 def precision_terms(pos: FloatArray, neg: FloatArray, above_pos: FloatArray,

@@ -6,32 +6,45 @@ number of them gives the result one run over all the data would (within an
 ulp), in any order. It also records every setting that changes the numbers;
 shards computed differently are refused rather than mixed.
 
-A partial file carries its schema version (`bcecli_partial`), an id unique to
-the run that wrote it, and a SHA-256 checksum of everything else. It is checked
+A partial file is JSON Lines: a header object (the schema version
+`bcecli_partial`, an id unique to the run that wrote it, the settings, the
+totals, the diagnostics asked for and the SHA-256 of each section), then one
+line per section of the diagnostics' state (`Diagnostics.sections`: per-class
+totals, histogram, worst samples, metric sums, bootstrap replicates, the score
+sketch a column a line, so that no line is larger than a column), and the
+header's own SHA-256 checksum over its values. Each part is checked
 field by field when it is read, then for totals that contradict each other,
-then against its checksum: a file that was edited, truncated, copied or written
+then against its checksums: a file that was edited, truncated, copied or written
 by something else is an error naming the file (and the field, where one is
 wrong), never a wrong number or an internal error. `merge` refuses a part given
-twice (the same path, or the same id under another name).
+twice (the same path, or the same id under another name), and reads one part at
+a time: its memory is that of one sketch more than the merged one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, fields, replace
-from typing import Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, LossTotal, Reduction
 from bcecli.errors import BceError, InputError, UsageError, format_float, plural, shown_path
 from bcecli.settings import Settings
 
-VERSION = 2  # the value of "bcecli_partial"; 1 had no id and no checksum
+if TYPE_CHECKING:
+    from bcecli.diagnostics import Diagnostics
+
+VERSION = 3  # the value of "bcecli_partial"; 1 had no id and no checksum, 2 no diagnostics
+HEADER_LIMIT = 1 << 20  # the most bce reads of a header line
+SECTION_LIMIT = 32 << 20  # of a section line: a column of the largest sketch is 22 MB
+SECTION_NAME = re.compile(r"[a-z_]+(\.[a-z_]+)*")
 REDUCTIONS = (Reduction.MEAN, Reduction.SUM, Reduction.WEIGHTED_MEAN)  # never -r none
 MAX_COUNT = 2**63 - 1  # more elements than numpy can index
 HEX_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
@@ -51,15 +64,20 @@ class Partial:
     from_logits: bool
     weighted: bool  # weights were given (--weights or --weight-col)
     settings: Settings
+    rate: float | None  # --negative-sampling-rate
+    diagnostics: dict[str, Any] | None  # `DiagnosticOptions.spec`: what else was computed
     count: int
     loss_parts: list[float]
     weight_parts: list[float]
+    sections: list[list[str]]  # [name, SHA-256 of its value] of each line after the header
 
     @classmethod
     def of(cls, total: LossTotal, *, classes: int, flat: bool, reduction: Reduction,
-           dtype: DType, from_logits: bool, weighted: bool, settings: Settings) -> Partial:
+           dtype: DType, from_logits: bool, weighted: bool, settings: Settings,
+           rate: float | None, diagnostics: dict[str, Any] | None) -> Partial:
         return cls(uuid.uuid4().hex, classes, flat, reduction, dtype, from_logits, weighted,
-                   settings, total.count, total.loss_parts, total.weight_parts)
+                   settings, rate, diagnostics, total.count, total.loss_parts,
+                   total.weight_parts, [])
 
     @property
     def total(self) -> LossTotal:
@@ -69,79 +87,203 @@ class Partial:
         """Everything but the totals: what every shard must have been computed with."""
         return {"classes": self.classes, "flat": self.flat, "reduction": self.reduction,
                 "dtype": self.dtype, "from_logits": self.from_logits,
-                "weighted": self.weighted, **self.settings.fields()}
+                "weighted": self.weighted, **self.settings.fields(),
+                "negative_sampling_rate": self.rate, "diagnostics": self.diagnostics}
 
     def content(self) -> dict[str, Any]:
-        """Every field of the file but the checksum, in file order."""
+        """Every field of the header but the checksum, in file order."""
         return {"bcecli_partial": VERSION, "id": self.id, **self.agreed(), "count": self.count,
-                "loss_parts": self.loss_parts, "weight_parts": self.weight_parts}
+                "loss_parts": self.loss_parts, "weight_parts": self.weight_parts,
+                "sections": self.sections}
 
     def checksum(self) -> str:
-        """SHA-256 of the content as values, not text: reformatting a file keeps it."""
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """SHA-256 of the content as values, not text: reformatting a header keeps it."""
+        return digest(self.content())
 
     def to_json(self) -> str:
         return json.dumps({**self.content(), "checksum": self.checksum()})
 
+    def write(self, state: Diagnostics | None, stream: IO[str]) -> None:
+        """The file: this header with the checksum of each of `state`'s sections, then the
+        sections, a line each. Each section's text is made twice (for its checksum, then
+        to write it) rather than all of them held at once."""
+        sections = [] if state is None else \
+            [[name, digest(value)] for name, value in state.sections()]
+        stream.write(replace(self, sections=sections).to_json() + "\n")
+        for name, value in state.sections() if state is not None else ():
+            stream.write(f'{{"section": "{name}", "data": {canonical(value)}}}\n')
+
+
+def canonical(value: Any) -> str:
+    """A JSON value as one text whatever the order of its keys or its spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of `canonical`; of text (a sketch's column) without a copy of it in JSON."""
+    if isinstance(value, str) and value.isascii() and value.isprintable() and \
+            '"' not in value and "\\" not in value:  # JSON writes it as it is, in quotes
+        hashed = hashlib.sha256(b'"')
+        hashed.update(value.encode("ascii"))
+        hashed.update(b'"')
+        return hashed.hexdigest()
+    return hashlib.sha256(canonical(value).encode()).hexdigest()
+
 
 KEYS = ("id", "classes", "flat", "reduction", "dtype", "from_logits", "weighted",
-        *(field.name for field in fields(Settings)), "count", "loss_parts", "weight_parts",
-        "checksum")
-NULLABLE = {field.name for field in fields(Settings) if field.default is None}
+        *(field.name for field in fields(Settings)), "negative_sampling_rate", "diagnostics",
+        "count", "loss_parts", "weight_parts", "sections", "checksum")
+NULLABLE = {field.name for field in fields(Settings) if field.default is None} | {
+    "negative_sampling_rate", "diagnostics"}
 
 
-def read(path: str) -> Partial:
-    """A partial result file, every field checked."""
-    from bcecli.readers import read_small_json
+Sections = Generator[tuple[str, Any], None, None]  # (name, value) of each section line
+
+
+@contextlib.contextmanager
+def opened(path: str) -> Iterator[tuple[Partial, Sections]]:
+    """A partial result file's header, every field checked, and its sections, each read
+    and checked as the iterator reaches it; the file is closed on leaving."""
+    from bcecli.readers import named
 
     where = shown_path(path)
+    named(path)
     try:
-        data = read_small_json(path, "a partial result", unique_keys)
+        stream = open(path, "rb")  # noqa: SIM115 (closed on leaving)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
+    with stream:
+        try:
+            data = parse_header(stream.readline(HEADER_LIMIT + 1), stream, where)
+        except DuplicateKey as e:
+            raise InputError(f"a broken partial result: duplicate key {json.dumps(e.key)}",
+                             where=where, hint=REMAKE) from None
+        version = data.get("bcecli_partial") if isinstance(data, dict) else None
+        if type(version) is not int or version < 1:
+            raise InputError("not a partial result (make one with bce compute ... --partial)",
+                             where=where)
+        if version != VERSION:
+            older = version < VERSION
+            why = {1: ": it has no id, so a part given twice would go unnoticed",
+                   2: ": it has no diagnostics"}.get(version, "")
+            raise InputError(
+                f"a partial result of version {version}, {'older' if older else 'newer'} than "
+                f"this bce's ({VERSION}){why}",
+                where=where, hint=REMAKE if older else "merge it with the bce that made it")
+        assert isinstance(data, dict)
+        partial = PartialFile(where, data).read()
+        yield partial, sections(stream, partial, where)
+
+
+def parse_header(first: bytes, stream: IO[bytes], where: str) -> Any:
+    """The header as JSON (None if it is not JSON): its first line, or the whole file (a
+    header written over several lines, as an editor may reformat a part without
+    sections; with sections after it, an error). DuplicateKey if a key is repeated."""
+    from bcecli.readers import json_integer, parse_small_json
+
+    if len(first) > HEADER_LIMIT:
+        raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
+                         "partial result", where=where)
+    try:
+        return parse_small_json(first, unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        data = None
-    except DuplicateKey as e:
-        raise InputError(f"a broken partial result: duplicate key {json.dumps(e.key)}",
-                         where=where, hint=REMAKE) from None
-    version = data.get("bcecli_partial") if isinstance(data, dict) else None
-    if type(version) is not int or version < 1:
-        raise InputError("not a partial result (make one with bce compute ... --partial)",
-                         where=where)
-    if version != VERSION:
-        older = version < VERSION
-        why = ": it has no id, so a part given twice would go unnoticed" if version == 1 else ""
-        raise InputError(
-            f"a partial result of version {version}, {'older' if older else 'newer'} than this "
-            f"bce's ({VERSION}){why}",
-            where=where, hint=REMAKE if older else "merge it with the bce that made it")
-    return PartialFile(where, data).read()
+        pass
+    whole = first + stream.read(HEADER_LIMIT + 1 - len(first))
+    if len(whole) > HEADER_LIMIT:
+        raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
+                         "partial result", where=where)
+    try:
+        return parse_small_json(whole, unique_keys)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    try:  # a header over several lines, and more after it
+        text = whole.decode("utf-8-sig")
+        json.JSONDecoder(object_pairs_hook=unique_keys, parse_int=json_integer).raw_decode(
+            text, len(text) - len(text.lstrip()))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    raise InputError("a broken partial result: its header is on several lines, but sections "
+                     "follow a header of one line", where=where, hint=REMAKE)
 
 
-def merge(paths: list[str]) -> Partial:
-    """All partials combined; each given once, all computed the same way."""
+def sections(stream: IO[bytes], partial: Partial, where: str) -> Sections:
+    """Each section named in the header, in order, its checksum checked; then the end."""
+    from bcecli.readers import parse_small_json
+
+    def broken(what: str) -> InputError:
+        return InputError(f"a broken partial result: {what}", where=where, hint=REMAKE)
+
+    for line_number, (name, expected) in enumerate(partial.sections, start=2):
+        line = stream.readline(SECTION_LIMIT + 1)
+        if not line.strip():
+            raise broken(f"section {name} is missing (line {line_number}): the file was cut "
+                         "short")
+        if len(line) > SECTION_LIMIT:
+            raise broken(f"line {line_number} is larger than {SECTION_LIMIT >> 20} MiB")
+        try:
+            data = parse_small_json(line, unique_keys)
+        except (json.JSONDecodeError, UnicodeDecodeError, DuplicateKey):
+            raise broken(f"line {line_number} is not a JSON object") from None
+        del line  # a sketch's column is 11 MB of text: held once at a time
+        if not isinstance(data, dict) or set(data) != {"section", "data"} or \
+                data["section"] != name:
+            raise broken(f"line {line_number} must be section {name}: "
+                         '{"section": ..., "data": ...}')
+        value = data.pop("data")
+        del data
+        if digest(value) != expected:
+            raise broken(f"section {name} does not match its checksum: it was changed after "
+                         "bce wrote it")
+        yield name, value
+        del value  # before the next line is read
+    if stream.read(HEADER_LIMIT).strip():
+        raise broken(f"more lines than the header's {plural(len(partial.sections), 'section')}")
+
+
+def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None]
+          ) -> tuple[Partial, Diagnostics | None]:
+    """All partials combined, read one at a time; each given once, all computed the same
+    way. `diagnostics` makes the empty state the first part's diagnostics merge into."""
     for k, path in enumerate(paths):
         if path in paths[:k]:
             raise UsageError(f"{shown_path(path)} is given twice", hint=TWICE)
-    parts = [read(path) for path in paths]
-    names = [shown_path(path) for path in paths]
-    first = parts[0].agreed()
     seen: dict[str, str] = {}
     total = LossTotal()
-    for name, part in zip(names, parts, strict=True):
-        if part.id in seen:
-            raise UsageError(f"{name} and {seen[part.id]} are the same part (id {part.id})",
-                             hint=TWICE)
-        seen[part.id] = name
-        mine = part.agreed()
-        for key in sorted(mine):
-            if mine[key] != first[key]:
-                raise UsageError(f"{name} was computed with {key} = {json.dumps(mine[key])}, "
-                                 f"{names[0]} with {json.dumps(first[key])}: shards must agree")
-        total.merge(part.total)
-    return replace(parts[0], id=uuid.uuid4().hex, count=total.count,
-                   loss_parts=total.loss_parts, weight_parts=total.weight_parts)
+    first: Partial | None = None
+    state: Diagnostics | None = None
+    names = [shown_path(path) for path in paths]
+    for name, path in zip(names, paths, strict=True):
+        with opened(path) as (part, parts):
+            if part.id in seen:
+                raise UsageError(f"{name} and {seen[part.id]} are the same part (id {part.id})",
+                                 hint=TWICE)
+            seen[part.id] = name
+            if first is None:
+                first, state = part, diagnostics(part)
+            mine, agreed = part.agreed(), first.agreed()
+            for key in mine:
+                if mine[key] != agreed[key]:
+                    raise UsageError(f"{name} was computed with {key} = "
+                                     f"{json.dumps(mine[key])}, {names[0]} with "
+                                     f"{json.dumps(agreed[key])}: shards must agree")
+            expected = state.section_names() if state is not None else []
+            if [section[0] for section in part.sections] != expected:
+                raise InputError(f"a broken partial result: its sections must be "
+                                 f"{', '.join(expected) or 'none'}", where=name, hint=REMAKE)
+            total.merge(part.total)
+            if state is not None:
+                try:
+                    state.absorb(parts, part.count, part.classes)
+                except InputError:  # the file's own reading said what is wrong
+                    raise
+                except (ValueError, KeyError, TypeError) as e:  # a section's content
+                    raise InputError(f"a broken partial result: {e}", where=name,
+                                     hint=REMAKE) from None
+            for _ in parts:  # the end of the file is checked too
+                pass
+    assert first is not None
+    return replace(first, id=uuid.uuid4().hex, count=total.count,
+                   loss_parts=total.loss_parts, weight_parts=total.weight_parts), state
 
 
 TWICE = "a part merged twice is counted twice: give each shard's part once"
@@ -193,6 +335,30 @@ def keys(names: list[str]) -> str:
     return f"key{'s' if len(names) > 1 else ''}: {', '.join(names)}"
 
 
+def is_spec(spec: Any, classes: int, flat: bool) -> bool:
+    """Whether `spec` can be a `DiagnosticOptions.spec` of a part of these classes."""
+    if not isinstance(spec, dict) or set(spec) != {"top", "histogram", "class_names",
+                                                   "metrics"}:
+        return False
+    names, metrics = spec["class_names"], spec["metrics"]
+    if not (type(spec["top"]) is int and spec["top"] >= 0
+            and isinstance(spec["histogram"], bool)):
+        return False
+    named = isinstance(names, list) and len(names) == classes and all(
+        isinstance(name, str) for name in names)
+    if (names is not None) if flat else not named:
+        return False
+    if metrics is None:
+        return True
+    threshold = real(metrics.get("threshold")) if isinstance(metrics, dict) else None
+    return (isinstance(metrics, dict) and set(metrics) == {
+        "bins", "binning", "threshold", "bootstrap", "seed", "keys"}
+        and all(type(metrics[key]) is int and metrics[key] >= low
+                for key, low in (("bins", 1), ("bootstrap", 0), ("seed", 0)))
+        and metrics["binning"] in ("width", "mass") and metrics["keys"] in ("position", "id")
+        and threshold is not None and 0 <= threshold <= 1)
+
+
 T = TypeVar("T")
 
 
@@ -238,10 +404,14 @@ class PartialFile:
         count = self.integer("count", 1)
         if count % classes:
             raise self.wrong("count", f"a multiple of classes ({classes})")
+        rate = self.optional("negative_sampling_rate", self.number)
+        if rate is not None and not 0 < rate <= 1:
+            raise self.wrong("negative_sampling_rate", "a number in (0, 1]")
+        diagnostics = self.optional("diagnostics", lambda key: self.diagnostics(classes, flat))
         signed = settings.like == "torch"  # negative weights, targets outside [0, 1]
         part = Partial(part_id, classes, flat, reduction, dtype, from_logits, weighted, settings,
-                       count, self.sum("loss_parts", "losses", signed),
-                       self.sum("weight_parts", "weights", signed))
+                       rate, diagnostics, count, self.sum("loss_parts", "losses", signed),
+                       self.sum("weight_parts", "weights", signed), self.sections())
         if not part.loss_parts:
             raise self.broken("loss_parts is empty: it must hold the sum of the losses")
         weights = weighted or settings.class_weights is not None  # both make a sum of weights
@@ -258,6 +428,24 @@ class PartialFile:
 
     def broken(self, what: str) -> InputError:
         return InputError(f"a broken partial result: {what}", where=self.where, hint=REMAKE)
+
+    def diagnostics(self, classes: int, flat: bool) -> dict[str, Any]:
+        """`DiagnosticOptions.spec`, each key of its kind (the sections' contents are
+        checked as they are merged)."""
+        spec = self.data["diagnostics"]
+        if not is_spec(spec, classes, flat):
+            raise self.broken("diagnostics must be null or what bce compute wrote: top, "
+                              "histogram, class_names (one per class), metrics")
+        return dict(spec)
+
+    def sections(self) -> list[list[str]]:
+        value = self.data["sections"]
+        if not isinstance(value, list) or not all(
+                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+                and SECTION_NAME.fullmatch(pair[0]) and isinstance(pair[1], str)
+                and HEX_SUM.fullmatch(pair[1]) for pair in value):
+            raise self.wrong("sections", "a list of [name, 64 hexadecimal digits]")
+        return [list(pair) for pair in value]
 
     def wrong(self, key: str, expected: str) -> InputError:
         """`<key> must be <expected>, not <the value as JSON>`."""

@@ -75,8 +75,8 @@ def test_metrics_with_one_class_only(bce: Run, files: Files) -> None:
     (["--top", "20001"], "--top must be between 0 and 20000, not 20001\nhint: it keeps K "
      "samples in memory; for all of them, sort the per-element losses: -r none -f csv"),
     (["--metrics", "--threshold", "2"], "--threshold must be in [0, 1], not 2.0"),
-    (["--partial", "--top", "3"], "--partial prints JSON for bce merge: use it without -r "
-     "none or rows, --format, the CI gates (give those to bce merge) and diagnostics"),
+    (["--partial", "--top", "3", "--json"], "--partial prints JSON for bce merge: use it "
+     "without -r none or rows, --format and the CI gates (give those to bce merge)"),
 ])
 def test_diagnostic_option_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
     files(p__csv="0.9\n", y__csv="1\n")

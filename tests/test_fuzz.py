@@ -614,7 +614,8 @@ class Shard:
 
     group: int
     text: str
-    values: dict[str, Any]
+    values: dict[str, Any]  # the header's
+    rest: str  # the lines after the header: the sections (per-class totals, for two columns)
 
 
 @pytest.fixture(scope="module")
@@ -643,7 +644,8 @@ def shards(folder: Path) -> list[Shard]:
             result = invoke([str(folder / "sp.csv"), str(folder / "sy.csv"), *weights, *options,
                              "--partial"])
             assert result.exit_code == 0, result.stderr
-            made.append(Shard(group, result.stdout, json.loads(result.stdout)))
+            header, _, rest = result.stdout.partition("\n")
+            made.append(Shard(group, result.stdout, json.loads(header), rest))
     return made
 
 
@@ -679,19 +681,45 @@ def same(original: Any, mutated: Any) -> bool:
     if isinstance(original, list):
         return isinstance(mutated, list) and len(original) == len(mutated) and \
             all(same(a, b) for a, b in zip(original, mutated, strict=True))
+    if isinstance(original, dict):
+        return isinstance(mutated, dict) and set(original) == set(mutated) and \
+            all(same(original[key], mutated[key]) for key in original)
     return type(original) is type(mutated) and original == mutated
 
 
-def unchanged(original: dict[str, Any], text: str) -> bool:
-    """Whether a mutated file still holds exactly the original part's values."""
-    pairs: list[tuple[str, Any]] = []
+def unchanged(original: dict[str, Any], rest: str, text: str) -> bool:
+    """Whether a mutated file still holds exactly the original part's values: its header
+    (the whole text, for a part without sections) and each section line."""
+    if rest:
+        text, _, tail = text.partition("\n")
+        lines = tail.rstrip(" \t\n\r\x0b\x0c").split("\n")  # what bytes.strip strips
+        if len(lines) != len(rest.splitlines()) or not all(
+                canonical(line) == canonical(before)
+                for line, before in zip(lines, rest.splitlines(), strict=True)):
+            return False
+    value = unique(text)
+    return isinstance(value, dict) and set(value) == set(original) and \
+        all(same(original[key], value[key]) for key in value)
+
+
+def unique(text: str) -> Any:
+    """JSON text as bce reads it: None if it is not JSON, or repeats a key in an object."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(dict(items)) < len(items):
+            raise ValueError("a repeated key")
+        return dict(items)
+
     try:
-        json.loads(text, object_pairs_hook=lambda p: pairs.extend(p) or dict(p))  # type: ignore[func-returns-value]
+        return json.loads(text, object_pairs_hook=pairs)
     except ValueError:
-        return False
-    keys = [key for key, _ in pairs]
-    return len(keys) == len(set(keys)) and set(keys) == set(original) and \
-        all(same(original[key], value) for key, value in pairs)
+        return None
+
+
+def canonical(line: str) -> str | None:
+    """A section line's values as bce compares them (None: not a JSON object)."""
+    value = unique(line)
+    return json.dumps(value, sort_keys=True, separators=(",", ":")) \
+        if isinstance(value, dict) else None
 
 
 ODD_VALUES: list[Any] = [
@@ -758,9 +786,10 @@ def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
             items = list(reversed(values[i].items())) if seed % 2 else list(values[i].items())
             texts[i] = json.dumps({k: int(v) if isinstance(v, float) and v.is_integer() and
                                    abs(v) < 2**53 else v for k, v in items},
-                                  indent=seed % 3 or None)
+                                  indent=None if shards[chosen[i]].rest else seed % 3 or None)
         elif kind == "text":
-            raw[i] = mutate((texts[i] or json.dumps(values[i])).encode(), byte_edits)
+            raw[i] = mutate(written(texts[i] or json.dumps(values[i]), shards[chosen[i]]),
+                            byte_edits)
     paths: list[str] = []
     for i, k in enumerate(chosen):
         first = chosen.index(k)
@@ -769,14 +798,14 @@ def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
             continue
         path = folder / f"part{i}.json"
         text = texts[i] if texts[i] is not None and values[i] == shards[k].values else None
-        path.write_bytes(raw[i] or (text or json.dumps(values[i])).encode())
+        path.write_bytes(raw[i] or written(text or json.dumps(values[i]), shards[k]))
         paths.append(str(path))
     args = ["merge", *paths, "--json"]
     result = RUNNER.invoke(app, args)
     check(result, args)
 
     def holds(i: int, path: str) -> bool:
-        return unchanged(shards[chosen[i]].values,
+        return unchanged(shards[chosen[i]].values, shards[chosen[i]].rest,
                          Path(path).read_bytes().decode("utf-8", errors="replace"))
 
     ok = len(set(chosen)) == len(chosen) and not foreign and \
@@ -786,6 +815,11 @@ def test_merge_of_mutated_parts(folder: Path, shards: list[Shard], group: int,
     if ok:
         out = {key: value for key, value in json.loads(result.stdout).items() if key != "parts"}
         assert out == merged(folder, shards, tuple(chosen)), (chosen, changes)
+
+
+def written(header: str, shard: Shard) -> bytes:
+    """A part's file: its header, and its sections after it as bce wrote them."""
+    return (header + ("\n" + shard.rest if shard.rest else "")).encode()
 
 
 # -- special files: pipes, devices, odd paths ----------------------------------------------

@@ -175,8 +175,11 @@ def test_weights_and_class_weights_weigh_every_metric(bce: Run, files: Files) ->
     (["--base", "2", "-r", "none"], "--base applies to a reduced loss: not with -r none"),
     (["--base", "2", "--baseline", "b.json"],
      "--base cannot be used with --baseline, which is in nats"),
-    (["--partial", "--base", "2"], "--partial records neither --base nor "
-     "--negative-sampling-rate: use them without --partial"),
+    (["--partial", "--base", "2"], "--partial keeps losses in nats, as bce merge prints them: "
+     "use --base without --partial"),
+    (["--partial", "--metrics", "--bootstrap", "5"], "--bootstrap with --partial needs "
+     "--id-col: each shard numbers its rows from 1, so only an id draws a row's replicates "
+     "alike in every shard and in one run"),
 ])
 def test_option_errors(bce: Run, files: Files, args: list[str], message: str) -> None:
     files(p__csv="0.9\n", y__csv="1\n", b__json='{"loss": 0.1}')

@@ -270,11 +270,29 @@ def test_merging_is_associative_and_commutative() -> None:
     sketches_equal(b2, whole)
 
 
-def test_merge_refuses_a_different_sketch() -> None:
+def test_merge_refuses_a_different_weighting() -> None:
     with pytest.raises(ValueError, match="same weighting"):
         ScoreSketch(False).merge(ScoreSketch(True))
-    with pytest.raises(ValueError, match="same weighting and cap"):
-        ScoreSketch(False, 8).merge(ScoreSketch(False, 16))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("caps", [(64, 200), (200, 64), (30, 500, 90)])
+def test_sketches_of_different_caps_merge_at_the_smallest(weighted: bool,
+                                                          caps: tuple[int, ...]) -> None:
+    """Shards read by pyarrow keep fewer buckets: merged in any order, the result is the
+    sketch one run with the smallest cap makes."""
+    rng = np.random.default_rng(len(caps) + caps[0])
+    parts = [random_rows(rng, 700, weighted, ties=False) for _ in caps]
+    sketches = [fed(rows, cap=cap, pieces=2) for rows, cap in zip(parts, caps, strict=True)]
+    merged = sketches[0]
+    for other in sketches[1:]:
+        merged.merge(other)
+    p = [x for rows in parts for x in rows[0]]
+    y = [x for rows in parts for x in rows[1]]
+    w = [x for rows in parts for x in rows[2] or []] if weighted else None
+    whole = fed((p, y, w), cap=min(caps))
+    assert merged.cap == min(caps) and not whole.exact
+    sketches_equal(merged, whole)
 
 
 @pytest.mark.parametrize("compact", [False, True])

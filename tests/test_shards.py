@@ -53,8 +53,8 @@ def test_class_weights_alone_make_a_sum_of_weights(bce: Run, files: Files, reduc
     options = ["--class-weights", "2,0.5", "-r", reduction]
     for k in range(2):
         made = bce("compute", f"p{k}.csv", f"y{k}.csv", "--partial", *options)
-        assert json.loads(made.stdout)["weighted"] is False
-        assert json.loads(made.stdout)["weight_parts"] != []
+        assert json.loads(made.stdout.splitlines()[0])["weighted"] is False
+        assert json.loads(made.stdout.splitlines()[0])["weight_parts"] != []
         files(**{f"part{k}__json": made.stdout})
     whole = loss_of(bce("compute", "all_p.csv", "all_y.csv", "--json", *options))
     assert loss_of(bce("merge", "part0.json", "part1.json", "--json")) == \
@@ -76,14 +76,15 @@ def test_merge_gates_and_formats(bce: Run, files: Files) -> None:
      "shards must agree"),
     ({"p__csv": "0.5\n"}, ["merge", "p.csv"],
      "bce: error: p.csv: not a partial result (make one with bce compute ... --partial)"),
-    ({"x__json": '{"bcecli_partial": 2, "count": "many"}'}, ["merge", "x.json"],
+    ({"x__json": '{"bcecli_partial": 3, "count": "many"}'}, ["merge", "x.json"],
      "bce: error: x.json: a broken partial result: missing keys: id, classes, flat, reduction, "
      "dtype, from_logits, weighted, class_weights, pos_weight, label_smoothing, eps, "
-     "focal_gamma, focal_alpha, like, pos_label, loss_parts, weight_parts, checksum"),
+     "focal_gamma, focal_alpha, like, pos_label, negative_sampling_rate, diagnostics, "
+     "loss_parts, weight_parts, sections, checksum"),
     ({}, ["merge", "gone.json"], "bce: error: gone.json: cannot read: No such file or directory"),
     ({"p__csv": "0.5\n", "y__csv": "1\n"}, ["compute", "p.csv", "y.csv", "--partial", "-r", "none"],
-     "bce: error: --partial prints JSON for bce merge: use it without -r none or rows, --format, "
-     "the CI gates (give those to bce merge) and diagnostics"),
+     "bce: error: --partial prints JSON for bce merge: use it without -r none or rows, --format "
+     "and the CI gates (give those to bce merge)"),
 ])
 def test_shard_errors(bce: Run, files: Files, setup: dict[str, str], args: list[str],
                       message: str) -> None:
@@ -200,9 +201,11 @@ def test_only_a_version_number_marks_a_partial(bce: Run, files: Files, part: dic
 
 
 @pytest.mark.parametrize(("version", "message"), [
-    (1, "a partial result of version 1, older than this bce's (2): it has no id, so a part "
+    (1, "a partial result of version 1, older than this bce's (3): it has no id, so a part "
      "given twice would go unnoticed\nhint: make it again with bce compute ... --partial\n"),
-    (3, "a partial result of version 3, newer than this bce's (2)\nhint: merge it with the "
+    (2, "a partial result of version 2, older than this bce's (3): it has no diagnostics\n"
+     "hint: make it again with bce compute ... --partial\n"),
+    (4, "a partial result of version 4, newer than this bce's (3)\nhint: merge it with the "
      "bce that made it\n"),
 ])
 def test_other_versions_are_refused(bce: Run, files: Files, part: dict[str, object],
@@ -227,7 +230,7 @@ def test_a_partial_has_a_version_a_fresh_id_and_a_checksum(bce: Run, files: File
     first, second = (json.loads(bce("compute", "p.csv", "y.csv", "--partial").stdout)
                      for _ in range(2))
     assert list(first)[:2] == ["bcecli_partial", "id"] and list(first)[-1] == "checksum"
-    assert first["bcecli_partial"] == 2
+    assert first["bcecli_partial"] == 3
     assert len(first["id"]) == 32 and int(first["id"], 16) >= 0
     assert first["id"] != second["id"]  # the same data computed twice: two parts
     assert first["checksum"] != second["checksum"]

@@ -305,16 +305,21 @@ def read_small_json(path: str, what: str,
     converts (4300) is the float it rounds to, infinity. OSError, JSONDecodeError and
     UnicodeDecodeError are the caller's to word.
     """
-    import json
-
     named(path)
     with open(path, "rb") as stream:
         data = stream.read(SMALL_FILE + 1)
     if len(data) > SMALL_FILE:
         raise InputError(f"larger than {SMALL_FILE >> 20} MiB, the most bce reads of {what}",
                          where=shown_path(path))
-    return json.loads(data.decode("utf-8-sig"), parse_int=json_integer,
-                      object_pairs_hook=pairs)
+    return parse_small_json(data, pairs)
+
+
+def parse_small_json(data: bytes, pairs: Callable[[list[tuple[str, Any]]], Any] | None = None
+                     ) -> Any:
+    """JSON text as `read_small_json` parses it (a byte-order mark allowed)."""
+    import json
+
+    return json.loads(data.decode("utf-8-sig"), parse_int=json_integer, object_pairs_hook=pairs)
 
 
 def json_integer(text: str) -> int | float:

@@ -289,6 +289,23 @@ class Ids:
         self.strict = strict
         self.codes: dict[str, int] = {}
         self.texts: list[str] = []
+        self.hashes = np.empty(0, np.uint64)  # `keys` of the texts, as far as computed
+
+    def keys(self, values: FloatArray) -> np.ndarray[Any, np.dtype[np.uint64]]:
+        """Each id as 64 bits that are the same in every run and every input (a text's
+        code is not: it numbers the texts of this run): a number's float bits (7 and
+        7.0 are one id), a text's BLAKE2b hash. The bootstrap draws by them, so shards
+        draw alike (`--bootstrap` with `--partial`)."""
+        import hashlib
+
+        if len(self.hashes) < len(self.texts):
+            self.hashes = np.append(self.hashes, np.array([int.from_bytes(hashlib.blake2b(
+                text.encode(), digest_size=8).digest(), "little")
+                for text in self.texts[len(self.hashes):]], np.uint64))
+        keys = (values + 0.0).view(np.uint64).copy()  # -0.0 is 0.0
+        text = values <= self.TEXT
+        keys[text] = self.hashes[(self.TEXT - values[text]).astype(np.int64)]
+        return keys
 
     @property
     def active(self) -> bool:
