@@ -254,7 +254,8 @@ def compute(
     baseline: Baseline = None,
     tolerance: Tolerance = None,
     partial: Annotated[bool, typer.Option(
-        "--partial", help="Print the exact running totals as JSON, for `bce merge` (shards).")
+        "--partial", help="Print the exact running totals, and the diagnostics' state, as "
+        "JSON Lines for `bce merge` (shards).")
     ] = False,
     top: Annotated[int, typer.Option(
         metavar="K", help="List the K samples with the highest loss, with their line.",
