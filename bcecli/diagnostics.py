@@ -432,7 +432,7 @@ class Metrics:
         squares = [math.nan] * len(mass.count) if self.options.weighted else \
             [float(c) for c in mass.count]
         return Bins.from_sums(mass.edges[:-1], mass.edges[1:], mass.count, mass.weight,
-                              squares, mass.sum_p, mass.sum_y)
+                              squares, mass.sum_p, mass.sum_y, mass.gap)
 
 
 def take(sections: Iterator[tuple[str, Any]], name: str) -> Any:

@@ -197,14 +197,18 @@ class Bins:
     @classmethod
     def from_sums(cls, lower: Sequence[float], upper: Sequence[float], count: Sequence[int],
                   weight: Sequence[float], weight_sq: Sequence[float],
-                  prediction: Sequence[float], label: Sequence[float]) -> Bins:
+                  prediction: Sequence[float], label: Sequence[float],
+                  gap: Sequence[float]) -> Bins:
         """The table from each bin's edges, element count and sums Σw, Σw², Σw·p, Σw·y
-        (Σw² = the count without weights): equal-width bins here, equal-mass ones in
-        `bcecli.ranking`."""
+        (Σw² = the count without weights), and |Σw·p − Σw·y| from the exact sums (the
+        difference of the rounded ones can lose every digit to cancellation):
+        equal-width bins here, equal-mass ones in `bcecli.ranking`."""
         rows = []
         gaps: list[float] = []
-        for row in zip(lower, upper, count, weight, weight_sq, prediction, label, strict=True):
-            low, high, n, w, w2, wp, wy = row
+        mce: float | None = None
+        for row in zip(lower, upper, count, weight, weight_sq, prediction, label, gap,
+                       strict=True):
+            low, high, n, w, w2, wp, wy, g = row
             if w > 0:
                 rate = min(max(wy / w, 0.0), 1.0)
                 # Kish's size as (Σw/√Σw²)², safe from overflow; none if Σw² under- or
@@ -212,14 +216,12 @@ class Bins:
                 interval = wilson(rate, (w / math.sqrt(w2)) ** 2) if 0 < w2 < math.inf \
                     else None
                 rows.append(Bin(low, high, n, w, wp / w, wy / w, interval))
-                gaps.append(abs(wp - wy))
+                gaps.append(g)
+                mce = max(g / w, mce or 0.0)
             else:
                 rows.append(Bin(low, high, n, w, None, None, None))
         total = math.fsum(weight)
         ece = math.fsum(gaps) / total if total > 0 else None
-        mce = max((abs(b.mean_prediction - b.mean_label) for b in rows
-                   if b.mean_prediction is not None and b.mean_label is not None),
-                  default=None)
         return cls(tuple(rows), ece, mce)
 
 
@@ -377,8 +379,10 @@ class EvalSums:
         edges = self.edges.tolist()
         sums = {name: [exact_total(parts) for parts in self.bin_sums[name]]
                 for name in BIN_SUMS}
+        gap = [abs(exact_total(p + [-v for v in y]))
+               for p, y in zip(self.bin_sums["prediction"], self.bin_sums["label"], strict=True)]
         return Bins.from_sums(edges[:-1], edges[1:], self.bin_counts, sums["weight"],
-                              sums["weight_sq"], sums["prediction"], sums["label"])
+                              sums["weight_sq"], sums["prediction"], sums["label"], gap)
 
     def loss_ci95(self, reduction: str = "mean") -> Interval | None:
         """A 95% normal interval for the reduced loss, from the exact variance.

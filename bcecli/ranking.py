@@ -87,7 +87,8 @@ class MassBins:
     """Bins over the scores holding about equal weight, at bucket boundaries.
 
     Bin i is [edges[i], edges[i + 1]), the last one closed at 1.0. The sums are
-    those of the rows in the bin: count, Σw, Σw·p and Σw·y (w = 1 without weights).
+    those of the rows in the bin: count, Σw, Σw·p and Σw·y (w = 1 without weights),
+    and |Σw·p − Σw·y| from their unrounded sums.
     """
 
     edges: list[float]
@@ -95,6 +96,7 @@ class MassBins:
     weight: list[float]
     sum_p: list[float]
     sum_y: list[float]
+    gap: list[float]  # |Σw·p − Σw·y|, from the double-double sums
 
 
 def score_keys(p: FloatArray) -> U64:
@@ -587,9 +589,11 @@ class ScoreSketch:
         sums = {name: dd_column(len(cuts), segments, c[name][0], c[name][1])
                 for name in SUMS}
         w = dd_column(len(cuts), segments, *weight)
+        p, y = sums["sum_p"].tolist(), sums["sum_y"].tolist()
+        gap = [abs(exact_total([p[0][b], p[1][b], -y[0][b], -y[1][b]])) for b in range(len(cuts))]
         return MassBins(edges, np.add.reduceat(c["count"], starts).tolist(),
                         (w[0] + w[1]).tolist(), (sums["sum_p"][0] + sums["sum_p"][1]).tolist(),
-                        (sums["sum_y"][0] + sums["sum_y"][1]).tolist())
+                        (sums["sum_y"][0] + sums["sum_y"][1]).tolist(), gap)
 
     def to_json(self, compact: bool = False) -> dict[str, Any]:
         """The whole state as plain ints, floats and lists (floats print exactly in

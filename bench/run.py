@@ -305,6 +305,8 @@ def matrix(data: Path, fixed: Path, small: Path, rows: int) -> list[Row]:
         ("none-csv", "-r none -f csv on the CSV pair", "pair", pair, ["-r", "none"], "none"),
         ("fixed", f"fixed-width CSV pair (%.6f, 0/1), {2 * rows:,} rows", "fixed",
          [str(fixed / "preds.csv"), str(fixed / "targets.csv")], [], "mean"),
+        ("metrics-fixed", f"--metrics on the fixed-width CSV pair, {2 * rows:,} rows", "fixed",
+         [str(fixed / "preds.csv"), str(fixed / "targets.csv")], ["--metrics"], "metrics"),
     ]
     out = []
     for name, title, kind, files, options, task in spec:
@@ -569,7 +571,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up")
     parser.add_argument("--only", help="comma list of rows (and 'accuracy'): " + ", ".join(
         ["csv-pair", "csv", "csv-gz", "jsonl", "json", "npy", "parquet", "stdin", "top",
-         "metrics", "none-csv", "fixed", "startup", "accuracy"]))
+         "metrics", "none-csv", "fixed", "metrics-fixed", "startup", "accuracy"]))
     parser.add_argument("--quick", action="store_true", help="200k rows, one repeat: a smoke test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per run")

@@ -166,25 +166,41 @@ def test_weighted_bins_against_a_loop(bins: int) -> None:
         else:
             assert row.mean_prediction is None and row.label_ci95 is None
     total = sum((Fraction(v) for v in w.tolist()), Fraction(0))
-    # the table's ece subtracts each bin's rounded sums: exact to an ulp of the sums
-    assert table.ece == pytest.approx(float(sum(gaps) / total), rel=1e-12, abs=1e-15)
+    # each bin's gap from its exact sums, rounded once: the ece within a few ulps
+    assert table.ece == pytest.approx(float(sum(gaps) / total), rel=1e-15, abs=1e-300)
+
+
+def test_ece_keeps_a_gap_far_below_the_rounding_of_the_sums() -> None:
+    """100,000 elements where p = y but one, off by 2**-40, all in one bin: its sums are
+    near 5.5e4, rounded to 7e-12, yet the gap is exact (the difference of the rounded
+    sums was 0 or 7e-12, not 9.1e-13)."""
+    p = np.full(100_000, 0.55)
+    y = p.copy()
+    p[12_345] += 2.0**-40
+    sums = EvalSums()
+    sums.observe(p, y, bce(p, y, np.ones_like(p)))
+    assert sums.bin_counts[5] == len(p)
+    exact = (Fraction(float(p[12_345])) - Fraction(0.55)) / len(p)
+    assert sums.reliability().ece == float(exact)
+    assert sums.reliability().mce == float(exact)
 
 
 def test_bins_of_extreme_weights_have_no_interval_rather_than_a_wrong_one() -> None:
     table = Bins.from_sums([0, 0.5], [0.5, 1], [2, 2], [2e-170, 2e160], [0.0, math.inf],
-                           [1e-170, 1e160], [1e-170, 1e160])
+                           [1e-170, 1e160], [1e-170, 1e160], [0.0, 0.0])
     assert [b.label_ci95 for b in table.bins] == [None, None]
     assert [b.mean_label for b in table.bins] == [0.5, 0.5]
-    assert Bins.from_sums([0], [1], [2], [2e150], [2e300], [0.0], [1e150]).bins[0].label_ci95 \
-        == pytest.approx(wilson(0.5, 2.0), rel=1e-15)
+    assert Bins.from_sums([0], [1], [2], [2e150], [2e300], [0.0], [1e150],
+                          [1e150]).bins[0].label_ci95 == pytest.approx(wilson(0.5, 2.0),
+                                                                        rel=1e-15)
 
 
 def test_ece_and_mce_from_sums() -> None:
     table = Bins.from_sums([0, 0.5], [0.5, 1], [3, 0], [2.0, 0.0], [2.0, 0.0], [0.5, 0.0],
-                           [1.0, 0.0])
+                           [1.0, 0.0], [0.5, 0.0])
     assert table.bins[1].mean_prediction is None
     assert table.ece == 0.25 and table.mce == 0.25  # |0.5 − 1| / 2
-    assert Bins.from_sums([0], [1], [0], [0.0], [0.0], [0.0], [0.0]).ece is None
+    assert Bins.from_sums([0], [1], [0], [0.0], [0.0], [0.0], [0.0], [0.0]).ece is None
 
 
 def wilson_by_quadratic(rate: float, n: float, z: float) -> tuple[float, float]:

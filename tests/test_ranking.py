@@ -412,7 +412,7 @@ def test_mass_bins_merge_fewer_when_a_score_holds_more_than_a_bin() -> None:
     assert 0.5 in bins.edges and len(bins.edges) < 11
     assert sum(bins.count) == 64 and max(bins.count) >= 60
     assert fed((p, [1.0] * 64, None)).mass_edges(1) == type(bins)(
-        [0.0, 1.0], [64], [64.0], [math.fsum(p)], [64.0])
+        [0.0, 1.0], [64], [64.0], [math.fsum(p)], [64.0], [64.0 - math.fsum(p)])
 
 
 def test_ten_million_scale_bounds_on_a_smaller_cap() -> None:
