@@ -481,10 +481,10 @@ def checked(plan: Plan, column_vectors: bool) -> None:
                 "as N values: pass --like sklearn to do the same"
         raise InputError(f"targets have shape {t.shape} but predictions have shape {p.shape}",
                          where=t.reader.source, hint=hint)
-    for extra, like in ((plan.second, p), (plan.second_targets, t)):
-        if extra is not None and extra.shape != like.shape:
-            raise InputError(f"{extra.name} have shape {extra.shape} but {like.name} have "
-                             f"shape {like.shape}", where=extra.reader.source)
+    for b_role, like in ((plan.second, p), (plan.second_targets, t)):
+        if b_role is not None and b_role.shape != like.shape:
+            raise InputError(f"{b_role.name} have shape {b_role.shape} but {like.name} have "
+                             f"shape {like.shape}", where=b_role.reader.source)
     if w is not None and w.width not in (1, plan.classes):
         raise InputError(f"weights have shape {w.shape}: expected one value a row or one a "
                          f"class, {p.shape}", where=w.reader.source)
