@@ -36,8 +36,8 @@ from bcecli.readers import (
 from bcecli.selection import Columns, column_index, column_spec
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
-SECOND = "predictions B"  # `bce diff`: the second model's predictions
-SECOND_TARGETS = "targets B"  # and the targets its input holds, if any
+SECOND = "B's predictions"  # `bce diff`: the second model's predictions
+SECOND_TARGETS = "B's targets"  # and the targets its input holds, if any
 
 
 @dataclass

@@ -514,10 +514,17 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
         tables[0].add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green")
                                                 if gate.held else ("FAILED", "red")))
     if "per_class" in fields:
-        tables.append(rich_table("Per class", ("Class", "Loss A", "Loss B", "Δ", "Δ 95% CI"), [
-            [item["class"], number(item["loss_a"]), number(item["loss_b"]),
-             number(item["delta"]), interval(item["delta_ci95"])]
-            for item in fields["per_class"]]))
+        def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
+            return "undefined" if value is None else f"{value:.6g}"
+
+        per_class = rich_table("Per class", ("Class", "Loss A", "Loss B", "Δ", "Δ 95% CI"), [
+            [item["class"], short(item["loss_a"]), short(item["loss_b"]), short(item["delta"]),
+             "undefined" if item["delta_ci95"] is None else
+             f"[{short(item['delta_ci95'][0])}, {short(item['delta_ci95'][1])}]"]
+            for item in fields["per_class"]])
+        per_class.caption = "6 significant digits (-f json has them all)"
+        per_class.caption_justify = "left"
+        tables.append(per_class)
     return tables
 
 
