@@ -165,12 +165,13 @@ def check_regression(bound: float | None) -> None:
 def regression_gate(bound: float, delta: float | None, interval: Interval | None) -> Gate:
     """`--max-regression X`: fails when Δ's interval lies above X (its lower end > X), a
     regression beyond noise. With no interval (fewer than two elements, an infinite
-    loss) it can only fail on Δ = +inf, and cannot decide otherwise: an error."""
+    loss) it decides only an infinite Δ: +inf fails (B's loss is infinite, A's not),
+    −inf holds; anything else is an error, not a guess."""
     name = f"--max-regression {format_float(bound)}"
     if interval is None:
-        if delta == math.inf:
-            return Gate(name, False, f"Δ is +inf (B's loss is infinite): a regression beyond "
-                        f"{name}")
+        if delta is not None and math.isinf(delta):
+            return Gate(name, delta < 0, f"Δ is +inf (B's loss is infinite): a regression "
+                        f"beyond {name}")
         raise InputError(f"{name} cannot decide: Δ has no interval (it needs two or more "
                          "elements and finite losses)")
     low, high = interval

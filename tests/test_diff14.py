@@ -310,3 +310,19 @@ def test_memory_stays_flat_on_a_2m_row_diff(tmp_path: Path) -> None:
     print(f"peak RSS: {peaks[0]:.1f} MiB at 2M rows, {peaks[1]:.1f} MiB at 6M")
     assert max(peaks) < 150, peaks
     assert peaks[1] - peaks[0] < 8, peaks
+
+
+def test_infinite_losses_give_no_interval_and_the_gate_decides_only_infinity(
+        bce: Run, files: Files) -> None:
+    files(a__csv="x\n-inf\n1.0\n2\n", b__csv="x\n0.5\n1.0\n2\n", y__csv="y\n1\n0\n1\n")
+    itself = diff_json(bce, "a.csv", "a.csv", "y.csv", "--logits")
+    assert (itself["loss_a"], itself["delta"], itself["delta_ci95"]) == (math.inf, None, None)
+    assert (itself["better_rows"], itself["worse_rows"]) == (0, 0)
+    worse = bce("diff", "b.csv", "a.csv", "y.csv", "--logits", "--max-regression", "1",
+                "-f", "plain")
+    assert (worse.exit_code, worse.stdout) == (1, "1e999\n")
+    assert worse.stderr == ("bce: Δ is +inf (B's loss is infinite): a regression beyond "
+                            "--max-regression 1.0\n")
+    better = bce("diff", "a.csv", "b.csv", "y.csv", "--logits", "--max-regression", "1",
+                 "-f", "plain")
+    assert (better.exit_code, better.stdout, better.stderr) == (0, "-1e999\n", "")
