@@ -114,6 +114,14 @@ class InputFormat(StrEnum):
     JSONL = "jsonl"
 
 
+class DiffReduction(StrEnum):
+    """`bce diff -r`: the reductions to a single number."""
+
+    MEAN = "mean"
+    SUM = "sum"
+    WEIGHTED_MEAN = "weighted-mean"
+
+
 class Binning(StrEnum):
     WIDTH = "width"
     MASS = "mass"
@@ -341,6 +349,73 @@ def compare(
                               decimal.value, id_col),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
         pos_weight=pos_weight, label_smoothing=label_smoothing)
+
+
+@app.command(cls=BceCommand)
+def diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(
+        help="Model A's predictions (the reference), as PREDICTIONS of compute; - for stdin.",
+        metavar="A", show_default=False)],
+    b: Annotated[str, typer.Argument(
+        help="Model B's predictions, read as A's are (same columns, same rows).",
+        metavar="B", show_default=False)],
+    targets: Annotated[str | None, typer.Argument(
+        help="Targets file, or - for stdin. Omit when A holds the targets (B's then must "
+        "equal them, if it has any).", metavar="[TARGETS]", show_default=False)] = None,
+    logits: Logits = False,
+    reduction: Annotated[DiffReduction | None, typer.Option(
+        "--reduction", "-r", help="mean = Σw·l/N (PyTorch, the default); weighted-mean = "
+        "Σw·l/Σw (scikit-learn); sum.", show_default=False)] = None,
+    weights: Weights = None,
+    pred_col: PredCol = None,
+    target_col: TargetCol = None,
+    weight_col: WeightCol = None,
+    class_weights: ClassWeights = None,
+    pos_weight: PosWeight = None,
+    label_smoothing: LabelSmoothing = 0.0,
+    eps: Annotated[float | None, typer.Option(
+        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
+        "−100.")] = None,
+    dtype: Annotated[DType | None, typer.Option(
+        help="float64 (the default), or float32 as PyTorch float32 computes.",
+        show_default=False)] = None,
+    like: Annotated[Like | None, typer.Option(
+        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
+        "clipping at 2.2e-16 and weighted-mean. Explicit options win.")] = None,
+    focal_gamma: Annotated[float | None, typer.Option(
+        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
+    focal_alpha: Annotated[float | None, typer.Option(
+        metavar="A", help="With --focal-gamma: α = A balances positives against "
+        "negatives.")] = None,
+    pos_label: PosLabel = None,
+    id_col: IdCol = None,
+    header: Header = None,
+    input_format: InputFormatOption = None,
+    decimal: DecimalOption = DecimalMark.POINT,
+    format: FormatOption = Format.AUTO,
+    json_: JsonOption = False,
+    max_regression: Annotated[float | None, typer.Option(
+        metavar="X", help="CI gate: exit 1 when B is worse than A by more than X beyond "
+        "noise: the lower end of Δ's 95% interval is above X.")] = None,
+    skip_missing: SkipMissing = False,
+    no_progress: NoProgress = False,
+) -> int:
+    """Compare two models' losses on the same targets: Δ = B − A, and whether it is noise.
+
+    Both are computed with the same options. Δ's 95% interval comes from the exact
+    variance of the paired per-element differences; the shares of rows where B's loss is
+    lower and higher, and per class for multi-label input, are shown too.
+    """
+    return commands.diff(
+        ctx.obj, InputOptions(a, targets, weights, pred_col, target_col, weight_col, header,
+                              input_format, skip_missing, no_progress, pos_label,
+                              decimal.value, id_col, second=b),
+        fmt=format, json_=json_, logits=logits,
+        reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
+        like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
+        class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
+        max_regression=max_regression)
 
 
 @app.command(cls=BceCommand)

@@ -1,4 +1,4 @@
-"""What `bce compute`, `compare` and `merge` do once Typer has parsed their options.
+"""What `bce compute`, `compare`, `diff` and `merge` do once Typer has parsed their options.
 
 Each command checks its options before reading any input, in a fixed order (the
 first problem is the one reported), reads every input once, and writes through
@@ -36,7 +36,7 @@ MAX_TOP = 20_000  # --top: its samples are held as Python objects (110 MiB at th
 
 @dataclass(repr=False, eq=False)
 class InputOptions:
-    """Where the data comes from: the options `compute` and `compare` share."""
+    """Where the data comes from: the options `compute`, `compare` and `diff` share."""
 
     predictions: str
     targets: str | None
@@ -51,16 +51,17 @@ class InputOptions:
     pos_label: str | None = None
     decimal: str = "."
     id_col: str | None = None
+    second: str | None = None  # `bce diff`: model B's predictions
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
         labels = Labels(self.pos_label)  # a bad label is refused before any input is read
         progress = None
         if not self.no_progress and env.stderr_isatty:
-            progress = ByteProgress(input_size(self.predictions, self.targets, self.weights),
-                                    sys.stderr)
+            progress = ByteProgress(input_size(self.predictions, self.targets, self.weights,
+                                               self.second), sys.stderr)
             resources.callback(progress.close)
-        plan = gather(self.predictions, self.targets, weights=self.weights,
+        plan = gather(self.predictions, self.targets, weights=self.weights, second=self.second,
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
@@ -236,6 +237,51 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     return ExitStatus.OK
 
 
+def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
+         reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
+         focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
+         pos_weight: str | None, label_smoothing: float,
+         max_regression: float | None) -> ExitStatus:
+    """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
+    interval, the rows B does better and worse on, and the `--max-regression` gate."""
+    from bcecli.diff import Diff, check_regression, regression_gate
+
+    output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    if eps is not None and logits:
+        raise UsageError("--eps clips probabilities; it does not apply with --logits")
+    reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
+    check_regression(max_regression)
+    settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
+                              label_smoothing=label_smoothing, eps=eps,
+                              focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
+                              pos_label=inputs.pos_label)
+    function = settings.function(logits=logits, dtype=dtype)
+    state = Diff(function, settings.class_weights, inputs.skip_missing)
+    with ExitStack() as resources:
+        plan = inputs.plan(resources, env, settings)
+        streamed = run(plan, [function], settings.class_weights, None, state.observe,
+                       skip_missing=inputs.skip_missing)
+    fields = state.result(reduction, dtype, plan.predictions.column_names)
+    gate = None if max_regression is None else \
+        regression_gate(max_regression, fields["delta"], state.total.interval(reduction))
+    warn_about(plan, streamed, logits)
+    fields |= {"reduction": reduction, "count": state.total.count,
+               "shape": list(shape_of(state.total.count, plan.classes, plan.predictions.flat)),
+               "from_logits": logits, "dtype": dtype, **sources(plan, streamed),
+               **settings.fields()}
+    if gate is not None:
+        fields |= {"max_regression": max_regression, "passed": gate.held}
+    try:
+        output.diff(fields, gate)
+        sys.stdout.flush()
+    except ClosedPipe:
+        pass  # the reader went away; the gate still decides the exit code
+    if gate is not None and not gate.held:
+        print(f"bce: {gate.failure}", file=sys.stderr)
+        return ExitStatus.CHECK_FAILED
+    return ExitStatus.OK
+
+
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
           gates: Gates) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
@@ -301,7 +347,8 @@ def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:
     given: dict[str, Any] = {"labels": labels.pair} if labels and labels.active else {}
     if plan.id_col is not None:
         given |= {"id_col": plan.id_col, "joined": streamed.rows}
-    return {"predictions": plan.predictions.reader.source,
+    second = {"predictions_b": plan.second.reader.source} if plan.second else {}
+    return {"predictions": plan.predictions.reader.source, **second,
             "targets": plan.targets.reader.source,
             "weights": plan.weights.reader.source if plan.weights else None,
             "columns": plan.columns(), "unused_columns": plan.unused_columns(),

@@ -135,6 +135,41 @@ def fraction(parts: list[float]) -> Fraction:
     return sum((Fraction(part) for part in parts), Fraction(0))
 
 
+def mean_ci95(reduction: str, n: int, total: list[float], squares: list[float],
+              weight: list[float], weight_sq: list[float], weight_total: list[float]
+              ) -> Interval | None:
+    """A 95% normal interval for the reduced sum of n values u, from the exact sums
+    Σu, Σu², Σw, Σw², Σw·u (as parts; without weights Σw = Σw² = n, Σw·u = Σu).
+
+    "mean" (and "sum", times N): the sample variance s² of u, s² = (Σu² − (Σu)²/N)/(N − 1),
+    and mean ± z·s/√N. "weighted-mean": R = Σu/Σw is a ratio estimator; its
+    delta-method variance is N/(N − 1) · Σ(u − R·w)² / (Σw)², with Σ(u − R·w)² = Σu² −
+    2R·Σw·u + R²·Σw². Each formula is evaluated in rationals from the exact sums, so
+    nothing is lost to cancellation: values all equal give a width of exactly 0. None
+    with fewer than two values, zero total weight, or an infinite sum. Used for the
+    loss (`EvalSums`) and for the paired differences of two models (`bce diff`).
+    """
+    if n < 2 or not all(math.isfinite(v) for parts in (total, squares, weight, weight_sq,
+                                                       weight_total) for v in parts):
+        return None
+    s1, s2 = fraction(total), fraction(squares)
+    if reduction == "weighted-mean":
+        w = fraction(weight)
+        if w == 0:
+            return None
+        ratio = s1 / w
+        residuals = s2 - 2 * ratio * fraction(weight_total) + ratio * ratio * fraction(weight_sq)
+        centre, variance = ratio, n * residuals / ((n - 1) * w * w)
+    elif reduction in ("mean", "sum"):
+        scale = n if reduction == "sum" else 1
+        centre = s1 / n * scale
+        variance = (n * s2 - s1 * s1) / (n * n * (n - 1)) * scale * scale
+    else:
+        raise UsageError(f"reduction {reduction!r} has no interval")
+    half = Z95 * math.sqrt(max(float(variance), 0.0))
+    return float(centre) - half, float(centre) + half
+
+
 def add_parts(total: list[float], more: list[float]) -> list[float]:
     """Two exact sums as one, still a few floats."""
     return exact_parts(total + more)
@@ -385,37 +420,11 @@ class EvalSums:
                               sums["weight_sq"], sums["prediction"], sums["label"], gap)
 
     def loss_ci95(self, reduction: str = "mean") -> Interval | None:
-        """A 95% normal interval for the reduced loss, from the exact variance.
-
-        "mean" (and "sum", times N): the sample variance s² of the per-element losses
-        u (already times the weight), s² = (Σu² − (Σu)²/N)/(N − 1), and mean ± z·s/√N.
-        "weighted-mean": R = Σu/Σw is a ratio estimator; its delta-method variance is
-        N/(N − 1) · Σ(u − R·w)² / (Σw)², with Σ(u − R·w)² = Σu² − 2R·Σw·u + R²·Σw².
-        Each formula is evaluated in rationals from the exact sums, so nothing is lost
-        to cancellation. None with fewer than two elements, zero total weight, or an
-        infinite loss.
-        """
-        n = self.count
-        names = ("loss", "loss_sq", "weight", "weight_sq", "weight_loss")
-        if n < 2 or not all(math.isfinite(v) for name in names for v in self.sums[name]):
-            return None
-        s1, s2 = fraction(self.sums["loss"]), fraction(self.sums["loss_sq"])
-        if reduction == "weighted-mean":
-            weight = fraction(self.sums["weight"])
-            if weight == 0:
-                return None
-            ratio = s1 / weight
-            squares = s2 - 2 * ratio * fraction(self.sums["weight_loss"]) + \
-                ratio * ratio * fraction(self.sums["weight_sq"])
-            centre, variance = ratio, n * squares / ((n - 1) * weight * weight)
-        elif reduction in ("mean", "sum"):
-            scale = n if reduction == "sum" else 1
-            centre = s1 / n * scale
-            variance = (n * s2 - s1 * s1) / (n * n * (n - 1)) * scale * scale
-        else:
-            raise UsageError(f"reduction {reduction!r} has no interval")
-        half = Z95 * math.sqrt(max(float(variance), 0.0))
-        return float(centre) - half, float(centre) + half
+        """A 95% normal interval for the reduced loss, from the exact variance of the
+        per-element losses u (already times the weight): `mean_ci95`."""
+        sums = self.sums
+        return mean_ci95(reduction, self.count, sums["loss"], sums["loss_sq"], sums["weight"],
+                         sums["weight_sq"], sums["weight_loss"])
 
     def result(self, reduction: str = "mean", base: float | None = None) -> dict[str, Any]:
         """The metrics, for the JSON and the table: None where undefined (no weight, a

@@ -8,13 +8,16 @@ column (JSON Lines, Parquet) gives a role its C values, one per class. Widths
 are checked here; row counts only as the rows stream (`pipeline`). The target
 columns get the run's `Labels` (`--pos-label`); with `--id-col`, each input's id
 column is found first (no role reads it) and read through one shared `Ids`.
+`bce diff` adds a second model's predictions (`SECOND`), found in their input as
+the first model's were, and that input's own targets where it holds them
+(`SECOND_TARGETS`, checked row by row against the targets as the rows stream).
 """
 
 from __future__ import annotations
 
 import re
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 from bcecli.columns import both_roles, data_columns, is_index, named, role_of, role_of_name
@@ -33,13 +36,15 @@ from bcecli.readers import (
 from bcecli.selection import Columns, column_index, column_spec
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
+SECOND = "B's predictions"  # `bce diff`: the second model's predictions
+SECOND_TARGETS = "B's targets"  # and the targets its input holds, if any
 
 
 @dataclass
 class Role:
     """Where one role's values come from: a reader and some of its columns."""
 
-    name: str  # predictions, targets or weights
+    name: str  # predictions, targets or weights (SECOND, SECOND_TARGETS: `bce diff`)
     reader: Reader
     columns: tuple[int, ...]
     flat: bool  # one column read as N values rather than N×1
@@ -107,6 +112,8 @@ class Plan:
     labels: Labels | None = None  # how the target columns read class labels
     id_col: str | None = None  # --id-col: rows are joined by the ids of each input's
     ids: Ids | None = None  # id column, read as codes
+    second: Role | None = None  # `bce diff`: model B's predictions
+    second_targets: Role | None = None  # and its input's own targets, checked, never used
 
     @property
     def classes(self) -> int:
@@ -114,7 +121,14 @@ class Plan:
 
     @property
     def roles(self) -> list[Role]:
-        return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
+        """The roles a batch holds, in order."""
+        return [self.predictions, self.targets] + ([self.weights] if self.weights else []) \
+            + ([self.second] if self.second else [])
+
+    @property
+    def read(self) -> list[Role]:
+        """Every role whose columns are read: the batch's, and B's own targets."""
+        return self.roles + ([self.second_targets] if self.second_targets else [])
 
     @property
     def readers(self) -> list[Reader]:
@@ -123,15 +137,16 @@ class Plan:
 
     def columns(self) -> dict[str, ColumnLabel | list[ColumnLabel] | None]:
         """Which column fed which role, as the output reports it."""
-        return {"predictions": self.predictions.columns_fed,
-                "targets": self.targets.columns_fed,
-                "weights": self.weights.columns_fed if self.weights else None}
+        fed = {"predictions": self.predictions.columns_fed,
+               "targets": self.targets.columns_fed,
+               "weights": self.weights.columns_fed if self.weights else None}
+        return fed | ({"predictions_b": self.second.columns_fed} if self.second else {})
 
     def unused_columns(self) -> dict[str, list[ColumnLabel]]:
         """Per input, the named columns no role reads (pandas' index, an id, …)."""
         unused: dict[str, list[ColumnLabel]] = {}
         for reader in self.readers:
-            used = {c for role in self.roles if role.reader is reader for c in role.columns}
+            used = {c for role in self.read if role.reader is reader for c in role.columns}
             used |= {reader.id_column} if reader.id_column is not None else set()
             if reader.names is not None and len(used) < reader.width:
                 unused[reader.source] = [reader.names[c] for c in range(reader.width)
@@ -144,6 +159,7 @@ def gather(
     targets: str | None = None,
     *,
     weights: str | None = None,
+    second: str | None = None,
     pred_col: str | None = None,
     target_col: str | None = None,
     weight_col: str | None = None,
@@ -160,10 +176,10 @@ def gather(
     """Open every input once and decide which columns feed which role; widths are checked.
 
     `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
-    as scikit-learn does. The files stay open, registered with `resources`, until the
-    rows are read.
+    as scikit-learn does. `second` is model B's input (`bce diff`). The files stay open,
+    registered with `resources`, until the rows are read.
     """
-    plan = roles(predictions, targets, weights=weights, pred_col=pred_col,
+    plan = roles(predictions, targets, weights=weights, second=second, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
                  on_read=on_read, resources=resources)
@@ -175,8 +191,9 @@ def gather(
             reader.codecs[reader.id_column] = plan.ids
     if labels is not None:
         plan.labels = labels
-        for column in plan.targets.columns:
-            plan.targets.reader.codecs[column] = labels
+        for role in filter(None, (plan.targets, plan.second_targets)):
+            for column in role.columns:
+                role.reader.codecs[column] = labels
     return plan
 
 
@@ -185,6 +202,7 @@ def roles(
     targets: str | None,
     *,
     weights: str | None,
+    second: str | None,
     pred_col: str | None,
     target_col: str | None,
     weight_col: str | None,
@@ -197,7 +215,7 @@ def roles(
     resources: ExitStack,
 ) -> Plan:
     """Which reader and columns feed each role (see `gather`)."""
-    paths = [p for p in (predictions, targets, weights) if p is not None]
+    paths = [p for p in (predictions, targets, weights, second) if p is not None]
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
@@ -236,14 +254,24 @@ def roles(
             weight_role = input_role(weight_table, "weights", weight_col, "--weight-col", True)
         elif weight_col is not None:
             raise UsageError("--weight-col needs --weights or a table input")
-        return Plan(make_role("predictions", first["predictions"], None, key="predictions"),
+        plan = Plan(make_role("predictions", first["predictions"], None, key="predictions"),
                     make_role("targets", first["targets"], None, key="targets"), weight_role)
+        if second is not None:
+            model_b = open_any(second)
+            if isinstance(model_b, Reader):
+                settle_headers([model_b])
+            plan.second, plan.second_targets = second_roles(model_b, False, pred_col, target_col)
+        return plan
     target_table = first if targets is None else open_table(targets)
     weight_table = first if weights is None else open_table(weights)
-    settle_headers([table for table in dict.fromkeys([first, target_table, weight_table])
-                    if isinstance(table, Reader)])
+    other = open_any(second) if second is not None else None
+    tables = [first, target_table, weight_table] + ([] if other is None or isinstance(other, dict)
+                                                     else [other])
+    settle_headers([table for table in dict.fromkeys(tables) if isinstance(table, Reader)])
     if id_col is not None:
-        find_ids(id_col, [first, target_table, weight_table])
+        if isinstance(other, dict):
+            raise UsageError(f"--id-col joins rows of tables: {second} is a JSON object")
+        find_ids(id_col, tables)
     if targets is not None and isinstance(first, Reader) and isinstance(target_table, Reader):
         pred_role, target_role = two_tables(first, target_table, pred_col, target_col)
     elif targets is not None:
@@ -261,7 +289,42 @@ def roles(
     if weights is not None or weight_col is not None:
         weight_role = input_role(weight_table, "weights", weight_col, "--weight-col",
                                  weights is not None)
-    return Plan(pred_role, target_role, weight_role)
+    plan = Plan(pred_role, target_role, weight_role)
+    if other is not None:
+        plan.second, plan.second_targets = second_roles(other, targets is not None, pred_col,
+                                                        target_col)
+    return plan
+
+
+def second_roles(data: Reader | dict[str, Reader] | Arrays, alone: bool, pred_col: str | None,
+                 target_col: str | None) -> tuple[Role, Role | None]:
+    """Model B's predictions (`bce diff`), found in its input as model A's were in
+    PREDICTIONS, and the targets that input holds, if any: where TARGETS is given
+    (`alone`), one column or array named as targets; else the same as A's."""
+    def renamed(pair: tuple[Role, Role]) -> tuple[Role, Role]:
+        return replace(pair[0], name=SECOND), replace(pair[1], name=SECOND_TARGETS)
+
+    if isinstance(data, dict):
+        own = data.get("targets")
+        return (make_role(SECOND, data["predictions"], None, key="predictions"),
+                None if own is None else make_role(SECOND_TARGETS, own, None, key="targets"))
+    if isinstance(data, Arrays):
+        if not alone:
+            return renamed(array_roles(data, pred_col, target_col))
+        names = [name for name in data.names if array_role(name) == "targets"]
+        return (make_role(SECOND, *pick_array(data, "predictions", pred_col, "--pred-col", True)),
+                make_role(SECOND_TARGETS, data.open(names[0]), None, key=names[0])
+                if len(names) == 1 else None)
+    if not alone:
+        pred = None if pred_col is None else column_spec(data, pred_col, "--pred-col")
+        target = None if target_col is None else column_spec(data, target_col, "--target-col")
+        pred, target = both_roles(data, pred, target)
+        return renamed((make_role("", data, pred), make_role("", data, target)))
+    role = input_role(data, SECOND, pred_col, "--pred-col", True) if pred_col is not None else \
+        make_role(SECOND, data, named(data, "predictions"))
+    found = [i for i in data_columns(data)
+             if role_of(data, i) == "targets" and i not in role.columns]
+    return role, make_role(SECOND_TARGETS, data, found[0]) if len(found) == 1 else None
 
 
 def find_ids(spec: str, tables: list[Reader | Arrays]) -> None:
@@ -397,7 +460,7 @@ def checked(plan: Plan, column_vectors: bool) -> None:
     """Targets must have the predictions' shape (`column_vectors`: or be N×1 against N);
     weights one column or one per class."""
     p, t, w = plan.predictions, plan.targets, plan.weights
-    for role in plan.roles:
+    for role in plan.read:
         if role.reader.id_column in role.columns:
             raise UsageError(f"column {role.reader.column_label(role.reader.id_column)} of "
                              f"{role.reader.source} is the --id-col: it cannot also be the "
@@ -405,6 +468,9 @@ def checked(plan: Plan, column_vectors: bool) -> None:
     vectors = {p.shape, t.shape} == {"(N,)", "(N, 1)"}
     if vectors and column_vectors:
         p.flat = t.flat = True
+        for extra in filter(None, (plan.second, plan.second_targets)):
+            if extra.shape == "(N, 1)":
+                extra.flat = True
     elif p.shape != t.shape:
         hint = None
         if t.flat and p.width == 2:  # predict_proba: a column a class, the positive last
@@ -415,6 +481,10 @@ def checked(plan: Plan, column_vectors: bool) -> None:
                 "as N values: pass --like sklearn to do the same"
         raise InputError(f"targets have shape {t.shape} but predictions have shape {p.shape}",
                          where=t.reader.source, hint=hint)
+    for b_role, like in ((plan.second, p), (plan.second_targets, t)):
+        if b_role is not None and b_role.shape != like.shape:
+            raise InputError(f"{b_role.name} have shape {b_role.shape} but {like.name} have "
+                             f"shape {like.shape}", where=b_role.reader.source)
     if w is not None and w.width not in (1, plan.classes):
         raise InputError(f"weights have shape {w.shape}: expected one value a row or one a "
                          f"class, {p.shape}", where=w.reader.source)

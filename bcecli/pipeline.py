@@ -11,6 +11,10 @@ Rows pass through three stages:
   for, each row still knowing its source line;
 - `Chunk`: one role's columns of an aligned block (predictions, targets or weights);
 - `Batch`: the chunks of every role, over the same rows: what the core is fed.
+
+`bce diff` adds a role, model B's predictions (`Batch.second`): checked as the
+predictions are, its losses computed by the command; the targets B's input holds
+must equal the targets row by row (`SameTargets`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bcecli.core import FloatArray, LossFunction, LossTotal, check_weights
 from bcecli.errors import BadValue, InputError, format_float
-from bcecli.inputs import Plan, Role
+from bcecli.inputs import SECOND, Plan, Role
 from bcecli.readers import Block, Reader
+
+if TYPE_CHECKING:
+    from bcecli.join import OrderCheck
 
 
 @dataclass
@@ -75,11 +82,13 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
             if not len(batch.predictions.values):
                 continue
         predictions, targets = batch.predictions.values, batch.targets.values
-        streamed.lowest = min(streamed.lowest, float(predictions.min()))
-        streamed.highest = max(streamed.highest, float(predictions.max()))
-        # each flag settles for good on the first batch that says otherwise, mostly the first
-        if streamed.hard_predictions:
-            streamed.hard_predictions = bool(((predictions == 0) | (predictions == 1)).all())
+        for view in batch.views:  # model A's predictions, then B's (`bce diff`)
+            seen = view.predictions.values
+            streamed.lowest = min(streamed.lowest, float(seen.min()))
+            streamed.highest = max(streamed.highest, float(seen.max()))
+            # each flag settles for good on the first batch that says otherwise, mostly the first
+            if streamed.hard_predictions:
+                streamed.hard_predictions = bool(((seen == 0) | (seen == 1)).all())
         if not streamed.soft_targets:
             streamed.soft_targets = bool(((targets != 0) & (targets != 1)).any())
         weight = weight_array(batch, class_weights)
@@ -127,16 +136,25 @@ class Batch:
     predictions: Chunk
     targets: Chunk
     weights: Chunk | None
+    second: Chunk | None = None  # `bce diff`: model B's predictions
     ids: FloatArray | None = None  # --id-col: each row's id, as `readers.Ids` codes
 
     @staticmethod
     def of(chunks: list[Chunk]) -> Batch:
-        """A batch from its chunks in role order (predictions, targets, weights)."""
-        return Batch(chunks[0], chunks[1], chunks[2] if len(chunks) > 2 else None)
+        """A batch from its chunks in role order (predictions, targets, weights, B's)."""
+        second = chunks[-1] if chunks[-1].role.name == SECOND else None
+        rest = chunks[:-1] if second else chunks
+        return Batch(rest[0], rest[1], rest[2] if len(rest) > 2 else None, second)
 
     @property
     def chunks(self) -> list[Chunk]:
-        return [self.predictions, self.targets] + ([self.weights] if self.weights else [])
+        return [self.predictions, self.targets] + ([self.weights] if self.weights else []) \
+            + ([self.second] if self.second else [])
+
+    @property
+    def views(self) -> list[Batch]:
+        """The batch as each model sees it: itself, then with B's predictions (`bce diff`)."""
+        return [self] + ([Batch(self.second, self.targets, self.weights)] if self.second else [])
 
     def has_missing(self) -> bool:
         """Whether any role has a missing value (NaN): a NaN makes the minimum NaN, so one
@@ -170,14 +188,16 @@ def batches(plan: Plan) -> Iterator[Batch]:
     readers: list[Reader] = []
     wanted: list[list[int]] = []
     slots = []  # (reader, first column in its blocks) of each role
-    for role in plan.roles:
+    for role in plan.read:
         at = next((i for i, r in enumerate(readers) if r is role.reader), len(readers))
         if at == len(readers):
             readers.append(role.reader)
             wanted.append([])
         slots.append((at, len(wanted[at])))
         wanted[at].extend(role.columns)
-    checks = []
+    checks: list[SameTargets | OrderCheck] = []
+    if plan.second_targets is not None:
+        checks.append(SameTargets(plan.targets, plan.second_targets, slots[1], slots[-1]))
     if plan.ids is not None:  # each block ends with the id column
         for reader, columns in zip(readers, wanted, strict=True):
             assert reader.id_column is not None
@@ -185,7 +205,7 @@ def batches(plan: Plan) -> Iterator[Batch]:
     elif len(readers) > 1 and any(reader.names for reader in readers):
         from bcecli.join import order_checks
 
-        checks = order_checks(readers, wanted, {
+        checks += order_checks(readers, wanted, {
             (at, c) for at, columns in enumerate(wanted) for c in columns})
     streams = [r.blocks(columns) for r, columns in zip(readers, wanted, strict=True)]
     if plan.ids is not None:
@@ -198,13 +218,46 @@ def batches(plan: Plan) -> Iterator[Batch]:
         for check in checks:
             check.see(blocks)
         chunks = [Chunk(role, blocks[at].select(offset, len(role.columns)))
-                  for role, (at, offset) in zip(plan.roles, slots, strict=True)]
+                  for role, (at, offset) in zip(plan.roles, slots[:len(plan.roles)],
+                                                strict=True)]
         batch = Batch.of(chunks)
         if plan.ids is not None:
             batch.ids = blocks[0].values[:, -1]
         yield batch
     for check in checks:
         check.verdict()
+
+
+class SameTargets:
+    """The targets B's input holds (`bce diff`) against the targets, row by row: the first
+    row where they differ is an error at the end, as `OrderCheck`'s is (a missing value
+    on either side is not compared)."""
+
+    def __init__(self, targets: Role, own: Role, at: tuple[int, int], own_at: tuple[int, int]):
+        self.roles = (targets, own)
+        self.places = (at, own_at)
+        self.differs: tuple[str, str, float, float] | None = None
+
+    def see(self, blocks: Sequence[Block]) -> None:
+        if self.differs is not None:
+            return
+        values = [blocks[at].select(offset, len(role.columns)).values
+                  for role, (at, offset) in zip(self.roles, self.places, strict=True)]
+        differ = (values[0] != values[1]) & ~np.isnan(values[0]) & ~np.isnan(values[1])
+        if differ.any():
+            row, column = np.unravel_index(int(np.argmax(differ)), differ.shape)
+            (at, _), (own_at, _) = self.places
+            self.differs = (self.roles[1].reader.where(blocks[own_at], int(row)),
+                            self.roles[0].reader.where(blocks[at], int(row)),
+                            float(values[1][row, column]), float(values[0][row, column]))
+
+    def verdict(self) -> None:
+        if self.differs is not None:
+            here, there, ours, theirs = self.differs
+            raise InputError(f"target {format_float(ours)} here but {format_float(theirs)} at "
+                             f"{there}: B's rows are not the targets' rows", where=here,
+                             hint="give B the same rows in the same order, or pair them by "
+                             "id with --id-col")
 
 
 def aligned(streams: Sequence[Iterator[Block]], readers: Sequence[Reader], plan: Plan
@@ -278,11 +331,16 @@ def first_problem(batch: Batch, functions: Sequence[LossFunction],
         if batch.weights is not None:
             check_weights(batch.weights.values, "weight", negative=function.permissive)
         weight = weight_array(batch, class_weights)
-        for function in functions:
-            function(batch.predictions.values, batch.targets.values, weight)
     except BadValue as e:
         return e.index[0], located(e, batch, function.logits)
-    return None
+    found = []
+    for view in batch.views:  # the earliest of model A's problems and B's (`bce diff`)
+        try:
+            for function in functions:
+                function(view.predictions.values, view.targets.values, weight)
+        except BadValue as e:
+            found.append((e.index[0], located(e, view, function.logits)))
+    return min(found, key=lambda problem: problem[0], default=None)
 
 
 def missing_value(batch: Batch, row: int) -> InputError:

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 PREVIEW_ROWS = 10
 BAR = 16  # cells of a reliability bar at a mean label of 1
-NUMBER_COLUMNS = frozenset({"Loss", "Value"})  # table columns never wrapped or cut
+# table columns never wrapped or cut
+NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI"})
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 TOP_SHOWN = 20  # rows of --top the table shows; JSON has them all
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
@@ -460,6 +461,71 @@ class Output:
                 ("Convention", "Loss", "Reduction", "dtype", "What differs"),
                 [[r.name, format_float(r.loss), r.reduction, r.dtype, r.differs]
                  for r in rows])])
+
+
+    def diff(self, fields: dict[str, Any], gate: Gate | None) -> None:
+        """`bce diff`: the keys `diff.Diff.result` made, then what was read. `-f plain`
+        prints Δ alone, `-f csv` one row of the numbers."""
+        if self.fmt is Format.JSON:
+            self.out.write(json_text(fields) + "\n")
+        elif self.fmt is Format.PLAIN:
+            self.out.write(format_json_number(fields["delta"]) + "\n")
+        elif self.fmt is Format.CSV:
+            keys = ("loss_a", "loss_b", "delta", "delta_low", "delta_high", "better", "worse",
+                    "rows")
+            low, high = fields["delta_ci95"] or ("", "")
+            values = [fields["loss_a"], fields["loss_b"], fields["delta"], low, high,
+                      fields["better"], fields["worse"], fields["rows"]]
+            self.out.write(",".join(keys) + "\n" + ",".join(
+                format_json_number(v) if isinstance(v, float) else str(v) for v in values)
+                + "\n")
+        else:
+            print_whole(self.out, diff_tables(fields, gate))
+
+
+def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
+    """`bce diff` for people: the two losses, Δ and its interval, the shares of rows, then
+    what was read; per class for multi-label input."""
+    from rich.text import Text
+
+    def number(value: float | None) -> str:
+        return "undefined" if value is None else format_float(value)
+
+    def interval(value: list[float] | None) -> str:
+        return "undefined" if value is None else f"[{number(value[0])}, {number(value[1])}]"
+
+    rows = fields["rows"]
+    rows_shown = [
+        ["Loss A", number(fields["loss_a"])], ["Loss B", number(fields["loss_b"])],
+        ["Δ = B − A", number(fields["delta"])], ["Δ 95% CI", interval(fields["delta_ci95"])],
+        ["B better", f"{fields['better']:.2%} ({fields['better_rows']} of {rows} rows)"],
+        ["B worse", f"{fields['worse']:.2%} ({fields['worse_rows']} of {rows} rows)"],
+        ["Reduction", fields["reduction"]], ["Count", str(fields["count"])],
+        ["Input", "logits (sigmoid applied)" if fields["from_logits"] else "probabilities"],
+        ["dtype", fields["dtype"]], ["A", fields["predictions"]],
+        ["B", fields["predictions_b"]], ["Targets", fields["targets"]]]
+    if fields["weights"]:
+        rows_shown.append(["Weights", fields["weights"]])
+    if fields["skipped"]:
+        rows_shown.append(["Skipped", str(fields["skipped"])])
+    tables = [rich_table("Binary cross-entropy, B against A", ("", "Value"), rows_shown,
+                         header=False)]
+    if gate is not None:
+        tables[0].add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green")
+                                                if gate.held else ("FAILED", "red")))
+    if "per_class" in fields:
+        def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
+            return "undefined" if value is None else f"{value:.6g}"
+
+        per_class = rich_table("Per class", ("Class", "Loss A", "Loss B", "Δ", "Δ 95% CI"), [
+            [item["class"], short(item["loss_a"]), short(item["loss_b"]), short(item["delta"]),
+             "undefined" if item["delta_ci95"] is None else
+             f"[{short(item['delta_ci95'][0])}, {short(item['delta_ci95'][1])}]"]
+            for item in fields["per_class"]])
+        per_class.caption = "6 significant digits (-f json has them all)"
+        per_class.caption_justify = "left"
+        tables.append(per_class)
+    return tables
 
 
 def print_whole(out: TextIO, renderables: Sequence[Any]) -> None:
