@@ -168,6 +168,7 @@ def test_metavars(monkeypatch: pytest.MonkeyPatch) -> None:
                   "--focal-gamma G", "--focal-alpha A", "--max-loss X", "--min-loss X",
                   "--baseline FILE", "--tolerance FRACTION", "--top K", "--threshold T",
                   "-r, --reduction <mean|sum|none|rows|weighted-mean>", "--dtype <float64|float32>",
-                  "--like <torch|keras|sklearn|xgboost|lightgbm|catboost|spark>", "--input-format <csv|tsv|json|jsonl>",
+                  "--like <torch|keras|sklearn|xgboost|lightgbm|catboost|spark>",
+                  "--input-format <csv|tsv|json|jsonl>",
                   "-f, --format <auto|table|json|csv|plain>"):
         assert re.search(rf"^  {re.escape(shown)}(  |$)", page, re.MULTILINE), shown
