@@ -8,8 +8,8 @@ element, so callers can point at the line it came from.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -43,8 +43,7 @@ class DType(StrEnum):
 LOG_CLAMP = -100.0  # PyTorch clamps each log term of BCELoss at -100
 
 
-@dataclass(frozen=True)
-class Floor:
+class Floor(NamedTuple):
     """How XGBoost, LightGBM, CatBoost and Spark keep log(0) finite: not by clipping p, but
     by giving each log term whose argument (p, or 1 − p as computed) is at most `eps` the
     fixed loss `cost` (−log eps in the library's precision; inf: no floor at all), and,
