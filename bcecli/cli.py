@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
-from bcecli.commands import Evaluation, InputOptions
+from bcecli.commands import Evaluation, InputOptions, Pictures
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
@@ -132,6 +132,19 @@ class Base(StrEnum):
     E = "e"
 
 
+class ReportFormat(StrEnum):
+    HTML = "html"
+    MD = "md"
+
+
+class PlotKind(StrEnum):
+    RELIABILITY = "reliability"
+    HIST = "hist"
+    ROC = "roc"
+    PR = "pr"
+    SLICES = "slices"
+
+
 class DecimalMark(StrEnum):
     POINT = "."
     COMMA = ","
@@ -217,6 +230,24 @@ Baseline = Annotated[str | None, typer.Option(
 Tolerance = Annotated[float | None, typer.Option(
     metavar="FRACTION", help="With --baseline: exit 1 when the loss is worse by more than "
     "FRACTION (0.05 = 5%).  [default: 0]", show_default=False)]
+ReportOption = Annotated[str | None, typer.Option(
+    "--report", metavar="PATH", help="Also write a report to PATH: HTML (.html: charts as "
+    "inline SVG, no script, opens offline) or Markdown (.md: tables and Mermaid charts, for "
+    "$GITHUB_STEP_SUMMARY). stdout is unchanged.")]
+ReportFormatOption = Annotated[ReportFormat | None, typer.Option(
+    "--report-format", help="The report's format.  [default: from PATH's extension]",
+    show_default=False)]
+PlotOption = Annotated[str | None, typer.Option(
+    "--plot", metavar="PATH.svg", help="Also write one chart (--plot-kind) to PATH.svg.")]
+PlotKindOption = Annotated[PlotKind | None, typer.Option(
+    "--plot-kind", help="The chart of --plot: reliability and roc and pr need --metrics, "
+    "hist --hist, slices --by.  [default: reliability]", show_default=False)]
+
+
+def pictures(report: str | None, report_format: ReportFormat | None, plot: str | None = None,
+             plot_kind: PlotKind | None = None) -> Pictures:
+    return Pictures(report, report_format.value if report_format else None, plot,
+                    plot_kind.value if plot_kind else None)
 
 
 @app.command(cls=BceCommand)
@@ -297,6 +328,10 @@ def compute(
         show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
+    plot: PlotOption = None,
+    plot_kind: PlotKindOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -314,7 +349,8 @@ def compute(
         gates=Gates(max_loss, min_loss, baseline, tolerance), partial=partial, top=top,
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
-                              base.value if base else None, negative_sampling_rate))
+                              base.value if base else None, negative_sampling_rate),
+        pictures=pictures(report, report_format, plot, plot_kind))
 
 
 @app.command(cls=BceCommand)
@@ -337,6 +373,8 @@ def compare(
     decimal: DecimalOption = DecimalMark.POINT,
     format: FormatOption = Format.AUTO,
     json_: JsonOption = False,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -349,7 +387,8 @@ def compare(
                               header, input_format, skip_missing, no_progress, pos_label,
                               decimal.value, id_col),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
-        pos_weight=pos_weight, label_smoothing=label_smoothing)
+        pos_weight=pos_weight, label_smoothing=label_smoothing,
+        pictures=pictures(report, report_format))
 
 
 @app.command(cls=BceCommand)
@@ -399,6 +438,8 @@ def diff(
     max_regression: Annotated[float | None, typer.Option(
         metavar="X", help="CI gate: exit 1 when B is worse than A by more than X beyond "
         "noise: the lower end of Δ's 95% interval is above X.")] = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -416,7 +457,7 @@ def diff(
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        max_regression=max_regression)
+        max_regression=max_regression, pictures=pictures(report, report_format))
 
 
 @app.command(cls=BceCommand)
@@ -431,10 +472,15 @@ def merge(
     min_loss: MinLoss = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
+    plot: PlotOption = None,
+    plot_kind: PlotKindOption = None,
 ) -> int:
     """Merge shards' partial results (--partial).
 
     The result is that of one run over all the shards' data.
     """
     return commands.merge(ctx.obj, parts, fmt=format, json_=json_,
-                          gates=Gates(max_loss, min_loss, baseline, tolerance))
+                          gates=Gates(max_loss, min_loss, baseline, tolerance),
+                          pictures=pictures(report, report_format, plot, plot_kind))

@@ -124,12 +124,63 @@ class Evaluation:
         return 2.0 if self.base == "2" else None
 
 
+@dataclass(repr=False, eq=False)
+class Pictures:
+    """`--report PATH`, `--report-format`, `--plot PATH.svg`, `--plot-kind`: files written
+    beside the result on stdout, from the JSON it prints (`bcecli.report`, imported only
+    when one is asked for)."""
+
+    report: str | None = None
+    report_format: str | None = None
+    plot: str | None = None
+    plot_kind: str | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self.report is not None or self.plot is not None
+
+    def check(self, reduction: Reduction = Reduction.MEAN) -> None:
+        """Refuse what cannot be written, before any input is read."""
+        if self.report_format is not None and self.report is None:
+            raise UsageError("--report-format needs --report")
+        if self.plot_kind is not None and self.plot is None:
+            raise UsageError("--plot-kind needs --plot")
+        if not self.asked:
+            return
+        if not reduction.single:
+            raise UsageError(f"--report and --plot summarise a reduced loss: not with "
+                             f"-r {reduction}", hint="--hist draws the per-sample losses")
+        from bcecli.report import check_plot, report_format
+
+        if self.report is not None:
+            self.report_format = report_format(self.report, self.report_format)
+        if self.plot is not None:
+            self.plot_kind = check_plot(self.plot, self.plot_kind)
+
+    def write(self, json_text: str) -> None:
+        """Write what was asked from the result's JSON text; every chart is drawn before
+        the first file is written, so a missing one leaves no file behind."""
+        if not self.asked:
+            return
+        from bcecli import report
+
+        result = report.result_of(json_text)
+        files = []
+        if self.plot is not None and self.plot_kind is not None:
+            files.append((self.plot, report.chart(self.plot_kind, result).svg()))
+        if self.report is not None and self.report_format is not None:
+            files.append((self.report, report.render(result, self.report_format)))
+        for path, text in files:
+            report.write(path, text)
+
+
 def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             reduction: Reduction | None, dtype: DType | None, eps: float | None,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
-            hist: bool, evaluation: Evaluation | None = None) -> ExitStatus:
+            hist: bool, evaluation: Evaluation | None = None,
+            pictures: Pictures | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
@@ -149,6 +200,11 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
+    pictures = pictures or Pictures()
+    pictures.check(reduction)
+    if partial and pictures.asked:
+        raise UsageError("--partial prints a shard's totals: give --report and --plot to "
+                         "bce merge")
     if partial and evaluation.bootstrap is not None and inputs.id_col is None:
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
@@ -208,14 +264,17 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         dtype=dtype, sources=sources(plan, streamed),
         settings=settings.fields() | evaluation.fields(), checks=gates.fields(),
         gates=gates.evaluate(loss),
-        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}))
+        extra=diagnostics.report(plan.predictions.column_names, pictures.asked)
+        if diagnostics else {}), pictures)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             class_weights: str | None, pos_weight: str | None,
-            label_smoothing: float) -> ExitStatus:
+            label_smoothing: float, pictures: Pictures | None = None) -> ExitStatus:
     """`bce compare`: the loss under each library's conventions, in one pass."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    pictures = pictures or Pictures()
+    pictures.check()
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing)
     functions = [c.function(logits=logits, pos_weight=settings.pos_weight,
@@ -235,9 +294,15 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                           c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
-    output.comparison(rows, count=totals[0].count,
-                      shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
-                      from_logits=logits, sources=sources(plan, streamed))
+    shape = shape_of(totals[0].count, plan.classes, plan.predictions.flat)
+    if pictures.asked:
+        from bcecli.render import comparison_fields, json_text
+
+        pictures.write(json_text(comparison_fields(rows, count=totals[0].count, shape=shape,
+                                                   from_logits=logits,
+                                                   sources=sources(plan, streamed))))
+    output.comparison(rows, count=totals[0].count, shape=shape, from_logits=logits,
+                      sources=sources(plan, streamed))
     return ExitStatus.OK
 
 
@@ -245,7 +310,7 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
          reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
          focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
          pos_weight: str | None, label_smoothing: float,
-         max_regression: float | None) -> ExitStatus:
+         max_regression: float | None, pictures: Pictures | None = None) -> ExitStatus:
     """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
     interval, the rows B does better and worse on, and the `--max-regression` gate."""
     from bcecli.diff import Diff, check_regression, regression_gate
@@ -256,6 +321,8 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
     check_regression(max_regression)
+    pictures = pictures or Pictures()
+    pictures.check()
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
@@ -276,6 +343,10 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
                **settings.fields()}
     if gate is not None:
         fields |= {"max_regression": max_regression, "passed": gate.held}
+    if pictures.asked:
+        from bcecli.render import json_text
+
+        pictures.write(json_text(fields))
     try:
         output.diff(fields, gate)
         sys.stdout.flush()
@@ -288,12 +359,14 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
-          gates: Gates) -> ExitStatus:
+          gates: Gates, pictures: Pictures | None = None) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     gates.check_options()  # before any part is read: a typo fails fast
+    pictures = pictures or Pictures()
+    pictures.check()
     combined, state = shards.merge(parts, diagnostics_of)
     gates = gates.check(combined.reduction)
     loss = combined.total.result(combined.reduction, combined.dtype)
@@ -305,7 +378,8 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
         settings=combined.settings.fields() | rate, checks=gates.fields(),
-        gates=gates.evaluate(loss), extra=state.report(labels) if state else {}))
+        gates=gates.evaluate(loss), extra=state.report(labels, pictures.asked) if state else {}),
+        pictures)
 
 
 def diagnostics_of(part: Partial) -> Diagnostics | None:
@@ -321,8 +395,11 @@ def diagnostics_of(part: Partial) -> Diagnostics | None:
         class_weights=part.settings.class_weights))
 
 
-def report(output: Output, result: Result) -> ExitStatus:
-    """Write the result, say which gates failed, and choose the exit code."""
+def report(output: Output, result: Result, pictures: Pictures | None = None) -> ExitStatus:
+    """Write the report and chart asked for, then the result; say which gates failed, and
+    choose the exit code."""
+    if pictures is not None and pictures.asked:
+        pictures.write(result.json_object())
     note = output.unprinted(result)
     if note:
         print(note, file=sys.stderr)

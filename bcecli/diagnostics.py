@@ -281,8 +281,9 @@ class Diagnostics:
         self.worst = [items[i] for i in order.tolist()]
         self.worst_losses = merged[order]
 
-    def report(self, labels: tuple[str, ...]) -> dict[str, Any]:
-        """The JSON keys for what was asked."""
+    def report(self, labels: tuple[str, ...], curves: bool = False) -> dict[str, Any]:
+        """The JSON keys for what was asked (`curves`: a report or chart draws the ROC
+        and PR curves, which `--metrics` then gives too)."""
         out: dict[str, Any] = {}
         if self.options.top:
             out["top"] = [{"where": where, "prediction": p, "target": y, "loss": loss}
@@ -298,7 +299,7 @@ class Diagnostics:
             out["histogram"] = {"edges": list(HISTOGRAM_EDGES),
                                 "counts": [int(c) for c in self.counts]}
         if self.metrics is not None:
-            out["metrics"] = self.metrics.result()
+            out["metrics"] = self.metrics.result(curves)
         return out
 
 
@@ -345,8 +346,9 @@ class Metrics:
             self.bootstrap.observe(keys if p.ndim == 1 else keys[:, np.newaxis], p, y, losses, w)
         self.rows += len(p)
 
-    def result(self) -> dict[str, Any]:
-        """The JSON of `--metrics` (the table renders the same dict)."""
+    def result(self, curves: bool = False) -> dict[str, Any]:
+        """The JSON of `--metrics` (the table renders the same dict); with `curves`, the
+        ROC and PR curves last (`ScoreSketch.curves`; null where undefined)."""
         options = self.options
         sums = self.sums.result(options.reduction, options.base)
         out: dict[str, Any] = {"threshold": self.sums.threshold}
@@ -372,6 +374,12 @@ class Metrics:
                                 "keys": "id" if options.by_id else "position"} | {
                 f"{name}_ci95": None if interval is None else list(interval)
                 for name, interval in intervals.items()}
+        if curves:
+            drawn = self.sketch.curves()
+            out["roc_curve"] = None if drawn.roc is None else \
+                {"fpr": drawn.roc[0], "tpr": drawn.roc[1]}
+            out["pr_curve"] = None if drawn.pr is None else \
+                {"recall": drawn.pr[0], "precision": drawn.pr[1]}
         return out
 
     def section_names(self) -> list[str]:

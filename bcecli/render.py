@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from bcecli.gates import Gate
 
 PREVIEW_ROWS = 10
-BAR = 16  # cells of a reliability bar at a mean label of 1
+BAR = 16  # cells of a reliability bar at a mean label of 1, where the terminal has room
 # table columns never wrapped or cut
 NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI"})
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
@@ -103,6 +103,11 @@ class Result:
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
                 **self.settings, **self.checks, "passed": self.passed, **self.extra}
         return json_text(rest)[1:]
+
+    def json_object(self) -> str:
+        """The JSON object `-f json` prints for a reduced loss (a report reads it back)."""
+        assert self.loss is not None, "-r none and -r rows stream their losses"
+        return '{"loss": ' + format_json_number(self.loss) + ", " + self.json_fields()
 
 
 @dataclass(repr=False, eq=False)
@@ -411,9 +416,8 @@ class Output:
         if self.held:
             self.out.writelines(self.held)
         if self.fmt is Format.JSON:
-            opening = "], " if result.loss is None else \
-                '{"loss": ' + format_json_number(result.loss) + ", "
-            self.out.write(opening + result.json_fields() + "\n")
+            self.out.write(("], " + result.json_fields() if result.loss is None else
+                            result.json_object()) + "\n")
         elif self.fmt is Format.PLAIN and result.loss is not None:
             self.out.write(format_float(result.loss) + "\n")
         elif self.fmt is Format.CSV and result.loss is not None:
@@ -439,13 +443,9 @@ class Output:
                    from_logits: bool, sources: dict[str, Any]) -> None:
         """`bce compare`: one row per convention, with what sets it apart."""
         if self.fmt is Format.JSON:
-            conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
-                                          "dtype": r.dtype, "differs": r.differs,
-                                          "per_class_mean": r.per_class_mean} for r in rows}
-            losses = ", ".join(f'"{r.convention}": {json_text(r.loss)}' for r in rows)
-            rest = json_text({"conventions": conventions, "count": count, "shape": list(shape),
-                              "from_logits": from_logits, **sources})
-            self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
+            self.out.write(json_text(comparison_fields(
+                rows, count=count, shape=shape, from_logits=from_logits, sources=sources))
+                + "\n")
         elif self.fmt is Format.PLAIN:
             self.out.writelines(f"{r.convention}\t{shown_loss(r.loss, 'refused')}\n" for r in rows)
         elif self.fmt is Format.CSV:
@@ -481,6 +481,16 @@ class Output:
                 + "\n")
         else:
             print_whole(self.out, diff_tables(fields, gate))
+
+
+def comparison_fields(rows: list[ComparisonRow], *, count: int, shape: tuple[int, ...],
+                      from_logits: bool, sources: dict[str, Any]) -> dict[str, Any]:
+    """`bce compare`'s JSON keys: the losses, each convention's details, what was read."""
+    return {"losses": {r.convention: r.loss for r in rows},
+            "conventions": {r.convention: {"loss": r.loss, "reduction": r.reduction,
+                                           "dtype": r.dtype, "differs": r.differs,
+                                           "per_class_mean": r.per_class_mean} for r in rows},
+            "count": count, "shape": list(shape), "from_logits": from_logits, **sources}
 
 
 def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
@@ -595,7 +605,8 @@ def column_text(fed: str | int | list[str | int]) -> str:
     return repr(fed) if isinstance(fed, str) else f"column {fed}"
 
 
-def rich_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str | Location]],
+def rich_table(title: str, columns: tuple[str, ...],
+               rows: Sequence[Sequence[str | Location | Bar]],
                header: bool = True) -> Any:
     """A titled Rich table of text rows; every extra table bce prints is one of these.
     Columns of numbers are never wrapped or cut (no digit lost): others give way."""
@@ -664,12 +675,32 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
     return tables
 
 
+class Bar:
+    """A horizontal bar for a share in [0, 1] of its column's width: as wide as `most`
+    cells where the terminal has room, narrower where it has not, never wrapped (every
+    bar of a column is drawn to the same scale). `least`: a bar of any share shows."""
+
+    def __init__(self, share: float, most: int, least: int = 0) -> None:
+        self.share, self.most, self.least = share, most, least
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        return Measurement(min(4, self.most), self.most)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        from rich.text import Text
+
+        width = min(options.max_width, self.most)
+        yield Text("█" * max(self.least, round(width * self.share)), no_wrap=True)
+
+
 def histogram(data: dict[str, Any]) -> Any:
     """Per-sample losses as horizontal bars, one row per bin with any samples."""
     edges, counts = data["edges"], data["counts"]
     most = max(counts) or 1
     return rich_table("Per-sample losses", ("Losses", "Bar", "Count"), [
-        [f"[{low:g}, {high:g})", "█" * max(1, round(40 * count / most)), str(count)]
+        [f"[{low:g}, {high:g})", Bar(count / most, 40, least=1), str(count)]
         for low, high, count in zip(edges, edges[1:], counts, strict=False) if count],
         header=False)
 
@@ -685,14 +716,14 @@ def metric_tables(metrics: dict[str, Any]) -> list[Any]:
         return value if isinstance(value, str) else format_float(value)
 
     rows = [[key.replace("_", " "), shown(value)] for key, value in metrics.items()
-            if key not in ("calibration_bins", "bootstrap")]
+            if key not in ("calibration_bins", "bootstrap", "roc_curve", "pr_curve")]
     if "bootstrap" in metrics:
         rows += [[f"{key.removesuffix('_ci95').replace('_', ' ')} ci95 (bootstrap)", shown(value)]
                  for key, value in metrics["bootstrap"].items() if key.endswith("_ci95")]
-    bins = [[f"[{b['lower']:.4g}, {b['upper']:.4g}{']' if b['upper'] == 1 else ')'}",
+    bins = [[f"[{b['lower']:.3g}, {b['upper']:.3g}{']' if b['upper'] == 1 else ')'}",
              str(b["count"]), rounded(b["mean_prediction"]), rounded(b["mean_label"]),
              "" if b["label_ci95"] is None else "–".join(map(rounded, b["label_ci95"])),
-             "" if b["mean_label"] is None else "█" * round(BAR * b["mean_label"])]
+             "" if b["mean_label"] is None else Bar(b["mean_label"], BAR)]
             for b in metrics["calibration_bins"] if b["count"]]
     return [rich_table("Metrics", ("Metric", "Value"), rows, header=False),
             rich_table(f"Reliability ({metrics['binning']})",
