@@ -139,8 +139,10 @@ class Pictures:
     def asked(self) -> bool:
         return self.report is not None or self.plot is not None
 
-    def check(self, reduction: Reduction = Reduction.MEAN) -> None:
-        """Refuse what cannot be written, before any input is read."""
+    def check(self, reduction: Reduction = Reduction.MEAN,
+              given: dict[str, bool] | None = None) -> None:
+        """Refuse what cannot be written, before any input is read (`given`: which options
+        that charts need were given, where that is known before reading)."""
         if self.report_format is not None and self.report is None:
             raise UsageError("--report-format needs --report")
         if self.plot_kind is not None and self.plot is None:
@@ -155,7 +157,7 @@ class Pictures:
         if self.report is not None:
             self.report_format = report_format(self.report, self.report_format)
         if self.plot is not None:
-            self.plot_kind = check_plot(self.plot, self.plot_kind)
+            self.plot_kind = check_plot(self.plot, self.plot_kind, given or {})
 
     def write(self, json_text: str) -> None:
         """Write what was asked from the result's JSON text; every chart is drawn before
@@ -201,7 +203,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
     pictures = pictures or Pictures()
-    pictures.check(reduction)
+    pictures.check(reduction, {"--metrics": metrics, "--hist": hist})
     if partial and pictures.asked:
         raise UsageError("--partial prints a shard's totals: give --report and --plot to "
                          "bce merge")

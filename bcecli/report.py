@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, NoReturn
 
 from bcecli.errors import InputError, OutputError, UsageError, format_float, shown_path
 from bcecli.svg import Chart, tick_text
@@ -47,11 +47,20 @@ def report_format(path: str, given: str | None) -> str:
                      hint="end it in .html or .md, or give --report-format html|md")
 
 
-def check_plot(path: str, kind: str | None) -> str:
-    """`--plot PATH.svg` with its kind (reliability when not given)."""
+def check_plot(path: str, kind: str | None, given: dict[str, bool]) -> str:
+    """`--plot PATH.svg` with its kind (reliability when not given), refused early when
+    `given` says the option its data needs is not (`chart` checks the data itself)."""
     if not path.lower().endswith(".svg"):
         raise UsageError(f"--plot {shown_path(path)}: bce draws SVG: name the file .svg")
-    return kind or "reliability"
+    kind = kind or "reliability"
+    if not given.get(NEEDS[kind][0], True):
+        missing(kind)
+    return kind
+
+
+def missing(kind: str) -> NoReturn:
+    option, why = NEEDS[kind]
+    raise UsageError(f"--plot-kind {kind}: {why}", hint=f"add {option}")
 
 
 def result_of(json_text: str) -> dict[str, Any]:
@@ -134,7 +143,8 @@ def sections(result: dict[str, Any]) -> list[Section]:
 def headline(result: dict[str, Any]) -> Section:
     """The loss (or Δ), the settings, the inputs and the columns used."""
     if "conventions" in result:
-        title = f"Binary cross-entropy of {result['count']} values, {len(result['conventions'])} ways"
+        title = (f"Binary cross-entropy of {result['count']} values, "
+                 f"{len(result['conventions'])} ways")
     elif "delta" in result:
         title = "Binary cross-entropy, model B against model A"
     else:
@@ -147,8 +157,6 @@ def headline(result: dict[str, Any]) -> Section:
             rows.append(["input", "logits (sigmoid applied)" if value else "probabilities"])
         elif key == "passed":
             rows.append(["gates", "passed" if value else "FAILED"])
-        elif key == "shape":
-            rows.append([key, " × ".join(map(str, value))])
         elif key == "columns":
             rows.append([key, ", ".join(f"{role} ← {fed!r}" for role, fed in value.items()
                                         if fed is not None)])
@@ -235,12 +243,11 @@ def bin_text(low: float, high: float, closed: bool = False) -> str:
 
 def chart(kind: str, result: dict[str, Any]) -> Chart:
     """The chart of `kind`; a usage error naming the option when its data is missing."""
-    option, why = NEEDS[kind]
     metrics = result.get("metrics") or {}
     data = metrics if kind in ("reliability", "roc", "pr") else result.get(
         "histogram" if kind == "hist" else "slices")
     if not data:
-        raise UsageError(f"--plot-kind {kind}: {why}", hint=f"add {option}")
+        missing(kind)
     if kind in ("roc", "pr") and not metrics.get(f"{kind}_curve"):
         raise InputError(f"no {'ROC' if kind == 'roc' else 'precision-recall'} curve: the "
                          "targets hold " + ("one class only" if kind == "roc" else
@@ -361,8 +368,9 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.3em 0}
 th,td{padding:3px 10px;border-bottom:1px solid #e7e7e7;text-align:left;vertical-align:top}
 th{background:#f7f8fa}
 td:first-child{font-weight:600}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:16px}
-figure{margin:0}svg{width:100%;height:auto;display:block}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,500px),1fr));
+gap:16px}
+figure{margin:0;max-width:720px}svg{width:100%;height:auto;display:block}
 .note{color:#555;font-size:.92em}
 .pass{color:#176b2c;font-weight:600}.fail{color:#b00020;font-weight:700}
 @media (max-width:600px){main{padding:8px 10px}body{font-size:14px}th,td{padding:2px 5px}
