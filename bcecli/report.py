@@ -371,6 +371,8 @@ td:first-child{font-weight:600}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,500px),1fr));
 gap:16px}
 figure{margin:0;max-width:720px}svg{width:100%;height:auto;display:block}
+figcaption{font-size:.9em;font-style:italic;color:#444;margin:.2em 0 .6em}
+td:first-child{white-space:nowrap}
 .note{color:#555;font-size:.92em}
 .pass{color:#176b2c;font-weight:600}.fail{color:#b00020;font-weight:700}
 @media (max-width:600px){main{padding:8px 10px}body{font-size:14px}th,td{padding:2px 5px}
@@ -390,8 +392,7 @@ def html(result: dict[str, Any]) -> str:
         parts.append(f'<section id="{section.key}">\n<h2>{escape(section.title)}</h2>')
         if section.charts:
             parts.append('<div class="charts">' + "".join(
-                f"<figure>{chart(kind, result).svg(standalone=False)}</figure>"
-                for kind in section.charts) + "</div>")
+                figure(chart(kind, result)) for kind in section.charts) + "</div>")
         parts += [html_table(table) for table in section.tables]
         if section.note:
             parts.append(f'<p class="note">{escape(section.note)}</p>')
@@ -399,6 +400,12 @@ def html(result: dict[str, Any]) -> str:
     parts += ['<p class="note">Written by bce. Every number is the one <code>--json</code> '
               "prints with the same options.</p>", "</main>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+def figure(drawn: Chart) -> str:
+    """A chart and its caption, as HTML text beneath it."""
+    return f"<figure>{drawn.svg(standalone=False)}<figcaption>{escape(drawn.caption)}" \
+        "</figcaption></figure>"
 
 
 def html_table(table: Table) -> str:

@@ -108,12 +108,14 @@ class Chart:
                                 size=size))
 
     def svg(self, standalone: bool = True) -> str:
-        """The chart as an SVG document ending in a newline: `standalone` names SVG's
-        namespace, which a file needs and HTML's inline `<svg>` does not."""
+        """The chart as an SVG document ending in a newline. A `standalone` file names
+        SVG's namespace and holds the caption; HTML's inline `<svg>` needs neither (the
+        page sets the caption as text, which stays readable on a phone)."""
         left, right = LEFT, WIDTH - RIGHT
         top, bottom = TOP, HEIGHT - BOTTOM
-        caption = wrapped(self.caption, 100)
-        height = HEIGHT + CAPTION_LINE * max(len(caption) - 2, 0)
+        caption = wrapped(self.caption, 100) if standalone else []
+        height = HEIGHT + CAPTION_LINE * max(len(caption) - 2, 0) if standalone else \
+            HEIGHT - BOTTOM + 50
         namespace = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
         parts = [f'<svg{namespace} viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
                  f'height="{height}" role="img">',
