@@ -25,6 +25,7 @@ from bcecli.svg import Chart, tick_text
 FORMATS = {".html": "html", ".htm": "html", ".md": "md"}
 KINDS = ("reliability", "hist", "roc", "pr", "slices")
 SHOWN_SLICES = 12  # bars of the slices chart; its table has them all
+ROWS_SHOWN = 100  # rows of a table of --top, slices, classes or checks (the JSON has all)
 MERMAID_POINTS = 21  # points of a curve in Markdown: a subset of the JSON's
 SECTIONS = ("metrics", "histogram", "per_class", "slices", "top", "checks", "conventions",
             "losses")  # keys with sections of their own, not the headline's
@@ -130,7 +131,11 @@ def sections(result: dict[str, Any]) -> list[Section]:
                                ("slices", "Slices, worst first", ["slices"]),
                                ("top", "Worst samples", []), ("checks", "Checks", [])):
         if isinstance(result.get(key), list) and result[key]:
-            out.append(Section(key, title, [records(result[key], key)], charts))
+            table = records(result[key][:ROWS_SHOWN], key)
+            if len(result[key]) > ROWS_SHOWN:
+                table.caption = (f"The first {ROWS_SHOWN} of {len(result[key])} "
+                                 "(--json has them all).")
+            out.append(Section(key, title, [table], charts))
     if "conventions" in result:
         out.append(Section("conventions", "Conventions: one input, each library's loss", [
             Table(("Convention", "Loss", "Reduction", "dtype", "What differs"), [
@@ -454,7 +459,7 @@ def md_table(table: Table) -> str:
     lines = ["| " + " | ".join(table.columns) + " |",
              "|" + " --- |" * len(table.columns)]
     lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in table.rows]
-    return "\n".join(lines)
+    return "\n".join(lines) + (f"\n\n_{table.caption}_" if table.caption else "")
 
 
 def md_cell(value: Cell) -> str:

@@ -218,6 +218,15 @@ def test_reports_of_diff_compare_and_merge(bce: Run, files: Files) -> None:
     ET.fromstring(Path("m.svg").read_text())
 
 
+def test_long_tables_show_their_first_rows(bce: Run, files: Files) -> None:
+    files(d__csv=data_csv(300))
+    result = run_json(bce, "compute", "d.csv", "--top", "250", "--report", "r.html")
+    parsed = check_html(Path("r.html").read_text(), result)
+    assert {key for _, key, _ in parsed.numbers if key.startswith("top.")} == \
+        {f"top.{i}.{column}" for i in range(100) for column in ("prediction", "target", "loss")}
+    assert "The first 100 of 250 (--json has them all)." in Path("r.html").read_text()
+
+
 def test_slices_and_checks_render_as_tables_and_a_chart() -> None:
     from bcecli import report
 
