@@ -23,7 +23,6 @@ from bcecli.errors import InputError, OutputError, UsageError, format_float, sho
 from bcecli.svg import Chart, tick_text
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md"}
-KINDS = ("reliability", "hist", "roc", "pr", "slices")
 SHOWN_SLICES = 12  # bars of the slices chart; its table has them all
 ROWS_SHOWN = 100  # rows of a table of --top, slices, classes or checks (the JSON has all)
 MERMAID_POINTS = 21  # points of a curve in Markdown: a subset of the JSON's

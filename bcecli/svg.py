@@ -101,12 +101,6 @@ class Chart:
                 f'H{x1}M{x0},{coordinate(y1)}H{x1}" stroke="{COLOURS[colour]}" '
                 f'stroke-width="1.5" fill="none"/>')
 
-    def text(self, x: float, y: float, words: str, *, anchor: str = "start",
-             colour: str = "ink", size: int = 12) -> None:
-        """Text at a data point."""
-        self.marks.append(label(self.x(x), self.y(y), words, anchor=anchor, colour=colour,
-                                size=size))
-
     def svg(self, standalone: bool = True) -> str:
         """The chart as an SVG document ending in a newline. A `standalone` file names
         SVG's namespace and holds the caption; HTML's inline `<svg>` needs neither (the
