@@ -130,7 +130,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
-    gates = gates.check(reduction)
+    gates = gates.check(reduction, metrics)
     if partial and (not reduction.single or gates.asked or json_
                     or fmt is not Format.AUTO or top or metrics or hist):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
@@ -194,9 +194,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
         dtype=dtype, sources=sources(plan, streamed),
-        settings=settings.fields() | evaluation.fields(), checks=gates.fields(),
-        gates=gates.evaluate(loss),
-        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}))
+        settings=settings.fields() | evaluation.fields(), gate_options=gates.fields(),
+        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}), gates)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
@@ -232,20 +231,22 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
-    gates.check_options()  # before any part is read: a typo fails fast
+    gates.check_options(metrics=None)  # before any part is read: a typo fails fast
     combined = shards.merge(parts)
-    gates = gates.check(combined.reduction)
+    gates = gates.check(combined.reduction, metrics=None)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
     return report(output, Result(
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
-        settings=combined.settings.fields(), checks=gates.fields(), gates=gates.evaluate(loss)))
+        settings=combined.settings.fields(), gate_options=gates.fields()), gates)
 
 
-def report(output: Output, result: Result) -> ExitStatus:
-    """Write the result, say which gates failed, and choose the exit code."""
+def report(output: Output, result: Result, gates: Gates) -> ExitStatus:
+    """Judge the gates on the numbers the result prints, write it, say which gates failed,
+    and choose the exit code."""
+    result.gates = gates.evaluate(result.numbers)
     note = output.unprinted(result)
     if note:
         print(note, file=sys.stderr)
