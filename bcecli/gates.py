@@ -127,8 +127,8 @@ class Check:
         value, bounds = number_or_none(holder.get(name)), holder.get(f"{name}_bounds")
         bounds = None if bounds is None else (float(bounds[0]), float(bounds[1]))
         compare = OPERATORS[self.op]
-        tested = (value,) if bounds is None else (value, *bounds)
-        held = value is not None and all(compare(v, self.number) for v in tested)
+        tested = [] if value is None else [value, *(bounds or ())]
+        held = bool(tested) and all(compare(v, self.number) for v in tested)
         return Gate(self.expression, self.option, value, held,
                     "" if held else self.failure(value, bounds), bounds)
 

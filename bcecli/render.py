@@ -106,7 +106,8 @@ class Result:
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
                 **self.settings, **self.gate_options,
-                "checks": [gate.to_json() for gate in self.gates], "passed": self.passed, **self.extra}
+                "checks": [gate.to_json() for gate in self.gates], "passed": self.passed,
+                **self.extra}
         return json_text(rest)[1:]
 
 
