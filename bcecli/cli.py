@@ -200,15 +200,19 @@ FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 MaxLoss = Annotated[float | None, typer.Option(
-    metavar="X", help="CI gate: exit 1 when the reduced loss is above X.")]
+    metavar="X", help="CI gate: exit 1 when the reduced loss is above X (--check 'loss <= "
+    "X').")]
 MinLoss = Annotated[float | None, typer.Option(
-    metavar="X", help="CI gate: exit 1 when the reduced loss is below X (suspiciously good: "
-    "label leakage?).")]
+    metavar="X", help="CI gate: exit 1 when the reduced loss is below X (--check 'loss >= X'; "
+    "suspiciously good: label leakage?).")]
 CheckOption = Annotated[list[str] | None, typer.Option(
     "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER holds "
-    "on the number printed, e.g. 'auc > 0.7'. OP: <, <=, >, >=. METRIC: loss, ne, "
-    "calibration, auc, ap, ece, mce, brier, accuracy (those need --metrics) or metrics.KEY.",
+    "on the number printed, e.g. 'auc > 0.7'. OP: <, <=, >, >=. METRIC: loss, or with "
+    "--metrics ne, calibration, auc, ap, ece, mce, brier, accuracy or metrics.KEY.",
     show_default=False)]
+LossCheck = Annotated[list[str] | None, typer.Option(
+    "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless 'loss OP NUMBER' holds, "
+    "e.g. 'loss < 0.7'. OP: <, <=, >, >=.", show_default=False)]
 Baseline = Annotated[str | None, typer.Option(
     metavar="FILE", help="CI gate: a saved `bce compute ... --json` result to compare with.")]
 Tolerance = Annotated[float | None, typer.Option(
@@ -359,7 +363,7 @@ def merge(
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
     min_loss: MinLoss = None,
-    check: CheckOption = None,
+    check: LossCheck = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
 ) -> int:

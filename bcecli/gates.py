@@ -40,9 +40,9 @@ SHORT_NAMES = {"loss": "loss", "ne": "metrics.normalized_entropy",
 METRIC_KEYS = ("threshold", "accuracy", "brier", "roc_auc", "average_precision", "ece", "mce",
                "normalized_entropy", "relative_information_gain", "calibration",
                "mean_prediction", "mean_label", "prior_entropy")
-EXPRESSION = re.compile(r"\s*(?:(each)\s*:)?\s*([^<>=]*?)\s*(<=|>=|<|>)\s*(.*?)\s*", re.DOTALL)
-NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)",
-                    re.IGNORECASE)
+# Patterns, compiled by `re` only when a check is given (start-up time).
+EXPRESSION = r"(?s)\s*(?:(each)\s*:)?\s*([^<>=]*?)\s*(<=|>=|<|>)\s*(.*?)\s*"
+NUMBER = r"(?i)[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)"
 CHECK_HINT = ("a check is [each:]METRIC OP NUMBER; OP: <, <=, > or >=; METRIC: "
               + ", ".join(SHORT_NAMES) + " or metrics.KEY, KEY: " + ", ".join(METRIC_KEYS))
 # What the shorthands say when they fail, after "loss X".
@@ -69,7 +69,7 @@ class Gate:
                 **bounds, "option": self.option}
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Check:
     """`[each:]METRIC OP NUMBER`: a gate on one number of the result (`each:`, on every
     slice's). `verdict` judges it on a dict of numbers: the result's, or a slice's."""
@@ -86,7 +86,7 @@ class Check:
         def refuse(what: str) -> UsageError:
             return UsageError(f"--check {text!r}: {what}", hint=CHECK_HINT)
 
-        found = EXPRESSION.fullmatch(text)
+        found = re.fullmatch(EXPRESSION, text)
         if found is None:
             raise refuse("not METRIC OP NUMBER (OP: <, <=, > or >=)")
         each, metric, op, number = found.groups()
@@ -96,7 +96,7 @@ class Check:
             raise refuse(f"no number after {op}")
         if number[0] in "<>=":  # `auc >> 0.7`, `auc <== 0.7`
             raise refuse("not METRIC OP NUMBER (OP: <, <=, > or >=)")
-        if not NUMBER.fullmatch(number):
+        if not re.fullmatch(NUMBER, number):
             raise refuse(f"{number!r} is not a number")
         value = float(number)
         if math.isnan(value):
@@ -186,11 +186,12 @@ class Gates:
                 raise UsageError(f"--check {text!r}: each: needs --by (a check on every "
                                  "slice), which bce does not have yet",
                                  hint="drop each: to check the whole input")
+            if check.key != "loss" and metrics is None:
+                raise UsageError(f"--check {text!r} reads --metrics, which bce merge does not "
+                                 "report")
             if check.key != "loss" and not metrics:
-                raise UsageError(f"--check {text!r} needs --metrics" if metrics is not None
-                                 else f"--check {text!r} reads --metrics, which bce merge does "
-                                 "not report", hint="add --metrics: a check never turns it on"
-                                 if metrics is not None else None)
+                raise UsageError(f"--check {text!r} needs --metrics",
+                                 hint="add --metrics: a check never turns it on")
 
     @property
     def expressions(self) -> list[Check]:
