@@ -108,9 +108,11 @@ def test_an_undefined_metric_fails_saying_so(bce: Run, files: Files) -> None:
 @pytest.fixture
 def merged_scores(files: Files, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """200 distinct scores in a sketch of 8 buckets: AUC and AP with certified bounds."""
+    import bcecli.diagnostics
     import bcecli.ranking
 
     monkeypatch.setattr(bcecli.ranking, "DEFAULT_CAP", 8)
+    monkeypatch.setattr(bcecli.diagnostics, "ARROW_CAP", 8)  # once pyarrow is imported
     rng = random.Random(14)
     scores = [round(rng.random(), 6) for _ in range(200)]
     files(p__csv="".join(f"{p}\n" for p in scores),
