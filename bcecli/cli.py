@@ -208,10 +208,19 @@ FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 MaxLoss = Annotated[float | None, typer.Option(
-    metavar="X", help="CI gate: exit 1 when the reduced loss is above X.")]
+    metavar="X", help="CI gate: exit 1 when the reduced loss is above X (--check 'loss <= "
+    "X').")]
 MinLoss = Annotated[float | None, typer.Option(
-    metavar="X", help="CI gate: exit 1 when the reduced loss is below X (suspiciously good: "
-    "label leakage?).")]
+    metavar="X", help="CI gate: exit 1 when the reduced loss is below X (--check 'loss >= X'; "
+    "suspiciously good: label leakage?).")]
+CheckOption = Annotated[list[str] | None, typer.Option(
+    "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER holds "
+    "on the number printed, e.g. 'auc > 0.7'. OP: <, <=, >, >=. METRIC: loss, or with "
+    "--metrics ne, calibration, auc, ap, ece, mce, brier, accuracy or metrics.KEY.",
+    show_default=False)]
+LossCheck = Annotated[list[str] | None, typer.Option(
+    "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless 'loss OP NUMBER' holds, "
+    "e.g. 'loss < 0.7'. OP: <, <=, >, >=.", show_default=False)]
 Baseline = Annotated[str | None, typer.Option(
     metavar="FILE", help="CI gate: a saved `bce compute ... --json` result to compare with.")]
 Tolerance = Annotated[float | None, typer.Option(
@@ -260,6 +269,7 @@ def compute(
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
     min_loss: MinLoss = None,
+    check: CheckOption = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
     partial: Annotated[bool, typer.Option(
@@ -311,7 +321,8 @@ def compute(
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        gates=Gates(max_loss, min_loss, baseline, tolerance), partial=partial, top=top,
+        gates=Gates(max_loss, min_loss, baseline, tolerance, checks=tuple(check or ())),
+        partial=partial, top=top,
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
                               base.value if base else None, negative_sampling_rate))
@@ -429,6 +440,7 @@ def merge(
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
     min_loss: MinLoss = None,
+    check: LossCheck = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
 ) -> int:
@@ -437,4 +449,5 @@ def merge(
     The result is that of one run over all the shards' data.
     """
     return commands.merge(ctx.obj, parts, fmt=format, json_=json_,
-                          gates=Gates(max_loss, min_loss, baseline, tolerance))
+                          gates=Gates(max_loss, min_loss, baseline, tolerance,
+                                      checks=tuple(check or ())))

@@ -136,7 +136,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
-    gates = gates.check(reduction)
+    gates = gates.check(reduction, metrics)
     if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format and the CI gates (give those to bce merge)")
@@ -206,9 +206,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
         dtype=dtype, sources=sources(plan, streamed),
-        settings=settings.fields() | evaluation.fields(), checks=gates.fields(),
-        gates=gates.evaluate(loss),
-        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}))
+        settings=settings.fields() | evaluation.fields(), gate_options=gates.fields(),
+        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}), gates)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
@@ -293,9 +292,10 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
-    gates.check_options()  # before any part is read: a typo fails fast
+    gates.check_options()  # the expressions, before any part is read: a typo fails fast
     combined, state = shards.merge(parts, diagnostics_of)
-    gates = gates.check(combined.reduction)
+    gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
+                        merging=True)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
     rate = {} if combined.rate is None else {"negative_sampling_rate": combined.rate}
@@ -304,8 +304,8 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
-        settings=combined.settings.fields() | rate, checks=gates.fields(),
-        gates=gates.evaluate(loss), extra=state.report(labels) if state else {}))
+        settings=combined.settings.fields() | rate, gate_options=gates.fields(),
+        extra=state.report(labels) if state else {}), gates)
 
 
 def diagnostics_of(part: Partial) -> Diagnostics | None:
@@ -321,8 +321,10 @@ def diagnostics_of(part: Partial) -> Diagnostics | None:
         class_weights=part.settings.class_weights))
 
 
-def report(output: Output, result: Result) -> ExitStatus:
-    """Write the result, say which gates failed, and choose the exit code."""
+def report(output: Output, result: Result, gates: Gates) -> ExitStatus:
+    """Judge the gates on the numbers the result prints, write it, say which gates failed,
+    and choose the exit code."""
+    result.gates = gates.evaluate(result.numbers)
     note = output.unprinted(result)
     if note:
         print(note, file=sys.stderr)

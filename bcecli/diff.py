@@ -168,15 +168,16 @@ def regression_gate(bound: float, delta: float | None, interval: Interval | None
     loss) it decides only an infinite Δ: +inf fails (B's loss is infinite, A's not),
     −inf holds; anything else is an error, not a guess."""
     name = f"--max-regression {format_float(bound)}"
+    expression = f"delta_ci95 low <= {format_float(bound)}"
     if interval is None:
         if delta is not None and math.isinf(delta):
-            return Gate(name, delta < 0, f"Δ is +inf (B's loss is infinite): a regression "
-                        f"beyond {name}")
+            return Gate(expression, "--max-regression", delta, delta < 0,
+                        f"Δ is +inf (B's loss is infinite): a regression beyond {name}")
         raise InputError(f"{name} cannot decide: Δ has no interval (it needs two or more "
                          "elements and finite losses)")
     low, high = interval
     held = not low > bound
     shown = f"[{format_float(low)}, {format_float(high)}]"
     assert delta is not None  # finite sums, as the interval's
-    return Gate(name, held, f"Δ {format_float(delta)} is a regression beyond noise: "
-                f"its 95% interval {shown} lies above {name}")
+    return Gate(expression, "--max-regression", low, held, f"Δ {format_float(delta)} is a "
+                f"regression beyond noise: its 95% interval {shown} lies above {name}")

@@ -88,9 +88,14 @@ class Result:
     dtype: DType
     sources: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
-    checks: dict[str, Any] = field(default_factory=dict)
-    gates: list[Gate] = field(default_factory=list)
+    gate_options: dict[str, Any] = field(default_factory=dict)  # the JSON keys of the gates
+    gates: list[Gate] = field(default_factory=list)  # their verdicts: the JSON's `checks`
     extra: dict[str, Any] = field(default_factory=dict)  # diagnostics, when asked for
+
+    @property
+    def numbers(self) -> dict[str, Any]:
+        """The JSON keys the gates read (`loss`, `metrics`, ...): the numbers as printed."""
+        return {"loss": self.loss, **self.extra}
 
     @property
     def passed(self) -> bool | None:
@@ -101,7 +106,9 @@ class Result:
         """Every key after `loss`, as the tail of a JSON object."""
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
-                **self.settings, **self.checks, "passed": self.passed, **self.extra}
+                **self.settings, **self.gate_options,
+                "checks": [gate.to_json() for gate in self.gates], "passed": self.passed,
+                **self.extra}
         return json_text(rest)[1:]
 
 
@@ -511,7 +518,8 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
     tables = [rich_table("Binary cross-entropy, B against A", ("", "Value"), rows_shown,
                          header=False)]
     if gate is not None:
-        tables[0].add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green")
+        tables[0].add_row("Gate", Text.assemble(f"{gate.expression} ({gate.option}): ",
+                                                ("passed", "green")
                                                 if gate.held else ("FAILED", "red")))
     if "per_class" in fields:
         def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
@@ -583,9 +591,18 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
         elif value not in (None, 0.0, 0) and key != "joined":  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
     for gate in result.gates:
-        grid.add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green") if gate.held
-                                           else ("FAILED", "red")))
+        grid.add_row("Check", Text.assemble(("✓", "green") if gate.held else ("✗", "red"),
+                                            f" {gate_text(gate)}"))
     print_whole(out, [grid, *diagnostic_tables(result.extra)])
+
+
+def gate_text(gate: Gate) -> str:
+    """A gate's row: what was checked (and which option asked, if not --check), on what."""
+    asked = "" if gate.option == "--check" else f" ({gate.option})"
+    value = "undefined" if gate.value is None else format_float(gate.value)
+    bounds = "" if gate.bounds is None else \
+        f", certified bounds {format_float(gate.bounds[0])} – {format_float(gate.bounds[1])}"
+    return f"{gate.expression}{asked}: {value}{bounds}"
 
 
 def column_text(fed: str | int | list[str | int]) -> str:
