@@ -410,6 +410,10 @@ def diff(
     max_regression: Annotated[float | None, typer.Option(
         metavar="X", help="CI gate: exit 1 when B is worse than A by more than X beyond "
         "noise: the lower end of Δ's 95% interval is above X.")] = None,
+    check: Annotated[list[str] | None, typer.Option(
+        "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER "
+        "holds on the number printed, e.g. 'delta < 0.01'. OP: <, <=, >, >=. METRIC: delta, "
+        "loss_a, loss_b, better, worse.", show_default=False)] = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -427,7 +431,7 @@ def diff(
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        max_regression=max_regression)
+        max_regression=max_regression, checks=check or [])
 
 
 @app.command(cls=BceCommand)

@@ -244,10 +244,12 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
          reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
          focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
          pos_weight: str | None, label_smoothing: float,
-         max_regression: float | None) -> ExitStatus:
+         max_regression: float | None, checks: list[str] | None = None) -> ExitStatus:
     """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
-    interval, the rows B does better and worse on, and the `--max-regression` gate."""
-    from bcecli.diff import Diff, check_regression, regression_gate
+    interval, the rows B does better and worse on, and the gates: `--max-regression` and
+    `--check` on the numbers printed."""
+    from bcecli.diff import DIFF_METRICS, Diff, check_regression, regression_gate
+    from bcecli.gates import Check
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
@@ -255,6 +257,11 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
     check_regression(max_regression)
+    expressions = [Check.parse(text, DIFF_METRICS) for text in checks or []]
+    for text, check in zip(checks or [], expressions, strict=True):
+        if check.each:
+            raise UsageError(f"--check {text!r}: each: needs --by (a check on every slice)",
+                             hint="drop each: to check the whole input")
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
@@ -266,24 +273,28 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
         streamed = run(plan, [function], settings.class_weights, None, state.observe,
                        skip_missing=inputs.skip_missing)
     fields = state.result(reduction, dtype, plan.predictions.column_names)
-    gate = None if max_regression is None else \
-        regression_gate(max_regression, fields["delta"], state.total.interval(reduction))
+    gates = [] if max_regression is None else \
+        [regression_gate(max_regression, fields["delta"], state.total.interval(reduction))]
+    gates += [check.verdict(fields) for check in expressions]
     warn_about(plan, streamed, logits)
     fields |= {"reduction": reduction, "count": state.total.count,
                "shape": list(shape_of(state.total.count, plan.classes, plan.predictions.flat)),
                "from_logits": logits, "dtype": dtype, **sources(plan, streamed),
                **settings.fields()}
-    if gate is not None:
-        fields |= {"max_regression": max_regression, "passed": gate.held}
+    if max_regression is not None:
+        fields |= {"max_regression": max_regression}
+    if gates:
+        fields |= {"checks": [gate.to_json() for gate in gates],
+                   "passed": all(gate.held for gate in gates)}
     try:
-        output.diff(fields, gate)
+        output.diff(fields, gates)
         sys.stdout.flush()
     except ClosedPipe:
-        pass  # the reader went away; the gate still decides the exit code
-    if gate is not None and not gate.held:
-        print(f"bce: {gate.failure}", file=sys.stderr)
-        return ExitStatus.CHECK_FAILED
-    return ExitStatus.OK
+        pass  # the reader went away; the gates still decide the exit code
+    for gate in gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if fields.get("passed") is False else ExitStatus.OK
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,

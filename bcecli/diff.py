@@ -156,6 +156,10 @@ class Diff:
         return out
 
 
+# The numbers `bce diff --check` may gate: keys of `Diff.result`.
+DIFF_METRICS = ("delta", "loss_a", "loss_b", "better", "worse")
+
+
 def check_regression(bound: float | None) -> None:
     """`--max-regression X` must be a finite number (before any input is read)."""
     if bound is not None and not math.isfinite(bound):

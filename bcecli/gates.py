@@ -81,10 +81,13 @@ class Check:
     option: str = "--check"  # or the shorthand that stands for it
 
     @classmethod
-    def parse(cls, text: str) -> Check:
-        """The check `text` writes, or a usage error quoting it and saying what is wrong."""
+    def parse(cls, text: str, names: tuple[str, ...] | None = None) -> Check:
+        """The check `text` writes, or a usage error quoting it and saying what is wrong.
+        `names`: the metrics a command has instead of the loss's (`bce diff`'s)."""
         def refuse(what: str) -> UsageError:
-            return UsageError(f"--check {text!r}: {what}", hint=CHECK_HINT)
+            return UsageError(f"--check {text!r}: {what}", hint=CHECK_HINT if names is None
+                              else "a check is METRIC OP NUMBER; OP: <, <=, > or >=; METRIC: "
+                              + ", ".join(names))
 
         found = re.fullmatch(EXPRESSION, text)
         if found is None:
@@ -101,8 +104,9 @@ class Check:
         value = float(number)
         if math.isnan(value):
             raise refuse("no value passes a comparison with NaN")
-        if metric not in SHORT_NAMES and not (metric.startswith("metrics.")
-                                              and metric.removeprefix("metrics.") in METRIC_KEYS):
+        known = metric in names if names is not None else metric in SHORT_NAMES or (
+            metric.startswith("metrics.") and metric.removeprefix("metrics.") in METRIC_KEYS)
+        if not known:
             raise refuse(f"unknown metric {metric!r}")
         return cls(metric, op, value, each=each is not None)
 

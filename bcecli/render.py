@@ -470,7 +470,7 @@ class Output:
                  for r in rows])])
 
 
-    def diff(self, fields: dict[str, Any], gate: Gate | None) -> None:
+    def diff(self, fields: dict[str, Any], gates: list[Gate]) -> None:
         """`bce diff`: the keys `diff.Diff.result` made, then what was read. `-f plain`
         prints Δ alone, `-f csv` one row of the numbers."""
         if self.fmt is Format.JSON:
@@ -487,10 +487,10 @@ class Output:
                 format_json_number(v) if isinstance(v, float) else str(v) for v in values)
                 + "\n")
         else:
-            print_whole(self.out, diff_tables(fields, gate))
+            print_whole(self.out, diff_tables(fields, gates))
 
 
-def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
+def diff_tables(fields: dict[str, Any], gates: list[Gate]) -> list[Any]:
     """`bce diff` for people: the two losses, Δ and its interval, the shares of rows, then
     what was read; per class for multi-label input."""
     from rich.text import Text
@@ -517,10 +517,9 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
         rows_shown.append(["Skipped", str(fields["skipped"])])
     tables = [rich_table("Binary cross-entropy, B against A", ("", "Value"), rows_shown,
                          header=False)]
-    if gate is not None:
-        tables[0].add_row("Gate", Text.assemble(f"{gate.expression} ({gate.option}): ",
-                                                ("passed", "green")
-                                                if gate.held else ("FAILED", "red")))
+    for gate in gates:
+        tables[0].add_row("Check", Text.assemble(("✓ ", "green") if gate.held else
+                                                 ("✗ ", "red"), gate_text(gate)))
     if "per_class" in fields:
         def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
             return "undefined" if value is None else f"{value:.6g}"
