@@ -183,6 +183,20 @@ PosWeight = Annotated[str | None, typer.Option(
     metavar="LIST", help="Weight of positives: one value or C values (PyTorch pos_weight).")]
 LabelSmoothing = Annotated[float, typer.Option(
     metavar="F", help="Keras label smoothing: y ← y·(1−F) + 0.5·F.")]
+Eps = Annotated[float | None, typer.Option(
+    metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
+    "−100.")]
+DTypeOption = Annotated[DType | None, typer.Option(
+    "--dtype", help="float64 (the default), or float32 as PyTorch float32 computes.",
+    show_default=False)]
+LikeOption = Annotated[Like | None, typer.Option(
+    "--like", help="Another library's conventions: keras = float32 and clipping at 1e-7; "
+    "sklearn = clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = "
+    "their log-loss metrics (bce compare says how). Explicit options win.")]
+FocalGamma = Annotated[float | None, typer.Option(
+    metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")]
+FocalAlpha = Annotated[float | None, typer.Option(
+    metavar="A", help="With --focal-gamma: α = A balances positives against negatives.")]
 IdCol = Annotated[str | None, typer.Option(
     metavar="COL", help="Join the rows of PREDICTIONS and TARGETS (and --weights) by the ids "
     "in column COL of each, not by position: every id in every file, once. '' is pandas' "
@@ -245,21 +259,11 @@ def compute(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
-    eps: Annotated[float | None, typer.Option(
-        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
-        "−100.")] = None,
-    dtype: Annotated[DType | None, typer.Option(
-        help="float64 (the default), or float32 as PyTorch float32 computes.",
-        show_default=False)] = None,
-    like: Annotated[Like | None, typer.Option(
-        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = their "
-        "log-loss metrics (bce compare says how). Explicit options win.")] = None,
-    focal_gamma: Annotated[float | None, typer.Option(
-        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
-    focal_alpha: Annotated[float | None, typer.Option(
-        metavar="A", help="With --focal-gamma: α = A balances positives against "
-        "negatives.")] = None,
+    eps: Eps = None,
+    dtype: DTypeOption = None,
+    like: LikeOption = None,
+    focal_gamma: FocalGamma = None,
+    focal_alpha: FocalAlpha = None,
     pos_label: PosLabel = None,
     id_col: IdCol = None,
     header: Header = None,
@@ -386,20 +390,11 @@ def diff(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
-    eps: Annotated[float | None, typer.Option(
-        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
-        "−100.")] = None,
-    dtype: Annotated[DType | None, typer.Option(
-        help="float64 (the default), or float32 as PyTorch float32 computes.",
-        show_default=False)] = None,
-    like: Annotated[Like | None, typer.Option(
-        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean. Explicit options win.")] = None,
-    focal_gamma: Annotated[float | None, typer.Option(
-        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
-    focal_alpha: Annotated[float | None, typer.Option(
-        metavar="A", help="With --focal-gamma: α = A balances positives against "
-        "negatives.")] = None,
+    eps: Eps = None,
+    dtype: DTypeOption = None,
+    like: LikeOption = None,
+    focal_gamma: FocalGamma = None,
+    focal_alpha: FocalAlpha = None,
     pos_label: PosLabel = None,
     id_col: IdCol = None,
     header: Header = None,

@@ -181,17 +181,17 @@ def parse_header(first: bytes, stream: IO[bytes], where: str) -> Any:
     sections; with sections after it, an error). DuplicateKey if a key is repeated."""
     from bcecli.readers import json_integer, parse_small_json
 
-    if len(first) > HEADER_LIMIT:
-        raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
-                         "partial result", where=where)
+    def small(text: bytes) -> bytes:
+        if len(text) > HEADER_LIMIT:
+            raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
+                             "partial result", where=where)
+        return text
+
     try:
-        return parse_small_json(first, unique_keys)
+        return parse_small_json(small(first), unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError):
         pass
-    whole = first + stream.read(HEADER_LIMIT + 1 - len(first))
-    if len(whole) > HEADER_LIMIT:
-        raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
-                         "partial result", where=where)
+    whole = small(first + stream.read(HEADER_LIMIT + 1 - len(first)))
     try:
         return parse_small_json(whole, unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError):
