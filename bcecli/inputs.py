@@ -307,8 +307,9 @@ def find_slices(plan: Plan, spec: str) -> None:
     """The columns `--by` names (a comma list), each looked up by name in PREDICTIONS'
     table, TARGETS' and the weights' (a name in two of them is ambiguous), a position
     in PREDICTIONS'; read through an `Ids` of its own (text or numbers; missing: NaN)."""
-    readers = list(dict.fromkeys(role.reader for role in plan.roles[:3]))
-    if any(role.key is not None for role in plan.roles[:3]):
+    own = [plan.predictions, plan.targets] + ([plan.weights] if plan.weights else [])
+    readers = list(dict.fromkeys(role.reader for role in own))
+    if any(role.key is not None for role in own):
         raise UsageError("--by slices the rows of a table by its columns: "
                          f"{plan.predictions.reader.source} has no columns to slice by")
     plan.by = []
