@@ -15,6 +15,7 @@ Definitions, ordering and limits: docs/usage.md, "Slices: --by".
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -41,19 +42,21 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_SLICES = 10_000
 MAX_SLICES = 100_000  # --max-slices at most: a slice costs about 500 bytes (docs/usage.md)
-BUDGET = 1 << 19  # score-sketch buckets of all slices together (65 bytes each): 33 MiB
-WEIGHTED_BUDGET = 1 << 18  # with weights (97 bytes each): 24 MiB
+# Score-sketch buckets of all slices together: 8 MiB (12 MiB with weights, 97 bytes a
+# bucket), beside --metrics' own sketch; 2**19 peaked at 159 MiB on 2M rows of CSV in
+# 1,000 slices (pyarrow's reader), 2**17 at ... MiB.
+BUDGET = 1 << 17
+PENDING = 1 << 18  # rows held for the sketches, then added a slice at a time: 8 MiB
 MIN_CAP = 16  # buckets a slice keeps however many slices there are
 SUMS = ("loss", "weight", "prediction", "label")  # per slice: Σu, Σw, Σw·p, Σw·y
 SHOWN = 10  # slices the table shows
 WHOLE = re.compile(r"-?[0-9]+")  # a text code's text that is a whole number's digits
 
 
-def sketch_cap(slices: int, weighted: bool) -> int:
+def sketch_cap(slices: int) -> int:
     """Each slice's sketch cap: its share of the budget, a power of two, at least
     `MIN_CAP` (so the total passes the budget only beyond budget/16 slices)."""
-    budget = WEIGHTED_BUDGET if weighted else BUDGET
-    share = budget // max(slices, 1)
+    share = BUDGET // max(slices, 1)
     return max(MIN_CAP, 1 << (share.bit_length() - 1)) if share else MIN_CAP
 
 
@@ -191,7 +194,10 @@ class Slices:
         self.count = np.zeros(0, np.int64)
         self.sums = {name: np.zeros((2, 0)) for name in self.kept}
         self.sketches: list[ScoreSketch] = []
-        self.cap = sketch_cap(0, weighted)
+        self.cap = sketch_cap(0)
+        # rows not yet in the sketches: each slice's are added at once, PENDING at a time
+        self.pending: list[tuple[np.ndarray[Any, np.dtype[np.int64]], FloatArray, FloatArray,
+                                 FloatArray | None]] = []
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -211,7 +217,7 @@ class Slices:
         self.sums = {name: np.concatenate([column, np.zeros((2, more))], axis=1)
                      for name, column in self.sums.items()}
         if self.metrics:
-            cap = sketch_cap(size, self.weighted)
+            cap = sketch_cap(size)
             if cap < self.cap:
                 for sketch in self.sketches:
                     sketch.limit(cap)
@@ -249,14 +255,28 @@ class Slices:
         self.add(numbers, rows, rows * classes,
                  {name: dd_column(u, segments, values) for name, values in columns.items()})
         if p is not None:
-            order = np.argsort(segments, kind="stable")
-            cuts = np.searchsorted(segments[order], np.arange(u + 1)).tolist()
-            scores, targets = scores[order], targets[order]
-            weights = None if weights is None else weights[order]
-            for j, number in enumerate(numbers.tolist()):
-                a, b = cuts[j], cuts[j + 1]
-                self.sketches[number].add(scores[a:b], targets[a:b],
-                                          None if weights is None else weights[a:b])
+            self.pending.append((numbers[segments], scores, targets, weights))
+            if sum(len(part[0]) for part in self.pending) >= PENDING:
+                self.flush()
+
+    def flush(self) -> None:
+        """The pending rows into their slices' sketches, one `add` a slice (an `add`
+        costs about half a millisecond however few its rows)."""
+        if not self.pending:
+            return
+        numbers, scores, targets = (np.concatenate([part[k] for part in self.pending])
+                                    for k in range(3))
+        weights = None if self.pending[0][3] is None else \
+            np.concatenate([part[3] for part in self.pending])
+        self.pending = []
+        order = np.argsort(numbers, kind="stable")
+        numbers = numbers[order]
+        starts = [*np.flatnonzero(np.diff(numbers, prepend=-1)).tolist(), len(numbers)]
+        scores, targets = scores[order], targets[order]
+        weights = None if weights is None else weights[order]
+        for a, b in itertools.pairwise(starts):
+            self.sketches[int(numbers[a])].add(scores[a:b], targets[a:b],
+                                               None if weights is None else weights[a:b])
 
     def section_names(self) -> list[str]:
         columns = ORDER if self.weighted else ORDER[:-len(WEIGHTS)]
@@ -267,6 +287,7 @@ class Slices:
         """The slices' values and sums, then their sketches a column a section (each the
         slices' columns end to end)."""
         size = len(self.index)
+        self.flush()
         yield "slices", {"by": [list(self.index.values(k)) for k in range(size)],
                          "rows": encode_column(self.rows), "count": encode_column(self.count),
                          **{name: encode_column(column.ravel())
@@ -299,6 +320,7 @@ class Slices:
                 np.isfinite(column).all() for column in sums.values()):
             raise ValueError("slices must hold positive counts and finite sums")
         self.grow()
+        self.flush()
         self.add(numbers, rows.astype(np.float64), count.astype(np.float64), sums)
         if not self.metrics:
             return
@@ -332,6 +354,7 @@ class Slices:
     def result(self, reduction: str, base: float | None) -> list[dict[str, Any]]:
         """The JSON's `"slices"`: worst first (the highest loss; ties by the values,
         numbers before texts before null; an undefined loss last), then `(other)`."""
+        self.flush()
         small = [k for k in range(len(self.index)) if self.rows[k] < self.min_size]
         entries = [self.entry(k, reduction, base) for k in range(len(self.index))
                    if self.rows[k] >= self.min_size]

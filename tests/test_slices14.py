@@ -201,8 +201,8 @@ def shards_and_whole(bce: Run, files: Files, lines: list[str], cuts: list[int],
 def test_merged_shards_give_one_runs_slices(bce: Run, files: Files) -> None:
     case = CASES[1]
     lines = case["csv"].splitlines()
-    merged, whole = shards_and_whole(bce, files, lines, [90, 250], case_args(case)[1:] + [
-        "--metrics", "--min-slice-size", "35"])
+    merged, whole = shards_and_whole(bce, files, lines, [90, 250], [
+        *case_args(case)[1:], "--metrics", "--min-slice-size", "35"])
     assert_same(merged["slices"], whole["slices"], exact_bounds=False)
     assert merged["slices"][-1]["other"] is True
 
@@ -301,9 +301,9 @@ def test_plain_format_says_slices_are_left_out(bce: Run, files: Files) -> None:
 
 
 def test_sketch_cap_depends_on_the_slice_count_only() -> None:
-    caps = [slices_module.sketch_cap(n, False) for n in (1, 2, 3, 1000, 40_000)]
-    assert caps == [1 << 19, 1 << 18, 1 << 17, 512, 16]
-    assert all(slices_module.sketch_cap(n, True) * n <= 1 << 18 for n in range(1, 16_385))
+    caps = [slices_module.sketch_cap(n) for n in (1, 2, 3, 1000, 40_000)]
+    assert caps == [1 << 17, 1 << 16, 1 << 15, 128, 16]
+    assert all(slices_module.sketch_cap(n) * n <= 1 << 17 for n in range(1, 8193))
 
 
 # -- memory --------------------------------------------------------------------------------
