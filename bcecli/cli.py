@@ -252,7 +252,8 @@ def compute(
         show_default=False)] = None,
     like: Annotated[Like | None, typer.Option(
         help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean. Explicit options win.")] = None,
+        "clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = their "
+        "log-loss metrics (bce compare says how). Explicit options win.")] = None,
     focal_gamma: Annotated[float | None, typer.Option(
         metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
     focal_alpha: Annotated[float | None, typer.Option(
@@ -353,7 +354,7 @@ def compare(
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
-    """Compare PyTorch's, Keras' and sklearn's losses.
+    """Compare the losses of PyTorch, Keras, sklearn, XGBoost, LightGBM, CatBoost, Spark.
 
     The loss under each library's conventions, side by side, and what differs.
     """

@@ -165,7 +165,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
-    reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
+    reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
+                                          logits=logits)
     gates = gates.check(reduction)
     if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
@@ -189,7 +190,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
-    function = settings.function(logits=logits, dtype=dtype)
+    function = settings.function(logits=logits, dtype=dtype, floor=floor)
     if evaluation.rate is not None:
         from bcecli.diagnostics import Recalibrated
 
@@ -252,16 +253,19 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing)
     functions = [c.function(logits=logits, pos_weight=settings.pos_weight,
-                            label_smoothing=label_smoothing, dtype=DType.FLOAT64)
-                 for c in CONVENTIONS.values()]
+                            label_smoothing=label_smoothing, dtype=DType.FLOAT64,
+                            check_labels=False) for c in CONVENTIONS.values()]
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         streamed = run(plan, functions, settings.class_weights, skip_missing=inputs.skip_missing,
                        totals=[c.total() for c in CONVENTIONS.values()])
     totals = streamed.totals
     multi_label = not plan.predictions.flat
-    rows = [ComparisonRow(c.name, c.result(total, f.dtype, settings.class_weights), c.reduction,
-                          c.dtype or DType.FLOAT64, c.differences(multi_label),
+    refused = streamed.soft_targets  # a convention that reads them as 0/1 gives no number
+    rows = [ComparisonRow(c.name, None if refused and c.only_labels else
+                          c.result(total, f.dtype, settings.class_weights), c.reduction,
+                          c.dtype or DType.FLOAT64, f"soft targets refused: {c.only_labels}"
+                          if refused and c.only_labels else c.differences(multi_label),
                           c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
@@ -283,14 +287,15 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
-    reduction, dtype, eps = choose(like, reduction=reduction, dtype=dtype, eps=eps, logits=logits)
+    reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
+                                          logits=logits)
     check_regression(max_regression)
     (limits or SliceLimits()).check(inputs.by, reduction)
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
-    function = settings.function(logits=logits, dtype=dtype)
+    function = settings.function(logits=logits, dtype=dtype, floor=floor)
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         index = None

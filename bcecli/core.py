@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -40,6 +41,17 @@ class DType(StrEnum):
 
 
 LOG_CLAMP = -100.0  # PyTorch clamps each log term of BCELoss at -100
+
+
+class Floor(NamedTuple):
+    """How XGBoost, LightGBM, CatBoost and Spark keep log(0) finite: not by clipping p, but
+    by giving each log term whose argument (p, or 1 − p as computed) is at most `eps` the
+    fixed loss `cost` (−log eps in the library's precision; inf: no floor at all), and,
+    for Spark, one above 1 − eps the loss `top`."""
+
+    eps: float
+    cost: float
+    top: float | None = None
 LABEL_SLICE = 1 << 15  # elements per slice of `label_losses`: its arrays stay in cache
 
 FloatArray = NDArray[np.floating]
@@ -309,7 +321,8 @@ class LossFunction:
     def __init__(self, *, logits: bool = False, pos_weight: ArrayLike | None = None,
                  label_smoothing: float = 0.0, eps: float | None = None,
                  dtype: DTypeLike = np.float64, focal_gamma: float | None = None,
-                 focal_alpha: float | None = None, permissive: bool = False):
+                 focal_alpha: float | None = None, permissive: bool = False,
+                 floor: Floor | None = None, only_labels: str | None = None):
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise UsageError(f"dtype must be float64 or float32, not {self.dtype}")
@@ -330,6 +343,8 @@ class LossFunction:
         # PyTorch's own checks only: negative weights (Monte-Carlo event weights) and, with
         # logits, targets outside [0, 1]
         self.permissive = permissive
+        self.floor = floor  # instead of eps (see `Floor`)
+        self.only_labels = only_labels  # targets must be 0 or 1; the text says whose rule
         self.pos_weight = None if pos_weight is None else self.cast(pos_weight)
         if self.pos_weight is not None:
             check_weights(self.pos_weight, "pos_weight")
@@ -354,11 +369,16 @@ class LossFunction:
             check_weights(w, "weight", negative=self.permissive)
         check_predictions(x, self.logits)
         check_targets(y, any_value=self.logits and self.permissive)
+        if self.only_labels is not None:
+            first_bad((y != 0) & (y != 1), y, "target", f"is not 0 or 1: {self.only_labels}")
         if self.label_smoothing:
             y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing  # keeps y's dtype
         # Huge weights can overflow a loss to inf: that is its value, not a warning.
         with np.errstate(over="ignore"):
-            if self.logits and self.eps is None:
+            if self.floor is not None:  # logits through a sigmoid first
+                losses = floored_losses(sigmoid(x) if self.logits else x, y, self.pos_weight,
+                                        self.floor)
+            elif self.logits and self.eps is None:
                 losses = logit_losses(x, y, self.pos_weight)
             else:  # with eps, logits go through a sigmoid and are clipped (scikit-learn's way)
                 p = sigmoid(x) if self.logits else x
@@ -399,6 +419,24 @@ def probability_losses(
         np.maximum(log_q, LOG_CLAMP, out=log_q)
     positive = y * log_p if pos_weight is None else pos_weight * y * log_p
     result: FloatArray = (y - 1) * log_q - positive
+    return result
+
+
+def floored_losses(p: FloatArray, y: FloatArray, pos_weight: FloatArray | None,
+                   floor: Floor) -> FloatArray:
+    """Per-element BCE of probabilities with each log term floored (see `Floor`), in p's
+    dtype: −[y·log p + (1−y)·log(1 − p)], a term at or below eps costing `floor.cost`, and
+    a term with a zero coefficient zero (never 0·inf), as XGBoost's `xlogy` does."""
+    kind = p.dtype.type
+    result: FloatArray = np.zeros_like(p)
+    for argument, share in ((p, y if pos_weight is None else pos_weight * y), (1 - p, 1 - y)):
+        with np.errstate(divide="ignore"):  # log(0), replaced by the cost just below
+            term = -np.log(argument)
+        term = np.where(argument > kind(floor.eps), term, kind(floor.cost))
+        if floor.top is not None:
+            term = np.where(argument > 1 - floor.eps, kind(floor.top), term)
+        with np.errstate(invalid="ignore"):  # 0 · inf, made 0 just below
+            result += np.where(share == 0, kind(0), share * term)
     return result
 
 
@@ -794,7 +832,9 @@ def exact_total(parts: list[float]) -> float:
     (not ValueError) where inf meets -inf, as it does in one block's sum."""
     try:
         return math.fsum(parts)
-    except OverflowError:  # its sign is that of the sum scaled down (exactly, by 2**-64)
-        return math.copysign(math.inf, math.fsum([part * 2.0**-64 for part in parts]))
+    except OverflowError:  # a partial sum overflowed, maybe not the sum: scaled down by
+        # 2**-64 (exact, but for parts below 2**-958, too small to change a sum this
+        # large), summed and scaled back, it is the sum, or ±inf if too large
+        return math.fsum([part * 2.0**-64 for part in parts]) * 2.0**64
     except ValueError:  # "-inf + inf in fsum": huge weights of both signs (--like torch)
         return math.nan

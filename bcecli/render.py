@@ -113,7 +113,7 @@ class ComparisonRow:
     """One library's convention in `bce compare`."""
 
     convention: str
-    loss: float
+    loss: float | None  # None: the convention refuses this input (`differs` says why)
     reduction: Reduction
     dtype: DType
     differs: str
@@ -445,24 +445,24 @@ class Output:
             conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
                                           "dtype": r.dtype, "differs": r.differs,
                                           "per_class_mean": r.per_class_mean} for r in rows}
-            losses = ", ".join(f'"{r.convention}": {format_json_number(r.loss)}' for r in rows)
+            losses = ", ".join(f'"{r.convention}": {json_text(r.loss)}' for r in rows)
             rest = json_text({"conventions": conventions, "count": count, "shape": list(shape),
                               "from_logits": from_logits, **sources})
             self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
         elif self.fmt is Format.PLAIN:
-            self.out.writelines(f"{r.convention}\t{format_float(r.loss)}\n" for r in rows)
+            self.out.writelines(f"{r.convention}\t{shown_loss(r.loss, 'refused')}\n" for r in rows)
         elif self.fmt is Format.CSV:
             import csv
 
             writer = csv.writer(self.out, lineterminator="\n")
             writer.writerow(["convention", "loss", "reduction", "dtype", "differs"])
-            writer.writerows([r.convention, format_float(r.loss), r.reduction, r.dtype,
+            writer.writerows([r.convention, shown_loss(r.loss, ""), r.reduction, r.dtype,
                               r.differs] for r in rows)
         else:
             print_whole(self.out, [rich_table(
-                f"Binary cross-entropy of {count} values, three ways",
+                f"Binary cross-entropy of {count} values, {len(rows)} ways",
                 ("Convention", "Loss", "Reduction", "dtype", "What differs"),
-                [[r.name, format_float(r.loss), r.reduction, r.dtype, r.differs]
+                [[r.name, shown_loss(r.loss, "—"), r.reduction, r.dtype, r.differs]
                  for r in rows])])
 
 
@@ -555,6 +555,11 @@ def slices_table(slices: list[dict[str, Any]], columns: tuple[str, ...],
     table.caption = f"{total} slices{worst}"
     table.caption_justify = "left"
     return table
+
+
+def shown_loss(loss: float | None, refused: str) -> str:
+    """A comparison's loss as text, or what stands for a convention that refused the input."""
+    return refused if loss is None else format_float(loss)
 
 
 def print_whole(out: TextIO, renderables: Sequence[Any]) -> None:

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bcecli.core import DType, LossFunction
+from bcecli.conventions import CONVENTIONS
+from bcecli.core import DType, Floor, LossFunction
 from bcecli.errors import UsageError
 
 
@@ -51,13 +52,16 @@ class Settings:
                    parse_float_list("--pos-weight", pos_weight), label_smoothing, eps,
                    focal_gamma, focal_alpha, like, pos_label)
 
-    def function(self, *, logits: bool, dtype: DType) -> LossFunction:
-        """The loss these settings define; the core checks their ranges (`--like torch`:
-        only those PyTorch checks)."""
+    def function(self, *, logits: bool, dtype: DType, floor: Floor | None = None
+                 ) -> LossFunction:
+        """The loss these settings define, with the `--like` convention's floor (see
+        `conventions.choose`) and its rule on soft targets; the core checks their ranges
+        (`--like torch`: only those PyTorch checks)."""
         return LossFunction(logits=logits, pos_weight=self.pos_weight,
                             label_smoothing=self.label_smoothing, eps=self.eps, dtype=dtype,
                             focal_gamma=self.focal_gamma, focal_alpha=self.focal_alpha,
-                            permissive=self.like == "torch")
+                            permissive=self.like == "torch", floor=floor,
+                            only_labels=CONVENTIONS[self.like].only_labels if self.like else None)
 
     def fields(self) -> dict[str, Any]:
         """The JSON keys, in the order results have always had them."""

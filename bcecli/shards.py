@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields, replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from bcecli.conventions import CONVENTIONS
-from bcecli.core import DType, LossTotal, Reduction
+from bcecli.core import DType, LossTotal, Reduction, exact_total
 from bcecli.errors import BceError, InputError, UsageError, format_float, plural, shown_path
 from bcecli.settings import Settings
 
@@ -304,14 +304,6 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
-def exact_sum(parts: list[float]) -> float:
-    """The exactly rounded sum of `parts`, ±inf (with its sign) when it overflows."""
-    try:
-        return math.fsum(parts)
-    except OverflowError:  # scaling by a power of two is exact, and keeps the sign
-        return math.copysign(math.inf, math.fsum(part * 2.0**-64 for part in parts))
-
-
 def real(value: Any) -> float | None:
     """A JSON number as a float; None for anything else (true is not a number here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -512,7 +504,7 @@ class PartialFile:
     def sum(self, key: str, what: str, signed: bool) -> list[float]:
         """Parts whose exact sum is a sum of `what` (never negative, unless `signed`)."""
         parts = self.numbers(key, is_sum, "a list of finite numbers or Infinity")
-        total = exact_sum(parts)
+        total = exact_total(parts)
         if not total >= 0 and not signed:
             raise self.broken(f"{key} add up to {format_float(total)}, but a sum of {what} "
                               "cannot be negative")

@@ -59,7 +59,7 @@ def test_compare_and_merge_also_show_a_table_on_a_terminal(files: Files) -> None
     files(p__csv=P, y__csv=Y)
     terminal = Environment(stdout_isatty=True)
     assert run("compare", "p.csv", "y.csv", environment=terminal).stdout.startswith(
-        "Binary cross-entropy of 3 values, three ways")
+        "Binary cross-entropy of 3 values, 7 ways")
     files(part__json=run("compute", "p.csv", "y.csv", "--partial").stdout)
     merged = run("merge", "part.json", environment=terminal).stdout.splitlines()
     assert merged[0].rstrip() == "Binary cross-entropy" and "│ Parts " in merged[-2]
@@ -168,6 +168,7 @@ def test_metavars(monkeypatch: pytest.MonkeyPatch) -> None:
                   "--focal-gamma G", "--focal-alpha A", "--max-loss X", "--min-loss X",
                   "--baseline FILE", "--tolerance FRACTION", "--top K", "--threshold T",
                   "-r, --reduction <mean|sum|none|rows|weighted-mean>", "--dtype <float64|float32>",
-                  "--like <torch|keras|sklearn>", "--input-format <csv|tsv|json|jsonl>",
+                  "--like <torch|keras|sklearn|xgboost|lightgbm|catboost|spark>",
+                  "--input-format <csv|tsv|json|jsonl>",
                   "-f, --format <auto|table|json|csv|plain>"):
         assert re.search(rf"^  {re.escape(shown)}(  |$)", page, re.MULTILINE), shown

@@ -156,12 +156,13 @@ def test_compare_formats(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("COLUMNS", "150")
     files(p__csv="0.8\n0.3\n0.6\n", y__csv="1\n0\n1\n")
     plain = bce("compare", "p.csv", "y.csv", "-f", "plain").stdout.splitlines()
-    assert [line.split("\t")[0] for line in plain] == ["torch", "keras", "sklearn"]
+    assert [line.split("\t")[0] for line in plain] == ["torch", "keras", "sklearn", "xgboost",
+                                                        "lightgbm", "catboost", "spark"]
     assert plain[0] == "torch\t0.36354803967297755"
     csv = bce("compare", "p.csv", "y.csv", "-f", "csv").stdout.splitlines()
-    assert csv[0] == "convention,loss,reduction,dtype,differs" and len(csv) == 4
+    assert csv[0] == "convention,loss,reduction,dtype,differs" and len(csv) == 8
     shown = bce("compare", "p.csv", "y.csv", "-f", "table").stdout
-    assert "three ways" in shown and "clips p to [1e-7, 1−1e-7]" in shown
+    assert "7 ways" in shown and "clips p to [1e-7, 1−1e-7]" in shown
 
 
 def test_compare_names_the_per_class_mean(bce: Run, files: Files,
@@ -169,7 +170,8 @@ def test_compare_names_the_per_class_mean(bce: Run, files: Files,
     monkeypatch.setenv("COLUMNS", "150")
     files(p__csv="a,b\n0.9,0.2\n0.6,0.8\n", y__csv="a,b\n1,0\n0,1\n", w__csv="1,0\n2,0\n")
     shown = bce("compare", "p.csv", "y.csv", "-f", "table").stdout
-    assert "│ sklearn (per-class mean) │" in shown and "│ torch                    │" in shown
+    assert "│ sklearn (per-class mean)  │" in shown and "│ torch                     │" in shown
+    assert "│ lightgbm (per-class mean) │" in shown and "│ xgboost                   │" in shown
     csv = bce("compare", "p.csv", "y.csv", "-f", "csv").stdout.splitlines()
     assert csv[3].startswith("sklearn,") and "per-class mean: log_loss of each class" in csv[3]
     zero = bce("compare", "p.csv", "y.csv", "--weights", "w.csv")

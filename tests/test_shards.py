@@ -128,7 +128,8 @@ def part(bce: Run, files: Files) -> dict[str, object]:
     ({"weighted": None}, "weighted must be true or false, not null"),
     ({"reduction": "none"}, 'reduction must be one of mean, sum, weighted-mean, not "none"'),
     ({"dtype": "int8"}, 'dtype must be one of float64, float32, not "int8"'),
-    ({"like": "pytorch"}, 'like must be null or one of torch, keras, sklearn, not "pytorch"'),
+    ({"like": "pytorch"}, "like must be null or one of torch, keras, sklearn, xgboost, lightgbm, "
+     'catboost, spark, not "pytorch"'),
     ({"pos_weight": [-1]}, "pos_weight must be null or a list of finite numbers >= 0, not [-1]"),
     ({"class_weights": "2"}, 'class_weights must be null or a list of finite numbers >= 0, '
      'not "2"'),
