@@ -84,9 +84,9 @@ class SliceLimits:
     max_slices: int | None = None
     min_slice_size: int | None = None
 
-    def check(self, by: str | None, reduction: Reduction) -> None:
+    def check(self, by: str | None, reduction: Reduction, metrics: bool = False) -> None:
         """Refuse what cannot be honoured, before any input is read."""
-        from bcecli.slices import MAX_SLICES
+        from bcecli.slices import MAX_METRIC_SLICES, MAX_SLICES
 
         for option, value in (("--max-slices", self.max_slices),
                               ("--min-slice-size", self.min_slice_size)):
@@ -94,6 +94,9 @@ class SliceLimits:
                 raise UsageError(f"{option} needs --by")
         if self.max_slices is not None and not 1 <= self.max_slices <= MAX_SLICES:
             raise UsageError(f"--max-slices must be in [1, {MAX_SLICES}], not {self.max_slices}")
+        if metrics and (self.max_slices or 0) > MAX_METRIC_SLICES:
+            raise UsageError(f"--max-slices with --metrics is at most {MAX_METRIC_SLICES}, not "
+                             f"{self.max_slices}: each slice keeps a score sketch")
         if self.min_slice_size is not None and self.min_slice_size < 1:
             raise UsageError(f"--min-slice-size must be at least 1, not {self.min_slice_size}")
         if by is not None and not reduction.single:
@@ -181,7 +184,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
     limits = limits or SliceLimits()
-    limits.check(inputs.by, reduction)
+    limits.check(inputs.by, reduction, metrics)
     if partial and evaluation.bootstrap is not None and inputs.id_col is None:
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "

@@ -41,10 +41,13 @@ if TYPE_CHECKING:
     from bcecli.pipeline import Batch
 
 DEFAULT_MAX_SLICES = 10_000
-MAX_SLICES = 100_000  # --max-slices at most: a slice costs about 500 bytes (docs/usage.md)
+# --max-slices at most (docs/usage.md, "Slices"): 1M rows in 20,000 slices of text peak at
+# 70 MiB, in 50,000 at 140; with --metrics (a sketch a slice) 10,000 at 87, 20,000 at 137
+MAX_SLICES = 20_000
+MAX_METRIC_SLICES = 10_000
 # Score-sketch buckets of all slices together: 8 MiB (12 MiB with weights, 97 bytes a
 # bucket), beside --metrics' own sketch; 2**19 peaked at 159 MiB on 2M rows of CSV in
-# 1,000 slices (pyarrow's reader), 2**17 at ... MiB.
+# 1,000 slices (pyarrow's reader), 2**17 at 133 MiB.
 BUDGET = 1 << 17
 PENDING = 1 << 18  # rows held for the sketches, then added a slice at a time: 8 MiB
 MIN_CAP = 16  # buckets a slice keeps however many slices there are

@@ -133,9 +133,10 @@ def test_more_slices_than_max_slices_is_an_error_at_the_row(bce: Run, files: Fil
 @pytest.mark.parametrize(("args", "message"), [
     (["--max-slices", "3"], "--max-slices needs --by"),
     (["--min-slice-size", "3"], "--min-slice-size needs --by"),
-    (["--by", "s", "--max-slices", "0"], "--max-slices must be in [1, 100000], not 0"),
-    (["--by", "s", "--max-slices", "100001"],
-     "--max-slices must be in [1, 100000], not 100001"),
+    (["--by", "s", "--max-slices", "0"], "--max-slices must be in [1, 20000], not 0"),
+    (["--by", "s", "--max-slices", "20001"], "--max-slices must be in [1, 20000], not 20001"),
+    (["--by", "s", "--max-slices", "10001", "--metrics"], "--max-slices with --metrics is at "
+     "most 10000, not 10001: each slice keeps a score sketch"),
     (["--by", "s", "--min-slice-size", "0"], "--min-slice-size must be at least 1, not 0"),
     (["--by", "s", "-r", "none"], "--by gives a loss per slice: not with -r none\n"
      "hint: use -r mean, sum or weighted-mean"),
