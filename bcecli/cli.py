@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
-from bcecli.commands import Evaluation, InputOptions
+from bcecli.commands import Evaluation, InputOptions, SliceLimits
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
@@ -201,6 +201,14 @@ IdCol = Annotated[str | None, typer.Option(
     metavar="COL", help="Join the rows of PREDICTIONS and TARGETS (and --weights) by the ids "
     "in column COL of each, not by position: every id in every file, once. '' is pandas' "
     "index.")]
+By = Annotated[str | None, typer.Option(
+    metavar="COL[,COL]", help="Slice the rows by the values of these columns (header name or "
+    "0-based index, in PREDICTIONS, TARGETS or --weights): the loss of each slice (with "
+    "--metrics NE, calibration, ROC AUC), worst first. A missing value is a slice of its "
+    "own.")]
+MaxSlices = Annotated[int | None, typer.Option(
+    metavar="M", help="With --by: refuse more than M slices.  [default: 10000]",
+    show_default=False)]
 Header = Annotated[bool | None, typer.Option(
     "--header/--no-header", help="Force the first row to be (or not be) a header. Default: "
     "detected.", show_default=False)]
@@ -311,6 +319,11 @@ def compute(
         show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
+    by: By = None,
+    max_slices: MaxSlices = None,
+    min_slice_size: Annotated[int | None, typer.Option(
+        metavar="N", help="With --by: slices of fewer than N rows are reported together, as "
+        "one (other).", show_default=False)] = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -321,7 +334,7 @@ def compute(
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col),
+                              decimal.value, id_col, by=by),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -329,7 +342,8 @@ def compute(
         partial=partial, top=top,
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
-                              base.value if base else None, negative_sampling_rate))
+                              base.value if base else None, negative_sampling_rate),
+        limits=SliceLimits(max_slices, min_slice_size))
 
 
 @app.command(cls=BceCommand)
@@ -409,6 +423,8 @@ def diff(
         "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER "
         "holds on the number printed, e.g. 'delta < 0.01'. OP: <, <=, >, >=. METRIC: delta, "
         "loss_a, loss_b, better, worse.", show_default=False)] = None,
+    by: By = None,
+    max_slices: MaxSlices = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -421,12 +437,12 @@ def diff(
     return commands.diff(
         ctx.obj, InputOptions(a, targets, weights, pred_col, target_col, weight_col, header,
                               input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, second=b),
+                              decimal.value, id_col, second=b, by=by),
         fmt=format, json_=json_, logits=logits,
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        max_regression=max_regression, checks=check or [])
+        max_regression=max_regression, checks=check or [], limits=SliceLimits(max_slices))
 
 
 @app.command(cls=BceCommand)

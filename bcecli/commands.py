@@ -21,7 +21,7 @@ from bcecli.gates import Gates
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
-from bcecli.readers import Labels
+from bcecli.readers import Ids, Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
@@ -52,6 +52,7 @@ class InputOptions:
     decimal: str = "."
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
+    by: str | None = None  # --by: the slice columns
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
@@ -65,7 +66,7 @@ class InputOptions:
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      id_col=self.id_col, column_vectors=settings.like == "sklearn",
+                      id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
                       on_read=progress.advance if progress else None, resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
@@ -74,6 +75,38 @@ class InputOptions:
                 raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
                                  f"has {plural(plan.classes, 'class')}")
         return plan
+
+
+@dataclass(frozen=True)
+class SliceLimits:
+    """--max-slices and --min-slice-size, as given (None: not given)."""
+
+    max_slices: int | None = None
+    min_slice_size: int | None = None
+
+    def check(self, by: str | None, reduction: Reduction, metrics: bool = False) -> None:
+        """Refuse what cannot be honoured, before any input is read."""
+        from bcecli.slices import MAX_METRIC_SLICES, MAX_SLICES
+
+        for option, value in (("--max-slices", self.max_slices),
+                              ("--min-slice-size", self.min_slice_size)):
+            if value is not None and by is None:
+                raise UsageError(f"{option} needs --by")
+        if self.max_slices is not None and not 1 <= self.max_slices <= MAX_SLICES:
+            raise UsageError(f"--max-slices must be in [1, {MAX_SLICES}], not {self.max_slices}")
+        if metrics and (self.max_slices or 0) > MAX_METRIC_SLICES:
+            raise UsageError(f"--max-slices with --metrics is at most {MAX_METRIC_SLICES}, not "
+                             f"{self.max_slices}: each slice keeps a score sketch")
+        if self.min_slice_size is not None and self.min_slice_size < 1:
+            raise UsageError(f"--min-slice-size must be at least 1, not {self.min_slice_size}")
+        if by is not None and not reduction.single:
+            raise UsageError(f"--by gives a loss per slice: not with -r {reduction}",
+                             hint="use -r mean, sum or weighted-mean")
+
+    def options(self) -> dict[str, int]:
+        """The `DiagnosticOptions` fields of the limits given."""
+        given = {"max_slices": self.max_slices, "min_slice_size": self.min_slice_size}
+        return {key: value for key, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -129,14 +162,15 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
-            hist: bool, evaluation: Evaluation | None = None) -> ExitStatus:
+            hist: bool, evaluation: Evaluation | None = None,
+            limits: SliceLimits | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
-    gates = gates.check(reduction, metrics)
+    gates = gates.check(reduction, metrics, slices=bool(inputs.by))
     if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format and the CI gates (give those to bce merge)")
@@ -149,6 +183,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
+    limits = limits or SliceLimits()
+    limits.check(inputs.by, reduction, metrics)
     if partial and evaluation.bootstrap is not None and inputs.id_col is None:
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
@@ -166,7 +202,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         diagnostics = None
-        if top or metrics or hist or not plan.predictions.flat:
+        if top or metrics or hist or not plan.predictions.flat or plan.by:
             from bcecli.diagnostics import DiagnosticOptions, Diagnostics
             from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
 
@@ -179,7 +215,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                 by_id=plan.ids is not None,
                 reduction=str(reduction) if reduction.single else "mean",
                 weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights), plan.ids)
+                class_weights=settings.class_weights, by=slice_names(plan),
+                **limits.options()), plan.ids, slice_codecs(plan))
         streamed = run(plan, [function], settings.class_weights,
                        output.unreduced(reduction) if per_element else None,
                        diagnostics.observe if diagnostics else None,
@@ -244,7 +281,8 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
          reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
          focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
          pos_weight: str | None, label_smoothing: float,
-         max_regression: float | None, checks: list[str] | None = None) -> ExitStatus:
+         max_regression: float | None, checks: list[str] | None = None,
+         limits: SliceLimits | None = None) -> ExitStatus:
     """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
     interval, the rows B does better and worse on, and the gates: `--max-regression` and
     `--check` on the numbers printed."""
@@ -257,19 +295,29 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
     check_regression(max_regression)
+    (limits or SliceLimits()).check(inputs.by, reduction)
     expressions = [Check.parse(text, DIFF_METRICS) for text in checks or []]
     for text, check in zip(checks or [], expressions, strict=True):
-        if check.each:
+        if check.each and not inputs.by:
             raise UsageError(f"--check {text!r}: each: needs --by (a check on every slice)",
                              hint="drop each: to check the whole input")
+        if check.each and check.metric not in DIFF_METRICS[:3]:
+            raise UsageError(f"--check {text!r}: a slice has no {check.metric}",
+                             hint="each: checks " + ", ".join(DIFF_METRICS[:3]))
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype, floor=floor)
-    state = Diff(function, settings.class_weights, inputs.skip_missing)
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
+        index = None
+        if plan.by:
+            from bcecli.slices import DEFAULT_MAX_SLICES, SliceIndex
+
+            index = SliceIndex(slice_names(plan), (limits and limits.max_slices)
+                               or DEFAULT_MAX_SLICES, slice_codecs(plan))
+        state = Diff(function, settings.class_weights, inputs.skip_missing, index)
         streamed = run(plan, [function], settings.class_weights, None, state.observe,
                        skip_missing=inputs.skip_missing)
     fields = state.result(reduction, dtype, plan.predictions.column_names)
@@ -286,6 +334,8 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     if gates:
         fields |= {"checks": [gate.to_json() for gate in gates],
                    "passed": all(gate.held for gate in gates)}
+    if "slices" in fields:  # last, as compute's
+        fields["slices"] = fields.pop("slices")
     try:
         output.diff(fields, gates)
         sys.stdout.flush()
@@ -306,7 +356,7 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     gates.check_options()  # the expressions, before any part is read: a typo fails fast
     combined, state = shards.merge(parts, diagnostics_of)
     gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
-                        merging=True)
+                        merging=True, slices=state is not None and state.slices is not None)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
     rate = {} if combined.rate is None else {"negative_sampling_rate": combined.rate}
@@ -405,6 +455,19 @@ def warn_about_baseline(gates: Gates, count: int) -> None:
     warning = gates.warning(count)
     if warning:
         print(warning, file=sys.stderr)
+
+
+def slice_names(plan: Plan) -> tuple[str, ...]:
+    """The names of the `--by` columns: the header's, else the 0-based position."""
+    return tuple(role.reader.names[role.columns[0]] if role.reader.names
+                 else str(role.columns[0]) for role in plan.by or ())
+
+
+def slice_codecs(plan: Plan) -> list[Ids]:
+    """The codec each `--by` column is read through."""
+    codecs = [role.reader.codecs[role.columns[0]] for role in plan.by or ()]
+    assert all(isinstance(codec, Ids) for codec in codecs)
+    return codecs  # type: ignore[return-value]
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:

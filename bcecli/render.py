@@ -43,11 +43,14 @@ if TYPE_CHECKING:
 PREVIEW_ROWS = 10
 BAR = 16  # cells of a reliability bar at a mean label of 1
 # table columns never wrapped or cut
-NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI"})
+NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI", "Rows", "NE",
+                            "Calibration", "AUC"})
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 TOP_SHOWN = 20  # rows of --top the table shows; JSON has them all
+SLICES_SHOWN = 10  # slices the table shows, the worst; JSON has them all
+# the JSON keys, as the note names them
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
-               "per_class": "the per-class losses"}  # the JSON keys, as the note names them
+               "per_class": "the per-class losses", "slices": "--by"}
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 BULK_AFTER = 1024  # values: from these on numpy formats them (below, `repr` is quicker)
 BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
@@ -521,9 +524,6 @@ def diff_tables(fields: dict[str, Any], gates: list[Gate]) -> list[Any]:
         tables[0].add_row("Check", Text.assemble(("✓ ", "green") if gate.held else
                                                  ("✗ ", "red"), gate_text(gate)))
     if "per_class" in fields:
-        def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
-            return "undefined" if value is None else f"{value:.6g}"
-
         per_class = rich_table("Per class", ("Class", "Loss A", "Loss B", "Δ", "Δ 95% CI"), [
             [item["class"], short(item["loss_a"]), short(item["loss_b"]), short(item["delta"]),
              "undefined" if item["delta_ci95"] is None else
@@ -532,7 +532,36 @@ def diff_tables(fields: dict[str, Any], gates: list[Gate]) -> list[Any]:
         per_class.caption = "6 significant digits (-f json has them all)"
         per_class.caption_justify = "left"
         tables.append(per_class)
+    if "slices" in fields:
+        tables.append(slices_table(fields["slices"], ("Loss A", "Loss B", "Δ"), lambda item: [
+            short(item["loss_a"]), short(item["loss_b"]), short(item["delta"])]))
     return tables
+
+
+def short(value: float | None) -> str:
+    """A number in a table of several a row: 6 significant digits hold 80 columns."""
+    return "undefined" if value is None else f"{value:.6g}"
+
+
+def slices_table(slices: list[dict[str, Any]], columns: tuple[str, ...],
+                 numbers: Callable[[dict[str, Any]], list[str]]) -> Any:
+    """The worst `SLICES_SHOWN` slices (`--by`), `(other)` after them, and how many there
+    are: a row each, the slice's values, its rows and `numbers`."""
+    def named(item: dict[str, Any]) -> str:
+        if item["by"] is None:
+            return f"(other: {item['slices']} slices)"
+        return ", ".join("null" if v is None else v if isinstance(v, str) else json_text(v)
+                         for v in item["by"].values())
+
+    listed = [item for item in slices if item["by"] is not None]
+    shown = listed[:SLICES_SHOWN] + [item for item in slices if item["by"] is None]
+    table = rich_table("Slices, worst first", ("Slice", "Rows", *columns), [
+        [named(item), str(item["rows"]), *numbers(item)] for item in shown])
+    total = len(listed) + sum(item["slices"] for item in slices if item["by"] is None)
+    worst = f"; the worst {SLICES_SHOWN} shown" if len(listed) > SLICES_SHOWN else ""
+    table.caption = f"{total} slices{worst}"
+    table.caption_justify = "left"
+    return table
 
 
 def shown_loss(loss: float | None, refused: str) -> str:
@@ -677,6 +706,12 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
         tables += metric_tables(extra["metrics"])
     if "histogram" in extra:
         tables.append(histogram(extra["histogram"]))
+    if "slices" in extra:
+        metrics = ("NE", "Calibration", "AUC") if "metrics" in extra else ()
+        tables.append(slices_table(extra["slices"], ("Loss", *metrics), lambda item: [
+            short(item["loss"]), *([short(item["normalized_entropy"]),
+                                    short(item["calibration"]), short(item["roc_auc"])]
+                                   if metrics else [])]))
     return tables
 
 

@@ -329,8 +329,10 @@ def keys(names: list[str]) -> str:
 
 def is_spec(spec: Any, classes: int, flat: bool) -> bool:
     """Whether `spec` can be a `DiagnosticOptions.spec` of a part of these classes."""
-    if not isinstance(spec, dict) or set(spec) != {"top", "histogram", "class_names",
-                                                   "metrics"}:
+    if not isinstance(spec, dict) or set(spec) - {"slices"} != {"top", "histogram",
+                                                                "class_names", "metrics"}:
+        return False
+    if "slices" in spec and not is_slices(spec["slices"]):
         return False
     names, metrics = spec["class_names"], spec["metrics"]
     if not (type(spec["top"]) is int and spec["top"] >= 0
@@ -349,6 +351,17 @@ def is_spec(spec: Any, classes: int, flat: bool) -> bool:
                 for key, low in (("bins", 1), ("bootstrap", 0), ("seed", 0)))
         and metrics["binning"] in ("width", "mass") and metrics["keys"] in ("position", "id")
         and threshold is not None and 0 <= threshold <= 1)
+
+
+def is_slices(spec: Any) -> bool:
+    """Whether `spec` can be the `slices` of a `DiagnosticOptions.spec` (`--by`)."""
+    from bcecli.slices import MAX_SLICES
+
+    return (isinstance(spec, dict) and set(spec) == {"by", "max_slices", "min_slice_size"}
+            and isinstance(spec["by"], list) and len(spec["by"]) > 0
+            and all(isinstance(name, str) for name in spec["by"])
+            and type(spec["max_slices"]) is int and 1 <= spec["max_slices"] <= MAX_SLICES
+            and type(spec["min_slice_size"]) is int and spec["min_slice_size"] >= 1)
 
 
 T = TypeVar("T")
