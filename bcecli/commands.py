@@ -21,7 +21,7 @@ from bcecli.gates import Gates
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
-from bcecli.readers import Labels
+from bcecli.readers import Ids, Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
@@ -52,6 +52,7 @@ class InputOptions:
     decimal: str = "."
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
+    by: str | None = None  # --by: the slice columns
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
@@ -65,7 +66,7 @@ class InputOptions:
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      id_col=self.id_col, column_vectors=settings.like == "sklearn",
+                      id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
                       on_read=progress.advance if progress else None, resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
@@ -74,6 +75,38 @@ class InputOptions:
                 raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
                                  f"has {plural(plan.classes, 'class')}")
         return plan
+
+
+@dataclass(frozen=True)
+class SliceLimits:
+    """--max-slices and --min-slice-size, as given (None: not given)."""
+
+    max_slices: int | None = None
+    min_slice_size: int | None = None
+
+    def check(self, by: str | None, reduction: Reduction, metrics: bool = False) -> None:
+        """Refuse what cannot be honoured, before any input is read."""
+        from bcecli.slices import MAX_METRIC_SLICES, MAX_SLICES
+
+        for option, value in (("--max-slices", self.max_slices),
+                              ("--min-slice-size", self.min_slice_size)):
+            if value is not None and by is None:
+                raise UsageError(f"{option} needs --by")
+        if self.max_slices is not None and not 1 <= self.max_slices <= MAX_SLICES:
+            raise UsageError(f"--max-slices must be in [1, {MAX_SLICES}], not {self.max_slices}")
+        if metrics and (self.max_slices or 0) > MAX_METRIC_SLICES:
+            raise UsageError(f"--max-slices with --metrics is at most {MAX_METRIC_SLICES}, not "
+                             f"{self.max_slices}: each slice keeps a score sketch")
+        if self.min_slice_size is not None and self.min_slice_size < 1:
+            raise UsageError(f"--min-slice-size must be at least 1, not {self.min_slice_size}")
+        if by is not None and not reduction.single:
+            raise UsageError(f"--by gives a loss per slice: not with -r {reduction}",
+                             hint="use -r mean, sum or weighted-mean")
+
+    def options(self) -> dict[str, int]:
+        """The `DiagnosticOptions` fields of the limits given."""
+        given = {"max_slices": self.max_slices, "min_slice_size": self.min_slice_size}
+        return {key: value for key, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -182,14 +215,14 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
             hist: bool, evaluation: Evaluation | None = None,
-            pictures: Pictures | None = None) -> ExitStatus:
+            limits: SliceLimits | None = None, pictures: Pictures | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
-    gates = gates.check(reduction)
+    gates = gates.check(reduction, metrics, slices=bool(inputs.by))
     if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format and the CI gates (give those to bce merge)")
@@ -202,8 +235,10 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
+    limits = limits or SliceLimits()
+    limits.check(inputs.by, reduction, metrics)
     pictures = pictures or Pictures()
-    pictures.check(reduction, {"--metrics": metrics, "--hist": hist})
+    pictures.check(reduction, {"--metrics": metrics, "--hist": hist, "--by COL": bool(inputs.by)})
     if partial and pictures.asked:
         raise UsageError("--partial prints a shard's totals: give --report and --plot to "
                          "bce merge")
@@ -224,7 +259,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         diagnostics = None
-        if top or metrics or hist or not plan.predictions.flat:
+        if top or metrics or hist or not plan.predictions.flat or plan.by:
             from bcecli.diagnostics import DiagnosticOptions, Diagnostics
             from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
 
@@ -237,7 +272,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                 by_id=plan.ids is not None,
                 reduction=str(reduction) if reduction.single else "mean",
                 weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights), plan.ids)
+                class_weights=settings.class_weights, by=slice_names(plan),
+                **limits.options()), plan.ids, slice_codecs(plan))
         streamed = run(plan, [function], settings.class_weights,
                        output.unreduced(reduction) if per_element else None,
                        diagnostics.observe if diagnostics else None,
@@ -264,10 +300,9 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
         dtype=dtype, sources=sources(plan, streamed),
-        settings=settings.fields() | evaluation.fields(), checks=gates.fields(),
-        gates=gates.evaluate(loss),
+        settings=settings.fields() | evaluation.fields(), gate_options=gates.fields(),
         extra=diagnostics.report(plan.predictions.column_names, pictures.asked)
-        if diagnostics else {}), pictures)
+        if diagnostics else {}), gates, pictures)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
@@ -312,10 +347,14 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
          reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
          focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
          pos_weight: str | None, label_smoothing: float,
-         max_regression: float | None, pictures: Pictures | None = None) -> ExitStatus:
+         max_regression: float | None, checks: list[str] | None = None,
+         limits: SliceLimits | None = None,
+         pictures: Pictures | None = None) -> ExitStatus:
     """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
-    interval, the rows B does better and worse on, and the `--max-regression` gate."""
-    from bcecli.diff import Diff, check_regression, regression_gate
+    interval, the rows B does better and worse on, and the gates: `--max-regression` and
+    `--check` on the numbers printed."""
+    from bcecli.diff import DIFF_METRICS, Diff, check_regression, regression_gate
+    from bcecli.gates import Check
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
@@ -325,39 +364,60 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     check_regression(max_regression)
     pictures = pictures or Pictures()
     pictures.check()
+    (limits or SliceLimits()).check(inputs.by, reduction)
+    expressions = [Check.parse(text, DIFF_METRICS) for text in checks or []]
+    for text, check in zip(checks or [], expressions, strict=True):
+        if check.each and not inputs.by:
+            raise UsageError(f"--check {text!r}: each: needs --by (a check on every slice)",
+                             hint="drop each: to check the whole input")
+        if check.each and check.metric not in DIFF_METRICS[:3]:
+            raise UsageError(f"--check {text!r}: a slice has no {check.metric}",
+                             hint="each: checks " + ", ".join(DIFF_METRICS[:3]))
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype, floor=floor)
-    state = Diff(function, settings.class_weights, inputs.skip_missing)
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
+        index = None
+        if plan.by:
+            from bcecli.slices import DEFAULT_MAX_SLICES, SliceIndex
+
+            index = SliceIndex(slice_names(plan), (limits and limits.max_slices)
+                               or DEFAULT_MAX_SLICES, slice_codecs(plan))
+        state = Diff(function, settings.class_weights, inputs.skip_missing, index)
         streamed = run(plan, [function], settings.class_weights, None, state.observe,
                        skip_missing=inputs.skip_missing)
     fields = state.result(reduction, dtype, plan.predictions.column_names)
-    gate = None if max_regression is None else \
-        regression_gate(max_regression, fields["delta"], state.total.interval(reduction))
+    gates = [] if max_regression is None else \
+        [regression_gate(max_regression, fields["delta"], state.total.interval(reduction))]
+    gates += [check.verdict(fields) for check in expressions]
     warn_about(plan, streamed, logits)
     fields |= {"reduction": reduction, "count": state.total.count,
                "shape": list(shape_of(state.total.count, plan.classes, plan.predictions.flat)),
                "from_logits": logits, "dtype": dtype, **sources(plan, streamed),
                **settings.fields()}
-    if gate is not None:
-        fields |= {"max_regression": max_regression, "passed": gate.held}
+    if max_regression is not None:
+        fields |= {"max_regression": max_regression}
+    if gates:
+        fields |= {"checks": [gate.to_json() for gate in gates],
+                   "passed": all(gate.held for gate in gates)}
+    if "slices" in fields:  # last, as compute's
+        fields["slices"] = fields.pop("slices")
     if pictures.asked:
         from bcecli.render import json_text
 
         pictures.write(json_text(fields))
     try:
-        output.diff(fields, gate)
+        output.diff(fields, gates)
         sys.stdout.flush()
     except ClosedPipe:
-        pass  # the reader went away; the gate still decides the exit code
-    if gate is not None and not gate.held:
-        print(f"bce: {gate.failure}", file=sys.stderr)
-        return ExitStatus.CHECK_FAILED
-    return ExitStatus.OK
+        pass  # the reader went away; the gates still decide the exit code
+    for gate in gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if fields.get("passed") is False else ExitStatus.OK
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
@@ -366,11 +426,12 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
-    gates.check_options()  # before any part is read: a typo fails fast
+    gates.check_options()  # the expressions, before any part is read: a typo fails fast
     pictures = pictures or Pictures()
     pictures.check()
     combined, state = shards.merge(parts, diagnostics_of)
-    gates = gates.check(combined.reduction)
+    gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
+                        merging=True, slices=state is not None and state.slices is not None)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
     rate = {} if combined.rate is None else {"negative_sampling_rate": combined.rate}
@@ -379,9 +440,9 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
-        settings=combined.settings.fields() | rate, checks=gates.fields(),
-        gates=gates.evaluate(loss), extra=state.report(labels, pictures.asked) if state else {}),
-        pictures)
+        settings=combined.settings.fields() | rate, gate_options=gates.fields(),
+        extra=state.report(labels, pictures.asked) if state else {}),
+        gates, pictures)
 
 
 def diagnostics_of(part: Partial) -> Diagnostics | None:
@@ -397,9 +458,11 @@ def diagnostics_of(part: Partial) -> Diagnostics | None:
         class_weights=part.settings.class_weights))
 
 
-def report(output: Output, result: Result, pictures: Pictures | None = None) -> ExitStatus:
-    """Write the report and chart asked for, then the result; say which gates failed, and
-    choose the exit code."""
+def report(output: Output, result: Result, gates: Gates, pictures: Pictures | None = None
+           ) -> ExitStatus:
+    """Judge the gates on the numbers the result prints, write the report and chart asked
+    for, then the result; say which gates failed, and choose the exit code."""
+    result.gates = gates.evaluate(result.numbers)
     if pictures is not None and pictures.asked:
         pictures.write(result.json_object())
     note = output.unprinted(result)
@@ -471,6 +534,19 @@ def warn_about_baseline(gates: Gates, count: int) -> None:
     warning = gates.warning(count)
     if warning:
         print(warning, file=sys.stderr)
+
+
+def slice_names(plan: Plan) -> tuple[str, ...]:
+    """The names of the `--by` columns: the header's, else the 0-based position."""
+    return tuple(role.reader.names[role.columns[0]] if role.reader.names
+                 else str(role.columns[0]) for role in plan.by or ())
+
+
+def slice_codecs(plan: Plan) -> list[Ids]:
+    """The codec each `--by` column is read through."""
+    codecs = [role.reader.codecs[role.columns[0]] for role in plan.by or ()]
+    assert all(isinstance(codec, Ids) for codec in codecs)
+    return codecs  # type: ignore[return-value]
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:

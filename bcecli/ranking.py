@@ -441,6 +441,13 @@ class ScoreSketch:
             self.columns = reduce_sorted(self.columns, self.columns["keys"] >> np.uint64(extra))
             self.shift = shift
 
+    def limit(self, cap: int) -> None:
+        """Room for `cap` buckets at most, where that is fewer than now: coarser, as a run
+        with that cap would have been (the smallest shift that fits the scores)."""
+        if cap < self.cap:
+            self.cap = cap
+            self.coarsen(self.shift + fitting(self.columns["keys"], cap))
+
     def merge(self, other: ScoreSketch, *, consume: bool = False) -> None:
         """Add another sketch's data, as if it had been fed to this one (shards).
 
@@ -451,9 +458,7 @@ class ScoreSketch:
         than hold a coarser copy of it beside it: a shard read only to be merged."""
         if other.weighted != self.weighted:
             raise ValueError("sketches merge only with the same weighting")
-        if other.cap < self.cap:
-            self.cap = other.cap
-            self.coarsen(self.shift + fitting(self.columns["keys"], self.cap))
+        self.limit(other.cap)
         self.coarsen(other.shift)
         theirs = other.columns if consume else dict(other.columns)  # arrays read, not written
         if consume:

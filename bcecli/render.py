@@ -43,11 +43,14 @@ if TYPE_CHECKING:
 PREVIEW_ROWS = 10
 BAR = 16  # cells of a reliability bar at a mean label of 1, where the terminal has room
 # table columns never wrapped or cut
-NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI"})
+NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI", "Rows", "NE",
+                            "Calibration", "AUC"})
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 TOP_SHOWN = 20  # rows of --top the table shows; JSON has them all
+SLICES_SHOWN = 10  # slices the table shows, the worst; JSON has them all
+# the JSON keys, as the note names them
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
-               "per_class": "the per-class losses"}  # the JSON keys, as the note names them
+               "per_class": "the per-class losses", "slices": "--by"}
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 BULK_AFTER = 1024  # values: from these on numpy formats them (below, `repr` is quicker)
 BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
@@ -88,9 +91,14 @@ class Result:
     dtype: DType
     sources: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
-    checks: dict[str, Any] = field(default_factory=dict)
-    gates: list[Gate] = field(default_factory=list)
+    gate_options: dict[str, Any] = field(default_factory=dict)  # the JSON keys of the gates
+    gates: list[Gate] = field(default_factory=list)  # their verdicts: the JSON's `checks`
     extra: dict[str, Any] = field(default_factory=dict)  # diagnostics, when asked for
+
+    @property
+    def numbers(self) -> dict[str, Any]:
+        """The JSON keys the gates read (`loss`, `metrics`, ...): the numbers as printed."""
+        return {"loss": self.loss, **self.extra}
 
     @property
     def passed(self) -> bool | None:
@@ -101,7 +109,9 @@ class Result:
         """Every key after `loss`, as the tail of a JSON object."""
         rest = {"reduction": self.reduction, "count": self.count, "shape": list(self.shape),
                 "from_logits": self.from_logits, "dtype": self.dtype, **self.sources,
-                **self.settings, **self.checks, "passed": self.passed, **self.extra}
+                **self.settings, **self.gate_options,
+                "checks": [gate.to_json() for gate in self.gates], "passed": self.passed,
+                **self.extra}
         return json_text(rest)[1:]
 
     def json_object(self) -> str:
@@ -463,7 +473,7 @@ class Output:
                  for r in rows])])
 
 
-    def diff(self, fields: dict[str, Any], gate: Gate | None) -> None:
+    def diff(self, fields: dict[str, Any], gates: list[Gate]) -> None:
         """`bce diff`: the keys `diff.Diff.result` made, then what was read. `-f plain`
         prints Δ alone, `-f csv` one row of the numbers."""
         if self.fmt is Format.JSON:
@@ -480,7 +490,7 @@ class Output:
                 format_json_number(v) if isinstance(v, float) else str(v) for v in values)
                 + "\n")
         else:
-            print_whole(self.out, diff_tables(fields, gate))
+            print_whole(self.out, diff_tables(fields, gates))
 
 
 def comparison_fields(rows: list[ComparisonRow], *, count: int, shape: tuple[int, ...],
@@ -493,7 +503,7 @@ def comparison_fields(rows: list[ComparisonRow], *, count: int, shape: tuple[int
             "count": count, "shape": list(shape), "from_logits": from_logits, **sources}
 
 
-def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
+def diff_tables(fields: dict[str, Any], gates: list[Gate]) -> list[Any]:
     """`bce diff` for people: the two losses, Δ and its interval, the shares of rows, then
     what was read; per class for multi-label input."""
     from rich.text import Text
@@ -520,13 +530,10 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
         rows_shown.append(["Skipped", str(fields["skipped"])])
     tables = [rich_table("Binary cross-entropy, B against A", ("", "Value"), rows_shown,
                          header=False)]
-    if gate is not None:
-        tables[0].add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green")
-                                                if gate.held else ("FAILED", "red")))
+    for gate in gates:
+        tables[0].add_row("Check", Text.assemble(("✓ ", "green") if gate.held else
+                                                 ("✗ ", "red"), gate_text(gate)))
     if "per_class" in fields:
-        def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
-            return "undefined" if value is None else f"{value:.6g}"
-
         per_class = rich_table("Per class", ("Class", "Loss A", "Loss B", "Δ", "Δ 95% CI"), [
             [item["class"], short(item["loss_a"]), short(item["loss_b"]), short(item["delta"]),
              "undefined" if item["delta_ci95"] is None else
@@ -535,7 +542,36 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
         per_class.caption = "6 significant digits (-f json has them all)"
         per_class.caption_justify = "left"
         tables.append(per_class)
+    if "slices" in fields:
+        tables.append(slices_table(fields["slices"], ("Loss A", "Loss B", "Δ"), lambda item: [
+            short(item["loss_a"]), short(item["loss_b"]), short(item["delta"])]))
     return tables
+
+
+def short(value: float | None) -> str:
+    """A number in a table of several a row: 6 significant digits hold 80 columns."""
+    return "undefined" if value is None else f"{value:.6g}"
+
+
+def slices_table(slices: list[dict[str, Any]], columns: tuple[str, ...],
+                 numbers: Callable[[dict[str, Any]], list[str]]) -> Any:
+    """The worst `SLICES_SHOWN` slices (`--by`), `(other)` after them, and how many there
+    are: a row each, the slice's values, its rows and `numbers`."""
+    def named(item: dict[str, Any]) -> str:
+        if item["by"] is None:
+            return f"(other: {item['slices']} slices)"
+        return ", ".join("null" if v is None else v if isinstance(v, str) else json_text(v)
+                         for v in item["by"].values())
+
+    listed = [item for item in slices if item["by"] is not None]
+    shown = listed[:SLICES_SHOWN] + [item for item in slices if item["by"] is None]
+    table = rich_table("Slices, worst first", ("Slice", "Rows", *columns), [
+        [named(item), str(item["rows"]), *numbers(item)] for item in shown])
+    total = len(listed) + sum(item["slices"] for item in slices if item["by"] is None)
+    worst = f"; the worst {SLICES_SHOWN} shown" if len(listed) > SLICES_SHOWN else ""
+    table.caption = f"{total} slices{worst}"
+    table.caption_justify = "left"
+    return table
 
 
 def shown_loss(loss: float | None, refused: str) -> str:
@@ -593,9 +629,18 @@ def table(result: Result, out: TextIO, preview: list[str], rows: int) -> None:
         elif value not in (None, 0.0, 0) and key != "joined":  # only what was given
             grid.add_row(key.replace("_", " ").capitalize(), str(value))
     for gate in result.gates:
-        grid.add_row("Gate", Text.assemble(f"{gate.name}: ", ("passed", "green") if gate.held
-                                           else ("FAILED", "red")))
+        grid.add_row("Check", Text.assemble(("✓", "green") if gate.held else ("✗", "red"),
+                                            f" {gate_text(gate)}"))
     print_whole(out, [grid, *diagnostic_tables(result.extra)])
+
+
+def gate_text(gate: Gate) -> str:
+    """A gate's row: what was checked (and which option asked, if not --check), on what."""
+    asked = "" if gate.option == "--check" else f" ({gate.option})"
+    value = "undefined" if gate.value is None else format_float(gate.value)
+    bounds = "" if gate.bounds is None else \
+        f", certified bounds {format_float(gate.bounds[0])} – {format_float(gate.bounds[1])}"
+    return f"{gate.expression}{asked}: {value}{bounds}"
 
 
 def column_text(fed: str | int | list[str | int]) -> str:
@@ -672,6 +717,12 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
         tables += metric_tables(extra["metrics"])
     if "histogram" in extra:
         tables.append(histogram(extra["histogram"]))
+    if "slices" in extra:
+        metrics = ("NE", "Calibration", "AUC") if "metrics" in extra else ()
+        tables.append(slices_table(extra["slices"], ("Loss", *metrics), lambda item: [
+            short(item["loss"]), *([short(item["normalized_entropy"]),
+                                    short(item["calibration"]), short(item["roc_auc"])]
+                                   if metrics else [])]))
     return tables
 
 

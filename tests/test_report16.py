@@ -106,9 +106,9 @@ def check_html(text: str, result: dict[str, Any]) -> Report:
     return parsed
 
 
-def run_json(bce: Run, *args: str) -> dict[str, Any]:
+def run_json(bce: Run, *args: str, code: int = 0) -> dict[str, Any]:
     result = bce(*args, "--json")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == code, result.stderr
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
 
@@ -225,6 +225,26 @@ def test_long_tables_show_their_first_rows(bce: Run, files: Files) -> None:
     assert {key for _, key, _ in parsed.numbers if key.startswith("top.")} == \
         {f"top.{i}.{column}" for i in range(100) for column in ("prediction", "target", "loss")}
     assert "The first 100 of 250 (--json has them all)." in Path("r.html").read_text()
+
+
+def test_real_slices_and_checks_in_reports_and_the_slices_plot(bce: Run, files: Files) -> None:
+    files(d__csv=data_csv())
+    result = run_json(bce, "compute", "d.csv", "--metrics", "--by", "group", "--check",
+                      "auc >= 0.99", "--check", "loss < 5", "--report", "r.html", "--plot",
+                      "s.svg", "--plot-kind", "slices", code=1)
+    assert result["passed"] is False and len(result["checks"]) == 2
+    parsed = check_html(Path("r.html").read_text(), result)
+    keys = {key for _, key, _ in parsed.numbers}
+    assert {f"slices.{i}.loss" for i in range(3)} | {"checks.0.value", "checks.1.value"} <= keys
+    text = Path("r.html").read_text()
+    assert "group=eu" in text and "✗ FAILED" in text and "✓ passed" in text
+    svg = ET.fromstring(Path("s.svg").read_text())
+    assert len(svg.findall(f"{SVG}rect")) == 1 + 3
+    assert [t for t in svg_texts(svg) if t.startswith("group=")] == \
+        [f"group={s['by']['group']}"[:12] for s in result["slices"]]
+    diff = run_json(bce, "diff", "d.csv", "d.csv", "--by", "group", "--report", "d.html")
+    check_html(Path("d.html").read_text(), diff)
+    assert "Slices, worst first (delta)" in Path("d.html").read_text()
 
 
 def test_slices_and_checks_render_as_tables_and_a_chart() -> None:
