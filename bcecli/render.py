@@ -553,20 +553,23 @@ def short(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.6g}"
 
 
+def slice_name(item: dict[str, Any]) -> str:
+    """A slice as tables and reports name it: its values (`DE, phone`; null as `null`), or
+    `(other: 12 slices)`."""
+    if item["by"] is None:
+        return f"(other: {item['slices']} slices)"
+    return ", ".join("null" if v is None else v if isinstance(v, str) else json_text(v)
+                     for v in item["by"].values())
+
+
 def slices_table(slices: list[dict[str, Any]], columns: tuple[str, ...],
                  numbers: Callable[[dict[str, Any]], list[str]]) -> Any:
     """The worst `SLICES_SHOWN` slices (`--by`), `(other)` after them, and how many there
     are: a row each, the slice's values, its rows and `numbers`."""
-    def named(item: dict[str, Any]) -> str:
-        if item["by"] is None:
-            return f"(other: {item['slices']} slices)"
-        return ", ".join("null" if v is None else v if isinstance(v, str) else json_text(v)
-                         for v in item["by"].values())
-
     listed = [item for item in slices if item["by"] is not None]
     shown = listed[:SLICES_SHOWN] + [item for item in slices if item["by"] is None]
     table = rich_table("Slices, worst first", ("Slice", "Rows", *columns), [
-        [named(item), str(item["rows"]), *numbers(item)] for item in shown])
+        [slice_name(item), str(item["rows"]), *numbers(item)] for item in shown])
     total = len(listed) + sum(item["slices"] for item in slices if item["by"] is None)
     worst = f"; the worst {SLICES_SHOWN} shown" if len(listed) > SLICES_SHOWN else ""
     table.caption = f"{total} slices{worst}"

@@ -205,13 +205,13 @@ def records(items: list[dict[str, Any]], key: str) -> Table:
 
 
 def by_text(item: dict[str, Any]) -> str:
-    """A slice's name: `region=eu, device=phone`, or `(other: 12 slices)`."""
-    if item.get("other"):
-        return f"(other: {item.get('slices', '?')} slices)"
-    by = item.get("by")
-    if isinstance(by, dict):
-        return ", ".join(f"{name}={value}" for name, value in by.items())
-    return str(by)
+    """A slice's name, `region=eu, device=phone` (the terminal's, with the columns)."""
+    from bcecli.render import slice_name
+
+    if not isinstance(item.get("by"), dict):
+        return slice_name(item)
+    return ", ".join(f"{name}={slice_name({'by': {name: value}})}"
+                     for name, value in item["by"].items())
 
 
 def cell(value: Any, key: str, *, passed: bool = False) -> Cell:
