@@ -28,7 +28,9 @@ ROWS_SHOWN = 100  # rows of a table of --top, slices, classes or checks (the JSO
 MERMAID_POINTS = 21  # points of a curve in Markdown: a subset of the JSON's
 SECTIONS = ("metrics", "histogram", "per_class", "slices", "top", "checks", "conventions",
             "losses")  # keys with sections of their own, not the headline's
-ALWAYS = ("loss", "reduction", "count", "shape", "from_logits", "dtype")
+ALWAYS = ("loss", "reduction", "count", "shape", "from_logits", "dtype", "loss_a", "loss_b",
+          "delta", "delta_ci95", "better", "worse", "better_rows", "worse_rows", "rows",
+          "skipped")  # shown even when 0: a result, not a setting left at its default
 NEEDS = {"reliability": ("--metrics", "a reliability diagram needs the calibration bins"),
          "roc": ("--metrics", "a ROC curve needs the ranking metrics"),
          "pr": ("--metrics", "a precision-recall curve needs the ranking metrics"),

@@ -203,6 +203,10 @@ def test_reports_of_diff_compare_and_merge(bce: Run, files: Files) -> None:
     parsed = check_html(Path("d.html").read_text(), diff)
     assert {"loss_a", "loss_b", "delta", "delta_ci95.0", "delta_ci95.1"} <= \
         {key for _, key, _ in parsed.numbers}
+    same = run_json(bce, "diff", "a.csv", "a.csv", "--report", "s.html")  # Δ = 0 is shown
+    assert same["delta"] == 0.0 and same["better"] == 0.0
+    assert {"delta", "better", "worse"} <= {key for _, key, _ in
+                                            check_html(Path("s.html").read_text(), same).numbers}
     compare = run_json(bce, "compare", "a.csv", "--report", "c.html")
     parsed = check_html(Path("c.html").read_text(), compare)
     assert {f"conventions.{name}.loss" for name, row in compare["conventions"].items()
