@@ -204,6 +204,10 @@ SkipMissing = Annotated[bool, typer.Option(
 NoProgress = Annotated[bool, typer.Option(
     "--no-progress", help="Never show the progress bar (it shows only on a terminal, for reads "
     "of over a second).")]
+StorageOption = Annotated[list[str] | None, typer.Option(
+    "--storage-option", metavar="KEY=VALUE", help="For URL inputs (s3://, gs://, az://, "
+    "https://): an option of the filesystem, as endpoint_url=http://127.0.0.1:9000 or "
+    "anon=true (a JSON value, else text); repeatable.", show_default=False)]
 FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
@@ -299,6 +303,7 @@ def compute(
                     ] = False,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    storage_option: StorageOption = None,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
 
@@ -307,7 +312,7 @@ def compute(
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col),
+                              decimal.value, id_col, storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -339,6 +344,7 @@ def compare(
     json_: JsonOption = False,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    storage_option: StorageOption = None,
 ) -> int:
     """Compare the losses of PyTorch, Keras, sklearn, XGBoost, LightGBM, CatBoost, Spark.
 
@@ -347,7 +353,7 @@ def compare(
     return commands.compare(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col),
+                              decimal.value, id_col, storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
         pos_weight=pos_weight, label_smoothing=label_smoothing)
 
@@ -401,6 +407,7 @@ def diff(
         "noise: the lower end of Δ's 95% interval is above X.")] = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    storage_option: StorageOption = None,
 ) -> int:
     """Compare two models' losses on the same targets: Δ = B − A, and whether it is noise.
 
@@ -411,7 +418,8 @@ def diff(
     return commands.diff(
         ctx.obj, InputOptions(a, targets, weights, pred_col, target_col, weight_col, header,
                               input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, second=b),
+                              decimal.value, id_col, second=b,
+                              storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits,
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,

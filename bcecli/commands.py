@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bcecli import remote
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment
@@ -52,10 +54,13 @@ class InputOptions:
     decimal: str = "."
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
+    storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
         labels = Labels(self.pos_label)  # a bad label is refused before any input is read
+        storage = remote.options(self.storage_options)  # and bad storage options
+        remote.check_used(storage, [self.predictions, self.targets, self.weights, self.second])
         progress = None
         if not self.no_progress and env.stderr_isatty:
             progress = ByteProgress(input_size(self.predictions, self.targets, self.weights,
@@ -66,7 +71,8 @@ class InputOptions:
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
                       id_col=self.id_col, column_vectors=settings.like == "sklearn",
-                      on_read=progress.advance if progress else None, resources=resources)
+                      on_read=progress.advance if progress else None, storage=storage,
+                      resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
                 ("--class-weights", settings.class_weights, (plan.classes,))):
