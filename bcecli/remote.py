@@ -192,6 +192,10 @@ def failure(error: BaseException, url: str, storage: Mapping[str, Any]) -> BceEr
         return InputError(f"cannot connect: {reason(cause)}", where=url,
                           hint="is the endpoint right (--storage-option endpoint_url=…, "
                           "AWS_ENDPOINT_URL)?")
+    if is_kind(cause, "NoCredentials"):  # botocore's: nothing in the environment
+        return InputError(f"no credentials: {reason(cause)}", where=url,
+                          hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
+                          "(see docs/cloud.md); a public bucket: --storage-option anon=true")
     if isinstance(cause, PermissionError) or status in (401, 403):
         return InputError("access denied", where=url,
                           hint="check the credentials the filesystem finds (see docs/cloud.md)")
