@@ -439,10 +439,12 @@ def merge(
     min_loss: MinLoss = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
+    storage_option: StorageOption = None,
 ) -> int:
     """Merge shards' partial results (--partial).
 
     The result is that of one run over all the shards' data.
     """
     return commands.merge(ctx.obj, parts, fmt=format, json_=json_,
-                          gates=Gates(max_loss, min_loss, baseline, tolerance))
+                          gates=Gates(max_loss, min_loss, baseline, tolerance),
+                          storage_options=storage_option or ())

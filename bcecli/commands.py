@@ -294,13 +294,15 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
-          gates: Gates) -> ExitStatus:
+          gates: Gates, storage_options: Sequence[str] = ()) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     gates.check_options()  # before any part is read: a typo fails fast
-    combined, state = shards.merge(parts, diagnostics_of)
+    storage = remote.options(storage_options)
+    remote.check_used(storage, parts)
+    combined, state = shards.merge(parts, diagnostics_of, storage)
     gates = gates.check(combined.reduction)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)

@@ -232,6 +232,29 @@ def test_an_unknown_storage_option_is_a_usage_error(bce: Run, s3: str) -> None:
 
 
 @needs_s3
+def test_merge_reads_parts_at_urls(bce: Run, s3: str, files: Files) -> None:
+    """`bce merge` of partial results in a bucket equals the merge of the same files."""
+    import boto3
+
+    files(a__csv="p,y\n0.8,1\n0.3,0\n", b__csv="p,y\n0.6,1\n0.1,0\n")
+    client = boto3.client("s3", endpoint_url=s3)
+    for name in ("a", "b"):
+        part = bce("compute", f"{name}.csv", "--partial")
+        assert part.exit_code == 0, part.stderr
+        Path(f"{name}.json").write_text(part.stdout)
+        client.put_object(Bucket=BUCKET, Key=f"parts/{name}.json", Body=part.stdout.encode())
+    want = bce("merge", "a.json", "b.json", "--json")
+    got = bce("merge", f"s3://{BUCKET}/parts/a.json", f"s3://{BUCKET}/parts/b.json", "--json",
+              "--storage-option", f"endpoint_url={s3}")
+    assert got.exit_code == 0, got.stderr
+    assert json.loads(got.stdout)["loss"] == json.loads(want.stdout)["loss"]
+    missing = bce("merge", f"s3://{BUCKET}/parts/a.json", f"s3://{BUCKET}/parts/c.json",
+                  "--storage-option", f"endpoint_url={s3}")
+    assert (missing.exit_code, missing.stdout, missing.stderr) == (
+        2, "", f"bce: error: s3://{BUCKET}/parts/c.json: no such file\n")
+
+
+@needs_s3
 @needs_arrow
 def test_parquet_is_read_by_column_and_row_group(bce: Run, s3: str,
                                                  tmp_path: Path,
