@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from bcecli import remote
-from bcecli.errors import UsageError
+from bcecli.errors import InputError, UsageError
 from tests.helpers import Files, Run, output, refused
 
 HAS_S3 = all(find_spec(name) for name in ("fsspec", "s3fs", "moto", "boto3", "flask"))
@@ -232,6 +232,19 @@ def test_an_unknown_storage_option_is_a_usage_error(bce: Run, s3: str) -> None:
 
 
 @needs_s3
+def test_a_glob_over_a_bucket_lists_urls(s3: str) -> None:
+    """`remote.glob`, for many-file inputs over object storage."""
+    options = {"endpoint_url": s3}
+    assert remote.glob(f"s3://{BUCKET}/shards/*.csv", options) == [
+        f"s3://{BUCKET}/shards/{name}" for name in ("p.csv", "w.csv", "y.csv")]
+    assert remote.glob("s3://no-such-bucket/*.csv", options) == []  # s3fs lists nothing
+    with pytest.raises(InputError) as caught:
+        remote.glob("s3://no-such-bucket/*.csv", {"endpoint_url": "http://127.0.0.1:1",
+                                                  "config_kwargs": json.loads(FAST)})
+    assert str(caught.value).startswith("s3://no-such-bucket/*.csv: cannot connect: ")
+
+
+@needs_s3
 def test_merge_reads_parts_at_urls(bce: Run, s3: str, files: Files) -> None:
     """`bce merge` of partial results in a bucket equals the merge of the same files."""
     import boto3
@@ -396,10 +409,12 @@ def test_a_url_without_the_extra_names_it(bce: Run, monkeypatch: pytest.MonkeyPa
 
 
 def test_file_urls_are_local_files(bce: Run, files: Files, tmp_path: Path) -> None:
-    files(p__csv="p\n0.8\n0.3\n0.6\n", y__csv="y\n1\n0\n1\n", bad__csv="p,y\n0.5,1\n2,0\n")
-    url = (tmp_path / "p.csv").as_uri()
+    files(**{"p é%__csv": "p\n0.8\n0.3\n0.6\n"}, y__csv="y\n1\n0\n1\n",
+          bad__csv="p,y\n0.5,1\n2,0\n")
+    url = (tmp_path / "p é%.csv").as_uri()  # percent-escaped: file:///…/p%20%C3%A9%25.csv
+    assert "%20%C3%A9%25" in url
     got = output(bce, url, (tmp_path / "y.csv").as_uri())
-    assert got["loss"] == output(bce, "p.csv", "y.csv")["loss"]
+    assert got["loss"] == output(bce, "p é%.csv", "y.csv")["loss"]
     assert got["predictions"] == url
     bad = (tmp_path / "bad.csv").as_uri()
     assert refused(bce, bad) == refused(bce, "bad.csv").replace("bad.csv", bad)
