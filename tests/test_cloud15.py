@@ -186,7 +186,7 @@ def test_s3_failures_name_the_url(bce: Run, s3: str, url: str, options: list[str
         f"bce: error: {url}: {message}\n"
 
 
-FAST = json.dumps({"connect_timeout": 1, "read_timeout": 1, "retries": {"max_attempts": 1}})
+FAST = json.dumps({"connect_timeout": 0.5, "read_timeout": 0.5, "retries": {"max_attempts": 1}})
 
 
 @needs_s3
