@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
-from bcecli.commands import Evaluation, InputOptions
+from bcecli.commands import Evaluation, InputOptions, Pictures, SliceLimits
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
@@ -132,6 +132,19 @@ class Base(StrEnum):
     E = "e"
 
 
+class ReportFormat(StrEnum):
+    HTML = "html"
+    MD = "md"
+
+
+class PlotKind(StrEnum):
+    RELIABILITY = "reliability"
+    HIST = "hist"
+    ROC = "roc"
+    PR = "pr"
+    SLICES = "slices"
+
+
 class DecimalMark(StrEnum):
     POINT = "."
     COMMA = ","
@@ -158,7 +171,8 @@ def main_options(
 # Options that several commands share, declared once.
 Predictions = Annotated[str, typer.Argument(
     help="Predictions file (.csv .tsv .txt .json .jsonl .npy .npz .parquet; gzip, bzip2, xz "
-    "or a zip of one file), or - for stdin.", metavar="PREDICTIONS", show_default=False)]
+    "or a zip of one file), - for stdin, or a URL (s3://, https://, …: the cloud extra).",
+    metavar="PREDICTIONS", show_default=False)]
 Targets = Annotated[str | None, typer.Argument(
     help="Targets file, or - for stdin. Omit when PREDICTIONS holds both.",
     metavar="[TARGETS]", show_default=False)]
@@ -183,10 +197,32 @@ PosWeight = Annotated[str | None, typer.Option(
     metavar="LIST", help="Weight of positives: one value or C values (PyTorch pos_weight).")]
 LabelSmoothing = Annotated[float, typer.Option(
     metavar="F", help="Keras label smoothing: y ← y·(1−F) + 0.5·F.")]
+Eps = Annotated[float | None, typer.Option(
+    metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
+    "−100.")]
+DTypeOption = Annotated[DType | None, typer.Option(
+    "--dtype", help="float64 (the default), or float32 as PyTorch float32 computes.",
+    show_default=False)]
+LikeOption = Annotated[Like | None, typer.Option(
+    "--like", help="Another library's conventions: keras = float32 and clipping at 1e-7; "
+    "sklearn = clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = "
+    "their log-loss metrics (bce compare says how). Explicit options win.")]
+FocalGamma = Annotated[float | None, typer.Option(
+    metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")]
+FocalAlpha = Annotated[float | None, typer.Option(
+    metavar="A", help="With --focal-gamma: α = A balances positives against negatives.")]
 IdCol = Annotated[str | None, typer.Option(
     metavar="COL", help="Join the rows of PREDICTIONS and TARGETS (and --weights) by the ids "
     "in column COL of each, not by position: every id in every file, once. '' is pandas' "
     "index.")]
+By = Annotated[str | None, typer.Option(
+    metavar="COL[,COL]", help="Slice the rows by the values of these columns (header name or "
+    "0-based index, in PREDICTIONS, TARGETS or --weights): the loss of each slice (with "
+    "--metrics NE, calibration, ROC AUC), worst first. A missing value is a slice of its "
+    "own.")]
+MaxSlices = Annotated[int | None, typer.Option(
+    metavar="M", help="With --by: refuse more than M slices.  [default: 10000]",
+    show_default=False)]
 Header = Annotated[bool | None, typer.Option(
     "--header/--no-header", help="Force the first row to be (or not be) a header. Default: "
     "detected.", show_default=False)]
@@ -212,15 +248,42 @@ FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 MaxLoss = Annotated[float | None, typer.Option(
-    metavar="X", help="CI gate: exit 1 when the reduced loss is above X.")]
+    metavar="X", help="CI gate: exit 1 when the reduced loss is above X (--check 'loss <= "
+    "X').")]
 MinLoss = Annotated[float | None, typer.Option(
-    metavar="X", help="CI gate: exit 1 when the reduced loss is below X (suspiciously good: "
-    "label leakage?).")]
+    metavar="X", help="CI gate: exit 1 when the reduced loss is below X (--check 'loss >= X'; "
+    "suspiciously good: label leakage?).")]
+CheckOption = Annotated[list[str] | None, typer.Option(
+    "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER holds "
+    "on the number printed, e.g. 'auc > 0.7'. OP: <, <=, >, >=. METRIC: loss, or with "
+    "--metrics ne, calibration, auc, ap, ece, mce, brier, accuracy or metrics.KEY.",
+    show_default=False)]
+LossCheck = Annotated[list[str] | None, typer.Option(
+    "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless 'loss OP NUMBER' holds, "
+    "e.g. 'loss < 0.7'. OP: <, <=, >, >=.", show_default=False)]
 Baseline = Annotated[str | None, typer.Option(
     metavar="FILE", help="CI gate: a saved `bce compute ... --json` result to compare with.")]
 Tolerance = Annotated[float | None, typer.Option(
     metavar="FRACTION", help="With --baseline: exit 1 when the loss is worse by more than "
     "FRACTION (0.05 = 5%).  [default: 0]", show_default=False)]
+ReportOption = Annotated[str | None, typer.Option(
+    "--report", metavar="PATH", help="Also write a report to PATH: HTML (.html: charts as "
+    "inline SVG, no script, opens offline) or Markdown (.md: tables and Mermaid charts, for "
+    "$GITHUB_STEP_SUMMARY). stdout is unchanged.")]
+ReportFormatOption = Annotated[ReportFormat | None, typer.Option(
+    "--report-format", help="The report's format.  [default: from PATH's extension]",
+    show_default=False)]
+PlotOption = Annotated[str | None, typer.Option(
+    "--plot", metavar="PATH.svg", help="Also write one chart (--plot-kind) to PATH.svg.")]
+PlotKindOption = Annotated[PlotKind | None, typer.Option(
+    "--plot-kind", help="The chart of --plot: reliability and roc and pr need --metrics, "
+    "hist --hist, slices --by.  [default: reliability]", show_default=False)]
+
+
+def pictures(report: str | None, report_format: ReportFormat | None, plot: str | None = None,
+             plot_kind: PlotKind | None = None) -> Pictures:
+    return Pictures(report, report_format.value if report_format else None, plot,
+                    plot_kind.value if plot_kind else None)
 
 
 @app.command(cls=BceCommand)
@@ -240,21 +303,11 @@ def compute(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
-    eps: Annotated[float | None, typer.Option(
-        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
-        "−100.")] = None,
-    dtype: Annotated[DType | None, typer.Option(
-        help="float64 (the default), or float32 as PyTorch float32 computes.",
-        show_default=False)] = None,
-    like: Annotated[Like | None, typer.Option(
-        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = their "
-        "log-loss metrics (bce compare says how). Explicit options win.")] = None,
-    focal_gamma: Annotated[float | None, typer.Option(
-        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
-    focal_alpha: Annotated[float | None, typer.Option(
-        metavar="A", help="With --focal-gamma: α = A balances positives against "
-        "negatives.")] = None,
+    eps: Eps = None,
+    dtype: DTypeOption = None,
+    like: LikeOption = None,
+    focal_gamma: FocalGamma = None,
+    focal_alpha: FocalAlpha = None,
     pos_label: PosLabel = None,
     id_col: IdCol = None,
     header: Header = None,
@@ -264,6 +317,7 @@ def compute(
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
     min_loss: MinLoss = None,
+    check: CheckOption = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
     partial: Annotated[bool, typer.Option(
@@ -301,6 +355,15 @@ def compute(
         show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
+    by: By = None,
+    max_slices: MaxSlices = None,
+    min_slice_size: Annotated[int | None, typer.Option(
+        metavar="N", help="With --by: slices of fewer than N rows are reported together, as "
+        "one (other).", show_default=False)] = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
+    plot: PlotOption = None,
+    plot_kind: PlotKindOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
     storage_option: StorageOption = None,
@@ -312,14 +375,18 @@ def compute(
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, storage_options=storage_option or ()),
+                              decimal.value, id_col, by=by,
+                              storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        gates=Gates(max_loss, min_loss, baseline, tolerance), partial=partial, top=top,
+        gates=Gates(max_loss, min_loss, baseline, tolerance, checks=tuple(check or ())),
+        partial=partial, top=top,
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
-                              base.value if base else None, negative_sampling_rate))
+                              base.value if base else None, negative_sampling_rate),
+        limits=SliceLimits(max_slices, min_slice_size),
+        pictures=pictures(report, report_format, plot, plot_kind))
 
 
 @app.command(cls=BceCommand)
@@ -342,6 +409,8 @@ def compare(
     decimal: DecimalOption = DecimalMark.POINT,
     format: FormatOption = Format.AUTO,
     json_: JsonOption = False,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
     storage_option: StorageOption = None,
@@ -355,7 +424,8 @@ def compare(
                               header, input_format, skip_missing, no_progress, pos_label,
                               decimal.value, id_col, storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
-        pos_weight=pos_weight, label_smoothing=label_smoothing)
+        pos_weight=pos_weight, label_smoothing=label_smoothing,
+        pictures=pictures(report, report_format))
 
 
 @app.command(cls=BceCommand)
@@ -381,20 +451,11 @@ def diff(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
-    eps: Annotated[float | None, typer.Option(
-        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
-        "−100.")] = None,
-    dtype: Annotated[DType | None, typer.Option(
-        help="float64 (the default), or float32 as PyTorch float32 computes.",
-        show_default=False)] = None,
-    like: Annotated[Like | None, typer.Option(
-        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean. Explicit options win.")] = None,
-    focal_gamma: Annotated[float | None, typer.Option(
-        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
-    focal_alpha: Annotated[float | None, typer.Option(
-        metavar="A", help="With --focal-gamma: α = A balances positives against "
-        "negatives.")] = None,
+    eps: Eps = None,
+    dtype: DTypeOption = None,
+    like: LikeOption = None,
+    focal_gamma: FocalGamma = None,
+    focal_alpha: FocalAlpha = None,
     pos_label: PosLabel = None,
     id_col: IdCol = None,
     header: Header = None,
@@ -405,6 +466,14 @@ def diff(
     max_regression: Annotated[float | None, typer.Option(
         metavar="X", help="CI gate: exit 1 when B is worse than A by more than X beyond "
         "noise: the lower end of Δ's 95% interval is above X.")] = None,
+    check: Annotated[list[str] | None, typer.Option(
+        "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER "
+        "holds on the number printed, e.g. 'delta < 0.01'. OP: <, <=, >, >=. METRIC: delta, "
+        "loss_a, loss_b, better, worse.", show_default=False)] = None,
+    by: By = None,
+    max_slices: MaxSlices = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
     storage_option: StorageOption = None,
@@ -418,13 +487,14 @@ def diff(
     return commands.diff(
         ctx.obj, InputOptions(a, targets, weights, pred_col, target_col, weight_col, header,
                               input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, second=b,
+                              decimal.value, id_col, second=b, by=by,
                               storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits,
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        max_regression=max_regression)
+        max_regression=max_regression, checks=check or [], limits=SliceLimits(max_slices),
+        pictures=pictures(report, report_format))
 
 
 @app.command(cls=BceCommand)
@@ -437,8 +507,13 @@ def merge(
     json_: JsonOption = False,
     max_loss: MaxLoss = None,
     min_loss: MinLoss = None,
+    check: LossCheck = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
+    plot: PlotOption = None,
+    plot_kind: PlotKindOption = None,
     storage_option: StorageOption = None,
 ) -> int:
     """Merge shards' partial results (--partial).
@@ -446,5 +521,7 @@ def merge(
     The result is that of one run over all the shards' data.
     """
     return commands.merge(ctx.obj, parts, fmt=format, json_=json_,
-                          gates=Gates(max_loss, min_loss, baseline, tolerance),
+                          gates=Gates(max_loss, min_loss, baseline, tolerance,
+                                      checks=tuple(check or ())),
+                          pictures=pictures(report, report_format, plot, plot_kind),
                           storage_options=storage_option or ())

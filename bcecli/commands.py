@@ -23,7 +23,7 @@ from bcecli.gates import Gates
 from bcecli.inputs import Plan, gather
 from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
-from bcecli.readers import Labels
+from bcecli.readers import Ids, Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
@@ -54,6 +54,7 @@ class InputOptions:
     decimal: str = "."
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
+    by: str | None = None  # --by: the slice columns
     storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
@@ -70,7 +71,7 @@ class InputOptions:
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      id_col=self.id_col, column_vectors=settings.like == "sklearn",
+                      id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
                       on_read=progress.advance if progress else None, storage=storage,
                       resources=resources)
         for option, values, allowed in (
@@ -80,6 +81,38 @@ class InputOptions:
                 raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
                                  f"has {plural(plan.classes, 'class')}")
         return plan
+
+
+@dataclass(frozen=True)
+class SliceLimits:
+    """--max-slices and --min-slice-size, as given (None: not given)."""
+
+    max_slices: int | None = None
+    min_slice_size: int | None = None
+
+    def check(self, by: str | None, reduction: Reduction, metrics: bool = False) -> None:
+        """Refuse what cannot be honoured, before any input is read."""
+        from bcecli.slices import MAX_METRIC_SLICES, MAX_SLICES
+
+        for option, value in (("--max-slices", self.max_slices),
+                              ("--min-slice-size", self.min_slice_size)):
+            if value is not None and by is None:
+                raise UsageError(f"{option} needs --by")
+        if self.max_slices is not None and not 1 <= self.max_slices <= MAX_SLICES:
+            raise UsageError(f"--max-slices must be in [1, {MAX_SLICES}], not {self.max_slices}")
+        if metrics and (self.max_slices or 0) > MAX_METRIC_SLICES:
+            raise UsageError(f"--max-slices with --metrics is at most {MAX_METRIC_SLICES}, not "
+                             f"{self.max_slices}: each slice keeps a score sketch")
+        if self.min_slice_size is not None and self.min_slice_size < 1:
+            raise UsageError(f"--min-slice-size must be at least 1, not {self.min_slice_size}")
+        if by is not None and not reduction.single:
+            raise UsageError(f"--by gives a loss per slice: not with -r {reduction}",
+                             hint="use -r mean, sum or weighted-mean")
+
+    def options(self) -> dict[str, int]:
+        """The `DiagnosticOptions` fields of the limits given."""
+        given = {"max_slices": self.max_slices, "min_slice_size": self.min_slice_size}
+        return {key: value for key, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -130,19 +163,72 @@ class Evaluation:
         return 2.0 if self.base == "2" else None
 
 
+@dataclass(repr=False, eq=False)
+class Pictures:
+    """`--report PATH`, `--report-format`, `--plot PATH.svg`, `--plot-kind`: files written
+    beside the result on stdout, from the JSON it prints (`bcecli.report`, imported only
+    when one is asked for)."""
+
+    report: str | None = None
+    report_format: str | None = None
+    plot: str | None = None
+    plot_kind: str | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self.report is not None or self.plot is not None
+
+    def check(self, reduction: Reduction = Reduction.MEAN,
+              given: dict[str, bool] | None = None) -> None:
+        """Refuse what cannot be written, before any input is read (`given`: which options
+        that charts need were given, where that is known before reading)."""
+        if self.report_format is not None and self.report is None:
+            raise UsageError("--report-format needs --report")
+        if self.plot_kind is not None and self.plot is None:
+            raise UsageError("--plot-kind needs --plot")
+        if not self.asked:
+            return
+        if not reduction.single:
+            raise UsageError(f"--report and --plot summarise a reduced loss: not with "
+                             f"-r {reduction}", hint="--hist draws the per-sample losses")
+        from bcecli.report import check_plot, report_format
+
+        if self.report is not None:
+            self.report_format = report_format(self.report, self.report_format)
+        if self.plot is not None:
+            self.plot_kind = check_plot(self.plot, self.plot_kind, given or {})
+
+    def write(self, json_text: str) -> None:
+        """Write what was asked from the result's JSON text; every chart is drawn before
+        the first file is written, so a missing one leaves no file behind."""
+        if not self.asked:
+            return
+        from bcecli import report
+
+        result = report.result_of(json_text)
+        files = []
+        if self.plot is not None and self.plot_kind is not None:
+            files.append((self.plot, report.chart(self.plot_kind, result).svg()))
+        if self.report is not None and self.report_format is not None:
+            files.append((self.report, report.render(result, self.report_format)))
+        for path, text in files:
+            report.write(path, text)
+
+
 def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             reduction: Reduction | None, dtype: DType | None, eps: float | None,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
-            hist: bool, evaluation: Evaluation | None = None) -> ExitStatus:
+            hist: bool, evaluation: Evaluation | None = None,
+            limits: SliceLimits | None = None, pictures: Pictures | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
-    gates = gates.check(reduction)
+    gates = gates.check(reduction, metrics, slices=bool(inputs.by))
     if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format and the CI gates (give those to bce merge)")
@@ -155,6 +241,13 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
+    limits = limits or SliceLimits()
+    limits.check(inputs.by, reduction, metrics)
+    pictures = pictures or Pictures()
+    pictures.check(reduction, {"--metrics": metrics, "--hist": hist, "--by COL": bool(inputs.by)})
+    if partial and pictures.asked:
+        raise UsageError("--partial prints a shard's totals: give --report and --plot to "
+                         "bce merge")
     if partial and evaluation.bootstrap is not None and inputs.id_col is None:
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
@@ -172,7 +265,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
         diagnostics = None
-        if top or metrics or hist or not plan.predictions.flat:
+        if top or metrics or hist or not plan.predictions.flat or plan.by:
             from bcecli.diagnostics import DiagnosticOptions, Diagnostics
             from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
 
@@ -185,7 +278,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                 by_id=plan.ids is not None,
                 reduction=str(reduction) if reduction.single else "mean",
                 weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights), plan.ids)
+                class_weights=settings.class_weights, by=slice_names(plan),
+                **limits.options()), plan.ids, slice_codecs(plan))
         streamed = run(plan, [function], settings.class_weights,
                        output.unreduced(reduction) if per_element else None,
                        diagnostics.observe if diagnostics else None,
@@ -212,16 +306,18 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         loss=loss, reduction=reduction, count=total.count,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
         dtype=dtype, sources=sources(plan, streamed),
-        settings=settings.fields() | evaluation.fields(), checks=gates.fields(),
-        gates=gates.evaluate(loss),
-        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}))
+        settings=settings.fields() | evaluation.fields(), gate_options=gates.fields(),
+        extra=diagnostics.report(plan.predictions.column_names, pictures.asked)
+        if diagnostics else {}), gates, pictures)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             class_weights: str | None, pos_weight: str | None,
-            label_smoothing: float) -> ExitStatus:
+            label_smoothing: float, pictures: Pictures | None = None) -> ExitStatus:
     """`bce compare`: the loss under each library's conventions, in one pass."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    pictures = pictures or Pictures()
+    pictures.check()
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing)
     functions = [c.function(logits=logits, pos_weight=settings.pos_weight,
@@ -241,9 +337,15 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                           c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
-    output.comparison(rows, count=totals[0].count,
-                      shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
-                      from_logits=logits, sources=sources(plan, streamed))
+    shape = shape_of(totals[0].count, plan.classes, plan.predictions.flat)
+    if pictures.asked:
+        from bcecli.render import comparison_fields, json_text
+
+        pictures.write(json_text(comparison_fields(rows, count=totals[0].count, shape=shape,
+                                                   from_logits=logits,
+                                                   sources=sources(plan, streamed))))
+    output.comparison(rows, count=totals[0].count, shape=shape, from_logits=logits,
+                      sources=sources(plan, streamed))
     return ExitStatus.OK
 
 
@@ -251,10 +353,14 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
          reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
          focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
          pos_weight: str | None, label_smoothing: float,
-         max_regression: float | None) -> ExitStatus:
+         max_regression: float | None, checks: list[str] | None = None,
+         limits: SliceLimits | None = None,
+         pictures: Pictures | None = None) -> ExitStatus:
     """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
-    interval, the rows B does better and worse on, and the `--max-regression` gate."""
-    from bcecli.diff import Diff, check_regression, regression_gate
+    interval, the rows B does better and worse on, and the gates: `--max-regression` and
+    `--check` on the numbers printed."""
+    from bcecli.diff import DIFF_METRICS, Diff, check_regression, regression_gate
+    from bcecli.gates import Check
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
@@ -262,48 +368,79 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
     check_regression(max_regression)
+    pictures = pictures or Pictures()
+    pictures.check()
+    (limits or SliceLimits()).check(inputs.by, reduction)
+    expressions = [Check.parse(text, DIFF_METRICS) for text in checks or []]
+    for text, check in zip(checks or [], expressions, strict=True):
+        if check.each and not inputs.by:
+            raise UsageError(f"--check {text!r}: each: needs --by (a check on every slice)",
+                             hint="drop each: to check the whole input")
+        if check.each and check.metric not in DIFF_METRICS[:3]:
+            raise UsageError(f"--check {text!r}: a slice has no {check.metric}",
+                             hint="each: checks " + ", ".join(DIFF_METRICS[:3]))
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype, floor=floor)
-    state = Diff(function, settings.class_weights, inputs.skip_missing)
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
+        index = None
+        if plan.by:
+            from bcecli.slices import DEFAULT_MAX_SLICES, SliceIndex
+
+            index = SliceIndex(slice_names(plan), (limits and limits.max_slices)
+                               or DEFAULT_MAX_SLICES, slice_codecs(plan))
+        state = Diff(function, settings.class_weights, inputs.skip_missing, index)
         streamed = run(plan, [function], settings.class_weights, None, state.observe,
                        skip_missing=inputs.skip_missing)
     fields = state.result(reduction, dtype, plan.predictions.column_names)
-    gate = None if max_regression is None else \
-        regression_gate(max_regression, fields["delta"], state.total.interval(reduction))
+    gates = [] if max_regression is None else \
+        [regression_gate(max_regression, fields["delta"], state.total.interval(reduction))]
+    gates += [check.verdict(fields) for check in expressions]
     warn_about(plan, streamed, logits)
     fields |= {"reduction": reduction, "count": state.total.count,
                "shape": list(shape_of(state.total.count, plan.classes, plan.predictions.flat)),
                "from_logits": logits, "dtype": dtype, **sources(plan, streamed),
                **settings.fields()}
-    if gate is not None:
-        fields |= {"max_regression": max_regression, "passed": gate.held}
+    if max_regression is not None:
+        fields |= {"max_regression": max_regression}
+    if gates:
+        fields |= {"checks": [gate.to_json() for gate in gates],
+                   "passed": all(gate.held for gate in gates)}
+    if "slices" in fields:  # last, as compute's
+        fields["slices"] = fields.pop("slices")
+    if pictures.asked:
+        from bcecli.render import json_text
+
+        pictures.write(json_text(fields))
     try:
-        output.diff(fields, gate)
+        output.diff(fields, gates)
         sys.stdout.flush()
     except ClosedPipe:
-        pass  # the reader went away; the gate still decides the exit code
-    if gate is not None and not gate.held:
-        print(f"bce: {gate.failure}", file=sys.stderr)
-        return ExitStatus.CHECK_FAILED
-    return ExitStatus.OK
+        pass  # the reader went away; the gates still decide the exit code
+    for gate in gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if fields.get("passed") is False else ExitStatus.OK
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
-          gates: Gates, storage_options: Sequence[str] = ()) -> ExitStatus:
+          gates: Gates, pictures: Pictures | None = None,
+          storage_options: Sequence[str] = ()) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
-    gates.check_options()  # before any part is read: a typo fails fast
+    gates.check_options()  # the expressions, before any part is read: a typo fails fast
+    pictures = pictures or Pictures()
+    pictures.check()
     storage = remote.options(storage_options)
     remote.check_used(storage, parts)
     combined, state = shards.merge(parts, diagnostics_of, storage)
-    gates = gates.check(combined.reduction)
+    gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
+                        merging=True, slices=state is not None and state.slices is not None)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
     rate = {} if combined.rate is None else {"negative_sampling_rate": combined.rate}
@@ -312,8 +449,9 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
         loss=loss, reduction=combined.reduction, count=combined.count,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
-        settings=combined.settings.fields() | rate, checks=gates.fields(),
-        gates=gates.evaluate(loss), extra=state.report(labels) if state else {}))
+        settings=combined.settings.fields() | rate, gate_options=gates.fields(),
+        extra=state.report(labels, pictures.asked) if state else {}),
+        gates, pictures)
 
 
 def diagnostics_of(part: Partial) -> Diagnostics | None:
@@ -329,8 +467,13 @@ def diagnostics_of(part: Partial) -> Diagnostics | None:
         class_weights=part.settings.class_weights))
 
 
-def report(output: Output, result: Result) -> ExitStatus:
-    """Write the result, say which gates failed, and choose the exit code."""
+def report(output: Output, result: Result, gates: Gates, pictures: Pictures | None = None
+           ) -> ExitStatus:
+    """Judge the gates on the numbers the result prints, write the report and chart asked
+    for, then the result; say which gates failed, and choose the exit code."""
+    result.gates = gates.evaluate(result.numbers)
+    if pictures is not None and pictures.asked:
+        pictures.write(result.json_object())
     note = output.unprinted(result)
     if note:
         print(note, file=sys.stderr)
@@ -400,6 +543,19 @@ def warn_about_baseline(gates: Gates, count: int) -> None:
     warning = gates.warning(count)
     if warning:
         print(warning, file=sys.stderr)
+
+
+def slice_names(plan: Plan) -> tuple[str, ...]:
+    """The names of the `--by` columns: the header's, else the 0-based position."""
+    return tuple(role.reader.names[role.columns[0]] if role.reader.names
+                 else str(role.columns[0]) for role in plan.by or ())
+
+
+def slice_codecs(plan: Plan) -> list[Ids]:
+    """The codec each `--by` column is read through."""
+    codecs = [role.reader.codecs[role.columns[0]] for role in plan.by or ()]
+    assert all(isinstance(codec, Ids) for codec in codecs)
+    return codecs  # type: ignore[return-value]
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:

@@ -219,7 +219,7 @@ def test_json_output_keys(bce: Run, files: Files) -> None:
                    "focal_gamma": None, "focal_alpha": None, "like": None, "pos_label": None,
                    "max_loss": None,
                    "min_loss": None, "baseline": None, "baseline_loss": None,
-                   "tolerance": None, "passed": None}
+                   "tolerance": None, "checks": [], "passed": None}
 
 
 def test_auto_format_is_json_in_a_pipe(bce: Run, files: Files) -> None:
@@ -279,17 +279,17 @@ def test_table(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
     out = bce("compute", "p.csv", "y.csv", "-f", "table", "--max-loss", "1").stdout
     assert [line.rstrip() for line in out.splitlines()] == [
         "Binary cross-entropy",
-        "┌─────────────┬──────────────────────┐",
-        f"│ Loss        │ {TRUE!r}  │",
-        "│ Reduction   │ mean                 │",
-        "│ Count       │ 3                    │",
-        "│ Shape       │ 3                    │",
-        "│ Input       │ probabilities        │",
-        "│ dtype       │ float64              │",
-        "│ Predictions │ p.csv                │",
-        "│ Targets     │ y.csv                │",
-        "│ Gate        │ max loss 1.0: passed │",
-        "└─────────────┴──────────────────────┘",
+        "┌─────────────┬─────────────────────────────────────────────────┐",
+        f"│ Loss        │ {TRUE!r}                             │",
+        "│ Reduction   │ mean                                            │",
+        "│ Count       │ 3                                               │",
+        "│ Shape       │ 3                                               │",
+        "│ Input       │ probabilities                                   │",
+        "│ dtype       │ float64                                         │",
+        "│ Predictions │ p.csv                                           │",
+        "│ Targets     │ y.csv                                           │",
+        f"│ Check       │ ✓ loss <= 1.0 (--max-loss): {TRUE!r} │",
+        "└─────────────┴─────────────────────────────────────────────────┘",
     ]
     many = bce("compute", "p.csv", "y.csv", "-f", "table", "-r", "none").stdout
     assert "│ Losses      │ 0.2231435513142097" in many
