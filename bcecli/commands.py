@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bcecli import remote
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment
@@ -53,10 +55,13 @@ class InputOptions:
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
     by: str | None = None  # --by: the slice columns
+    storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
         labels = Labels(self.pos_label)  # a bad label is refused before any input is read
+        storage = remote.options(self.storage_options)  # and bad storage options
+        remote.check_used(storage, [self.predictions, self.targets, self.weights, self.second])
         progress = None
         if not self.no_progress and env.stderr_isatty:
             progress = ByteProgress(input_size(self.predictions, self.targets, self.weights,
@@ -67,7 +72,8 @@ class InputOptions:
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
                       id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
-                      on_read=progress.advance if progress else None, resources=resources)
+                      on_read=progress.advance if progress else None, storage=storage,
+                      resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
                 ("--class-weights", settings.class_weights, (plan.classes,))):
@@ -421,7 +427,8 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
-          gates: Gates, pictures: Pictures | None = None) -> ExitStatus:
+          gates: Gates, pictures: Pictures | None = None,
+          storage_options: Sequence[str] = ()) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
     from bcecli import shards
 
@@ -429,7 +436,9 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     gates.check_options()  # the expressions, before any part is read: a typo fails fast
     pictures = pictures or Pictures()
     pictures.check()
-    combined, state = shards.merge(parts, diagnostics_of)
+    storage = remote.options(storage_options)
+    remote.check_used(storage, parts)
+    combined, state = shards.merge(parts, diagnostics_of, storage)
     gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
                         merging=True, slices=state is not None and state.slices is not None)
     loss = combined.total.result(combined.reduction, combined.dtype)

@@ -17,9 +17,10 @@ the first model's were, and that input's own targets where it holds them
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import IO
+from typing import IO, Any
 
 from bcecli.columns import both_roles, data_columns, is_index, named, role_of, role_of_name
 from bcecli.errors import InputError, UsageError, listed
@@ -175,19 +176,20 @@ def gather(
     column_vectors: bool = False,
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
+    storage: Mapping[str, Any] | None = None,
     resources: ExitStack,
 ) -> Plan:
     """Open every input once and decide which columns feed which role; widths are checked.
 
     `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
     as scikit-learn does. `second` is model B's input (`bce diff`); `by` names the slice
-    columns (`--by`). The files stay open, registered with `resources`, until the rows
-    are read.
+    columns (`--by`). `storage` holds the options of the filesystem of URL inputs
+    (`remote`). The files stay open, registered with `resources`, until the rows are read.
     """
     plan = roles(predictions, targets, weights=weights, second=second, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
-                 on_read=on_read, resources=resources)
+                 on_read=on_read, storage=storage, resources=resources)
     checked(plan, column_vectors)
     if by is not None:
         find_slices(plan, by)
@@ -219,6 +221,7 @@ def roles(
     id_col: str | None,
     stdin: IO[bytes] | None,
     on_read: ReadHook | None,
+    storage: Mapping[str, Any] | None,
     resources: ExitStack,
 ) -> Plan:
     """Which reader and columns feed each role (see `gather`)."""
@@ -227,7 +230,8 @@ def roles(
         raise UsageError("only one input can be read from stdin ('-')")
 
     def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
-        detected = open_input(path, resources, input_format=input_format, stdin=stdin)
+        detected = open_input(path, resources, input_format=input_format, stdin=stdin,
+                              storage=storage)
         return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal)
 
     def open_table(path: str) -> Reader | Arrays:

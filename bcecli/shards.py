@@ -29,7 +29,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -141,15 +141,19 @@ Sections = Generator[tuple[str, Any], None, None]  # (name, value) of each secti
 
 
 @contextlib.contextmanager
-def opened(path: str) -> Iterator[tuple[Partial, Sections]]:
+def opened(path: str, storage: Mapping[str, Any] | None = None
+           ) -> Iterator[tuple[Partial, Sections]]:
     """A partial result file's header, every field checked, and its sections, each read
-    and checked as the iterator reaches it; the file is closed on leaving."""
+    and checked as the iterator reaches it; the file (or URL: `remote`, with its
+    `storage` options) is closed on leaving."""
+    from bcecli import remote
     from bcecli.readers import named
 
     where = shown_path(path)
     named(path)
     try:
-        stream = open(path, "rb")  # noqa: SIM115 (closed on leaving)
+        stream = remote.open_url(path, storage or {}) if remote.is_url(path) else \
+            open(remote.local_path(path) or path, "rb")  # noqa: SIM115 (closed on leaving)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
     with stream:
@@ -240,10 +244,11 @@ def sections(stream: IO[bytes], partial: Partial, where: str) -> Sections:
         raise broken(f"more lines than the header's {plural(len(partial.sections), 'section')}")
 
 
-def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None]
-          ) -> tuple[Partial, Diagnostics | None]:
+def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None],
+          storage: Mapping[str, Any] | None = None) -> tuple[Partial, Diagnostics | None]:
     """All partials combined, read one at a time; each given once, all computed the same
-    way. `diagnostics` makes the empty state the first part's diagnostics merge into."""
+    way. `diagnostics` makes the empty state the first part's diagnostics merge into;
+    `storage` holds the options of parts at URLs."""
     for k, path in enumerate(paths):
         if path in paths[:k]:
             raise UsageError(f"{shown_path(path)} is given twice", hint=TWICE)
@@ -253,7 +258,7 @@ def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None]
     state: Diagnostics | None = None
     names = [shown_path(path) for path in paths]
     for name, path in zip(names, paths, strict=True):
-        with opened(path) as (part, parts):
+        with opened(path, storage) as (part, parts):
             if part.id in seen:
                 raise UsageError(f"{name} and {seen[part.id]} are the same part (id {part.id})",
                                  hint=TWICE)
