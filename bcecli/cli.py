@@ -158,9 +158,11 @@ def main_options(
 # Options that several commands share, declared once.
 Predictions = Annotated[str, typer.Argument(
     help="Predictions file (.csv .tsv .txt .json .jsonl .npy .npz .parquet; gzip, bzip2, xz "
-    "or a zip of one file), or - for stdin.", metavar="PREDICTIONS", show_default=False)]
+    "or a zip of one file), - for stdin, or many files: a quoted glob or a directory.",
+    metavar="PREDICTIONS", show_default=False)]
 Targets = Annotated[str | None, typer.Argument(
-    help="Targets file, or - for stdin. Omit when PREDICTIONS holds both.",
+    help="Targets file (or a glob or directory, paired file by file with PREDICTIONS'), or - "
+    "for stdin. Omit when PREDICTIONS holds both.",
     metavar="[TARGETS]", show_default=False)]
 Logits = Annotated[bool, typer.Option(
     "--logits", "--sigmoid", help="Inputs are raw scores: apply a (stable) sigmoid.")]
@@ -309,10 +311,15 @@ def compute(
                     ] = False,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    workers: Annotated[int, typer.Option(
+        metavar="N", help="Read the files of a glob or directory input in N processes and "
+        "merge their exact totals: the result is one process's, to the bit.")] = 1,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
 
-    Multi-label input (several columns) also gets the loss of each class.
+    Multi-label input (several columns) also gets the loss of each class. PREDICTIONS
+    and TARGETS may each be many files, a quoted glob ('preds/*.csv') or a directory,
+    read as one table in name order (two pair file by file).
     """
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
@@ -325,7 +332,8 @@ def compute(
         partial=partial, top=top,
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
-                              base.value if base else None, negative_sampling_rate))
+                              base.value if base else None, negative_sampling_rate),
+        workers=workers)
 
 
 @app.command(cls=BceCommand)

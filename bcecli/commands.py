@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bcecli.conventions import CONVENTIONS, choose
-from bcecli.core import DType, Reduction
+from bcecli.core import DType, FloatArray, Floor, LossFunction, LossTotal, Reduction
 from bcecli.environment import Environment
 from bcecli.errors import ClosedPipe, ExitStatus, UsageError, plural
 from bcecli.gates import Gates
@@ -28,6 +29,7 @@ from bcecli.settings import Settings
 if TYPE_CHECKING:
     from bcecli.diagnostics import Diagnostics
     from bcecli.shards import Partial
+    from bcecli.sources import Selection
 
 MAX_BINS = 1000  # --bins: each batch visits every bin
 MAX_REPLICATES = 10_000  # --bootstrap
@@ -52,6 +54,7 @@ class InputOptions:
     decimal: str = "."
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
+    only: Mapping[str, Selection] | None = None  # some files of a many-file input (a piece)
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
@@ -66,7 +69,8 @@ class InputOptions:
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
                       id_col=self.id_col, column_vectors=settings.like == "sklearn",
-                      on_read=progress.advance if progress else None, resources=resources)
+                      on_read=progress.advance if progress else None, only=self.only,
+                      resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
                 ("--class-weights", settings.class_weights, (plan.classes,))):
@@ -129,8 +133,9 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
-            hist: bool, evaluation: Evaluation | None = None) -> ExitStatus:
-    """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
+            hist: bool, evaluation: Evaluation | None = None, workers: int = 1) -> ExitStatus:
+    """`bce compute`: the loss, reported, or the shard's totals (`--partial`); with
+    `workers`, the input's pieces read in that many processes (`parallel`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
@@ -153,47 +158,28 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
                          "shard and in one run")
+    if workers != 1:
+        check_split(workers, inputs, reduction, evaluation)
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
-    function = settings.function(logits=logits, dtype=dtype, floor=floor)
-    if evaluation.rate is not None:
-        from bcecli.diagnostics import Recalibrated
-
-        function = Recalibrated(function, evaluation.rate)
+    job = Job(inputs, settings, logits, reduction, dtype, floor, evaluation, top, metrics,
+              threshold, hist)
+    job.function()  # the core checks the settings' ranges before any input is read
     per_element = not reduction.single  # -r none, -r rows: losses written as they come
-    with ExitStack() as resources:
-        plan = inputs.plan(resources, env, settings)
-        diagnostics = None
-        if top or metrics or hist or not plan.predictions.flat:
-            from bcecli.diagnostics import DiagnosticOptions, Diagnostics
-            from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
+    if workers != 1:
+        from bcecli.parallel import evaluate
 
-            diagnostics = Diagnostics(DiagnosticOptions(
-                top=top, per_class=not plan.predictions.flat, metrics=metrics, histogram=hist,
-                threshold=threshold, logits=logits, bins=evaluation.bins or DEFAULT_BINS,
-                mass=evaluation.binning == "mass", base=evaluation.radix,
-                rate=evaluation.rate or 1.0, bootstrap=evaluation.bootstrap or 0,
-                seed=DEFAULT_SEED if evaluation.seed is None else evaluation.seed,
-                by_id=plan.ids is not None,
-                reduction=str(reduction) if reduction.single else "mean",
-                weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights), plan.ids)
-        streamed = run(plan, [function], settings.class_weights,
-                       output.unreduced(reduction) if per_element else None,
-                       diagnostics.observe if diagnostics else None,
-                       skip_missing=inputs.skip_missing)
-    (total,) = streamed.totals
+        plan, streamed, total, diagnostics = evaluate(job, env, workers)
+    else:
+        with ExitStack() as resources:
+            plan, streamed, diagnostics = job.stream(
+                resources, env, output.unreduced(reduction) if per_element else None)
+        (total,) = streamed.totals
     if partial:
         warn_about(plan, streamed, logits)
-        from bcecli.shards import Partial
-
-        Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
-                   reduction=reduction, dtype=dtype, from_logits=logits,
-                   weighted=plan.weights is not None, settings=settings, rate=evaluation.rate,
-                   diagnostics=diagnostics.options.spec(plan.predictions.column_names)
-                   if diagnostics else None).write(diagnostics, sys.stdout)
+        job.partial(plan, total, diagnostics).write(diagnostics, sys.stdout)
         return ExitStatus.OK
     loss = None if per_element else total.result(reduction, dtype)  # may still be an error
     if loss is not None and evaluation.radix is not None:
@@ -208,6 +194,102 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         dtype=dtype, sources=sources(plan, streamed),
         settings=settings.fields() | evaluation.fields(), gate_options=gates.fields(),
         extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}), gates)
+
+
+MAX_WORKERS = 1024
+
+
+def check_split(workers: int, inputs: InputOptions, reduction: Reduction,
+                evaluation: Evaluation) -> None:
+    """Refuse `--workers` where the input cannot be split into pieces that merge exactly."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    if "-" in (inputs.predictions, inputs.targets, inputs.weights):
+        raise UsageError("--workers splits files: stdin ('-') is read by one process")
+    if not reduction.single:
+        raise UsageError(f"--workers merges totals: -r {reduction} writes every loss in order, "
+                         "in one process", hint="drop --workers")
+    if evaluation.bootstrap is not None and inputs.id_col is None:
+        raise UsageError("--bootstrap with --workers needs --id-col: each piece numbers its "
+                         "rows from 1, so only an id draws a row's replicates alike in every "
+                         "piece and in one run")
+    if inputs.pos_label is not None:
+        raise UsageError("--pos-label learns the other label from the rows in their order: "
+                         "it is read by one process", hint="drop --workers, or write the "
+                         "targets as 0 and 1")
+
+
+@dataclass(repr=False, eq=False)
+class Job:
+    """A `compute` run once its options are checked: what to read and how. Picklable, so
+    that a piece of the input can run in another process (`parallel`)."""
+
+    inputs: InputOptions
+    settings: Settings
+    logits: bool
+    reduction: Reduction
+    dtype: DType
+    floor: Floor | None  # the --like convention's floor of each log term
+    evaluation: Evaluation
+    top: int
+    metrics: bool
+    threshold: float | None
+    hist: bool
+    arrow: bool | None = None  # the score sketch's size, where the run decided it (parallel)
+
+    def function(self) -> LossFunction:
+        function = self.settings.function(logits=self.logits, dtype=self.dtype,
+                                          floor=self.floor)
+        if self.evaluation.rate is not None:
+            from bcecli.diagnostics import Recalibrated
+
+            function = Recalibrated(function, self.evaluation.rate)
+        return function
+
+    def stream(self, resources: ExitStack, env: Environment,
+               on_rows: Callable[[FloatArray], None] | None = None, *, complete: bool = True
+               ) -> tuple[Plan, Streamed, Diagnostics | None]:
+        """Read every row once: the plan, the totals and the diagnostics' state (`complete`:
+        see `pipeline.run`)."""
+        plan = self.inputs.plan(resources, env, self.settings)
+        diagnostics = self.diagnostics(plan)
+        streamed = run(plan, [self.function()], self.settings.class_weights, on_rows,
+                       diagnostics.observe if diagnostics else None,
+                       skip_missing=self.inputs.skip_missing, complete=complete)
+        return plan, streamed, diagnostics
+
+    def diagnostics(self, plan: Plan) -> Diagnostics | None:
+        """The empty state of the diagnostics asked for (the per-class losses of multi-label
+        input always); None without any."""
+        if not (self.top or self.metrics or self.hist or not plan.predictions.flat):
+            return None
+        from bcecli.diagnostics import DiagnosticOptions, Diagnostics
+        from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
+
+        evaluation, reduction = self.evaluation, self.reduction
+        return Diagnostics(DiagnosticOptions(
+            top=self.top, per_class=not plan.predictions.flat, metrics=self.metrics,
+            histogram=self.hist, threshold=self.threshold, logits=self.logits,
+            bins=evaluation.bins or DEFAULT_BINS, mass=evaluation.binning == "mass",
+            base=evaluation.radix, rate=evaluation.rate or 1.0,
+            bootstrap=evaluation.bootstrap or 0,
+            seed=DEFAULT_SEED if evaluation.seed is None else evaluation.seed,
+            by_id=plan.ids is not None,
+            reduction=str(reduction) if reduction.single else "mean",
+            weighted=plan.weights is not None or self.settings.class_weights is not None,
+            class_weights=self.settings.class_weights, arrow=self.arrow), plan.ids)
+
+    def partial(self, plan: Plan, total: LossTotal, diagnostics: Diagnostics | None
+                ) -> Partial:
+        """The totals as a partial result (`--partial`, and each piece of `--workers`)."""
+        from bcecli.shards import Partial
+
+        return Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
+                          reduction=self.reduction, dtype=self.dtype, from_logits=self.logits,
+                          weighted=plan.weights is not None, settings=self.settings,
+                          rate=self.evaluation.rate,
+                          diagnostics=diagnostics.options.spec(plan.predictions.column_names)
+                          if diagnostics else None)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,

@@ -84,6 +84,7 @@ class DiagnosticOptions:
     reduction: str = "mean"  # the loss's reduction, for its interval
     weighted: bool = False  # row or class weights are given
     class_weights: list[float] | None = None
+    arrow: bool | None = None  # the sketch's cap is ARROW_CAP; None: if pyarrow is reading
 
     def spec(self, class_names: tuple[str, ...]) -> dict[str, Any]:
         """What a partial file records of these options (`shards`): what shards must
@@ -329,7 +330,8 @@ class Metrics:
             error = located(e, batch, self.options.logits)
             raise InputError(f"{error.message}: --metrics needs targets in [0, 1] and "
                              f"weights >= 0", where=error.where) from None
-        if not self.rows and "pyarrow" in sys.modules:
+        arrow = self.options.arrow
+        if not self.rows and (("pyarrow" in sys.modules) if arrow is None else arrow):
             self.sketch = ScoreSketch(self.options.weighted, ARROW_CAP)  # still empty
         p = probabilities(x, self.options)
         weight = weight_array(batch, self.options.class_weights)
