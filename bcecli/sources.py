@@ -1,12 +1,13 @@
 """Many files as one input: a glob pattern or a directory, read as one table in name order.
 
 `inputs.is_many` tells such an input from a file by its name alone (nothing is
-imported for it on a plain run); `expand` lists its files: a pattern's matches, or a directory's files of a
-known format (hidden files, subdirectories and the likes of Spark's `_SUCCESS`
-left out), sorted by name. A `ShardsReader` is the `Reader` of them all: the first
-file decides the columns, and every other must have the same header (else an
-error naming it); blocks come shard after shard, one file open at a time, rows
-numbered across the files, and `where` names the shard and its own line.
+imported for it on a plain run); `expand` lists its files: a pattern's matches,
+or a directory's files of a known format (hidden files, subdirectories and the
+likes of Spark's `_SUCCESS` left out), sorted by name. A `ShardsReader` is the
+`Reader` of them all: the first file decides the columns, and every other must
+have the same header (else an error naming it); blocks come shard after shard,
+one file open at a time, rows numbered across the files, and `where` names the
+shard and its own line.
 
 Two or more such inputs in one run (PREDICTIONS and TARGETS) pair shard by shard
 (`Pairing`): as many files each, and each pair as many rows, checked as the rows
@@ -50,8 +51,9 @@ def selected(path: str) -> Selection:
 def table(data: Reader | dict[str, Reader] | Arrays, path: str) -> Reader:
     """A shard's reader: a table, not a JSON object of its own arrays nor an `.npz`."""
     if not isinstance(data, Reader):
-        raise InputError("holds named arrays: the files of a glob or directory must be "
-                         "tables (CSV, JSON Lines, Parquet, …)", where=shown_path(path))
+        raise InputError("holds named arrays (a JSON object of predictions and targets, an "
+                         ".npz): the files of a glob or directory must be tables",
+                         where=shown_path(path))
     return data
 
 
