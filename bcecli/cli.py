@@ -77,7 +77,11 @@ def explain(error: Exception) -> tuple[str, str | None]:
         return str(error), error.hint
     if isinstance(error, typer.TyperException):  # Click's usage errors: bad option, no argument
         ctx = getattr(error, "ctx", None)
-        return error.format_message(), f"see '{ctx.command_path} --help'" if ctx else None
+        message = error.format_message()
+        if ctx and message.startswith("Got unexpected extra argument"):  # `preds/*.csv` unquoted
+            return message, ("quote a glob ('preds/*.csv') so that bce reads its files, not the "
+                             f"shell; or see '{ctx.command_path} --help'")
+        return message, f"see '{ctx.command_path} --help'" if ctx else None
     if isinstance(error, RecursionError):
         return "the input is nested too deeply to read", None
     if isinstance(error, MemoryError):
@@ -312,8 +316,8 @@ def compute(
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
     workers: Annotated[int, typer.Option(
-        metavar="N", help="Read the files of a glob or directory input in N processes and "
-        "merge their exact totals: the result is one process's, to the bit.")] = 1,
+        metavar="N", help="Read the files of a glob or directory input in N processes, their "
+        "exact totals merged into what one process gives (docs/scale.md).")] = 1,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
 
