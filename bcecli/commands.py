@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, FloatArray, Floor, LossFunction, LossTotal, Reduction
 from bcecli.environment import Environment
-from bcecli.errors import ClosedPipe, ExitStatus, UsageError, plural
+from bcecli.errors import BceError, ClosedPipe, ExitStatus, UsageError, plural
 from bcecli.gates import Gates
-from bcecli.inputs import Plan, gather
+from bcecli.inputs import Plan, gather, is_many
 from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
 from bcecli.readers import Labels
@@ -422,12 +422,21 @@ def report(output: Output, result: Result, gates: Gates) -> ExitStatus:
 
 
 def input_size(*paths: str | None) -> int | None:
-    """Bytes to read, for the progress bar; None when stdin is among them."""
-    try:
-        return sum(os.path.getsize(p) for p in paths if p is not None and p != "-") \
-            if "-" not in paths else None
-    except OSError:
+    """Bytes to read, for the progress bar (every file of a glob or directory); None when
+    stdin is among them."""
+    if "-" in paths:
         return None
+    try:
+        return sum(os.path.getsize(file) for path in paths if path is not None
+                   for file in (files_of(path) if is_many(path) else [path]))
+    except (OSError, BceError):  # the reading will say what is wrong
+        return None
+
+
+def files_of(path: str) -> list[str]:
+    from bcecli.sources import expand
+
+    return expand(path)
 
 
 def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:

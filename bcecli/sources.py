@@ -149,7 +149,15 @@ class ShardsReader(Reader):
     def copy_head(self) -> None:
         head = self.head
         self.header_kind, self.first_line = head.header_kind, head.first_line
-        self.first_row_guess, self.lists = head.first_row_guess, head.lists
+        self.first_row_guess, self.lists = head.first_row_guess, dict(head.lists)
+
+    def size(self, column: int) -> int | None:
+        """A list column's length, as the first file says (an Arrow file reads it only
+        when a role picks the column); every later file must say the same."""
+        size = self.head.size(column)
+        if size is not None:
+            self.lists[column] = size
+        return size
 
     def settle_header(self, header: bool) -> None:
         self.head.settle_header(header)
@@ -192,11 +200,16 @@ class ShardsReader(Reader):
         head = self.head
         if reader.header_kind == "maybe":
             reader.settle_header(head.header_kind == "positions")
-        if (reader.names, reader.width, reader.nested, reader.lists) != \
-                (head.names, head.width, head.nested, head.lists):
+        if (reader.names, reader.width, reader.nested) != (head.names, head.width, head.nested):
             raise InputError(f"its columns ({columns_of(reader)}) are not those of "
                              f"{head.source} ({columns_of(head)}): every file of {self.source} "
                              "must have the same header", where=reader.source)
+        for column, size in self.lists.items():
+            if reader.size(column) != size:
+                raise InputError(f"its lists in column {reader.column_label(column)} hold "
+                                 f"{reader.size(column) or 'no'} values, those of {head.source} "
+                                 f"{size}: every file of {self.source} must have the same "
+                                 "columns", where=reader.source)
         return reader
 
     def where(self, block: Block, row: int) -> str:

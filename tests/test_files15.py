@@ -305,3 +305,18 @@ def test_the_worker_function_returns_text(files: Files) -> None:
     assert streamed.totals[0].result(Reduction.MEAN) == pytest.approx(
         bce_loss([p for p, _ in rows], [y for _, y in rows]), rel=1e-15)
     assert state is not None and int(sum(state.counts)) == 8
+
+
+def test_list_columns_must_be_as_long_in_every_file(bce: Run, files: Files) -> None:
+    files()
+    Path("d").mkdir()
+    Path("d/a.jsonl").write_text('{"probs": [0.1, 0.9], "labels": [0, 1]}\n'
+                                 '{"probs": [0.5, 0.5], "labels": [1, 0]}\n')
+    Path("d/b.jsonl").write_text('{"probs": [0.2, 0.7], "labels": [0, 1]}\n')
+    Path("all.jsonl").write_text(Path("d/a.jsonl").read_text() + Path("d/b.jsonl").read_text())
+    assert output(bce, "d")["loss"] == output(bce, "all.jsonl")["loss"]
+    assert output(bce, "d")["shape"] == [3, 2]
+    Path("d/c.jsonl").write_text('{"probs": [0.2, 0.7, 0.1], "labels": [0, 1, 1]}\n')
+    assert refused(bce, "d") == (
+        "bce: error: d/c.jsonl: its lists in column 'probs' hold 3 values, those of d/a.jsonl "
+        "2: every file of d must have the same columns\n")
