@@ -168,7 +168,8 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
               threshold, hist)
     job.function()  # the core checks the settings' ranges before any input is read
     per_element = not reduction.single  # -r none, -r rows: losses written as they come
-    if workers != 1:
+    if workers != 1 and any(is_many(path) for path in (inputs.predictions, inputs.targets,
+                                                       inputs.weights) if path is not None):
         from bcecli.parallel import evaluate
 
         plan, streamed, total, diagnostics = evaluate(job, env, workers)

@@ -58,7 +58,8 @@ class Piece:
 def evaluate(job: Job, env: Environment, workers: int
              ) -> tuple[Plan, Streamed, LossTotal, Diagnostics | None]:
     """The run's plan, merged totals and diagnostics' state, its pieces read in `workers`
-    processes; an input of one piece is read here, as without `--workers`."""
+    processes (the many-file inputs' files: regular files, so the first can be opened here
+    and again by a worker); an input of one piece is read here, as without `--workers`."""
     with ExitStack() as resources:  # the columns, decided on the first files as one run does
         plan = job.inputs.plan(resources, Environment(), job.settings)
     # The score sketch's size follows whether pyarrow reads the first rows: as here.
