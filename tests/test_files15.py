@@ -290,8 +290,8 @@ def test_the_worker_function_returns_text(files: Files) -> None:
     files()
     write_shards()
     job = Job(InputOptions("d", None, None, None, None, None, None, None, False, True),
-              Settings(), False, Reduction.MEAN, DType.FLOAT64, Evaluation(), 2, False, None,
-              True)
+              Settings(), False, Reduction.MEAN, DType.FLOAT64, None, Evaluation(), 2, False,
+              None, True)
     from contextlib import ExitStack
 
     with ExitStack() as resources:
