@@ -23,12 +23,12 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
-from bcecli.commands import Evaluation, InputOptions
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
 from bcecli.errors import BceError, ClosedPipe, ExitStatus
 from bcecli.gates import Gates
+from bcecli.job import Evaluation, InputOptions
 from bcecli.render import Format
 
 

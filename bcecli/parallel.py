@@ -27,11 +27,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bcecli.commands import Job
 from bcecli.core import LossTotal
 from bcecli.environment import Environment
 from bcecli.errors import UsageError, shown_path
 from bcecli.inputs import Plan
+from bcecli.job import Job
 from bcecli.pipeline import Streamed, nothing_read
 from bcecli.sources import Selection, ShardsReader
 

@@ -281,9 +281,9 @@ def test_the_worker_function_returns_text(files: Files) -> None:
     """The task unit another engine would map: picklable pieces, text out, merged in."""
     import pickle
 
-    from bcecli.commands import Evaluation, InputOptions, Job
     from bcecli.core import DType, Reduction
     from bcecli.environment import Environment
+    from bcecli.job import Evaluation, InputOptions, Job
     from bcecli.parallel import merge_texts, pieces, run_piece
     from bcecli.settings import Settings
 
