@@ -318,6 +318,13 @@ def compute(
     workers: Annotated[int, typer.Option(
         metavar="N", help="Read the files of a glob or directory input in N processes, their "
         "exact totals merged into what one process gives (docs/scale.md).")] = 1,
+    scheduler: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Read those files as tasks on the Dask cluster whose scheduler "
+        "is at ADDRESS (tcp://host:8786), merged as --workers merges them; needs the dask "
+        "extra, and bcecli on the workers (docs/scale.md).", show_default=False)] = None,
+    scheduler_file: Annotated[str | None, typer.Option(
+        metavar="PATH", help="As --scheduler, the address read from the file `dask scheduler "
+        "--scheduler-file PATH` writes.", show_default=False)] = None,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
 
@@ -337,7 +344,7 @@ def compute(
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
                               base.value if base else None, negative_sampling_rate),
-        workers=workers)
+        workers=workers, scheduler=scheduler, scheduler_file=scheduler_file)
 
 
 @app.command(cls=BceCommand)
