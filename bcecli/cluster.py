@@ -1,9 +1,11 @@
 """`--scheduler`: the pieces of a many-file input as tasks on a Dask cluster you already have.
 
 The pieces are `parallel`'s (a file, or a pair of files, each), and each task is
-`parallel.run_piece` in `task`, which first refuses a worker that would not read
-what this process would: another version of bcecli, or, where a path is
-relative, another working directory (the path would name other files there).
+`parallel.run_piece` in `task`. A worker that would not read what this process
+would is refused: one without bcecli or with another version (`check_workers`,
+before any task; the bcecli of a worker that joins later is checked by `task`), or,
+where a path is relative, one in another working directory (the path would name
+other files there).
 The client submits every piece with `retries` (a task that raised runs again, up
 to twice; a piece whose worker died is given to another worker by Dask itself),
 counts them as they complete, and fetches each text in piece order, once every
@@ -51,6 +53,7 @@ class Scheduler:
         futures: list[Future | None] = []
         try:
             # A relative path names a file under the working directory: the workers' must be ours.
+            check_workers(client.get_versions(packages=["bcecli"]))
             cwd = os.getcwd() if any(not os.path.isabs(name) for piece in split
                                      for chosen in piece.only.values()
                                      for name in (chosen.first, *chosen.files)) else None
@@ -142,16 +145,26 @@ def fetched(future: Future | None, piece: Piece) -> str:
     except KilledWorker:
         import dask
 
-        raise InputError(f"the Dask workers reading it died "
+        raise InputError(f"the Dask workers given it died "
                          f"{dask.config.get('distributed.scheduler.allowed-failures') + 1} "
-                         "times (out of memory?)", where=piece.name) from None
-    except ModuleNotFoundError as e:
-        if not (e.name or "").startswith("bcecli"):
-            raise
-        raise UsageError(f"a Dask worker cannot import bcecli: install bce {__version__} "
-                         "in the workers' environment ('bcecli[dask]', and 'bcecli[arrow]' "
-                         "for Parquet)") from None
+                         "times: out of memory, or without bcecli?", where=piece.name,
+                         hint=INSTALL) from None
     return text
+
+
+INSTALL = (f"install this bce ({__version__}) in the workers' environment, with the dask "
+           "extra (and arrow for Parquet)")
+
+
+def check_workers(versions: dict[str, Any]) -> None:
+    """Refuse a cluster with a worker that has no bcecli, or another version
+    (`Client.get_versions`: what each worker's environment has installed)."""
+    for address, info in sorted((versions.get("workers") or {}).items()):
+        theirs = ((info or {}).get("packages") or {}).get("bcecli")
+        if theirs != __version__:
+            having = "cannot import bcecli" if theirs is None else \
+                f"has bcecli {theirs}, this bce {__version__}"
+            raise UsageError(f"the Dask worker {address} {having}", hint=INSTALL)
 
 
 def task(piece: Piece, *, cwd: str | None, version: str) -> str:
@@ -160,9 +173,9 @@ def task(piece: Piece, *, cwd: str | None, version: str) -> str:
     from distributed import get_worker
 
     worker = get_worker().address
-    if version != __version__:
+    if version != __version__:  # a worker that joined after `check_workers`
         raise UsageError(f"the Dask worker {worker} has bcecli {__version__}, this bce "
-                         f"{version}: install the same version on the workers")
+                         f"{version}", hint=INSTALL)
     if cwd is not None and os.getcwd() != cwd:
         raise UsageError(f"the Dask worker {worker} runs in {shown_path(os.getcwd())}, not in "
                          f"{shown_path(cwd)}: a relative path would name another file there",
