@@ -8,6 +8,7 @@ the single-process JSON, to the bit, also when a worker is killed mid-run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -25,7 +26,10 @@ import pytest
 
 from tests.helpers import BCE, Files, Run, refused
 
-distributed = pytest.importorskip("distributed")
+HAS_DASK = importlib.util.find_spec("distributed") is not None
+needs_dask = pytest.mark.skipif(not HAS_DASK, reason="needs the dask extra")
+if HAS_DASK:
+    import distributed
 
 DASK = Path(sys.executable).parent / "dask"
 VERSION = __import__("bcecli").__version__
@@ -66,6 +70,7 @@ def write_shards(folder: Path, count: int, rows: int, seed: int = 15) -> None:
                                      y[:, 1].tolist(), w.tolist(), strict=True)))
 
 
+@needs_dask
 @pytest.mark.parametrize("options", [
     ["--pred-col", "p1", "--target-col", "y1", "--metrics", "--top", "7", "--hist"],
     ["--pred-col", "p1", "--target-col", "y1", "--weight-col", "w", "--metrics", "--binning",
@@ -83,6 +88,7 @@ def test_a_cluster_gives_one_process_result_to_the_bit(cluster: Any, tmp_path: P
     assert len({item["where"].split(":")[0] for item in json.loads(one.stdout)["top"]}) > 1
 
 
+@needs_dask
 def test_partial_from_a_cluster_merges_as_one_process_part(cluster: Any, tmp_path: Path
                                                             ) -> None:
     """A part is named by a random id; what `bce merge` makes of it is the same bits."""
@@ -99,6 +105,7 @@ def test_partial_from_a_cluster_merges_as_one_process_part(cluster: Any, tmp_pat
     assert merged[1] == merged[0] and json.loads(merged[0])["count"] > 8
 
 
+@needs_dask
 def test_a_bad_value_is_the_earliest_pieces_error(cluster: Any, tmp_path: Path) -> None:
     write_shards(tmp_path / "s", 8, 50)
     for k, line in ((6, "0.5,0.5,1,0,1\n1.5,0.5,0,0,1\n"), (2, "0.5,0.5,1,0,1\n0.5,0.5,2,0,1\n")):
@@ -113,6 +120,7 @@ def test_a_bad_value_is_the_earliest_pieces_error(cluster: Any, tmp_path: Path) 
                           "--pos-label with the positive one (it becomes 1, the other 0)\n")
 
 
+@needs_dask
 def test_a_worker_killed_mid_run_changes_nothing(cluster: Any, tmp_path: Path) -> None:
     """One of the two worker processes is killed once the first piece is done; Dask gives
     its pieces to the other (and to the worker its nanny starts again)."""
@@ -151,6 +159,7 @@ def progress_of_bce(dask_scheduler: Any) -> dict[str, Any]:
                            for worker in dask_scheduler.workers.values()}}
 
 
+@needs_dask
 def test_scheduler_and_workers_started_apart(tmp_path: Path) -> None:
     """`dask scheduler` and two `dask worker`s, each a process of its own, found through
     the scheduler file; the workers run in the data's directory, so relative paths work
@@ -195,6 +204,7 @@ def test_scheduler_and_workers_started_apart(tmp_path: Path) -> None:
             process.wait(timeout=30)
 
 
+@needs_dask
 def test_an_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as unused:  # a loopback port nothing listens on
         unused.bind(("127.0.0.1", 0))
@@ -221,8 +231,12 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     (["d", "-r", "none", "--scheduler", "tcp://127.0.0.1:1"],
      "--scheduler merges totals: -r none writes every loss in order, in one process\n"
      "hint: drop --scheduler"),
-    (["d", "--scheduler", "nonsense"],
-     "--scheduler nonsense: missing port number in address 'nonsense'"),
+    pytest.param(["d", "--scheduler", "nonsense"],
+                 "--scheduler nonsense: missing port number in address 'nonsense'",
+                 marks=needs_dask),
+    pytest.param(["d", "--scheduler", "tcp://127.0.0.1:1"],
+                 "--scheduler needs dask.distributed: pip install 'bcecli[dask]'",
+                 marks=pytest.mark.skipif(HAS_DASK, reason="the dask extra is installed")),
     (["d", "--scheduler-file", "missing.json"],
      "missing.json: cannot read the scheduler file: No such file or directory\n"
      "hint: dask scheduler --scheduler-file PATH writes it"),
