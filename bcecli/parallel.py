@@ -165,16 +165,14 @@ def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, str]]
 
 def texts(split: list[Piece], workers: int, progress: Any = None
           ) -> Iterator[tuple[Piece, str]]:
-    """Each piece's text, in piece order, from a pool of `workers` processes (fresh ones,
-    forked from a server that has imported bcecli); at most `workers` pieces out at once."""
+    """Each piece's text, in piece order, from a pool of `workers` processes; at most
+    `workers` pieces out at once. The processes are spawned, fresh interpreters that share
+    nothing with this one (its threads, open files), children of this process: the time
+    and memory they take are bce's (GNU time, a cgroup), and they end with it."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
-        else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload([__name__])
+    context = multiprocessing.get_context("spawn")
     todo = iter(split)
     out: deque[tuple[Piece, Future[str]]] = deque()
     with ProcessPoolExecutor(min(workers, len(split)), mp_context=context) as pool:
