@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from bcecli.core import LossTotal
 from bcecli.environment import Environment
-from bcecli.errors import UsageError, shown_path
+from bcecli.errors import BceError, UsageError, shown_path
 from bcecli.inputs import Plan
 from bcecli.job import Job
 from bcecli.pipeline import Streamed, nothing_read
@@ -171,6 +171,7 @@ def texts(split: list[Piece], workers: int, progress: Any = None
     and memory they take are bce's (GNU time, a cgroup), and they end with it."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
     todo = iter(split)
@@ -183,7 +184,12 @@ def texts(split: list[Piece], workers: int, progress: Any = None
                     break
             while out:
                 piece, future = out.popleft()
-                text = future.result()  # a piece's error: raised in piece order
+                try:
+                    text = future.result()  # a piece's error: raised in piece order
+                except BrokenProcessPool:
+                    raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
+                                   "(killed, or out of memory)",
+                                   hint="run with fewer --workers, or without") from None
                 following = next(todo, None)
                 if following is not None:
                     out.append((following, pool.submit(run_piece, following)))
