@@ -19,7 +19,7 @@ by something else is an error naming the file (and the field, where one is
 wrong), never a wrong number or an internal error. `merge` refuses a part given
 twice (the same path, or the same id under another name), and reads one part at
 a time: its memory is that of one sketch more than the merged one. `merged` does
-the same for parts that come as text (`from_text`: `--workers`' pieces).
+the same for parts that come in memory (`from_stream`: `--workers`' pieces).
 """
 
 from __future__ import annotations
@@ -158,12 +158,10 @@ def opened(path: str) -> Iterator[tuple[Partial, Sections]]:
 
 
 @contextlib.contextmanager
-def from_text(text: str, name: str) -> Iterator[tuple[Partial, Sections]]:
-    """A partial result handed over as text (a worker's piece, `parallel`), read as a file
-    is: `name` says which in messages."""
-    import io
-
-    yield parsed(io.BytesIO(text.encode()), name)
+def from_stream(stream: IO[bytes], name: str) -> Iterator[tuple[Partial, Sections]]:
+    """A partial result in memory (a worker's piece, `parallel`), read as a file is:
+    `name` says which in messages."""
+    yield parsed(stream, name)
 
 
 def parsed(stream: IO[bytes], where: str) -> tuple[Partial, Sections]:
