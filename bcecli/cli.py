@@ -23,12 +23,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
+from bcecli.commands import Pictures
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
 from bcecli.errors import BceError, ClosedPipe, ExitStatus
 from bcecli.gates import Gates
-from bcecli.job import Evaluation, InputOptions
+from bcecli.job import Evaluation, InputOptions, SliceLimits
 from bcecli.render import Format
 
 
@@ -136,6 +137,19 @@ class Base(StrEnum):
     E = "e"
 
 
+class ReportFormat(StrEnum):
+    HTML = "html"
+    MD = "md"
+
+
+class PlotKind(StrEnum):
+    RELIABILITY = "reliability"
+    HIST = "hist"
+    ROC = "roc"
+    PR = "pr"
+    SLICES = "slices"
+
+
 class DecimalMark(StrEnum):
     POINT = "."
     COMMA = ","
@@ -189,10 +203,32 @@ PosWeight = Annotated[str | None, typer.Option(
     metavar="LIST", help="Weight of positives: one value or C values (PyTorch pos_weight).")]
 LabelSmoothing = Annotated[float, typer.Option(
     metavar="F", help="Keras label smoothing: y ← y·(1−F) + 0.5·F.")]
+Eps = Annotated[float | None, typer.Option(
+    metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
+    "−100.")]
+DTypeOption = Annotated[DType | None, typer.Option(
+    "--dtype", help="float64 (the default), or float32 as PyTorch float32 computes.",
+    show_default=False)]
+LikeOption = Annotated[Like | None, typer.Option(
+    "--like", help="Another library's conventions: keras = float32 and clipping at 1e-7; "
+    "sklearn = clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = "
+    "their log-loss metrics (bce compare says how). Explicit options win.")]
+FocalGamma = Annotated[float | None, typer.Option(
+    metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")]
+FocalAlpha = Annotated[float | None, typer.Option(
+    metavar="A", help="With --focal-gamma: α = A balances positives against negatives.")]
 IdCol = Annotated[str | None, typer.Option(
     metavar="COL", help="Join the rows of PREDICTIONS and TARGETS (and --weights) by the ids "
     "in column COL of each, not by position: every id in every file, once. '' is pandas' "
     "index.")]
+By = Annotated[str | None, typer.Option(
+    metavar="COL[,COL]", help="Slice the rows by the values of these columns (header name or "
+    "0-based index, in PREDICTIONS, TARGETS or --weights): the loss of each slice (with "
+    "--metrics NE, calibration, ROC AUC), worst first. A missing value is a slice of its "
+    "own.")]
+MaxSlices = Annotated[int | None, typer.Option(
+    metavar="M", help="With --by: refuse more than M slices.  [default: 10000]",
+    show_default=False)]
 Header = Annotated[bool | None, typer.Option(
     "--header/--no-header", help="Force the first row to be (or not be) a header. Default: "
     "detected.", show_default=False)]
@@ -232,6 +268,24 @@ Baseline = Annotated[str | None, typer.Option(
 Tolerance = Annotated[float | None, typer.Option(
     metavar="FRACTION", help="With --baseline: exit 1 when the loss is worse by more than "
     "FRACTION (0.05 = 5%).  [default: 0]", show_default=False)]
+ReportOption = Annotated[str | None, typer.Option(
+    "--report", metavar="PATH", help="Also write a report to PATH: HTML (.html: charts as "
+    "inline SVG, no script, opens offline) or Markdown (.md: tables and Mermaid charts, for "
+    "$GITHUB_STEP_SUMMARY). stdout is unchanged.")]
+ReportFormatOption = Annotated[ReportFormat | None, typer.Option(
+    "--report-format", help="The report's format.  [default: from PATH's extension]",
+    show_default=False)]
+PlotOption = Annotated[str | None, typer.Option(
+    "--plot", metavar="PATH.svg", help="Also write one chart (--plot-kind) to PATH.svg.")]
+PlotKindOption = Annotated[PlotKind | None, typer.Option(
+    "--plot-kind", help="The chart of --plot: reliability and roc and pr need --metrics, "
+    "hist --hist, slices --by.  [default: reliability]", show_default=False)]
+
+
+def pictures(report: str | None, report_format: ReportFormat | None, plot: str | None = None,
+             plot_kind: PlotKind | None = None) -> Pictures:
+    return Pictures(report, report_format.value if report_format else None, plot,
+                    plot_kind.value if plot_kind else None)
 
 
 @app.command(cls=BceCommand)
@@ -251,21 +305,11 @@ def compute(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
-    eps: Annotated[float | None, typer.Option(
-        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
-        "−100.")] = None,
-    dtype: Annotated[DType | None, typer.Option(
-        help="float64 (the default), or float32 as PyTorch float32 computes.",
-        show_default=False)] = None,
-    like: Annotated[Like | None, typer.Option(
-        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean; xgboost, lightgbm, catboost, spark = their "
-        "log-loss metrics (bce compare says how). Explicit options win.")] = None,
-    focal_gamma: Annotated[float | None, typer.Option(
-        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
-    focal_alpha: Annotated[float | None, typer.Option(
-        metavar="A", help="With --focal-gamma: α = A balances positives against "
-        "negatives.")] = None,
+    eps: Eps = None,
+    dtype: DTypeOption = None,
+    like: LikeOption = None,
+    focal_gamma: FocalGamma = None,
+    focal_alpha: FocalAlpha = None,
     pos_label: PosLabel = None,
     id_col: IdCol = None,
     header: Header = None,
@@ -313,6 +357,15 @@ def compute(
         show_default=False)] = None,
     hist: Annotated[bool, typer.Option("--hist", help="Add a histogram of per-sample losses.")
                     ] = False,
+    by: By = None,
+    max_slices: MaxSlices = None,
+    min_slice_size: Annotated[int | None, typer.Option(
+        metavar="N", help="With --by: slices of fewer than N rows are reported together, as "
+        "one (other).", show_default=False)] = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
+    plot: PlotOption = None,
+    plot_kind: PlotKindOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
     workers: Annotated[int, typer.Option(
@@ -335,7 +388,7 @@ def compute(
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col),
+                              decimal.value, id_col, by=by),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -344,7 +397,9 @@ def compute(
         metrics=metrics, threshold=threshold, hist=hist,
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
                               base.value if base else None, negative_sampling_rate),
-        workers=workers, scheduler=scheduler, scheduler_file=scheduler_file)
+        limits=SliceLimits(max_slices, min_slice_size),
+        pictures=pictures(report, report_format, plot, plot_kind), workers=workers,
+        scheduler=scheduler, scheduler_file=scheduler_file)
 
 
 @app.command(cls=BceCommand)
@@ -367,6 +422,8 @@ def compare(
     decimal: DecimalOption = DecimalMark.POINT,
     format: FormatOption = Format.AUTO,
     json_: JsonOption = False,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -379,7 +436,8 @@ def compare(
                               header, input_format, skip_missing, no_progress, pos_label,
                               decimal.value, id_col),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
-        pos_weight=pos_weight, label_smoothing=label_smoothing)
+        pos_weight=pos_weight, label_smoothing=label_smoothing,
+        pictures=pictures(report, report_format))
 
 
 @app.command(cls=BceCommand)
@@ -405,20 +463,11 @@ def diff(
     class_weights: ClassWeights = None,
     pos_weight: PosWeight = None,
     label_smoothing: LabelSmoothing = 0.0,
-    eps: Annotated[float | None, typer.Option(
-        metavar="E", help="Clip probabilities to [E, 1−E] instead of clamping each log at "
-        "−100.")] = None,
-    dtype: Annotated[DType | None, typer.Option(
-        help="float64 (the default), or float32 as PyTorch float32 computes.",
-        show_default=False)] = None,
-    like: Annotated[Like | None, typer.Option(
-        help="Another library's conventions: keras = float32 and clipping at 1e-7; sklearn = "
-        "clipping at 2.2e-16 and weighted-mean. Explicit options win.")] = None,
-    focal_gamma: Annotated[float | None, typer.Option(
-        metavar="G", help="Focal loss with γ = G, as torchvision's sigmoid_focal_loss.")] = None,
-    focal_alpha: Annotated[float | None, typer.Option(
-        metavar="A", help="With --focal-gamma: α = A balances positives against "
-        "negatives.")] = None,
+    eps: Eps = None,
+    dtype: DTypeOption = None,
+    like: LikeOption = None,
+    focal_gamma: FocalGamma = None,
+    focal_alpha: FocalAlpha = None,
     pos_label: PosLabel = None,
     id_col: IdCol = None,
     header: Header = None,
@@ -429,6 +478,14 @@ def diff(
     max_regression: Annotated[float | None, typer.Option(
         metavar="X", help="CI gate: exit 1 when B is worse than A by more than X beyond "
         "noise: the lower end of Δ's 95% interval is above X.")] = None,
+    check: Annotated[list[str] | None, typer.Option(
+        "--check", metavar="EXPR", help="CI gate, repeatable: exit 1 unless METRIC OP NUMBER "
+        "holds on the number printed, e.g. 'delta < 0.01'. OP: <, <=, >, >=. METRIC: delta, "
+        "loss_a, loss_b, better, worse.", show_default=False)] = None,
+    by: By = None,
+    max_slices: MaxSlices = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -441,12 +498,13 @@ def diff(
     return commands.diff(
         ctx.obj, InputOptions(a, targets, weights, pred_col, target_col, weight_col, header,
                               input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, second=b),
+                              decimal.value, id_col, second=b, by=by),
         fmt=format, json_=json_, logits=logits,
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
-        max_regression=max_regression)
+        max_regression=max_regression, checks=check or [], limits=SliceLimits(max_slices),
+        pictures=pictures(report, report_format))
 
 
 @app.command(cls=BceCommand)
@@ -462,6 +520,10 @@ def merge(
     check: LossCheck = None,
     baseline: Baseline = None,
     tolerance: Tolerance = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = None,
+    plot: PlotOption = None,
+    plot_kind: PlotKindOption = None,
 ) -> int:
     """Merge shards' partial results (--partial).
 
@@ -469,4 +531,5 @@ def merge(
     """
     return commands.merge(ctx.obj, parts, fmt=format, json_=json_,
                           gates=Gates(max_loss, min_loss, baseline, tolerance,
-                                      checks=tuple(check or ())))
+                                      checks=tuple(check or ())),
+                          pictures=pictures(report, report_format, plot, plot_kind))

@@ -47,7 +47,8 @@ class Scheduler:
     def option(self) -> str:
         return "--scheduler" if self.address is not None else "--scheduler-file"
 
-    def texts(self, split: list[Piece], progress: Any = None) -> Iterator[tuple[Piece, str]]:
+    def texts(self, split: list[Piece], progress: Any = None
+              ) -> Iterator[tuple[Piece, bytes]]:
         """Each piece's text, in piece order, read by the cluster's workers."""
         client = self.connect()
         futures: list[Future | None] = []
@@ -113,7 +114,7 @@ class Scheduler:
 
 
 def in_order(client: Client, split: list[Piece], futures: list[Future | None], progress: Any
-             ) -> Iterator[tuple[Piece, str]]:
+             ) -> Iterator[tuple[Piece, bytes]]:
     """The pieces' texts in piece order, each fetched when it and every earlier piece are
     done (`futures` forgets each once fetched); the progress counts pieces done."""
     from distributed import as_completed
@@ -134,14 +135,14 @@ def in_order(client: Client, split: list[Piece], futures: list[Future | None], p
             following += 1
 
 
-def fetched(future: Future | None, piece: Piece) -> str:
+def fetched(future: Future | None, piece: Piece) -> bytes:
     """A piece's text, or its error: the piece's own (its file and line), or one line on
     what the cluster could not do."""
     from distributed import KilledWorker
 
     assert future is not None
     try:
-        text: str = future.result()
+        text: bytes = future.result()
     except KilledWorker:
         import dask
 
@@ -167,7 +168,7 @@ def check_workers(versions: dict[str, Any]) -> None:
             raise UsageError(f"the Dask worker {address} {having}", hint=INSTALL)
 
 
-def task(piece: Piece, *, cwd: str | None, version: str) -> str:
+def task(piece: Piece, *, cwd: str | None, version: str) -> bytes:
     """`run_piece` on a worker, refused where the worker would not read what the client
     would (its bcecli, or its working directory when a path is relative)."""
     from distributed import get_worker

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bcecli.conventions import CONVENTIONS, choose
@@ -17,7 +18,16 @@ from bcecli.environment import Environment
 from bcecli.errors import ClosedPipe, ExitStatus, UsageError
 from bcecli.gates import Gates
 from bcecli.inputs import Plan, is_many
-from bcecli.job import MAX_WORKERS, Evaluation, InputOptions, Job, check_split
+from bcecli.job import (
+    MAX_WORKERS,
+    Evaluation,
+    InputOptions,
+    Job,
+    SliceLimits,
+    check_split,
+    slice_codecs,
+    slice_names,
+)
 from bcecli.pipeline import Streamed, run
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
@@ -29,13 +39,67 @@ if TYPE_CHECKING:
 MAX_TOP = 20_000  # --top: its samples are held as Python objects (110 MiB at the most)
 
 
+@dataclass(repr=False, eq=False)
+class Pictures:
+    """`--report PATH`, `--report-format`, `--plot PATH.svg`, `--plot-kind`: files written
+    beside the result on stdout, from the JSON it prints (`bcecli.report`, imported only
+    when one is asked for)."""
+
+    report: str | None = None
+    report_format: str | None = None
+    plot: str | None = None
+    plot_kind: str | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self.report is not None or self.plot is not None
+
+    def check(self, reduction: Reduction = Reduction.MEAN,
+              given: dict[str, bool] | None = None) -> None:
+        """Refuse what cannot be written, before any input is read (`given`: which options
+        that charts need were given, where that is known before reading)."""
+        if self.report_format is not None and self.report is None:
+            raise UsageError("--report-format needs --report")
+        if self.plot_kind is not None and self.plot is None:
+            raise UsageError("--plot-kind needs --plot")
+        if not self.asked:
+            return
+        if not reduction.single:
+            raise UsageError(f"--report and --plot summarise a reduced loss: not with "
+                             f"-r {reduction}", hint="--hist draws the per-sample losses")
+        from bcecli.report import check_plot, report_format
+
+        if self.report is not None:
+            self.report_format = report_format(self.report, self.report_format)
+        if self.plot is not None:
+            self.plot_kind = check_plot(self.plot, self.plot_kind, given or {})
+
+    def write(self, json_text: str) -> None:
+        """Write what was asked from the result's JSON text; every chart is drawn before
+        the first file is written, so a missing one leaves no file behind."""
+        if not self.asked:
+            return
+        from bcecli import report
+
+        result = report.result_of(json_text)
+        files = []
+        if self.plot is not None and self.plot_kind is not None:
+            files.append((self.plot, report.chart(self.plot_kind, result).svg()))
+        if self.report is not None and self.report_format is not None:
+            files.append((self.report, report.render(result, self.report_format)))
+        for path, text in files:
+            report.write(path, text)
+
+
 def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             reduction: Reduction | None, dtype: DType | None, eps: float | None,
             like: str | None, focal_gamma: float | None, focal_alpha: float | None,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
-            hist: bool, evaluation: Evaluation | None = None, workers: int = 1,
-            scheduler: str | None = None, scheduler_file: str | None = None) -> ExitStatus:
+            hist: bool, evaluation: Evaluation | None = None,
+            limits: SliceLimits | None = None, pictures: Pictures | None = None,
+            workers: int = 1, scheduler: str | None = None,
+            scheduler_file: str | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`); with
     `workers`, the input's pieces read in that many processes (`parallel`), with
     `scheduler` or `scheduler_file`, by a Dask cluster's workers (`cluster`)."""
@@ -44,7 +108,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
-    gates = gates.check(reduction, metrics)
+    gates = gates.check(reduction, metrics, slices=bool(inputs.by))
     if partial and (not reduction.single or gates.asked or json_ or fmt is not Format.AUTO):
         raise UsageError("--partial prints JSON for bce merge: use it without -r none or rows, "
                          "--format and the CI gates (give those to bce merge)")
@@ -57,6 +121,13 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                          f"--threshold must be in [0, 1], not {threshold}")
     evaluation = evaluation or Evaluation()
     evaluation.check(metrics, reduction, partial, gates.baseline is not None)
+    limits = limits or SliceLimits()
+    limits.check(inputs.by, reduction, metrics)
+    pictures = pictures or Pictures()
+    pictures.check(reduction, {"--metrics": metrics, "--hist": hist, "--by COL": bool(inputs.by)})
+    if partial and pictures.asked:
+        raise UsageError("--partial prints a shard's totals: give --report and --plot to "
+                         "bce merge")
     if partial and evaluation.bootstrap is not None and inputs.id_col is None:
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
@@ -80,7 +151,7 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     job = Job(inputs, settings, logits, reduction, dtype, floor, evaluation, top, metrics,
-              threshold, hist)
+              threshold, hist, limits)
     job.function()  # the core checks the settings' ranges before any input is read
     per_element = not reduction.single  # -r none, -r rows: losses written as they come
     if (workers != 1 or cluster is not None) and any(
@@ -110,14 +181,17 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         shape=shape_of(total.count, plan.classes, plan.predictions.flat), from_logits=logits,
         dtype=dtype, sources=sources(plan, streamed),
         settings=settings.fields() | evaluation.fields(), gate_options=gates.fields(),
-        extra=diagnostics.report(plan.predictions.column_names) if diagnostics else {}), gates)
+        extra=diagnostics.report(plan.predictions.column_names, pictures.asked)
+        if diagnostics else {}), gates, pictures)
 
 
 def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, logits: bool,
             class_weights: str | None, pos_weight: str | None,
-            label_smoothing: float) -> ExitStatus:
+            label_smoothing: float, pictures: Pictures | None = None) -> ExitStatus:
     """`bce compare`: the loss under each library's conventions, in one pass."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
+    pictures = pictures or Pictures()
+    pictures.check()
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing)
     functions = [c.function(logits=logits, pos_weight=settings.pos_weight,
@@ -137,9 +211,15 @@ def compare(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
                           c.per_class and multi_label)
             for c, f, total in zip(CONVENTIONS.values(), functions, totals, strict=True)]
     warn_about(plan, streamed, logits)
-    output.comparison(rows, count=totals[0].count,
-                      shape=shape_of(totals[0].count, plan.classes, plan.predictions.flat),
-                      from_logits=logits, sources=sources(plan, streamed))
+    shape = shape_of(totals[0].count, plan.classes, plan.predictions.flat)
+    if pictures.asked:
+        from bcecli.render import comparison_fields, json_text
+
+        pictures.write(json_text(comparison_fields(rows, count=totals[0].count, shape=shape,
+                                                   from_logits=logits,
+                                                   sources=sources(plan, streamed))))
+    output.comparison(rows, count=totals[0].count, shape=shape, from_logits=logits,
+                      sources=sources(plan, streamed))
     return ExitStatus.OK
 
 
@@ -147,10 +227,14 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
          reduction: Reduction | None, dtype: DType | None, eps: float | None, like: str | None,
          focal_gamma: float | None, focal_alpha: float | None, class_weights: str | None,
          pos_weight: str | None, label_smoothing: float,
-         max_regression: float | None) -> ExitStatus:
+         max_regression: float | None, checks: list[str] | None = None,
+         limits: SliceLimits | None = None,
+         pictures: Pictures | None = None) -> ExitStatus:
     """`bce diff`: models A and B on the same targets, in one pass: Δ = B − A, its paired
-    interval, the rows B does better and worse on, and the `--max-regression` gate."""
-    from bcecli.diff import Diff, check_regression, regression_gate
+    interval, the rows B does better and worse on, and the gates: `--max-regression` and
+    `--check` on the numbers printed."""
+    from bcecli.diff import DIFF_METRICS, Diff, check_regression, regression_gate
+    from bcecli.gates import Check
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
@@ -158,47 +242,76 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
     reduction, dtype, eps, floor = choose(like, reduction=reduction, dtype=dtype, eps=eps,
                                           logits=logits)
     check_regression(max_regression)
+    pictures = pictures or Pictures()
+    pictures.check()
+    (limits or SliceLimits()).check(inputs.by, reduction)
+    expressions = [Check.parse(text, DIFF_METRICS) for text in checks or []]
+    for text, check in zip(checks or [], expressions, strict=True):
+        if check.each and not inputs.by:
+            raise UsageError(f"--check {text!r}: each: needs --by (a check on every slice)",
+                             hint="drop each: to check the whole input")
+        if check.each and check.metric not in DIFF_METRICS[:3]:
+            raise UsageError(f"--check {text!r}: a slice has no {check.metric}",
+                             hint="each: checks " + ", ".join(DIFF_METRICS[:3]))
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
     function = settings.function(logits=logits, dtype=dtype, floor=floor)
-    state = Diff(function, settings.class_weights, inputs.skip_missing)
     with ExitStack() as resources:
         plan = inputs.plan(resources, env, settings)
+        index = None
+        if plan.by:
+            from bcecli.slices import DEFAULT_MAX_SLICES, SliceIndex
+
+            index = SliceIndex(slice_names(plan), (limits and limits.max_slices)
+                               or DEFAULT_MAX_SLICES, slice_codecs(plan))
+        state = Diff(function, settings.class_weights, inputs.skip_missing, index)
         streamed = run(plan, [function], settings.class_weights, None, state.observe,
                        skip_missing=inputs.skip_missing)
     fields = state.result(reduction, dtype, plan.predictions.column_names)
-    gate = None if max_regression is None else \
-        regression_gate(max_regression, fields["delta"], state.total.interval(reduction))
+    gates = [] if max_regression is None else \
+        [regression_gate(max_regression, fields["delta"], state.total.interval(reduction))]
+    gates += [check.verdict(fields) for check in expressions]
     warn_about(plan, streamed, logits)
     fields |= {"reduction": reduction, "count": state.total.count,
                "shape": list(shape_of(state.total.count, plan.classes, plan.predictions.flat)),
                "from_logits": logits, "dtype": dtype, **sources(plan, streamed),
                **settings.fields()}
-    if gate is not None:
-        fields |= {"max_regression": max_regression, "passed": gate.held}
+    if max_regression is not None:
+        fields |= {"max_regression": max_regression}
+    if gates:
+        fields |= {"checks": [gate.to_json() for gate in gates],
+                   "passed": all(gate.held for gate in gates)}
+    if "slices" in fields:  # last, as compute's
+        fields["slices"] = fields.pop("slices")
+    if pictures.asked:
+        from bcecli.render import json_text
+
+        pictures.write(json_text(fields))
     try:
-        output.diff(fields, gate)
+        output.diff(fields, gates)
         sys.stdout.flush()
     except ClosedPipe:
-        pass  # the reader went away; the gate still decides the exit code
-    if gate is not None and not gate.held:
-        print(f"bce: {gate.failure}", file=sys.stderr)
-        return ExitStatus.CHECK_FAILED
-    return ExitStatus.OK
+        pass  # the reader went away; the gates still decide the exit code
+    for gate in gates:
+        if not gate.held:
+            print(f"bce: {gate.failure}", file=sys.stderr)
+    return ExitStatus.CHECK_FAILED if fields.get("passed") is False else ExitStatus.OK
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
-          gates: Gates) -> ExitStatus:
+          gates: Gates, pictures: Pictures | None = None) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
     from bcecli import shards
 
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     gates.check_options()  # the expressions, before any part is read: a typo fails fast
+    pictures = pictures or Pictures()
+    pictures.check()
     combined, state = shards.merge(parts, diagnostics_of)
     gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
-                        merging=True)
+                        merging=True, slices=state is not None and state.slices is not None)
     loss = combined.total.result(combined.reduction, combined.dtype)
     warn_about_baseline(gates, combined.count)
     rate = {} if combined.rate is None else {"negative_sampling_rate": combined.rate}
@@ -208,7 +321,8 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
         shape=shape_of(combined.count, combined.classes, combined.flat),
         from_logits=combined.from_logits, dtype=combined.dtype, sources={"parts": parts},
         settings=combined.settings.fields() | rate, gate_options=gates.fields(),
-        extra=state.report(labels) if state else {}), gates)
+        extra=state.report(labels, pictures.asked) if state else {}),
+        gates, pictures)
 
 
 def diagnostics_of(part: Partial) -> Diagnostics | None:
@@ -224,10 +338,13 @@ def diagnostics_of(part: Partial) -> Diagnostics | None:
         class_weights=part.settings.class_weights))
 
 
-def report(output: Output, result: Result, gates: Gates) -> ExitStatus:
-    """Judge the gates on the numbers the result prints, write it, say which gates failed,
-    and choose the exit code."""
+def report(output: Output, result: Result, gates: Gates, pictures: Pictures | None = None
+           ) -> ExitStatus:
+    """Judge the gates on the numbers the result prints, write the report and chart asked
+    for, then the result; say which gates failed, and choose the exit code."""
     result.gates = gates.evaluate(result.numbers)
+    if pictures is not None and pictures.asked:
+        pictures.write(result.json_object())
     note = output.unprinted(result)
     if note:
         print(note, file=sys.stderr)

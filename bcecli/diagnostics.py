@@ -8,6 +8,7 @@ the histogram are running sums. `--metrics` feeds the library layer of issue 13:
 reliability bins, the loss's interval), `ranking.ScoreSketch` (ROC AUC and
 average precision in at most `cap` buckets, with certified bounds once scores
 share buckets; equal-mass bins) and, with `--bootstrap B`, `evaluation.Bootstrap`.
+`--by` adds the same per slice (`slices.Slices`).
 Memory is that of the sketch and a batch, however long the input: nothing is
 written to disk.
 
@@ -52,6 +53,7 @@ from bcecli.evaluation import (
 )
 from bcecli.pipeline import Batch, located, weight_array
 from bcecli.ranking import ORDER, WEIGHTS, ScoreSketch, decode_column, encode_column
+from bcecli.slices import DEFAULT_MAX_SLICES, SliceIndex, Slices
 
 if TYPE_CHECKING:
     from bcecli.readers import Ids
@@ -84,6 +86,9 @@ class DiagnosticOptions:
     reduction: str = "mean"  # the loss's reduction, for its interval
     weighted: bool = False  # row or class weights are given
     class_weights: list[float] | None = None
+    by: tuple[str, ...] = ()  # --by: the slice columns' names
+    max_slices: int = DEFAULT_MAX_SLICES  # --max-slices
+    min_slice_size: int = 1  # --min-slice-size
     arrow: bool | None = None  # the sketch's cap is ARROW_CAP; None: if pyarrow is reading
 
     def spec(self, class_names: tuple[str, ...]) -> dict[str, Any]:
@@ -94,9 +99,11 @@ class DiagnosticOptions:
             "threshold": DEFAULT_THRESHOLD if self.threshold is None else self.threshold,
             "bootstrap": self.bootstrap, "seed": self.seed,
             "keys": "id" if self.by_id else "position"}
+        slices = {"slices": {"by": list(self.by), "max_slices": self.max_slices,
+                             "min_slice_size": self.min_slice_size}} if self.by else {}
         return {"top": self.top, "histogram": self.histogram,
                 "class_names": list(class_names) if self.per_class else None,
-                "metrics": metrics}
+                "metrics": metrics} | slices
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], *, flat: bool, logits: bool, rate: float | None,
@@ -104,13 +111,16 @@ class DiagnosticOptions:
                   ) -> DiagnosticOptions:
         """The options `spec` recorded, with the partial's loss settings."""
         metrics = spec["metrics"] or {}
+        slices = spec.get("slices") or {}
         return cls(top=spec["top"], per_class=not flat, metrics=bool(metrics),
                    histogram=spec["histogram"], threshold=metrics.get("threshold"),
                    logits=logits, bins=metrics.get("bins", DEFAULT_BINS),
                    mass=metrics.get("binning") == "mass", rate=rate or 1.0,
                    bootstrap=metrics.get("bootstrap", 0), seed=metrics.get("seed", DEFAULT_SEED),
                    by_id=metrics.get("keys") == "id", reduction=reduction, weighted=weighted,
-                   class_weights=class_weights)
+                   class_weights=class_weights, by=tuple(slices.get("by", ())),
+                   max_slices=slices.get("max_slices", DEFAULT_MAX_SLICES),
+                   min_slice_size=slices.get("min_slice_size", 1))
 
 
 class Recalibrated(LossFunction):
@@ -149,7 +159,8 @@ def probabilities(x: FloatArray, options: DiagnosticOptions) -> FloatArray:
 class Diagnostics:
     """The running state behind the diagnostics asked for, fed batch by batch."""
 
-    def __init__(self, options: DiagnosticOptions, ids: Ids | None = None):
+    def __init__(self, options: DiagnosticOptions, ids: Ids | None = None,
+                 slice_codecs: list[Ids] | None = None):
         self.options = options
         self.worst: list[tuple[str, Any, Any]] = []  # (where, prediction, target), worst first
         self.worst_losses: FloatArray = np.empty(0)  # their losses, in the same order
@@ -157,12 +168,23 @@ class Diagnostics:
         self.positives: FloatArray | None = None
         self.counts: FloatArray = np.zeros(len(HISTOGRAM_EDGES) - 1)
         self.metrics = Metrics(options, ids) if options.metrics else None
+        self.slices: Slices | None = None
+        if options.by:
+            self.slices = Slices(SliceIndex(options.by, options.max_slices, slice_codecs),
+                                 metrics=options.metrics, weighted=options.weighted,
+                                 min_size=options.min_slice_size)
 
     def observe(self, batch: Batch, losses: FloatArray) -> None:
         """One batch of inputs and their per-element losses (in nats, times the weight)."""
         y = batch.targets.values
+        p = w = None
         if self.metrics is not None:
-            self.metrics.observe(batch, losses)
+            p, w = self.metrics.observe(batch, losses)
+        if self.slices is not None:
+            weight = weight_array(batch, self.options.class_weights)
+            if w is None and weight is not None:
+                w = np.broadcast_to(weight, losses.shape)
+            self.slices.observe(batch, losses, p, w)
         losses = in_base(losses, self.options.base)  # --top, --hist and the classes too
         per_sample = unreduced(losses, Reduction.ROWS)
         if self.options.top:
@@ -200,7 +222,8 @@ class Diagnostics:
         names = ["per_class"] if options.per_class else []
         names += ["histogram"] if options.histogram else []
         names += ["top"] if options.top else []
-        return names + (self.metrics.section_names() if self.metrics is not None else [])
+        names += self.metrics.section_names() if self.metrics is not None else []
+        return names + (self.slices.section_names() if self.slices is not None else [])
 
     def sections(self) -> Iterator[tuple[str, Any]]:
         """The state as JSON values, a section at a time, for a partial file (`shards`)."""
@@ -217,6 +240,8 @@ class Diagnostics:
                           in zip(self.worst, self.worst_losses.tolist(), strict=True)]
         if self.metrics is not None:
             yield from self.metrics.sections()
+        if self.slices is not None:
+            yield from self.slices.sections()
 
     def absorb(self, sections: Iterator[tuple[str, Any]], count: int, classes: int) -> None:
         """Another shard's state, as `sections` gave it, merged in, as if its data had
@@ -242,6 +267,8 @@ class Diagnostics:
             self.absorb_top(take(sections, "top"))
         if self.metrics is not None:
             self.metrics.absorb(sections, count)
+        if self.slices is not None:
+            self.slices.absorb(sections, take)
 
     def absorb_classes(self, data: Any, rows: int, classes: int) -> None:
         """Per-class totals: each class's count, exact loss sum and positives."""
@@ -282,8 +309,9 @@ class Diagnostics:
         self.worst = [items[i] for i in order.tolist()]
         self.worst_losses = merged[order]
 
-    def report(self, labels: tuple[str, ...]) -> dict[str, Any]:
-        """The JSON keys for what was asked."""
+    def report(self, labels: tuple[str, ...], curves: bool = False) -> dict[str, Any]:
+        """The JSON keys for what was asked (`curves`: a report or chart draws the ROC
+        and PR curves, which `--metrics` then gives too)."""
         out: dict[str, Any] = {}
         if self.options.top:
             out["top"] = [{"where": where, "prediction": p, "target": y, "loss": loss}
@@ -299,7 +327,9 @@ class Diagnostics:
             out["histogram"] = {"edges": list(HISTOGRAM_EDGES),
                                 "counts": [int(c) for c in self.counts]}
         if self.metrics is not None:
-            out["metrics"] = self.metrics.result()
+            out["metrics"] = self.metrics.result(curves)
+        if self.slices is not None:
+            out["slices"] = self.slices.result(self.options.reduction, self.options.base)
         return out
 
 
@@ -318,9 +348,11 @@ class Metrics:
             if options.bootstrap else None
         self.rows = 0  # rows seen so far: the bootstrap's keys
 
-    def observe(self, batch: Batch, losses: FloatArray) -> None:
-        """A batch: its probabilities, targets and weights, broadcast to one per element.
-        The first one tells whether pyarrow is reading (it is imported by then)."""
+    def observe(self, batch: Batch, losses: FloatArray
+                ) -> tuple[FloatArray, FloatArray | None]:
+        """A batch: its probabilities, targets and weights, broadcast to one per element
+        (returned: the slices take them too). The first one tells whether pyarrow is
+        reading (it is imported by then)."""
         x, y = batch.predictions.values, batch.targets.values
         try:  # what PyTorch allows (--like torch) but a metric cannot take
             check_targets(y)
@@ -346,9 +378,11 @@ class Metrics:
                 keys = np.arange(self.rows, self.rows + len(p), dtype=np.uint64)
             self.bootstrap.observe(keys if p.ndim == 1 else keys[:, np.newaxis], p, y, losses, w)
         self.rows += len(p)
+        return p, w
 
-    def result(self) -> dict[str, Any]:
-        """The JSON of `--metrics` (the table renders the same dict)."""
+    def result(self, curves: bool = False) -> dict[str, Any]:
+        """The JSON of `--metrics` (the table renders the same dict); with `curves`, the
+        ROC and PR curves last (`ScoreSketch.curves`; null where undefined)."""
         options = self.options
         sums = self.sums.result(options.reduction, options.base)
         out: dict[str, Any] = {"threshold": self.sums.threshold}
@@ -374,6 +408,12 @@ class Metrics:
                                 "keys": "id" if options.by_id else "position"} | {
                 f"{name}_ci95": None if interval is None else list(interval)
                 for name, interval in intervals.items()}
+        if curves:
+            drawn = self.sketch.curves()
+            out["roc_curve"] = None if drawn.roc is None else \
+                {"fpr": drawn.roc[0], "tpr": drawn.roc[1]}
+            out["pr_curve"] = None if drawn.pr is None else \
+                {"recall": drawn.pr[0], "precision": drawn.pr[1]}
         return out
 
     def section_names(self) -> list[str]:

@@ -8,8 +8,8 @@ a [0, 0] interval. The interval is `evaluation.mean_ci95` on the paired
 differences: the loss's own interval, with d in place of the loss. State is a
 few sums per class, whatever the number of rows.
 
-Per-slice differences (`--by`) will be one `PairedSums` per slice, beside the
-per-class ones.
+Per-slice differences (`--by`) are one `PairedSums` per slice (`slices.SliceIndex`
+numbers them), beside the per-class ones.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bcecli.errors import BadValue, InputError, UsageError, format_float
 from bcecli.evaluation import Interval, add_parts, exact_sum, fraction, mean_ci95, two_product
 from bcecli.gates import Gate
 from bcecli.pipeline import Batch, earliest_problem, weight_array
+from bcecli.slices import SliceIndex, order_key
 
 
 def difference(b: FloatArray, a: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -111,8 +112,10 @@ class Diff:
     hook: it gets model A's losses, computes B's with the same function and weights."""
 
     def __init__(self, function: LossFunction, class_weights: list[float] | None,
-                 skip_missing: bool) -> None:
+                 skip_missing: bool, index: SliceIndex | None = None) -> None:
         self.function = function
+        self.index = index  # --by
+        self.slices: list[PairedSums] = []
         self.class_weights = class_weights
         self.skip_missing = skip_missing
         self.total = PairedSums()
@@ -138,11 +141,29 @@ class Diff:
                 self.classes = [PairedSums() for _ in range(a.shape[1])]
             for j, sums in enumerate(self.classes):
                 sums.add(a[:, j], b[:, j], None if w is None else w[:, j])
+        if self.index is not None:
+            self.observe_slices(batch, a, b, w)
         d, e = difference(b, a)
         by_row = d if d.ndim == 1 else d.sum(axis=1) + e.sum(axis=1)
         self.rows += len(by_row)
         self.better += int(np.count_nonzero(by_row < 0))
         self.worse += int(np.count_nonzero(by_row > 0))
+
+    def observe_slices(self, batch: Batch, a: FloatArray, b: FloatArray,
+                       w: FloatArray | None) -> None:
+        """Each slice's elements of the batch, added to its paired sums."""
+        assert self.index is not None
+        inverse, numbers = self.index.locate(batch)
+        self.slices += [PairedSums() for _ in range(len(self.index) - len(self.slices))]
+        segments = np.repeat(inverse, 1 if a.ndim == 1 else a.shape[1])
+        order = np.argsort(segments, kind="stable")
+        cuts = np.searchsorted(segments[order], np.arange(len(numbers) + 1)).tolist()
+        a, b = a.ravel()[order], b.ravel()[order]
+        weights = None if w is None else w.ravel()[order]
+        for j, number in enumerate(numbers.tolist()):
+            start, end = cuts[j], cuts[j + 1]
+            self.slices[number].add(a[start:end], b[start:end],
+                                    None if weights is None else weights[start:end])
 
     def result(self, reduction: Reduction, dtype: DType, class_names: tuple[str, ...]
                ) -> dict[str, Any]:
@@ -153,7 +174,20 @@ class Diff:
         if self.classes:
             out["per_class"] = [{"class": name} | sums.result(reduction, dtype)
                                 for name, sums in zip(class_names, self.classes, strict=True)]
+        if self.index is not None:
+            classes = len(self.classes) or 1
+            slices: list[dict[str, Any]] = [
+                {"by": self.index.by(k), "rows": sums.count // classes,
+                 "count": sums.count} | sums.result(reduction, dtype)
+                for k, sums in enumerate(self.slices)]
+            slices.sort(key=lambda s: (s["delta"] is None, -(s["delta"] or 0.0),
+                                       order_key(tuple(s["by"].values()))))
+            out["slices"] = slices
         return out
+
+
+# The numbers `bce diff --check` may gate: keys of `Diff.result`.
+DIFF_METRICS = ("delta", "loss_a", "loss_b", "better", "worse")
 
 
 def check_regression(bound: float | None) -> None:

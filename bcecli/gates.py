@@ -40,6 +40,9 @@ SHORT_NAMES = {"loss": "loss", "ne": "metrics.normalized_entropy",
 METRIC_KEYS = ("threshold", "accuracy", "brier", "roc_auc", "average_precision", "ece", "mce",
                "normalized_entropy", "relative_information_gain", "calibration",
                "mean_prediction", "mean_label", "prior_entropy")
+# What a slice holds of those (`slices.Slices.result`), for `each:`.
+SLICE_KEYS = ("loss", "metrics.normalized_entropy", "metrics.calibration",
+              "metrics.mean_prediction", "metrics.mean_label", "metrics.roc_auc")
 # Patterns, compiled by `re` only when a check is given (start-up time).
 EXPRESSION = r"(?s)\s*(?:(each)\s*:)?\s*([^<>=]*?)\s*(<=|>=|<|>)\s*(.*?)\s*"
 NUMBER = r"(?i)[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)"
@@ -61,12 +64,14 @@ class Gate:
     held: bool
     failure: str  # the stderr line when it did not hold
     bounds: tuple[float, float] | None = None  # certified bounds it was checked over
+    failed_slices: list[dict[str, Any]] | None = None  # each:, the slices it failed on
 
     def to_json(self) -> dict[str, Any]:
         """An item of the JSON's `checks`."""
         bounds = {} if self.bounds is None else {"bounds": list(self.bounds)}
+        failed = {} if self.failed_slices is None else {"failed_slices": self.failed_slices}
         return {"expression": self.expression, "value": self.value, "passed": self.held,
-                **bounds, "option": self.option}
+                **bounds, "option": self.option, **failed}
 
 
 @dataclass(repr=False, eq=False)
@@ -81,10 +86,13 @@ class Check:
     option: str = "--check"  # or the shorthand that stands for it
 
     @classmethod
-    def parse(cls, text: str) -> Check:
-        """The check `text` writes, or a usage error quoting it and saying what is wrong."""
+    def parse(cls, text: str, names: tuple[str, ...] | None = None) -> Check:
+        """The check `text` writes, or a usage error quoting it and saying what is wrong.
+        `names`: the metrics a command has instead of the loss's (`bce diff`'s)."""
         def refuse(what: str) -> UsageError:
-            return UsageError(f"--check {text!r}: {what}", hint=CHECK_HINT)
+            return UsageError(f"--check {text!r}: {what}", hint=CHECK_HINT if names is None
+                              else "a check is METRIC OP NUMBER; OP: <, <=, > or >=; METRIC: "
+                              + ", ".join(names))
 
         found = re.fullmatch(EXPRESSION, text)
         if found is None:
@@ -101,8 +109,9 @@ class Check:
         value = float(number)
         if math.isnan(value):
             raise refuse("no value passes a comparison with NaN")
-        if metric not in SHORT_NAMES and not (metric.startswith("metrics.")
-                                              and metric.removeprefix("metrics.") in METRIC_KEYS):
+        known = metric in names if names is not None else metric in SHORT_NAMES or (
+            metric.startswith("metrics.") and metric.removeprefix("metrics.") in METRIC_KEYS)
+        if not known:
             raise refuse(f"unknown metric {metric!r}")
         return cls(metric, op, value, each=each is not None)
 
@@ -119,7 +128,10 @@ class Check:
     def verdict(self, numbers: Mapping[str, Any]) -> Gate:
         """Whether it holds on `numbers`, a result's JSON keys (`loss`, `metrics`, ...):
         the numbers as printed. It holds only on a number (never on null), and only if it
-        holds on both certified bounds where the number has them."""
+        holds on both certified bounds where the number has them. `each:` holds when it
+        holds on every slice of `numbers["slices"]`."""
+        if self.each:
+            return self.on_slices(numbers.get("slices") or [])
         *path, name = self.key.split(".")
         holder: Mapping[str, Any] = numbers
         for part in path:
@@ -131,6 +143,25 @@ class Check:
         held = bool(tested) and all(compare(v, self.number) for v in tested)
         return Gate(self.expression, self.option, value, held,
                     "" if held else self.failure(value, bounds), bounds)
+
+    def on_slices(self, slices: list[dict[str, Any]]) -> Gate:
+        """`each:`: the check on every slice (a slice's numbers are its own keys: `loss`,
+        `normalized_entropy`, `delta`, ...); the value is that of the first slice it
+        fails on, the JSON lists them all and stderr the first three."""
+        one = Check(self.metric, self.op, self.number, option=self.option)
+        failed = []
+        for entry in slices:
+            gate = one.verdict({**entry, "metrics": entry})
+            if not gate.held:
+                failed.append((entry, gate))
+        shown = "; ".join(f"{slice_name(entry)}: {gate.failure.split(' failed: ', 1)[-1]}"
+                          for entry, gate in failed[:3])
+        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+        return Gate(self.expression, self.option, failed[0][1].value if failed else None,
+                    not failed, f"check {self.expression!r} failed on {len(failed)} of "
+                    f"{plural(len(slices), 'slice')}: {shown}{more}" if failed else "",
+                    failed_slices=[{"by": entry.get("by"), "value": gate.value}
+                                   for entry, gate in failed])
 
     def failure(self, value: float | None, bounds: tuple[float, float] | None) -> str:
         """The stderr line when it did not hold on `value` (within `bounds`)."""
@@ -148,6 +179,14 @@ class Check:
             return (f"{start} is {value!r}, but its certified bounds [{low!r}, {high!r}] "
                     f"straddle {self.number!r}: the exact value may be on either side")
         return f"{start} is {value!r} (certified bounds [{low!r}, {high!r}])"
+
+
+def slice_name(entry: Mapping[str, Any]) -> str:
+    """A slice as messages name it: `country=FR, device=ios`, or `(other)`."""
+    by = entry.get("by")
+    if not isinstance(by, dict):
+        return "(other)"
+    return ", ".join(f"{column}={value}" for column, value in by.items())
 
 
 def number_or_none(value: Any) -> float | None:
@@ -170,7 +209,8 @@ class Gates:
     baseline_count: int | None = None  # read by `check`, if the baseline has one; not a key
     checks: tuple[str, ...] = ()  # --check, as given
 
-    def check_options(self, metrics: bool | None = None, merging: bool = False) -> None:
+    def check_options(self, metrics: bool | None = None, merging: bool = False,
+                      slices: bool | None = None) -> None:
         """Refuse bounds no loss can pass (a loss is a number >= 0) and checks that cannot
         be read (`metrics`: whether --metrics was given, or the parts merged hold them;
         None: not known yet, the expressions alone are checked)."""
@@ -183,10 +223,15 @@ class Gates:
                              f"{format_float(self.max_loss)}: no loss can pass both")
         for text in self.checks:
             check = Check.parse(text)
-            if check.each:
+            if check.each and slices is False:
                 raise UsageError(f"--check {text!r}: each: needs --by (a check on every "
-                                 "slice), which bce does not have yet",
-                                 hint="drop each: to check the whole input")
+                                 "slice)", hint="drop each: to check the whole input")
+            if check.each and check.key not in SLICE_KEYS:
+                raise UsageError(f"--check {text!r}: a slice has no {check.metric}",
+                                 hint="each: checks " + ", ".join(
+                                     name for name, key in SHORT_NAMES.items()
+                                     if key in SLICE_KEYS) + " or metrics.KEY, KEY: " + ", ".join(
+                                     key.removeprefix("metrics.") for key in SLICE_KEYS[1:]))
             if check.key != "loss" and metrics is False:
                 if merging:
                     raise UsageError(f"--check {text!r} needs --metrics: the parts were "
@@ -200,9 +245,10 @@ class Gates:
         """The --check options, parsed (a usage error on the first one malformed)."""
         return [Check.parse(text) for text in self.checks]
 
-    def check(self, reduction: Reduction, metrics: bool, merging: bool = False) -> Gates:
+    def check(self, reduction: Reduction, metrics: bool, merging: bool = False,
+              slices: bool = False) -> Gates:
         """These gates, once the options make sense together, with the baseline read."""
-        self.check_options(metrics, merging)
+        self.check_options(metrics, merging, slices)
         if not reduction.single:
             for option, value in (("--max-loss", self.max_loss), ("--min-loss", self.min_loss),
                                   ("--baseline", self.baseline)):

@@ -8,6 +8,7 @@ column (JSON Lines, Parquet) gives a role its C values, one per class. Widths
 are checked here; row counts only as the rows stream (`pipeline`). The target
 columns get the run's `Labels` (`--pos-label`); with `--id-col`, each input's id
 column is found first (no role reads it) and read through one shared `Ids`.
+`--by` names the columns rows are sliced by (`find_slices`), read as ids are.
 `bce diff` adds a second model's predictions (`SECOND`), found in their input as
 the first model's were, and that input's own targets where it holds them
 (`SECOND_TARGETS`, checked row by row against the targets as the rows stream).
@@ -120,6 +121,7 @@ class Plan:
     ids: Ids | None = None  # id column, read as codes
     second: Role | None = None  # `bce diff`: model B's predictions
     second_targets: Role | None = None  # and its input's own targets, checked, never used
+    by: list[Role] | None = None  # --by: each slice column, a role of one column
 
     @property
     def classes(self) -> int:
@@ -154,6 +156,7 @@ class Plan:
         for reader in self.readers:
             used = {c for role in self.read if role.reader is reader for c in role.columns}
             used |= {reader.id_column} if reader.id_column is not None else set()
+            used |= {role.columns[0] for role in self.by or () if role.reader is reader}
             if reader.names is not None and len(used) < reader.width:
                 unused[reader.source] = [reader.names[c] for c in range(reader.width)
                                          if c not in used]
@@ -174,6 +177,7 @@ def gather(
     decimal: str = ".",
     labels: Labels | None = None,
     id_col: str | None = None,
+    by: str | None = None,
     column_vectors: bool = False,
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
@@ -183,16 +187,18 @@ def gather(
     """Open every input once and decide which columns feed which role; widths are checked.
 
     `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
-    as scikit-learn does. `second` is model B's input (`bce diff`). An input that is a
-    glob pattern or a directory is its files as one table (`sources`); `only` reads some
-    of them (one piece, `parallel`). The files stay open, registered with `resources`,
-    until the rows are read.
+    as scikit-learn does. `second` is model B's input (`bce diff`); `by` names the slice
+    columns (`--by`). An input that is a glob pattern or a directory is its files as one
+    table (`sources`); `only` reads some of them (one piece, `parallel`). The files stay
+    open, registered with `resources`, until the rows are read.
     """
     plan = roles(predictions, targets, weights=weights, second=second, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
                  on_read=on_read, only=only or {}, resources=resources)
     checked(plan, column_vectors)
+    if by is not None:
+        find_slices(plan, by)
     if id_col is not None:
         plan.id_col, plan.ids = id_col, Ids()
         for reader in plan.readers:
@@ -324,6 +330,35 @@ def is_many(path: str) -> bool:
     imports nothing for it."""
     return path != STDIN and bool(path) and (os.path.isdir(path) or (
         any(c in path for c in "*?[") and not os.path.exists(path)))
+
+
+def find_slices(plan: Plan, spec: str) -> None:
+    """The columns `--by` names (a comma list), each looked up by name in PREDICTIONS'
+    table, TARGETS' and the weights' (a name in two of them is ambiguous), a position
+    in PREDICTIONS'; read through an `Ids` of its own (text or numbers; missing: NaN)."""
+    own = [plan.predictions, plan.targets] + ([plan.weights] if plan.weights else [])
+    readers = list(dict.fromkeys(role.reader for role in own))
+    if any(role.key is not None for role in own):
+        raise UsageError("--by slices the rows of a table by its columns: "
+                         f"{plan.predictions.reader.source} has no columns to slice by")
+    plan.by = []
+    for part in spec.split(","):
+        holders = [r for r in readers if r.names is not None and part in r.names]
+        if len(holders) > 1:
+            raise UsageError(f"--by {part!r}: both {holders[0].source} and "
+                             f"{holders[1].source} have a column of that name",
+                             hint="slice by a column only one input has")
+        reader = holders[0] if holders else readers[0]
+        column = column_index(reader, part, "--by")
+        used = next((role for role in plan.read + plan.by if role.reader is reader
+                     and column in role.columns), None)
+        if used is not None or column == reader.id_column:
+            what = "the --id-col" if used is None else \
+                "a --by column already" if used.name == "slices" else f"the {used.name}"
+            raise UsageError(f"--by {part!r}: column {reader.column_label(column)} of "
+                             f"{reader.source} is {what}")
+        reader.codecs[column] = Ids(what="a slice value")
+        plan.by.append(Role("slices", reader, (column,), True))
 
 
 def second_roles(data: Reader | dict[str, Reader] | Arrays, alone: bool, pred_col: str | None,

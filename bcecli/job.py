@@ -2,7 +2,8 @@
 
 `InputOptions` (where the data comes from, shared by `compute`, `compare` and
 `diff`) opens the inputs into a `Plan`; `Evaluation` holds issue 13's metric
-options; a `Job` is a `compute` run once its options are checked. A Job is
+options and `SliceLimits` the limits of `--by`; a `Job` is a `compute` run once its
+options are checked. A Job is
 picklable and reads its input through the normal pipeline wherever it runs, so
 `parallel` hands one, with some of the files (`InputOptions.only`), to each
 worker process.
@@ -23,7 +24,7 @@ from bcecli.errors import BceError, UsageError, plural
 from bcecli.inputs import Plan, gather, is_many
 from bcecli.pipeline import Streamed, run
 from bcecli.progress import ByteProgress
-from bcecli.readers import Labels
+from bcecli.readers import Ids, Labels
 from bcecli.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class InputOptions:
     decimal: str = "."
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
+    by: str | None = None  # --by: the slice columns
     only: Mapping[str, Selection] | None = None  # some files of a many-file input (a piece)
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
@@ -67,7 +69,7 @@ class InputOptions:
                       pred_col=self.pred_col, target_col=self.target_col,
                       weight_col=self.weight_col, header=self.header,
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      id_col=self.id_col, column_vectors=settings.like == "sklearn",
+                      id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
                       on_read=progress.advance if progress else None, only=self.only,
                       resources=resources)
         for option, values, allowed in (
@@ -77,6 +79,38 @@ class InputOptions:
                 raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
                                  f"has {plural(plan.classes, 'class')}")
         return plan
+
+
+@dataclass(frozen=True)
+class SliceLimits:
+    """--max-slices and --min-slice-size, as given (None: not given)."""
+
+    max_slices: int | None = None
+    min_slice_size: int | None = None
+
+    def check(self, by: str | None, reduction: Reduction, metrics: bool = False) -> None:
+        """Refuse what cannot be honoured, before any input is read."""
+        from bcecli.slices import MAX_METRIC_SLICES, MAX_SLICES
+
+        for option, value in (("--max-slices", self.max_slices),
+                              ("--min-slice-size", self.min_slice_size)):
+            if value is not None and by is None:
+                raise UsageError(f"{option} needs --by")
+        if self.max_slices is not None and not 1 <= self.max_slices <= MAX_SLICES:
+            raise UsageError(f"--max-slices must be in [1, {MAX_SLICES}], not {self.max_slices}")
+        if metrics and (self.max_slices or 0) > MAX_METRIC_SLICES:
+            raise UsageError(f"--max-slices with --metrics is at most {MAX_METRIC_SLICES}, not "
+                             f"{self.max_slices}: each slice keeps a score sketch")
+        if self.min_slice_size is not None and self.min_slice_size < 1:
+            raise UsageError(f"--min-slice-size must be at least 1, not {self.min_slice_size}")
+        if by is not None and not reduction.single:
+            raise UsageError(f"--by gives a loss per slice: not with -r {reduction}",
+                             hint="use -r mean, sum or weighted-mean")
+
+    def options(self) -> dict[str, int]:
+        """The `DiagnosticOptions` fields of the limits given."""
+        given = {"max_slices": self.max_slices, "min_slice_size": self.min_slice_size}
+        return {key: value for key, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -165,6 +199,7 @@ class Job:
     metrics: bool
     threshold: float | None
     hist: bool
+    limits: SliceLimits | None = None  # --max-slices, --min-slice-size
     arrow: bool | None = None  # the score sketch's size, where the run decided it (parallel)
 
     def function(self) -> LossFunction:
@@ -191,7 +226,7 @@ class Job:
     def diagnostics(self, plan: Plan) -> Diagnostics | None:
         """The empty state of the diagnostics asked for (the per-class losses of multi-label
         input always); None without any."""
-        if not (self.top or self.metrics or self.hist or not plan.predictions.flat):
+        if not (self.top or self.metrics or self.hist or not plan.predictions.flat or plan.by):
             return None
         from bcecli.diagnostics import DiagnosticOptions, Diagnostics
         from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
@@ -207,7 +242,9 @@ class Job:
             by_id=plan.ids is not None,
             reduction=str(reduction) if reduction.single else "mean",
             weighted=plan.weights is not None or self.settings.class_weights is not None,
-            class_weights=self.settings.class_weights, arrow=self.arrow), plan.ids)
+            class_weights=self.settings.class_weights, by=slice_names(plan),
+            **(self.limits or SliceLimits()).options(), arrow=self.arrow), plan.ids,
+            slice_codecs(plan))
 
     def partial(self, plan: Plan, total: LossTotal, diagnostics: Diagnostics | None
                 ) -> Partial:
@@ -238,3 +275,16 @@ def files_of(path: str) -> list[str]:
     from bcecli.sources import expand
 
     return expand(path)
+
+
+def slice_names(plan: Plan) -> tuple[str, ...]:
+    """The names of the `--by` columns: the header's, else the 0-based position."""
+    return tuple(role.reader.names[role.columns[0]] if role.reader.names
+                 else str(role.columns[0]) for role in plan.by or ())
+
+
+def slice_codecs(plan: Plan) -> list[Ids]:
+    """The codec each `--by` column is read through."""
+    codecs = [role.reader.codecs[role.columns[0]] for role in plan.by or ()]
+    assert all(isinstance(codec, Ids) for codec in codecs)
+    return codecs  # type: ignore[return-value]

@@ -5,9 +5,9 @@ by shard: `sources`). A `Piece` is all a process needs to read one: the run's
 `Job` (its options) and which files, picklable. `run_piece` reads it through the
 normal pipeline, in whatever process it is given, and returns text: a line of
 what the run's warnings need (rows, the extreme predictions), then the piece's
-partial result, exactly as `compute --partial` writes it (`shards`). Nothing here
-assumes the local pool: another engine can map `run_piece` over `pieces` and
-merge the texts with `merge_texts`.
+partial result, exactly as `compute --partial` writes it (`shards`), as UTF-8
+bytes. Nothing here assumes the local pool: another engine can map `run_piece`
+over `pieces` and merge the texts with `merge_texts`.
 
 The parent merges the texts in piece order, as `bce merge` merges files
 (`shards.merged`), so the result is what one process gives: the sums are exact,
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from bcecli.core import LossTotal
 from bcecli.environment import Environment
-from bcecli.errors import UsageError, shown_path
+from bcecli.errors import BceError, UsageError, shown_path
 from bcecli.inputs import Plan
 from bcecli.job import Job
 from bcecli.pipeline import Streamed, nothing_read
@@ -112,9 +112,9 @@ def pieces(job: Job, plan: Plan, option: str = "--workers") -> list[Piece]:
             for k in range(counts.pop())]
 
 
-def run_piece(piece: Piece) -> str:
-    """Read one piece (in a process of its own) and return its totals as text: a line of
-    `stats`, then the partial result (none when every row was skipped)."""
+def run_piece(piece: Piece) -> bytes:
+    """Read one piece (in a process of its own) and return its totals as text (UTF-8): a
+    line of `stats`, then the partial result (none when every row was skipped)."""
     import io
     import warnings
 
@@ -128,7 +128,7 @@ def run_piece(piece: Piece) -> str:
         (total,) = streamed.totals
         if total.count:
             job.partial(plan, total, diagnostics).write(diagnostics, out)
-    return out.getvalue()
+    return out.getvalue().encode()
 
 
 def stats(streamed: Streamed) -> dict[str, Any]:
@@ -147,9 +147,12 @@ def add_stats(streamed: Streamed, piece: dict[str, Any]) -> None:
     streamed.soft_targets = streamed.soft_targets or piece["soft_targets"]
 
 
-def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, str]]
+def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, bytes]]
                 ) -> tuple[Streamed, Diagnostics | None]:
-    """The pieces' texts, in piece order, merged as `bce merge` merges parts."""
+    """The pieces' texts, in piece order, merged as `bce merge` merges parts (read in place:
+    a part with the score sketch is tens of MB)."""
+    import io
+
     from bcecli import shards
 
     streamed = Streamed([LossTotal()])
@@ -157,11 +160,12 @@ def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, str]]
 
     def parts() -> Iterator[tuple[str, shards.Opened]]:
         for piece, text in results:
-            head, _, part = text.partition("\n")
+            stream = io.BytesIO(text)  # shares the bytes, no copy
+            add_stats(streamed, json.loads(stream.readline()))
+            more = stream.tell() < len(text)
             del text
-            add_stats(streamed, json.loads(head))
-            if part:
-                yield piece.name, shards.from_text(part, piece.name)
+            if more:
+                yield piece.name, shards.from_stream(stream, piece.name)
 
     combined, state = shards.merged(parts(), lambda _: empty)
     streamed.totals = [combined.total if combined is not None else LossTotal()]
@@ -169,19 +173,18 @@ def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, str]]
 
 
 def texts(split: list[Piece], workers: int, progress: Any = None
-          ) -> Iterator[tuple[Piece, str]]:
-    """Each piece's text, in piece order, from a pool of `workers` processes (fresh ones,
-    forked from a server that has imported bcecli); at most `workers` pieces out at once."""
+          ) -> Iterator[tuple[Piece, bytes]]:
+    """Each piece's text, in piece order, from a pool of `workers` processes; at most
+    `workers` pieces out at once. The processes are spawned, fresh interpreters that share
+    nothing with this one (its threads, open files), children of this process: the time
+    and memory they take are bce's (GNU time, a cgroup), and they end with it."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
-        else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload([__name__])
+    context = multiprocessing.get_context("spawn")
     todo = iter(split)
-    out: deque[tuple[Piece, Future[str]]] = deque()
+    out: deque[tuple[Piece, Future[bytes]]] = deque()
     with ProcessPoolExecutor(min(workers, len(split)), mp_context=context) as pool:
         try:
             for piece in todo:
@@ -190,7 +193,13 @@ def texts(split: list[Piece], workers: int, progress: Any = None
                     break
             while out:
                 piece, future = out.popleft()
-                text = future.result()  # a piece's error: raised in piece order
+                try:
+                    text = future.result()  # a piece's error: raised in piece order
+                except BrokenProcessPool:
+                    raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
+                                   "(killed, or out of memory)",
+                                   hint="run with fewer --workers, or without") from None
+                del future  # its result is held here only, until merged
                 following = next(todo, None)
                 if following is not None:
                     out.append((following, pool.submit(run_piece, following)))

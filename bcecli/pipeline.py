@@ -14,7 +14,8 @@ Rows pass through three stages:
 
 `bce diff` adds a role, model B's predictions (`Batch.second`): checked as the
 predictions are, its losses computed by the command; the targets B's input holds
-must equal the targets row by row (`SameTargets`).
+must equal the targets row by row (`SameTargets`). `--by` adds each slice column
+as a chunk of its own (`Batch.slices`), read through its `Ids` codec.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ class Batch:
     weights: Chunk | None
     second: Chunk | None = None  # `bce diff`: model B's predictions
     ids: FloatArray | None = None  # --id-col: each row's id, as `readers.Ids` codes
+    slices: list[Chunk] | None = None  # --by: each slice column's values, as `Ids` codes
 
     @staticmethod
     def of(chunks: list[Chunk]) -> Batch:
@@ -181,6 +183,8 @@ class Batch:
         """The same batch, only the rows where `rows` is True."""
         kept = Batch.of([Chunk(chunk.role, chunk.block.keep(rows)) for chunk in self.chunks])
         kept.ids = None if self.ids is None else self.ids[rows]
+        kept.slices = None if self.slices is None else \
+            [Chunk(chunk.role, chunk.block.keep(rows)) for chunk in self.slices]
         return kept
 
     def chunk_of(self, name: str) -> Chunk:
@@ -202,6 +206,11 @@ def batches(plan: Plan) -> Iterator[Batch]:
             readers.append(role.reader)
             wanted.append([])
         slots.append((at, len(wanted[at])))
+        wanted[at].extend(role.columns)
+    by_slots = []  # --by: after the roles' columns, before the id column
+    for role in plan.by or ():
+        at = next(i for i, r in enumerate(readers) if r is role.reader)
+        by_slots.append((at, len(wanted[at])))
         wanted[at].extend(role.columns)
     checks: list[SameTargets | OrderCheck] = []
     if plan.second_targets is not None:
@@ -229,6 +238,9 @@ def batches(plan: Plan) -> Iterator[Batch]:
                   for role, (at, offset) in zip(plan.roles, slots[:len(plan.roles)],
                                                 strict=True)]
         batch = Batch.of(chunks)
+        if plan.by:
+            batch.slices = [Chunk(role, blocks[at].select(offset, 1)) for role, (at, offset)
+                            in zip(plan.by, by_slots, strict=True)]
         if plan.ids is not None:
             batch.ids = blocks[0].values[:, -1]
         yield batch

@@ -45,6 +45,7 @@ Columns = dict[str, NDArray[Any]]  # one entry per bucket, in the order of the k
 DEFAULT_CAP = 1 << 19  # buckets without weights (65 bytes each): 33 MiB
 WEIGHTED_CAP = 3 << 17  # with weights (97 bytes each): 36 MiB
 MAX_CAP = 1 << 20
+CURVE_POINTS = 200  # the most points of a ROC or PR curve, its start included
 BLOCK = 1 << 17  # rows summarised and added to the buckets at a time
 CHUNK = 1 << 16  # rows summed at a time: keeps the digit sums exact (`segment_sums`)
 HALF = 0x3FE0000000000000  # the bits of 0.5
@@ -80,6 +81,16 @@ class Estimate:
         """A computed value, moved into its bounds where rounding left it just outside
         (an AP of 1 + 2**-52): the exact value is inside, so nearer is better."""
         return cls(min(max(value, low), high), low, high, exact)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """ROC and precision-recall points, from the highest threshold down: the start
+    (fpr, tpr) = (0, 0), (recall, precision) = (0, 1), then one point per threshold kept.
+    `roc` is None with no weight on one class, `pr` with no positive weight."""
+
+    roc: tuple[list[float], list[float]] | None  # (fpr, tpr)
+    pr: tuple[list[float], list[float]] | None  # (recall, precision)
 
 
 @dataclass(frozen=True)
@@ -430,6 +441,13 @@ class ScoreSketch:
             self.columns = reduce_sorted(self.columns, self.columns["keys"] >> np.uint64(extra))
             self.shift = shift
 
+    def limit(self, cap: int) -> None:
+        """Room for `cap` buckets at most, where that is fewer than now: coarser, as a run
+        with that cap would have been (the smallest shift that fits the scores)."""
+        if cap < self.cap:
+            self.cap = cap
+            self.coarsen(self.shift + fitting(self.columns["keys"], cap))
+
     def merge(self, other: ScoreSketch, *, consume: bool = False) -> None:
         """Add another sketch's data, as if it had been fed to this one (shards).
 
@@ -440,9 +458,7 @@ class ScoreSketch:
         than hold a coarser copy of it beside it: a shard read only to be merged."""
         if other.weighted != self.weighted:
             raise ValueError("sketches merge only with the same weighting")
-        if other.cap < self.cap:
-            self.cap = other.cap
-            self.coarsen(self.shift + fitting(self.columns["keys"], self.cap))
+        self.limit(other.cap)
         self.coarsen(other.shift)
         theirs = other.columns if consume else dict(other.columns)  # arrays read, not written
         if consume:
@@ -555,6 +571,41 @@ class ScoreSketch:
                 parts[:] = exact_parts(parts + accurate_sum(term))
         value, lo, hi = (exact_total(parts) / total for parts in sums)
         return Estimate.within(value, *certify(lo, hi), self.exact)
+
+    def curves(self, points: int = CURVE_POINTS) -> Curves:
+        """The ROC and precision-recall curves at the buckets' lower boundaries, each a
+        threshold (score >= it: predicted positive), as scikit-learn's `roc_curve`
+        (`drop_intermediate=False`) and `precision_recall_curve` (reversed) give them
+        on an exact sketch; buckets of no weight are no threshold (scikit-learn drops
+        rows of weight 0). A bucket holding several scores is one threshold: the
+        straight line through its corners is the tie curve (`roc_auc`'s value is the
+        area under it). Past `points` thresholds, those kept are the first at which
+        fpr + tpr (ROC) reaches each of `points - 1` even steps of [0, 2]: a
+        deterministic choice, spread along the curve, the last threshold always kept.
+        """
+        if points < 2:
+            raise ValueError(f"points must be >= 2, not {points}")
+        neg, pos = self.class_weights()
+        kept = (neg + pos) > 0
+        neg, pos = neg[kept][::-1], pos[kept][::-1]  # from the highest score down
+        if self.weighted:  # the running sums through each bucket, within about 2u
+            fp, tp = prefix_sums(np.append(neg, 0.0))[1:], prefix_sums(np.append(pos, 0.0))[1:]
+        else:
+            fp, tp = np.cumsum(neg), np.cumsum(pos)  # exact: integers < 2**53
+        if not len(tp):
+            return Curves(None, None)
+        negatives, positives = float(fp[-1]), float(tp[-1])
+        if len(tp) >= points:
+            spread = (fp / negatives if negatives else 0.0) + (tp / positives if positives
+                                                               else 0.0)
+            steps = np.linspace(0.0, 2.0, points)[1:-1]
+            chosen = np.unique(np.append(np.searchsorted(spread, steps), len(tp) - 1))
+            fp, tp = fp[chosen[chosen < len(tp)]], tp[chosen[chosen < len(tp)]]
+        roc = None if not positives or not negatives else \
+            ([0.0, *(fp / negatives).tolist()], [0.0, *(tp / positives).tolist()])
+        pr = None if not positives else \
+            ([0.0, *(tp / positives).tolist()], [1.0, *(tp / (tp + fp)).tolist()])
+        return Curves(roc, pr)
 
     def mass_edges(self, bins: int) -> MassBins | None:
         """Up to `bins` bins of about equal weight, cut at bucket boundaries, with the

@@ -41,13 +41,16 @@ if TYPE_CHECKING:
     from bcecli.gates import Gate
 
 PREVIEW_ROWS = 10
-BAR = 16  # cells of a reliability bar at a mean label of 1
+BAR = 16  # cells of a reliability bar at a mean label of 1, where the terminal has room
 # table columns never wrapped or cut
-NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI"})
+NUMBER_COLUMNS = frozenset({"Loss", "Value", "Loss A", "Loss B", "Δ", "Δ 95% CI", "Rows", "NE",
+                            "Calibration", "AUC"})
 LOCATOR = r"(:\d+|\[[^\[\]]*\])$"  # the `:12` or `[3]` that ends a location
 TOP_SHOWN = 20  # rows of --top the table shows; JSON has them all
+SLICES_SHOWN = 10  # slices the table shows, the worst; JSON has them all
+# the JSON keys, as the note names them
 DIAGNOSTICS = {"top": "--top", "metrics": "--metrics", "histogram": "--hist",
-               "per_class": "the per-class losses"}  # the JSON keys, as the note names them
+               "per_class": "the per-class losses", "slices": "--by"}
 STREAM_AFTER = 1 << 24  # 16 MiB of -r none text is held back before streaming starts
 BULK_AFTER = 1024  # values: from these on numpy formats them (below, `repr` is quicker)
 BULK_VALUES = 1 << 15  # values numpy formats at a time, to keep its grids small
@@ -110,6 +113,11 @@ class Result:
                 "checks": [gate.to_json() for gate in self.gates], "passed": self.passed,
                 **self.extra}
         return json_text(rest)[1:]
+
+    def json_object(self) -> str:
+        """The JSON object `-f json` prints for a reduced loss (a report reads it back)."""
+        assert self.loss is not None, "-r none and -r rows stream their losses"
+        return '{"loss": ' + format_json_number(self.loss) + ", " + self.json_fields()
 
 
 @dataclass(repr=False, eq=False)
@@ -418,9 +426,8 @@ class Output:
         if self.held:
             self.out.writelines(self.held)
         if self.fmt is Format.JSON:
-            opening = "], " if result.loss is None else \
-                '{"loss": ' + format_json_number(result.loss) + ", "
-            self.out.write(opening + result.json_fields() + "\n")
+            self.out.write(("], " + result.json_fields() if result.loss is None else
+                            result.json_object()) + "\n")
         elif self.fmt is Format.PLAIN and result.loss is not None:
             self.out.write(format_float(result.loss) + "\n")
         elif self.fmt is Format.CSV and result.loss is not None:
@@ -446,13 +453,9 @@ class Output:
                    from_logits: bool, sources: dict[str, Any]) -> None:
         """`bce compare`: one row per convention, with what sets it apart."""
         if self.fmt is Format.JSON:
-            conventions = {r.convention: {"loss": r.loss, "reduction": r.reduction,
-                                          "dtype": r.dtype, "differs": r.differs,
-                                          "per_class_mean": r.per_class_mean} for r in rows}
-            losses = ", ".join(f'"{r.convention}": {json_text(r.loss)}' for r in rows)
-            rest = json_text({"conventions": conventions, "count": count, "shape": list(shape),
-                              "from_logits": from_logits, **sources})
-            self.out.write('{"losses": {' + losses + "}, " + rest[1:] + "\n")
+            self.out.write(json_text(comparison_fields(
+                rows, count=count, shape=shape, from_logits=from_logits, sources=sources))
+                + "\n")
         elif self.fmt is Format.PLAIN:
             self.out.writelines(f"{r.convention}\t{shown_loss(r.loss, 'refused')}\n" for r in rows)
         elif self.fmt is Format.CSV:
@@ -470,7 +473,7 @@ class Output:
                  for r in rows])])
 
 
-    def diff(self, fields: dict[str, Any], gate: Gate | None) -> None:
+    def diff(self, fields: dict[str, Any], gates: list[Gate]) -> None:
         """`bce diff`: the keys `diff.Diff.result` made, then what was read. `-f plain`
         prints Δ alone, `-f csv` one row of the numbers."""
         if self.fmt is Format.JSON:
@@ -487,10 +490,20 @@ class Output:
                 format_json_number(v) if isinstance(v, float) else str(v) for v in values)
                 + "\n")
         else:
-            print_whole(self.out, diff_tables(fields, gate))
+            print_whole(self.out, diff_tables(fields, gates))
 
 
-def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
+def comparison_fields(rows: list[ComparisonRow], *, count: int, shape: tuple[int, ...],
+                      from_logits: bool, sources: dict[str, Any]) -> dict[str, Any]:
+    """`bce compare`'s JSON keys: the losses, each convention's details, what was read."""
+    return {"losses": {r.convention: r.loss for r in rows},
+            "conventions": {r.convention: {"loss": r.loss, "reduction": r.reduction,
+                                           "dtype": r.dtype, "differs": r.differs,
+                                           "per_class_mean": r.per_class_mean} for r in rows},
+            "count": count, "shape": list(shape), "from_logits": from_logits, **sources}
+
+
+def diff_tables(fields: dict[str, Any], gates: list[Gate]) -> list[Any]:
     """`bce diff` for people: the two losses, Δ and its interval, the shares of rows, then
     what was read; per class for multi-label input."""
     from rich.text import Text
@@ -517,14 +530,10 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
         rows_shown.append(["Skipped", str(fields["skipped"])])
     tables = [rich_table("Binary cross-entropy, B against A", ("", "Value"), rows_shown,
                          header=False)]
-    if gate is not None:
-        tables[0].add_row("Gate", Text.assemble(f"{gate.expression} ({gate.option}): ",
-                                                ("passed", "green")
-                                                if gate.held else ("FAILED", "red")))
+    for gate in gates:
+        tables[0].add_row("Check", Text.assemble(("✓ ", "green") if gate.held else
+                                                 ("✗ ", "red"), gate_text(gate)))
     if "per_class" in fields:
-        def short(value: float | None) -> str:  # five numbers a row: 80 columns hold 6 digits
-            return "undefined" if value is None else f"{value:.6g}"
-
         per_class = rich_table("Per class", ("Class", "Loss A", "Loss B", "Δ", "Δ 95% CI"), [
             [item["class"], short(item["loss_a"]), short(item["loss_b"]), short(item["delta"]),
              "undefined" if item["delta_ci95"] is None else
@@ -533,7 +542,39 @@ def diff_tables(fields: dict[str, Any], gate: Gate | None) -> list[Any]:
         per_class.caption = "6 significant digits (-f json has them all)"
         per_class.caption_justify = "left"
         tables.append(per_class)
+    if "slices" in fields:
+        tables.append(slices_table(fields["slices"], ("Loss A", "Loss B", "Δ"), lambda item: [
+            short(item["loss_a"]), short(item["loss_b"]), short(item["delta"])]))
     return tables
+
+
+def short(value: float | None) -> str:
+    """A number in a table of several a row: 6 significant digits hold 80 columns."""
+    return "undefined" if value is None else f"{value:.6g}"
+
+
+def slice_name(item: dict[str, Any]) -> str:
+    """A slice as tables and reports name it: its values (`DE, phone`; null as `null`), or
+    `(other: 12 slices)`."""
+    if item["by"] is None:
+        return f"(other: {item['slices']} slices)"
+    return ", ".join("null" if v is None else v if isinstance(v, str) else json_text(v)
+                     for v in item["by"].values())
+
+
+def slices_table(slices: list[dict[str, Any]], columns: tuple[str, ...],
+                 numbers: Callable[[dict[str, Any]], list[str]]) -> Any:
+    """The worst `SLICES_SHOWN` slices (`--by`), `(other)` after them, and how many there
+    are: a row each, the slice's values, its rows and `numbers`."""
+    listed = [item for item in slices if item["by"] is not None]
+    shown = listed[:SLICES_SHOWN] + [item for item in slices if item["by"] is None]
+    table = rich_table("Slices, worst first", ("Slice", "Rows", *columns), [
+        [slice_name(item), str(item["rows"]), *numbers(item)] for item in shown])
+    total = len(listed) + sum(item["slices"] for item in slices if item["by"] is None)
+    worst = f"; the worst {SLICES_SHOWN} shown" if len(listed) > SLICES_SHOWN else ""
+    table.caption = f"{total} slices{worst}"
+    table.caption_justify = "left"
+    return table
 
 
 def shown_loss(loss: float | None, refused: str) -> str:
@@ -612,7 +653,8 @@ def column_text(fed: str | int | list[str | int]) -> str:
     return repr(fed) if isinstance(fed, str) else f"column {fed}"
 
 
-def rich_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str | Location]],
+def rich_table(title: str, columns: tuple[str, ...],
+               rows: Sequence[Sequence[str | Location | Bar]],
                header: bool = True) -> Any:
     """A titled Rich table of text rows; every extra table bce prints is one of these.
     Columns of numbers are never wrapped or cut (no digit lost): others give way."""
@@ -678,7 +720,33 @@ def diagnostic_tables(extra: dict[str, Any]) -> list[Any]:
         tables += metric_tables(extra["metrics"])
     if "histogram" in extra:
         tables.append(histogram(extra["histogram"]))
+    if "slices" in extra:
+        metrics = ("NE", "Calibration", "AUC") if "metrics" in extra else ()
+        tables.append(slices_table(extra["slices"], ("Loss", *metrics), lambda item: [
+            short(item["loss"]), *([short(item["normalized_entropy"]),
+                                    short(item["calibration"]), short(item["roc_auc"])]
+                                   if metrics else [])]))
     return tables
+
+
+class Bar:
+    """A horizontal bar for a share in [0, 1] of its column's width: as wide as `most`
+    cells where the terminal has room, narrower where it has not, never wrapped (every
+    bar of a column is drawn to the same scale). `least`: a bar of any share shows."""
+
+    def __init__(self, share: float, most: int, least: int = 0) -> None:
+        self.share, self.most, self.least = share, most, least
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        return Measurement(min(4, self.most), self.most)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        from rich.text import Text
+
+        width = min(options.max_width, self.most)
+        yield Text("█" * max(self.least, round(width * self.share)), no_wrap=True)
 
 
 def histogram(data: dict[str, Any]) -> Any:
@@ -686,7 +754,7 @@ def histogram(data: dict[str, Any]) -> Any:
     edges, counts = data["edges"], data["counts"]
     most = max(counts) or 1
     return rich_table("Per-sample losses", ("Losses", "Bar", "Count"), [
-        [f"[{low:g}, {high:g})", "█" * max(1, round(40 * count / most)), str(count)]
+        [f"[{low:g}, {high:g})", Bar(count / most, 40, least=1), str(count)]
         for low, high, count in zip(edges, edges[1:], counts, strict=False) if count],
         header=False)
 
@@ -702,14 +770,14 @@ def metric_tables(metrics: dict[str, Any]) -> list[Any]:
         return value if isinstance(value, str) else format_float(value)
 
     rows = [[key.replace("_", " "), shown(value)] for key, value in metrics.items()
-            if key not in ("calibration_bins", "bootstrap")]
+            if key not in ("calibration_bins", "bootstrap", "roc_curve", "pr_curve")]
     if "bootstrap" in metrics:
         rows += [[f"{key.removesuffix('_ci95').replace('_', ' ')} ci95 (bootstrap)", shown(value)]
                  for key, value in metrics["bootstrap"].items() if key.endswith("_ci95")]
-    bins = [[f"[{b['lower']:.4g}, {b['upper']:.4g}{']' if b['upper'] == 1 else ')'}",
+    bins = [[f"[{b['lower']:.3g}, {b['upper']:.3g}{']' if b['upper'] == 1 else ')'}",
              str(b["count"]), rounded(b["mean_prediction"]), rounded(b["mean_label"]),
              "" if b["label_ci95"] is None else "–".join(map(rounded, b["label_ci95"])),
-             "" if b["mean_label"] is None else "█" * round(BAR * b["mean_label"])]
+             "" if b["mean_label"] is None else Bar(b["mean_label"], BAR)]
             for b in metrics["calibration_bins"] if b["count"]]
     return [rich_table("Metrics", ("Metric", "Value"), rows, header=False),
             rich_table(f"Reliability ({metrics['binning']})",

@@ -19,7 +19,7 @@ by something else is an error naming the file (and the field, where one is
 wrong), never a wrong number or an internal error. `merge` refuses a part given
 twice (the same path, or the same id under another name), and reads one part at
 a time: its memory is that of one sketch more than the merged one. `merged` does
-the same for parts that come as text (`from_text`: `--workers`' pieces).
+the same for parts that come in memory (`from_stream`: `--workers`' pieces).
 """
 
 from __future__ import annotations
@@ -158,12 +158,10 @@ def opened(path: str) -> Iterator[tuple[Partial, Sections]]:
 
 
 @contextlib.contextmanager
-def from_text(text: str, name: str) -> Iterator[tuple[Partial, Sections]]:
-    """A partial result handed over as text (a worker's piece, `parallel`), read as a file
-    is: `name` says which in messages."""
-    import io
-
-    yield parsed(io.BytesIO(text.encode()), name)
+def from_stream(stream: IO[bytes], name: str) -> Iterator[tuple[Partial, Sections]]:
+    """A partial result in memory (a worker's piece, `parallel`), read as a file is:
+    `name` says which in messages."""
+    yield parsed(stream, name)
 
 
 def parsed(stream: IO[bytes], where: str) -> tuple[Partial, Sections]:
@@ -196,17 +194,17 @@ def parse_header(first: bytes, stream: IO[bytes], where: str) -> Any:
     sections; with sections after it, an error). DuplicateKey if a key is repeated."""
     from bcecli.readers import json_integer, parse_small_json
 
-    if len(first) > HEADER_LIMIT:
-        raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
-                         "partial result", where=where)
+    def small(text: bytes) -> bytes:
+        if len(text) > HEADER_LIMIT:
+            raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
+                             "partial result", where=where)
+        return text
+
     try:
-        return parse_small_json(first, unique_keys)
+        return parse_small_json(small(first), unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError):
         pass
-    whole = first + stream.read(HEADER_LIMIT + 1 - len(first))
-    if len(whole) > HEADER_LIMIT:
-        raise InputError(f"larger than {HEADER_LIMIT >> 20} MiB, the most bce reads of a "
-                         "partial result", where=where)
+    whole = small(first + stream.read(HEADER_LIMIT + 1 - len(first)))
     try:
         return parse_small_json(whole, unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -360,8 +358,10 @@ def keys(names: list[str]) -> str:
 
 def is_spec(spec: Any, classes: int, flat: bool) -> bool:
     """Whether `spec` can be a `DiagnosticOptions.spec` of a part of these classes."""
-    if not isinstance(spec, dict) or set(spec) != {"top", "histogram", "class_names",
-                                                   "metrics"}:
+    if not isinstance(spec, dict) or set(spec) - {"slices"} != {"top", "histogram",
+                                                                "class_names", "metrics"}:
+        return False
+    if "slices" in spec and not is_slices(spec["slices"]):
         return False
     names, metrics = spec["class_names"], spec["metrics"]
     if not (type(spec["top"]) is int and spec["top"] >= 0
@@ -380,6 +380,17 @@ def is_spec(spec: Any, classes: int, flat: bool) -> bool:
                 for key, low in (("bins", 1), ("bootstrap", 0), ("seed", 0)))
         and metrics["binning"] in ("width", "mass") and metrics["keys"] in ("position", "id")
         and threshold is not None and 0 <= threshold <= 1)
+
+
+def is_slices(spec: Any) -> bool:
+    """Whether `spec` can be the `slices` of a `DiagnosticOptions.spec` (`--by`)."""
+    from bcecli.slices import MAX_SLICES
+
+    return (isinstance(spec, dict) and set(spec) == {"by", "max_slices", "min_slice_size"}
+            and isinstance(spec["by"], list) and len(spec["by"]) > 0
+            and all(isinstance(name, str) for name in spec["by"])
+            and type(spec["max_slices"]) is int and 1 <= spec["max_slices"] <= MAX_SLICES
+            and type(spec["min_slice_size"]) is int and spec["min_slice_size"] >= 1)
 
 
 T = TypeVar("T")

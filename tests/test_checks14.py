@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bcecli.gates import METRIC_KEYS, Check
-from tests.helpers import Files, Run, output
+from tests.helpers import ROOT, Files, Run, output
 
 HINT = ("hint: a check is [each:]METRIC OP NUMBER; OP: <, <=, > or >=; METRIC: loss, ne, "
         "calibration, auc, ap, ece, mce, brier, accuracy or metrics.KEY, KEY: threshold, "
@@ -188,20 +189,33 @@ def test_spaces_are_optional(expression: str, parsed: tuple[str, str, float]) ->
 
 
 def test_verdict_is_a_function_of_a_dict_of_numbers() -> None:
-    """What slices (`each:`) will call, once per slice."""
-    check = Check.parse("each: auc > 0.5")
+    """A check judges a result's dict; `each:` judges each of its slices' dicts."""
+    check = Check.parse("auc > 0.5")
     assert check.verdict({"metrics": {"roc_auc": 0.75}}).held
     assert not check.verdict({"metrics": {"roc_auc": 0.25}}).held
     assert not check.verdict({"metrics": {"roc_auc": None}}).held
     assert check.verdict({"metrics": {"roc_auc": 0.75}}).to_json() == {
-        "expression": "each:auc > 0.5", "value": 0.75, "passed": True, "option": "--check"}
+        "expression": "auc > 0.5", "value": 0.75, "passed": True, "option": "--check"}
+    each = Check.parse("each: auc > 0.5")
+    slices = [{"by": {"c": "x"}, "roc_auc": 0.75}, {"by": {"c": "y"}, "roc_auc": 0.25},
+              {"by": None, "other": True, "roc_auc": None}]
+    gate = each.verdict({"slices": slices})
+    assert not gate.held and gate.value == 0.25
+    assert gate.failed_slices == [{"by": {"c": "y"}, "value": 0.25}, {"by": None, "value": None}]
+    assert gate.failure == ("check 'each:auc > 0.5' failed on 2 of 3 slices: c=y: auc is 0.25; "
+                            "(other): auc is undefined (null in the JSON)")
+    assert each.verdict({"slices": slices[:1]}).held
 
 
-@pytest.mark.parametrize("command", ["compute", "merge"])
-def test_each_needs_by(bce: Run, command: str) -> None:
-    assert usage_error(bce, command, "missing.json", "--check", "each: loss < 1") == (
-        "bce: error: --check 'each: loss < 1': each: needs --by (a check on every slice), "
-        "which bce does not have yet\nhint: drop each: to check the whole input\n")
+def test_each_needs_by(bce: Run, files: Files) -> None:
+    files(p__csv="0.8\n0.3\n", y__csv="1\n0\n")
+    assert usage_error(bce, "compute", "p.csv", "y.csv", "--check", "each: loss < 1") == (
+        "bce: error: --check 'each: loss < 1': each: needs --by (a check on every slice)\n"
+        "hint: drop each: to check the whole input\n")
+    files(part__json=bce("compute", "p.csv", "y.csv", "--partial").stdout)
+    assert usage_error(bce, "merge", "part.json", "--check", "each: loss < 1") == (
+        "bce: error: --check 'each: loss < 1': each: needs --by (a check on every slice)\n"
+        "hint: drop each: to check the whole input\n")
 
 
 def test_a_metrics_check_needs_metrics(bce: Run, data: list[str]) -> None:
@@ -347,3 +361,68 @@ def test_a_check_reads_the_loss_in_the_base_printed(bce: Run, data: list[str]) -
     bits = output(bce, *data, "--base", "2")["loss"]
     code, out, _ = gated(bce, *data, "--base", "2", "--check", f"loss >= {bits!r}")
     assert code == 0 and out["checks"][0]["value"] == bits
+
+
+# -- each: a check on every slice (--by) ----------------------------------------------------
+
+BY_COUNTRY = str(ROOT / "sample_data" / "by_country.csv")
+
+
+def test_each_holds_only_when_every_slice_does(bce: Run) -> None:
+    slices = output(bce, BY_COUNTRY, "--by", "country")["slices"]
+    worst = max(entry["loss"] for entry in slices)
+    held = bce("compute", BY_COUNTRY, "--by", "country", "--check", f"each:loss <= {worst!r}",
+               "--json")
+    assert held.exit_code == 0, held.stderr
+    assert json.loads(held.stdout)["checks"] == [
+        {"expression": f"each:loss <= {worst!r}", "value": None, "passed": True,
+         "option": "--check", "failed_slices": []}]
+    failed = bce("compute", BY_COUNTRY, "--by", "country", "--check", "each:loss < 0.3",
+                 "--json")
+    assert failed.exit_code == 1
+    over = [entry for entry in slices if not entry["loss"] < 0.3]
+    check = json.loads(failed.stdout)["checks"][0]
+    assert check["failed_slices"] == [{"by": e["by"], "value": e["loss"]} for e in over]
+    shown = "; ".join(f"country={e['by']['country']}: loss is {e['loss']!r}" for e in over)
+    assert failed.stderr == (f"bce: check 'each:loss < 0.3' failed on {len(over)} of "
+                             f"{len(slices)} slices: {shown}\n")
+
+
+def test_each_reads_the_slices_metrics_and_merges(bce: Run, files: Files) -> None:
+    """each:ne judges every slice's normalized entropy; merged parts give the same verdict."""
+    lines = Path(BY_COUNTRY).read_text().splitlines(keepends=True)
+    files(a__csv="".join(lines[:5]), b__csv=lines[0] + "".join(lines[5:]))
+    slices = output(bce, BY_COUNTRY, "--by", "country", "--metrics")["slices"]
+    defined = [e["normalized_entropy"] for e in slices if e["normalized_entropy"] is not None]
+    check = ["--check", f"each:ne <= {max(defined)!r}"]
+    whole = bce("compute", BY_COUNTRY, "--by", "country", "--metrics", *check, "--json")
+    for name in ("a", "b"):
+        files(**{f"{name}__part": bce("compute", f"{name}.csv", "--by", "country",
+                                       "--metrics", "--partial").stdout})
+    merged = bce("merge", "a.part", "b.part", *check, "--json")
+    verdicts = [json.loads(r.stdout)["checks"] for r in (whole, merged)]
+    assert verdicts[0] == verdicts[1]
+    # slices with one class have no NE: null fails the check, as a null metric does
+    assert (whole.exit_code == 1) == (len(defined) < len(slices))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--check", "each:loss < 1"], "--check 'each:loss < 1': each: needs --by (a check on "
+     "every slice)\nhint: drop each: to check the whole input"),
+    (["--by", "country", "--metrics", "--check", "each:ece < 1"], "--check 'each:ece < 1': a "
+     "slice has no ece\nhint: each: checks loss, ne, calibration, auc or metrics.KEY, KEY: "
+     "normalized_entropy, calibration, mean_prediction, mean_label, roc_auc"),
+])
+def test_each_refuses_what_no_slice_has(bce: Run, args: list[str], message: str) -> None:
+    result = bce("compute", BY_COUNTRY, *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"bce: error: {message}\n")
+
+
+def test_each_in_diff_checks_every_slice_delta(bce: Run) -> None:
+    same = bce("diff", BY_COUNTRY, BY_COUNTRY, "--by", "country", "--check", "each:delta <= 0",
+               "--json")
+    assert same.exit_code == 0, same.stderr
+    assert json.loads(same.stdout)["checks"][0]["passed"] is True
+    refused = bce("diff", BY_COUNTRY, BY_COUNTRY, "--by", "country", "--check", "each:better > 0")
+    assert refused.stderr == ("bce: error: --check 'each:better > 0': a slice has no better\n"
+                              "hint: each: checks delta, loss_a, loss_b\n")

@@ -236,6 +236,41 @@ def test_max_regression_exits_1_only_on_a_regression_beyond_noise(bce: Run, file
                           "(it needs two or more elements and finite losses)\n")
 
 
+def test_check_gates_the_printed_delta_and_losses(bce: Run, files: Files) -> None:
+    """`--check 'delta < X'` judges the Δ the JSON prints; several checks and
+    --max-regression each get a line in `checks`; a failed one exits 1 with its line."""
+    rng = np.random.default_rng(4)
+    y = (rng.random(300) < 0.5).astype(float)
+    a = np.where(y == 1, rng.uniform(0.5, 0.9, 300), rng.uniform(0.1, 0.5, 300))
+    b = np.clip(a + np.where(y == 1, 0.05, -0.05), 0.01, 0.99)  # B better
+    files(a__csv=column(a), b__csv=column(b), y__csv=column(y))
+    out = diff_json(bce, "a.csv", "b.csv", "y.csv")
+    delta, loss_b = out["delta"], out["loss_b"]
+    held = bce("diff", "a.csv", "b.csv", "y.csv", "--check", f"delta <= {delta!r}", "--check",
+               f"loss_b>={loss_b!r}", "--max-regression", "0", "--json")
+    assert held.exit_code == 0, held.stderr
+    result = json.loads(held.stdout)
+    assert result["passed"] is True
+    assert [(c["expression"], c["option"], c["passed"]) for c in result["checks"]] == [
+        ("delta_ci95 low <= 0.0", "--max-regression", True),
+        (f"delta <= {delta!r}", "--check", True), (f"loss_b >= {loss_b!r}", "--check", True)]
+    failed = bce("diff", "a.csv", "b.csv", "y.csv", "--check", f"delta < {delta!r}", "--json")
+    assert failed.exit_code == 1 and json.loads(failed.stdout)["passed"] is False
+    assert failed.stderr == f"bce: check 'delta < {delta!r}' failed: delta is {delta!r}\n"
+
+
+@pytest.mark.parametrize(("check", "message"), [
+    ("auc > 0.5", "--check 'auc > 0.5': unknown metric 'auc'\nhint: a check is METRIC OP "
+     "NUMBER; OP: <, <=, > or >=; METRIC: delta, loss_a, loss_b, better, worse"),
+    ("each:delta < 0", "--check 'each:delta < 0': each: needs --by (a check on every slice)"
+     "\nhint: drop each: to check the whole input"),
+])
+def test_check_refuses_what_diff_does_not_print(bce: Run, files: Files, check: str,
+                                               message: str) -> None:
+    result = bce("diff", "a.csv", "b.csv", "y.csv", "--check", check)  # before any input
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"bce: error: {message}\n")
+
+
 @pytest.mark.parametrize("options", [
     ("--logits",), ("--like", "keras"), ("--like", "sklearn"), ("--dtype", "float32"),
     ("--eps", "0.01"), ("--focal-gamma", "2", "--focal-alpha", "0.25"),

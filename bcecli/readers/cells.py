@@ -285,8 +285,9 @@ class Ids:
 
     TEXT = -float(1 << 52)
     LIMIT = float(1 << 52)  # floats are whole numbers exactly below this
-    def __init__(self, strict: bool = True) -> None:
+    def __init__(self, strict: bool = True, what: str = "an id") -> None:
         self.strict = strict
+        self.what = what  # what a value is, as the error for a cell that is none says
         self.codes: dict[str, int] = {}
         self.texts: list[str] = []
         self.hashes = np.empty(0, np.uint64)  # `keys` of the texts, as far as computed
@@ -356,7 +357,7 @@ class Ids:
                 value = self.value(id_key(cell))
             except NotAKey:
                 if self.strict:
-                    raise InputError(f"{shown(cell)} in column {column} is not an id",
+                    raise InputError(f"{shown(cell)} in column {column} is not {self.what}",
                                      where=where(row)) from None
                 value = math.nan
             out[row] = value
