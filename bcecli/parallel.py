@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bcecli.core import LossTotal
 from bcecli.environment import Environment
@@ -38,7 +38,6 @@ from bcecli.sources import Selection, ShardsReader
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from bcecli.cluster import Scheduler
     from bcecli.diagnostics import Diagnostics
 
 
@@ -56,12 +55,24 @@ class Piece:
         return shown_path(next(iter(self.only.values())).files[0])
 
 
-def evaluate(job: Job, env: Environment, workers: int, scheduler: Scheduler | None = None
+class Engine(Protocol):
+    """Where the pieces are read if not in processes of this machine (`cluster.Scheduler`)."""
+
+    @property
+    def option(self) -> str:
+        """The option that chose it, for the messages."""
+
+    def texts(self, split: list[Piece], progress: Any = None
+              ) -> Iterator[tuple[Piece, bytes]]:
+        """Each piece's text, in piece order."""
+
+
+def evaluate(job: Job, env: Environment, workers: int, scheduler: Engine | None = None
              ) -> tuple[Plan, Streamed, LossTotal, Diagnostics | None]:
     """The run's plan, merged totals and diagnostics' state, its pieces read in `workers`
-    processes, or by a Dask cluster's workers (`scheduler`: `cluster`) (the many-file inputs'
-    files: regular files, so the first can be opened here and again by a worker); an input
-    of one piece is read here, as without `--workers`."""
+    processes, or by `scheduler` (a Dask cluster's workers: `cluster`) (the many-file
+    inputs' files: regular files, so the first can be opened here and again by a worker);
+    an input of one piece is read here, as without `--workers`."""
     with ExitStack() as resources:  # the columns, decided on the first files as one run does
         plan = job.inputs.plan(resources, Environment(), job.settings)
     # The score sketch's size follows whether pyarrow reads the first rows: as here.
