@@ -23,12 +23,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bcecli import __version__, commands
-from bcecli.commands import Evaluation, InputOptions, Pictures, SliceLimits
+from bcecli.commands import Pictures
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment, standard_streams
 from bcecli.errors import BceError, ClosedPipe, ExitStatus
 from bcecli.gates import Gates
+from bcecli.job import Evaluation, InputOptions, SliceLimits
 from bcecli.render import Format
 
 
@@ -77,7 +78,11 @@ def explain(error: Exception) -> tuple[str, str | None]:
         return str(error), error.hint
     if isinstance(error, typer.TyperException):  # Click's usage errors: bad option, no argument
         ctx = getattr(error, "ctx", None)
-        return error.format_message(), f"see '{ctx.command_path} --help'" if ctx else None
+        message = error.format_message()
+        if ctx and message.startswith("Got unexpected extra argument"):  # `preds/*.csv` unquoted
+            return message, ("quote a glob ('preds/*.csv') so that bce reads its files, not the "
+                             f"shell; or see '{ctx.command_path} --help'")
+        return message, f"see '{ctx.command_path} --help'" if ctx else None
     if isinstance(error, RecursionError):
         return "the input is nested too deeply to read", None
     if isinstance(error, MemoryError):
@@ -171,10 +176,12 @@ def main_options(
 # Options that several commands share, declared once.
 Predictions = Annotated[str, typer.Argument(
     help="Predictions file (.csv .tsv .txt .json .jsonl .npy .npz .parquet; gzip, bzip2, xz "
-    "or a zip of one file), - for stdin, or a URL (s3://, https://, …: the cloud extra).",
+    "or a zip of one file), - for stdin, many files (a quoted glob or a directory), or a "
+    "URL (s3://, https://, …: the cloud extra).",
     metavar="PREDICTIONS", show_default=False)]
 Targets = Annotated[str | None, typer.Argument(
-    help="Targets file, or - for stdin. Omit when PREDICTIONS holds both.",
+    help="Targets file (or a glob or directory, paired file by file with PREDICTIONS'), or - "
+    "for stdin. Omit when PREDICTIONS holds both.",
     metavar="[TARGETS]", show_default=False)]
 Logits = Annotated[bool, typer.Option(
     "--logits", "--sigmoid", help="Inputs are raw scores: apply a (stable) sigmoid.")]
@@ -367,10 +374,22 @@ def compute(
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
     storage_option: StorageOption = None,
+    workers: Annotated[int, typer.Option(
+        metavar="N", help="Read the files of a glob or directory input in N processes, their "
+        "exact totals merged into what one process gives (docs/scale.md).")] = 1,
+    scheduler: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Read those files as tasks on the Dask cluster whose scheduler "
+        "is at ADDRESS (tcp://host:8786), merged as --workers merges them; needs the dask "
+        "extra, and bcecli on the workers (docs/scale.md).", show_default=False)] = None,
+    scheduler_file: Annotated[str | None, typer.Option(
+        metavar="PATH", help="As --scheduler, the address read from the file `dask scheduler "
+        "--scheduler-file PATH` writes.", show_default=False)] = None,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
 
-    Multi-label input (several columns) also gets the loss of each class.
+    Multi-label input (several columns) also gets the loss of each class. PREDICTIONS
+    and TARGETS may each be many files, a quoted glob ('preds/*.csv') or a directory,
+    read as one table in name order (two pair file by file).
     """
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
@@ -386,7 +405,8 @@ def compute(
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
                               base.value if base else None, negative_sampling_rate),
         limits=SliceLimits(max_slices, min_slice_size),
-        pictures=pictures(report, report_format, plot, plot_kind))
+        pictures=pictures(report, report_format, plot, plot_kind), workers=workers,
+        scheduler=scheduler, scheduler_file=scheduler_file)
 
 
 @app.command(cls=BceCommand)

@@ -7,7 +7,6 @@ one `render.Output`. What it needs from the terminal comes in an `Environment`.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -18,12 +17,20 @@ from bcecli import remote
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment
-from bcecli.errors import ClosedPipe, ExitStatus, UsageError, plural
+from bcecli.errors import ClosedPipe, ExitStatus, UsageError
 from bcecli.gates import Gates
-from bcecli.inputs import Plan, gather
+from bcecli.inputs import Plan, is_many
+from bcecli.job import (
+    MAX_WORKERS,
+    Evaluation,
+    InputOptions,
+    Job,
+    SliceLimits,
+    check_split,
+    slice_codecs,
+    slice_names,
+)
 from bcecli.pipeline import Streamed, run
-from bcecli.progress import ByteProgress
-from bcecli.readers import Ids, Labels
 from bcecli.render import ComparisonRow, Format, Output, Result
 from bcecli.settings import Settings
 
@@ -31,136 +38,7 @@ if TYPE_CHECKING:
     from bcecli.diagnostics import Diagnostics
     from bcecli.shards import Partial
 
-MAX_BINS = 1000  # --bins: each batch visits every bin
-MAX_REPLICATES = 10_000  # --bootstrap
 MAX_TOP = 20_000  # --top: its samples are held as Python objects (110 MiB at the most)
-
-
-@dataclass(repr=False, eq=False)
-class InputOptions:
-    """Where the data comes from: the options `compute`, `compare` and `diff` share."""
-
-    predictions: str
-    targets: str | None
-    weights: str | None
-    pred_col: str | None
-    target_col: str | None
-    weight_col: str | None
-    header: bool | None
-    input_format: str | None
-    skip_missing: bool
-    no_progress: bool
-    pos_label: str | None = None
-    decimal: str = "."
-    id_col: str | None = None
-    second: str | None = None  # `bce diff`: model B's predictions
-    by: str | None = None  # --by: the slice columns
-    storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
-
-    def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
-        """Open the inputs (closed by `resources`) and check the per-class lists against them."""
-        labels = Labels(self.pos_label)  # a bad label is refused before any input is read
-        storage = remote.options(self.storage_options)  # and bad storage options
-        remote.check_used(storage, [self.predictions, self.targets, self.weights, self.second])
-        progress = None
-        if not self.no_progress and env.stderr_isatty:
-            progress = ByteProgress(input_size(self.predictions, self.targets, self.weights,
-                                               self.second), sys.stderr)
-            resources.callback(progress.close)
-        plan = gather(self.predictions, self.targets, weights=self.weights, second=self.second,
-                      pred_col=self.pred_col, target_col=self.target_col,
-                      weight_col=self.weight_col, header=self.header,
-                      input_format=self.input_format, decimal=self.decimal, labels=labels,
-                      id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
-                      on_read=progress.advance if progress else None, storage=storage,
-                      resources=resources)
-        for option, values, allowed in (
-                ("--pos-weight", settings.pos_weight, (1, plan.classes)),
-                ("--class-weights", settings.class_weights, (plan.classes,))):
-            if values is not None and len(values) not in allowed:
-                raise UsageError(f"{option} has {plural(len(values), 'value')} but the input "
-                                 f"has {plural(plan.classes, 'class')}")
-        return plan
-
-
-@dataclass(frozen=True)
-class SliceLimits:
-    """--max-slices and --min-slice-size, as given (None: not given)."""
-
-    max_slices: int | None = None
-    min_slice_size: int | None = None
-
-    def check(self, by: str | None, reduction: Reduction, metrics: bool = False) -> None:
-        """Refuse what cannot be honoured, before any input is read."""
-        from bcecli.slices import MAX_METRIC_SLICES, MAX_SLICES
-
-        for option, value in (("--max-slices", self.max_slices),
-                              ("--min-slice-size", self.min_slice_size)):
-            if value is not None and by is None:
-                raise UsageError(f"{option} needs --by")
-        if self.max_slices is not None and not 1 <= self.max_slices <= MAX_SLICES:
-            raise UsageError(f"--max-slices must be in [1, {MAX_SLICES}], not {self.max_slices}")
-        if metrics and (self.max_slices or 0) > MAX_METRIC_SLICES:
-            raise UsageError(f"--max-slices with --metrics is at most {MAX_METRIC_SLICES}, not "
-                             f"{self.max_slices}: each slice keeps a score sketch")
-        if self.min_slice_size is not None and self.min_slice_size < 1:
-            raise UsageError(f"--min-slice-size must be at least 1, not {self.min_slice_size}")
-        if by is not None and not reduction.single:
-            raise UsageError(f"--by gives a loss per slice: not with -r {reduction}",
-                             hint="use -r mean, sum or weighted-mean")
-
-    def options(self) -> dict[str, int]:
-        """The `DiagnosticOptions` fields of the limits given."""
-        given = {"max_slices": self.max_slices, "min_slice_size": self.min_slice_size}
-        return {key: value for key, value in given.items() if value is not None}
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The options of issue 13's metrics, as given (None: not given)."""
-
-    bins: int | None = None
-    binning: str | None = None
-    bootstrap: int | None = None
-    seed: int | None = None
-    base: str | None = None
-    rate: float | None = None  # --negative-sampling-rate
-
-    def check(self, metrics: bool, reduction: Reduction, partial: bool, baseline: bool) -> None:
-        """Refuse what cannot be honoured, before any input is read; first problem first."""
-        needs_metrics = (("--bins", self.bins), ("--binning", self.binning),
-                         ("--bootstrap", self.bootstrap), ("--seed", self.seed))
-        for option, value in needs_metrics:
-            if value is not None and not metrics:
-                raise UsageError(f"{option} needs --metrics")
-        if self.seed is not None and self.bootstrap is None:
-            raise UsageError("--seed needs --bootstrap")
-        if self.bins is not None and not 1 <= self.bins <= MAX_BINS:
-            raise UsageError(f"--bins must be in [1, {MAX_BINS}], not {self.bins}")
-        if self.bootstrap is not None and not 1 <= self.bootstrap <= MAX_REPLICATES:
-            raise UsageError(f"--bootstrap must be in [1, {MAX_REPLICATES}], "
-                             f"not {self.bootstrap}")
-        if self.rate is not None and not 0 < self.rate <= 1:
-            raise UsageError(f"--negative-sampling-rate must be in (0, 1], not {self.rate}")
-        if self.base is not None:
-            if not reduction.single:
-                raise UsageError(f"--base applies to a reduced loss: not with -r {reduction}",
-                                 hint="per-element losses are in nats; divide by ln 2 for bits")
-            if baseline:
-                raise UsageError("--base cannot be used with --baseline, which is in nats")
-        if partial and self.base is not None:
-            raise UsageError("--partial keeps losses in nats, as bce merge prints them: use "
-                             "--base without --partial")
-
-    def fields(self) -> dict[str, Any]:
-        """The JSON keys of the options that change the loss, only when given."""
-        given = {"base": 2} if self.base == "2" else {}
-        return given | ({} if self.rate is None else {"negative_sampling_rate": self.rate})
-
-    @property
-    def radix(self) -> float | None:
-        """--base as a number: 2.0 for bits, None for nats."""
-        return 2.0 if self.base == "2" else None
 
 
 @dataclass(repr=False, eq=False)
@@ -221,8 +99,12 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             class_weights: str | None, pos_weight: str | None, label_smoothing: float,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
             hist: bool, evaluation: Evaluation | None = None,
-            limits: SliceLimits | None = None, pictures: Pictures | None = None) -> ExitStatus:
-    """`bce compute`: the loss, reported, or the shard's totals (`--partial`)."""
+            limits: SliceLimits | None = None, pictures: Pictures | None = None,
+            workers: int = 1, scheduler: str | None = None,
+            scheduler_file: str | None = None) -> ExitStatus:
+    """`bce compute`: the loss, reported, or the shard's totals (`--partial`); with
+    `workers`, the input's pieces read in that many processes (`parallel`), with
+    `scheduler` or `scheduler_file`, by a Dask cluster's workers (`cluster`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
@@ -252,48 +134,42 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
                          "shard and in one run")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    cluster = None
+    if scheduler is not None or scheduler_file is not None:
+        from bcecli.cluster import Scheduler
+
+        if scheduler is not None and scheduler_file is not None:
+            raise UsageError("use one of --scheduler and --scheduler-file")
+        cluster = Scheduler(scheduler, scheduler_file)
+        if workers != 1:
+            raise UsageError(f"--workers reads the pieces on this machine, {cluster.option} on "
+                             "the Dask cluster: use one of them")
+    if workers != 1 or cluster is not None:
+        check_split(cluster.option if cluster else "--workers", inputs, reduction, evaluation)
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
                               pos_label=inputs.pos_label)
-    function = settings.function(logits=logits, dtype=dtype, floor=floor)
-    if evaluation.rate is not None:
-        from bcecli.diagnostics import Recalibrated
-
-        function = Recalibrated(function, evaluation.rate)
+    job = Job(inputs, settings, logits, reduction, dtype, floor, evaluation, top, metrics,
+              threshold, hist, limits)
+    job.function()  # the core checks the settings' ranges before any input is read
     per_element = not reduction.single  # -r none, -r rows: losses written as they come
-    with ExitStack() as resources:
-        plan = inputs.plan(resources, env, settings)
-        diagnostics = None
-        if top or metrics or hist or not plan.predictions.flat or plan.by:
-            from bcecli.diagnostics import DiagnosticOptions, Diagnostics
-            from bcecli.evaluation import DEFAULT_BINS, DEFAULT_SEED
+    if (workers != 1 or cluster is not None) and any(
+            is_many(path) for path in (inputs.predictions, inputs.targets, inputs.weights)
+            if path is not None):
+        from bcecli.parallel import evaluate
 
-            diagnostics = Diagnostics(DiagnosticOptions(
-                top=top, per_class=not plan.predictions.flat, metrics=metrics, histogram=hist,
-                threshold=threshold, logits=logits, bins=evaluation.bins or DEFAULT_BINS,
-                mass=evaluation.binning == "mass", base=evaluation.radix,
-                rate=evaluation.rate or 1.0, bootstrap=evaluation.bootstrap or 0,
-                seed=DEFAULT_SEED if evaluation.seed is None else evaluation.seed,
-                by_id=plan.ids is not None,
-                reduction=str(reduction) if reduction.single else "mean",
-                weighted=plan.weights is not None or settings.class_weights is not None,
-                class_weights=settings.class_weights, by=slice_names(plan),
-                **limits.options()), plan.ids, slice_codecs(plan))
-        streamed = run(plan, [function], settings.class_weights,
-                       output.unreduced(reduction) if per_element else None,
-                       diagnostics.observe if diagnostics else None,
-                       skip_missing=inputs.skip_missing)
-    (total,) = streamed.totals
+        plan, streamed, total, diagnostics = evaluate(job, env, workers, cluster)
+    else:
+        with ExitStack() as resources:
+            plan, streamed, diagnostics = job.stream(
+                resources, env, output.unreduced(reduction) if per_element else None)
+        (total,) = streamed.totals
     if partial:
         warn_about(plan, streamed, logits)
-        from bcecli.shards import Partial
-
-        Partial.of(total, classes=plan.classes, flat=plan.predictions.flat,
-                   reduction=reduction, dtype=dtype, from_logits=logits,
-                   weighted=plan.weights is not None, settings=settings, rate=evaluation.rate,
-                   diagnostics=diagnostics.options.spec(plan.predictions.column_names)
-                   if diagnostics else None).write(diagnostics, sys.stdout)
+        job.partial(plan, total, diagnostics).write(diagnostics, sys.stdout)
         return ExitStatus.OK
     loss = None if per_element else total.result(reduction, dtype)  # may still be an error
     if loss is not None and evaluation.radix is not None:
@@ -488,15 +364,6 @@ def report(output: Output, result: Result, gates: Gates, pictures: Pictures | No
     return ExitStatus.CHECK_FAILED if result.passed is False else ExitStatus.OK
 
 
-def input_size(*paths: str | None) -> int | None:
-    """Bytes to read, for the progress bar; None when stdin is among them."""
-    try:
-        return sum(os.path.getsize(p) for p in paths if p is not None and p != "-") \
-            if "-" not in paths else None
-    except OSError:
-        return None
-
-
 def sources(plan: Plan, streamed: Streamed) -> dict[str, Any]:
     """The JSON keys that say what was read: files, columns, rows skipped."""
     labels = plan.labels
@@ -543,19 +410,6 @@ def warn_about_baseline(gates: Gates, count: int) -> None:
     warning = gates.warning(count)
     if warning:
         print(warning, file=sys.stderr)
-
-
-def slice_names(plan: Plan) -> tuple[str, ...]:
-    """The names of the `--by` columns: the header's, else the 0-based position."""
-    return tuple(role.reader.names[role.columns[0]] if role.reader.names
-                 else str(role.columns[0]) for role in plan.by or ())
-
-
-def slice_codecs(plan: Plan) -> list[Ids]:
-    """The codec each `--by` column is read through."""
-    codecs = [role.reader.codecs[role.columns[0]] for role in plan.by or ()]
-    assert all(isinstance(codec, Ids) for codec in codecs)
-    return codecs  # type: ignore[return-value]
 
 
 def shape_of(count: int, classes: int, flat: bool) -> tuple[int, ...]:

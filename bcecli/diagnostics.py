@@ -89,6 +89,7 @@ class DiagnosticOptions:
     by: tuple[str, ...] = ()  # --by: the slice columns' names
     max_slices: int = DEFAULT_MAX_SLICES  # --max-slices
     min_slice_size: int = 1  # --min-slice-size
+    arrow: bool | None = None  # the sketch's cap is ARROW_CAP; None: if pyarrow is reading
 
     def spec(self, class_names: tuple[str, ...]) -> dict[str, Any]:
         """What a partial file records of these options (`shards`): what shards must
@@ -361,7 +362,8 @@ class Metrics:
             error = located(e, batch, self.options.logits)
             raise InputError(f"{error.message}: --metrics needs targets in [0, 1] and "
                              f"weights >= 0", where=error.where) from None
-        if not self.rows and "pyarrow" in sys.modules:
+        arrow = self.options.arrow
+        if not self.rows and (("pyarrow" in sys.modules) if arrow is None else arrow):
             self.sketch = ScoreSketch(self.options.weighted, ARROW_CAP)  # still empty
         p = probabilities(x, self.options)
         weight = weight_array(batch, self.options.class_weights)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import IntEnum
+from typing import Any
 
 
 class ExitStatus(IntEnum):
@@ -39,6 +40,18 @@ class BceError(ValueError):
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         return one_line(text)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (`where`, `hint`, a subclass's own fields): a worker's error
+        (`--workers`) reaches the boundary as it was raised."""
+        return rebuilt, (type(self), self.args, self.__dict__)
+
+
+def rebuilt(kind: type[BceError], args: tuple[Any, ...], state: dict[str, Any]) -> BceError:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(BceError):

@@ -12,15 +12,17 @@ column is found first (no role reads it) and read through one shared `Ids`.
 `bce diff` adds a second model's predictions (`SECOND`), found in their input as
 the first model's were, and that input's own targets where it holds them
 (`SECOND_TARGETS`, checked row by row against the targets as the rows stream).
+An input may be many files, a glob pattern or a directory (`sources`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bcecli.columns import both_roles, data_columns, is_index, named, role_of, role_of_name
 from bcecli.errors import InputError, UsageError, listed
@@ -36,6 +38,9 @@ from bcecli.readers import (
     settle_headers,
 )
 from bcecli.selection import Columns, column_index, column_spec
+
+if TYPE_CHECKING:
+    from bcecli.sources import Selection
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
 SECOND = "B's predictions"  # `bce diff`: the second model's predictions
@@ -177,19 +182,22 @@ def gather(
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
     storage: Mapping[str, Any] | None = None,
+    only: Mapping[str, Selection] | None = None,
     resources: ExitStack,
 ) -> Plan:
     """Open every input once and decide which columns feed which role; widths are checked.
 
     `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
     as scikit-learn does. `second` is model B's input (`bce diff`); `by` names the slice
-    columns (`--by`). `storage` holds the options of the filesystem of URL inputs
-    (`remote`). The files stay open, registered with `resources`, until the rows are read.
+    columns (`--by`). An input that is a glob pattern or a directory is its files as one
+    table (`sources`); `only` reads some of them (one piece, `parallel`). `storage` holds
+    the options of the filesystem of URL inputs (`remote`). The files stay open,
+    registered with `resources`, until the rows are read.
     """
     plan = roles(predictions, targets, weights=weights, second=second, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
-                 on_read=on_read, storage=storage, resources=resources)
+                 on_read=on_read, only=only or {}, storage=storage, resources=resources)
     checked(plan, column_vectors)
     if by is not None:
         find_slices(plan, by)
@@ -222,6 +230,7 @@ def roles(
     stdin: IO[bytes] | None,
     on_read: ReadHook | None,
     storage: Mapping[str, Any] | None,
+    only: Mapping[str, Selection],
     resources: ExitStack,
 ) -> Plan:
     """Which reader and columns feed each role (see `gather`)."""
@@ -229,10 +238,19 @@ def roles(
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
-    def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
+    def open_one(path: str, resources: ExitStack) -> Reader | dict[str, Reader] | Arrays:
         detected = open_input(path, resources, input_format=input_format, stdin=stdin,
                               storage=storage)
         return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal)
+
+    def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
+        if path in only or is_many(path):
+            from bcecli import sources
+
+            return sources.ShardsReader(path, only.get(path) or sources.selected(path),
+                                        lambda file, own: sources.table(open_one(file, own),
+                                                                        file), resources)
+        return open_one(path, resources)
 
     def open_table(path: str) -> Reader | Arrays:
         """TARGETS or --weights: a table, not a JSON object with arrays of its own."""
@@ -279,6 +297,10 @@ def roles(
     tables = [first, target_table, weight_table] + ([] if other is None or isinstance(other, dict)
                                                      else [other])
     settle_headers([table for table in dict.fromkeys(tables) if isinstance(table, Reader)])
+    if any(path in only or is_many(path) for path in paths):
+        from bcecli.sources import pair
+
+        pair([table for table in tables if isinstance(table, Reader)], id_col)
     if id_col is not None:
         if isinstance(other, dict):
             raise UsageError(f"--id-col joins rows of tables: {second} is a JSON object")
@@ -305,6 +327,16 @@ def roles(
         plan.second, plan.second_targets = second_roles(other, targets is not None, pred_col,
                                                         target_col)
     return plan
+
+
+def is_many(path: str) -> bool:
+    """A glob pattern or a directory (`sources`), told by its name alone: a plain run
+    imports nothing for it. A URL is one file (a pattern over object storage is not
+    expanded yet: docs/cloud.md)."""
+    from bcecli.remote import is_url
+
+    return path != STDIN and bool(path) and not is_url(path) and (os.path.isdir(path) or (
+        any(c in path for c in "*?[") and not os.path.exists(path)))
 
 
 def find_slices(plan: Plan, spec: str) -> None:

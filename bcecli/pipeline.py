@@ -63,13 +63,15 @@ class Streamed:
 def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float] | None,
         on_rows: Callable[[FloatArray], None] | None = None,
         on_batch: Callable[[Batch, FloatArray], None] | None = None, *,
-        skip_missing: bool = False, totals: Sequence[LossTotal] | None = None) -> Streamed:
+        skip_missing: bool = False, totals: Sequence[LossTotal] | None = None,
+        complete: bool = True) -> Streamed:
     """Stream every batch through each function, into one total each (`bce compare` has
     several; `totals` when not plain `LossTotal`s); the first function's per-element
     losses go to `on_rows` and, with their batch, to `on_batch` (diagnostics).
 
     A row with a missing value (NaN) in any role is an error, or with `skip_missing`
-    left out of every role alike and counted.
+    left out of every role alike and counted. No rows at all is an error, unless the
+    input is one piece of a larger one (not `complete`, `parallel`).
     """
     streamed = Streamed(list(totals) if totals else [LossTotal() for _ in functions])
     for batch in batches(plan):
@@ -109,12 +111,18 @@ def run(plan: Plan, functions: Sequence[LossFunction], class_weights: list[float
                     on_rows(losses)
                 if on_batch is not None:
                     on_batch(batch, losses)
+    if complete:
+        nothing_read(plan, streamed)
+    return streamed
+
+
+def nothing_read(plan: Plan, streamed: Streamed) -> None:
+    """Refuse a run that computed no loss: every row missing, or none."""
     if streamed.skipped and not streamed.totals[0].count:
         raise InputError(f"every row has a missing value ({streamed.skipped} skipped): "
                          "nothing is left to compute a loss from")
     if not streamed.totals[0].count:  # text readers say so sooner; an empty Parquet file
         raise InputError("has no rows", where=plan.predictions.reader.source)
-    return streamed
 
 
 @dataclass

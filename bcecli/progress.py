@@ -1,6 +1,7 @@
 """A progress bar on stderr for long reads: only on a terminal, only after a second.
 
-The readers call `advance(bytes)` as they read; nothing is drawn (and Rich is not
+The readers call `advance(bytes)` as they read (`--workers` counts pieces done
+instead: `pieces=True`); nothing is drawn (and Rich is not
 even imported) until `delay` seconds have passed, so quick runs and pipes never
 see it. The CLI creates one only when stderr is a terminal and `--no-progress`
 was not given. Nothing of the user's (a path, a column name) is drawn in it, and
@@ -16,8 +17,9 @@ from typing import Any, TextIO
 
 class ByteProgress:
     def __init__(self, total: int | None, file: TextIO, *, delay: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, pieces: bool = False):
         self.total = total
+        self.pieces = pieces
         self.file = file
         self.delay = delay
         self.clock = clock
@@ -36,11 +38,19 @@ class ByteProgress:
 
     def start(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TimeRemainingColumn,
+        )
 
         # Rich would swap sys.stdout and sys.stderr for its own proxies while the bar shows;
         # bce's output and messages keep their streams (and the boundary's rules for them).
-        self.bar = Progress("reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        done = MofNCompleteColumn() if self.pieces else DownloadColumn()
+        self.bar = Progress("pieces" if self.pieces else "reading", BarColumn(), done,
+                            TimeRemainingColumn(),
                             console=Console(file=self.file, markup=False, emoji=False),
                             transient=True, redirect_stdout=False, redirect_stderr=False)
         self.task = self.bar.add_task("read", total=self.total)

@@ -18,7 +18,8 @@ then against its checksums: a file that was edited, truncated, copied or written
 by something else is an error naming the file (and the field, where one is
 wrong), never a wrong number or an internal error. `merge` refuses a part given
 twice (the same path, or the same id under another name), and reads one part at
-a time: its memory is that of one sketch more than the merged one.
+a time: its memory is that of one sketch more than the merged one. `merged` does
+the same for parts that come in memory (`from_stream`: `--workers`' pieces).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -157,26 +158,38 @@ def opened(path: str, storage: Mapping[str, Any] | None = None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
     with stream:
-        try:
-            data = parse_header(stream.readline(HEADER_LIMIT + 1), stream, where)
-        except DuplicateKey as e:
-            raise InputError(f"a broken partial result: duplicate key {json.dumps(e.key)}",
-                             where=where, hint=REMAKE) from None
-        version = data.get("bcecli_partial") if isinstance(data, dict) else None
-        if type(version) is not int or version < 1:
-            raise InputError("not a partial result (make one with bce compute ... --partial)",
-                             where=where)
-        if version != VERSION:
-            older = version < VERSION
-            why = {1: ": it has no id, so a part given twice would go unnoticed",
-                   2: ": it has no diagnostics"}.get(version, "")
-            raise InputError(
-                f"a partial result of version {version}, {'older' if older else 'newer'} than "
-                f"this bce's ({VERSION}){why}",
-                where=where, hint=REMAKE if older else "merge it with the bce that made it")
-        assert isinstance(data, dict)
-        partial = PartialFile(where, data).read()
-        yield partial, sections(stream, partial, where)
+        yield parsed(stream, where)
+
+
+@contextlib.contextmanager
+def from_stream(stream: IO[bytes], name: str) -> Iterator[tuple[Partial, Sections]]:
+    """A partial result in memory (a worker's piece, `parallel`), read as a file is:
+    `name` says which in messages."""
+    yield parsed(stream, name)
+
+
+def parsed(stream: IO[bytes], where: str) -> tuple[Partial, Sections]:
+    """The header of a partial result, every field checked, and its sections to come."""
+    try:
+        data = parse_header(stream.readline(HEADER_LIMIT + 1), stream, where)
+    except DuplicateKey as e:
+        raise InputError(f"a broken partial result: duplicate key {json.dumps(e.key)}",
+                         where=where, hint=REMAKE) from None
+    version = data.get("bcecli_partial") if isinstance(data, dict) else None
+    if type(version) is not int or version < 1:
+        raise InputError("not a partial result (make one with bce compute ... --partial)",
+                         where=where)
+    if version != VERSION:
+        older = version < VERSION
+        why = {1: ": it has no id, so a part given twice would go unnoticed",
+               2: ": it has no diagnostics"}.get(version, "")
+        raise InputError(
+            f"a partial result of version {version}, {'older' if older else 'newer'} than "
+            f"this bce's ({VERSION}){why}",
+            where=where, hint=REMAKE if older else "merge it with the bce that made it")
+    assert isinstance(data, dict)
+    partial = PartialFile(where, data).read()
+    return partial, sections(stream, partial, where)
 
 
 def parse_header(first: bytes, stream: IO[bytes], where: str) -> Any:
@@ -244,21 +257,36 @@ def sections(stream: IO[bytes], partial: Partial, where: str) -> Sections:
         raise broken(f"more lines than the header's {plural(len(partial.sections), 'section')}")
 
 
+Opened = contextlib.AbstractContextManager[tuple[Partial, Sections]]
+
+
 def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None],
           storage: Mapping[str, Any] | None = None) -> tuple[Partial, Diagnostics | None]:
-    """All partials combined, read one at a time; each given once, all computed the same
-    way. `diagnostics` makes the empty state the first part's diagnostics merge into;
-    `storage` holds the options of parts at URLs."""
+    """All partial files combined, read one at a time; each given once, all computed the
+    same way (`merged`). `storage` holds the options of parts at URLs."""
     for k, path in enumerate(paths):
         if path in paths[:k]:
             raise UsageError(f"{shown_path(path)} is given twice", hint=TWICE)
+    combined, state = merged(((shown_path(path), opened(path, storage)) for path in paths),
+                             diagnostics)
+    assert combined is not None
+    return combined, state
+
+
+def merged(parts: Iterable[tuple[str, Opened]],
+           diagnostics: Callable[[Partial], Diagnostics | None]
+           ) -> tuple[Partial | None, Diagnostics | None]:
+    """Parts (each named, and opened only in its turn: a file, or a worker's text) combined
+    in order; None when there are none. `diagnostics` makes the empty state the first
+    part's diagnostics merge into."""
     seen: dict[str, str] = {}
     total = LossTotal()
     first: Partial | None = None
     state: Diagnostics | None = None
-    names = [shown_path(path) for path in paths]
-    for name, path in zip(names, paths, strict=True):
-        with opened(path, storage) as (part, parts):
+    names: list[str] = []
+    for name, part_file in parts:
+        names.append(name)
+        with part_file as (part, parts):
             if part.id in seen:
                 raise UsageError(f"{name} and {seen[part.id]} are the same part (id {part.id})",
                                  hint=TWICE)
@@ -286,7 +314,8 @@ def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None]
                                      hint=REMAKE) from None
             for _ in parts:  # the end of the file is checked too
                 pass
-    assert first is not None
+    if first is None:
+        return None, None
     return replace(first, id=uuid.uuid4().hex, count=total.count,
                    loss_parts=total.loss_parts, weight_parts=total.weight_parts), state
 

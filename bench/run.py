@@ -5,6 +5,7 @@
     python3 bench/run.py --only csv,jsonl --repeats 5
     python3 bench/run.py --quick         # 200k rows, one repeat: a smoke test
     python3 bench/run.py --scale         # adds the 1M/10M/100M-row memory run
+    .venv/bin/python bench/run.py --only workers  # issue 15's --workers row alone
 
 Each row races bce, from the numpy-only install and from the one with the
 `arrow` extra, against the peers (DuckDB, polars, pyarrow, pandas, numpy or a
@@ -564,6 +565,74 @@ def scale_run(report: list[str], checks: list[str], timeout: float) -> None:
                   f"{'met' if spread <= 0.2 else 'MISSED'}")
 
 
+# -- issue 15: --workers ------------------------------------------------------------------
+
+SHARDS = 16
+
+
+def shard_files(rows: int, seed: int, shards: int = SHARDS) -> Path:
+    """`shards` CSV files of id,prediction,label (repr floats) holding `rows` rows in all,
+    made here with the standard library (no venv needed), cached under bench/data/."""
+    import random
+
+    folder = ROOT / "bench" / "data" / f"shards-{rows}-{shards}-s{seed}"
+    if (folder / ".complete").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    draw = random.Random(seed)
+    for k in range(shards):
+        with open(folder / f"part-{k:05d}.csv", "w") as out:
+            out.write("id,prediction,label\n")
+            for i in range(k * rows // shards, (k + 1) * rows // shards):
+                p = draw.random()
+                out.write(f"{i},{p!r},{int(draw.random() < p)}\n")
+    (folder / ".complete").touch()
+    return folder
+
+
+def workers_run(repeats: int, timeout: float, rows: int, seed: int) -> list[str]:
+    """`--workers 2` against the same run pinned to one core (`taskset -c 0`, --workers 1),
+    on SHARDS CSV shards of `rows` rows; and the cost of a piece: the wall of 16 and of 32
+    tiny shards (1,000 rows each) with --workers 2, whose difference, times the 2 workers,
+    over the 16 more pieces, is the worker time one piece costs beyond its rows."""
+    commands = {venv: bce(venv) for venv in ("default", "arrow") if Path(bce(venv)).exists()}
+    if not commands:
+        commands = {"beside python": str(Path(sys.executable).parent / "bce")}
+    big = shard_files(rows, seed)
+    tiny = {n: shard_files(n * 1000, seed, n) for n in (16, 32)}
+    lines = ["| install | taskset -c 0, --workers 1 s | --workers 2 s | speed-up | target | "
+             "peak MiB (w1 / w2) | 16 tiny shards s | 32 tiny shards s | per piece ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    with tempfile.TemporaryDirectory(prefix="bce-bench-") as scratch:
+        for venv, command in commands.items():
+            one = Contender("one core", ["taskset", "-c", "0", command, "compute", str(big),
+                                         "-f", "json", "--no-progress"])
+            two = Contender("--workers 2", [command, "compute", str(big), "-f", "json",
+                                            "--workers", "2", "--no-progress"])
+            small = [Contender(f"{n} tiny", [command, "compute", str(folder), "-f", "json",
+                                            "--workers", "2", "--no-progress"])
+                     for n, folder in tiny.items()]
+            row = Row("workers", f"{rows:,} rows in {SHARDS} CSV shards ({venv})",
+                      [one, two, *small], [])
+            outcomes = race(row, repeats, timeout, Path(scratch))
+            failed = [f"{name}: {o.error}" for name, o in outcomes.items() if o.error]
+            if failed:
+                lines.append(f"| {venv} | failed: {'; '.join(failed)} | | | | | | | |")
+                continue
+            same = values(outcomes["one core"].output)["loss"] == \
+                values(outcomes["--workers 2"].output)["loss"]
+            w1, w2 = outcomes["one core"], outcomes["--workers 2"]
+            t16, t32 = outcomes["16 tiny"].wall, outcomes["32 tiny"].wall
+            speedup = w1.wall / w2.wall
+            lines.append(
+                f"| {venv} | {w1.wall:.3f} | {w2.wall:.3f} | **{speedup:.2f}×** | ≥ 1.6× "
+                f"{'met' if speedup >= 1.6 else 'MISSED'}{'' if same else ', LOSS DIFFERS'} | "
+                f"{w1.peak:.0f} / {w2.peak:.0f} | {t16:.3f} | {t32:.3f} | "
+                f"{(t32 - t16) * 2 / 16 * 1000:.0f} |")
+            print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000,
@@ -571,15 +640,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up")
     parser.add_argument("--only", help="comma list of rows (and 'accuracy'): " + ", ".join(
         ["csv-pair", "csv", "csv-gz", "jsonl", "json", "npy", "parquet", "stdin", "top",
-         "metrics", "none-csv", "fixed", "metrics-fixed", "startup", "accuracy"]))
+         "metrics", "none-csv", "fixed", "metrics-fixed", "startup", "accuracy", "workers"]))
     parser.add_argument("--quick", action="store_true", help="200k rows, one repeat: a smoke test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per run")
     parser.add_argument("--scale", action="store_true", help="add 1M, 10M and 100M rows for memory")
+    parser.add_argument("--workers-rows", type=int, default=4_000_000,
+                        help="rows of the workers row's 16 shards, in all")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.repeats = 200_000, 1
     began = time.perf_counter()
+    if args.only == "workers":  # bce alone: no peers (and the bce beside this python if
+        # bench/.venvs is not set up)
+        print("\n".join(workers_run(args.repeats, args.timeout, args.workers_rows, args.seed)))
+        return
     data = generate("repr", args.rows, args.seed)
     rows = matrix(data, generate("fixed", 2 * args.rows, args.seed),
                   generate("repr", 1000, args.seed), args.rows)
@@ -611,6 +686,9 @@ def main() -> None:
                 o.output.unlink(missing_ok=True)
     if args.scale:
         scale_run(details, checks, args.timeout)
+    if not wanted or "workers" in wanted:
+        checks.extend(["", *workers_run(args.repeats, args.timeout, args.workers_rows,
+                                        args.seed)])
     if not wanted or "accuracy" in wanted:
         done = subprocess.run([python("default"), str(ROOT / "bench" / "accuracy.py"),
                                str(data / "preds.csv"), str(data / "targets.csv")],

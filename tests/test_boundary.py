@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 from typer.testing import CliRunner, Result
 
-from bcecli import commands
+from bcecli import commands, job
 from bcecli.cli import app
 from bcecli.environment import Environment
 from bcecli.errors import InputError
@@ -92,7 +92,7 @@ class Recorder:
 def test_the_progress_bar_follows_stderr(files: Files, monkeypatch: pytest.MonkeyPatch,
                                          environment: Environment, extra: list[str],
                                          bars: int) -> None:
-    monkeypatch.setattr(commands, "ByteProgress", Recorder)
+    monkeypatch.setattr(job, "ByteProgress", Recorder)
     monkeypatch.setattr(Recorder, "made", [])
     files(p__csv=P, y__csv=Y)
     result = run("compute", "p.csv", "y.csv", "-f", "plain", *extra, environment=environment)

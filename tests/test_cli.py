@@ -501,13 +501,14 @@ def test_errors(bce: Run, files: Files, inputs: dict[str, str | bytes], args: li
     assert result.stderr == f"bce: error: {message}\n"
 
 
-def test_a_directory_is_not_a_file(bce: Run, files: Files, tmp_path: object) -> None:
+def test_a_directory_without_data_files(bce: Run, files: Files, tmp_path: object) -> None:
     files()
     import os
     os.mkdir("folder")
     result = bce("compute", "folder")
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == "bce: error: folder: is a directory, not a file\n"
+    assert result.stderr == "bce: error: folder: a directory with no data file in it (.csv, " \
+        ".tsv, .txt, .json, .jsonl, .ndjson, .npy, .parquet, .feather, …, or compressed)\n"
 
 
 def test_pickled_npy_is_refused(bce: Run, files: Files) -> None:

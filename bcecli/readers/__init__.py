@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from bcecli.readers.jsonstream import Numbers
 
 __all__ = ["STDIN", "Arrays", "Block", "Ids", "Input", "Labels", "ReadHook", "Reader",
-           "open_input", "read_input", "read_small_json", "settle_headers"]
+           "known_suffix", "open_input", "read_input", "read_small_json", "settle_headers"]
 
 _SUFFIX_FORMATS: dict[str, Format | Literal["text"]] = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json",
@@ -127,6 +127,12 @@ def strip_compression(name: str) -> str:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def known_suffix(name: str) -> bool:
+    """Whether a file's name says a format bce reads (`d.csv`, `d.jsonl.gz`): the files of
+    a directory read as one input (`sources`)."""
+    return Path(strip_compression(name.lower())).suffix in _SUFFIX_FORMATS
 
 
 def sniff_format(stream: IO[bytes]) -> Format:
