@@ -211,13 +211,15 @@ def texts(split: list[Piece], workers: int, progress: Any = None
                                    "(killed, or out of memory)",
                                    hint="run with fewer --workers, or without") from None
                 del future  # its result is held here only, until merged
-                following = next(todo, None)
-                if following is not None:
-                    out.append((following, pool.submit(run_piece, following)))
                 if progress is not None:
                     progress.advance(1)
                 yield piece, text
                 del text
+                # the next piece only now: while this one was merged, one more text at most
+                # could arrive (a part with the score sketch is tens of MB)
+                following = next(todo, None)
+                if following is not None:
+                    out.append((following, pool.submit(run_piece, following)))
         finally:
             for _, future in out:
                 future.cancel()
