@@ -176,7 +176,8 @@ def main_options(
 # Options that several commands share, declared once.
 Predictions = Annotated[str, typer.Argument(
     help="Predictions file (.csv .tsv .txt .json .jsonl .npy .npz .parquet; gzip, bzip2, xz "
-    "or a zip of one file), - for stdin, or many files: a quoted glob or a directory.",
+    "or a zip of one file), - for stdin, a URL (s3://, https://, …: the cloud extra), or "
+    "many files: a quoted glob or a directory.",
     metavar="PREDICTIONS", show_default=False)]
 Targets = Annotated[str | None, typer.Argument(
     help="Targets file (or a glob or directory, paired file by file with PREDICTIONS'), or - "
@@ -246,6 +247,10 @@ SkipMissing = Annotated[bool, typer.Option(
 NoProgress = Annotated[bool, typer.Option(
     "--no-progress", help="Never show the progress bar (it shows only on a terminal, for reads "
     "of over a second).")]
+StorageOption = Annotated[list[str] | None, typer.Option(
+    "--storage-option", metavar="KEY=VALUE", help="For URL inputs (s3://, gs://, az://, "
+    "https://): an option of the filesystem, as endpoint_url=http://127.0.0.1:9000 or "
+    "anon=true (a JSON value, else text); repeatable.", show_default=False)]
 FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="auto: a table on a terminal, JSON otherwise.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
@@ -368,6 +373,7 @@ def compute(
     plot_kind: PlotKindOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    storage_option: StorageOption = None,
     workers: Annotated[int, typer.Option(
         metavar="N", help="Read the files of a glob or directory input in N processes, their "
         "exact totals merged into what one process gives (docs/scale.md).")] = 1,
@@ -381,7 +387,8 @@ def compute(
     return commands.compute(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, by=by),
+                              decimal.value, id_col, by=by,
+                              storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits, reduction=reduction, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
         class_weights=class_weights, pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -418,6 +425,7 @@ def compare(
     report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    storage_option: StorageOption = None,
 ) -> int:
     """Compare the losses of PyTorch, Keras, sklearn, XGBoost, LightGBM, CatBoost, Spark.
 
@@ -426,7 +434,7 @@ def compare(
     return commands.compare(
         ctx.obj, InputOptions(predictions, targets, weights, pred_col, target_col, weight_col,
                               header, input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col),
+                              decimal.value, id_col, storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits, class_weights=class_weights,
         pos_weight=pos_weight, label_smoothing=label_smoothing,
         pictures=pictures(report, report_format))
@@ -480,6 +488,7 @@ def diff(
     report_format: ReportFormatOption = None,
     skip_missing: SkipMissing = False,
     no_progress: NoProgress = False,
+    storage_option: StorageOption = None,
 ) -> int:
     """Compare two models' losses on the same targets: Δ = B − A, and whether it is noise.
 
@@ -490,7 +499,8 @@ def diff(
     return commands.diff(
         ctx.obj, InputOptions(a, targets, weights, pred_col, target_col, weight_col, header,
                               input_format, skip_missing, no_progress, pos_label,
-                              decimal.value, id_col, second=b, by=by),
+                              decimal.value, id_col, second=b, by=by,
+                              storage_options=storage_option or ()),
         fmt=format, json_=json_, logits=logits,
         reduction=Reduction(reduction.value) if reduction else None, dtype=dtype, eps=eps,
         like=like.value if like else None, focal_gamma=focal_gamma, focal_alpha=focal_alpha,
@@ -516,6 +526,7 @@ def merge(
     report_format: ReportFormatOption = None,
     plot: PlotOption = None,
     plot_kind: PlotKindOption = None,
+    storage_option: StorageOption = None,
 ) -> int:
     """Merge shards' partial results (--partial).
 
@@ -524,4 +535,5 @@ def merge(
     return commands.merge(ctx.obj, parts, fmt=format, json_=json_,
                           gates=Gates(max_loss, min_loss, baseline, tolerance,
                                       checks=tuple(check or ())),
-                          pictures=pictures(report, report_format, plot, plot_kind))
+                          pictures=pictures(report, report_format, plot, plot_kind),
+                          storage_options=storage_option or ())

@@ -8,10 +8,12 @@ one `render.Output`. What it needs from the terminal comes in an `Environment`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bcecli import remote
 from bcecli.conventions import CONVENTIONS, choose
 from bcecli.core import DType, Reduction
 from bcecli.environment import Environment
@@ -285,7 +287,8 @@ def diff(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool, lo
 
 
 def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
-          gates: Gates, pictures: Pictures | None = None) -> ExitStatus:
+          gates: Gates, pictures: Pictures | None = None,
+          storage_options: Sequence[str] = ()) -> ExitStatus:
     """`bce merge`: the result of one run over all the shards' data."""
     from bcecli import shards
 
@@ -293,7 +296,9 @@ def merge(env: Environment, parts: list[str], *, fmt: Format, json_: bool,
     gates.check_options()  # the expressions, before any part is read: a typo fails fast
     pictures = pictures or Pictures()
     pictures.check()
-    combined, state = shards.merge(parts, diagnostics_of)
+    storage = remote.options(storage_options)
+    remote.check_used(storage, parts)
+    combined, state = shards.merge(parts, diagnostics_of, storage)
     gates = gates.check(combined.reduction, metrics=state is not None and state.metrics is not None,
                         merging=True, slices=state is not None and state.slices is not None)
     loss = combined.total.result(combined.reduction, combined.dtype)

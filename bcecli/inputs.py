@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from bcecli.columns import both_roles, data_columns, is_index, named, role_of, role_of_name
 from bcecli.errors import InputError, UsageError, listed
@@ -182,20 +182,23 @@ def gather(
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
     only: Mapping[str, Selection] | None = None,
+    storage: Mapping[str, Any] | None = None,
     resources: ExitStack,
 ) -> Plan:
     """Open every input once and decide which columns feed which role; widths are checked.
 
     `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
     as scikit-learn does. `second` is model B's input (`bce diff`); `by` names the slice
-    columns (`--by`). An input that is a glob pattern or a directory is its files as one
-    table (`sources`); `only` reads some of them (one piece, `parallel`). The files stay
-    open, registered with `resources`, until the rows are read.
+    columns (`--by`). `storage` holds the options of the filesystem of URL inputs
+    (`remote`). An input that is a glob pattern or a directory is its files as one table
+    (`sources`); `only` reads some of them (one piece, `parallel`). The files stay open,
+    registered with `resources`, until the rows are read.
     """
     plan = roles(predictions, targets, weights=weights, second=second, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
-                 on_read=on_read, only=only or {}, resources=resources)
+                 on_read=on_read, only=only or {}, storage=storage,
+                 resources=resources)
     checked(plan, column_vectors)
     if by is not None:
         find_slices(plan, by)
@@ -228,6 +231,7 @@ def roles(
     stdin: IO[bytes] | None,
     on_read: ReadHook | None,
     only: Mapping[str, Selection],
+    storage: Mapping[str, Any] | None,
     resources: ExitStack,
 ) -> Plan:
     """Which reader and columns feed each role (see `gather`)."""
@@ -236,7 +240,8 @@ def roles(
         raise UsageError("only one input can be read from stdin ('-')")
 
     def open_one(path: str, resources: ExitStack) -> Reader | dict[str, Reader] | Arrays:
-        detected = open_input(path, resources, input_format=input_format, stdin=stdin)
+        detected = open_input(path, resources, input_format=input_format, stdin=stdin,
+                              storage=storage)
         return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal)
 
     def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
@@ -326,9 +331,9 @@ def roles(
 
 
 def is_many(path: str) -> bool:
-    """A glob pattern or a directory (`sources`), told by its name alone: a plain run
-    imports nothing for it."""
-    return path != STDIN and bool(path) and (os.path.isdir(path) or (
+    """A local glob pattern or directory (`sources`), told by its name alone: a plain run
+    imports nothing for it. A URL (`remote`) is one file, whatever `?` or `*` it holds."""
+    return path != STDIN and bool(path) and "://" not in path and (os.path.isdir(path) or (
         any(c in path for c in "*?[") and not os.path.exists(path)))
 
 

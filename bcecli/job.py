@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bcecli import remote
 from bcecli.core import DType, FloatArray, Floor, LossFunction, LossTotal, Reduction
 from bcecli.environment import Environment
 from bcecli.errors import BceError, UsageError, plural
@@ -55,11 +56,14 @@ class InputOptions:
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
     by: str | None = None  # --by: the slice columns
+    storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
     only: Mapping[str, Selection] | None = None  # some files of a many-file input (a piece)
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
         labels = Labels(self.pos_label)  # a bad label is refused before any input is read
+        storage = remote.options(self.storage_options)  # and bad storage options
+        remote.check_used(storage, [self.predictions, self.targets, self.weights, self.second])
         progress = None
         if not self.no_progress and env.stderr_isatty:
             progress = ByteProgress(input_size(self.predictions, self.targets, self.weights,
@@ -71,7 +75,7 @@ class InputOptions:
                       input_format=self.input_format, decimal=self.decimal, labels=labels,
                       id_col=self.id_col, by=self.by, column_vectors=settings.like == "sklearn",
                       on_read=progress.advance if progress else None, only=self.only,
-                      resources=resources)
+                      storage=storage, resources=resources)
         for option, values, allowed in (
                 ("--pos-weight", settings.pos_weight, (1, plan.classes)),
                 ("--class-weights", settings.class_weights, (plan.classes,))):

@@ -30,7 +30,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -142,15 +142,19 @@ Sections = Generator[tuple[str, Any], None, None]  # (name, value) of each secti
 
 
 @contextlib.contextmanager
-def opened(path: str) -> Iterator[tuple[Partial, Sections]]:
+def opened(path: str, storage: Mapping[str, Any] | None = None
+           ) -> Iterator[tuple[Partial, Sections]]:
     """A partial result file's header, every field checked, and its sections, each read
-    and checked as the iterator reaches it; the file is closed on leaving."""
+    and checked as the iterator reaches it; the file (or URL: `remote`, with its
+    `storage` options) is closed on leaving."""
+    from bcecli import remote
     from bcecli.readers import named
 
     where = shown_path(path)
     named(path)
     try:
-        stream = open(path, "rb")  # noqa: SIM115 (closed on leaving)
+        stream = remote.open_url(path, storage or {}) if remote.is_url(path) else \
+            open(remote.local_path(path) or path, "rb")  # noqa: SIM115 (closed on leaving)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", where=where) from None
     with stream:
@@ -256,14 +260,15 @@ def sections(stream: IO[bytes], partial: Partial, where: str) -> Sections:
 Opened = contextlib.AbstractContextManager[tuple[Partial, Sections]]
 
 
-def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None]
-          ) -> tuple[Partial, Diagnostics | None]:
+def merge(paths: list[str], diagnostics: Callable[[Partial], Diagnostics | None],
+          storage: Mapping[str, Any] | None = None) -> tuple[Partial, Diagnostics | None]:
     """All partial files combined, read one at a time; each given once, all computed the
-    same way (`merged`)."""
+    same way (`merged`). `storage` holds the options of parts at URLs."""
     for k, path in enumerate(paths):
         if path in paths[:k]:
             raise UsageError(f"{shown_path(path)} is given twice", hint=TWICE)
-    combined, state = merged(((shown_path(path), opened(path)) for path in paths), diagnostics)
+    combined, state = merged(((shown_path(path), opened(path, storage)) for path in paths),
+                             diagnostics)
     assert combined is not None
     return combined, state
 

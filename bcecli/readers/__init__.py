@@ -15,11 +15,12 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
+from bcecli import remote
 from bcecli.errors import InputError, shown_path
 from bcecli.readers import containers
 from bcecli.readers.base import (
@@ -55,8 +56,10 @@ _ARROW = (b"PAR1", b"ARROW1")
 
 
 def open_input(path: str, resources: ExitStack, *, input_format: str | None = None,
-               stdin: IO[bytes] | None = None) -> Input:
-    """Open a path (or `-`) and detect what it holds, once, from its bytes.
+               stdin: IO[bytes] | None = None, storage: Mapping[str, Any] | None = None
+               ) -> Input:
+    """Open a path (or `-`, or a URL: `remote`, with its `storage` options) and detect
+    what it holds, once, from its bytes.
 
     Compression (gzip, bzip2, xz, a zip of one file) is what the bytes say, whatever
     the name; so are NumPy and Arrow files, and files that are no data (refused).
@@ -65,8 +68,12 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
     The file is closed by `resources` when the caller is done with it.
     """
     name = "<stdin>" if path == STDIN else shown_path(path)
+    url = remote.is_url(path)
+    local = remote.local_path(path) or path  # a file:// URL is a file
     stream: IO[bytes] = (stdin or sys.stdin.buffer) if path == STDIN else \
-        resources.enter_context(open_file(path))
+        resources.enter_context(remote.open_url(path, storage or {}) if url else
+                                open_file(local, name))
+    on_disk = None if path == STDIN or url else local
     if not hasattr(stream, "peek"):  # sniffing looks ahead without consuming
         stream = cast(IO[bytes], io.BufferedReader(cast(Any, stream)))
     compression: Compression | None = None
@@ -78,7 +85,7 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
         if kind == "zip":
             archive, members = containers.zip_members(stream, name, resources)
             if containers.is_npz(members):
-                return Input(name, None if path == STDIN else path, stream, "zip", "npz")
+                return Input(name, on_disk, stream, "zip", "npz", remote=url)
             stream, inner_name = containers.zip_member(archive, members, name)
         else:
             stream = containers.decompress(kind, stream, name)
@@ -110,9 +117,8 @@ def open_input(path: str, resources: ExitStack, *, input_format: str | None = No
         if cr_lines:
             stream = containers.cr_lines(stream, name)
         fmt = sniff_format(stream) if named is None or named == "text" else cast(Format, named)
-        return Input(name, None if path == STDIN else path, stream, compression, fmt, encoding,
-                     cr_lines)
-    return Input(name, None if path == STDIN else path, stream, compression, fmt)
+        return Input(name, on_disk, stream, compression, fmt, encoding, cr_lines, url)
+    return Input(name, on_disk, stream, compression, fmt, remote=url)
 
 
 def strip_compression(name: str) -> str:
@@ -270,9 +276,10 @@ def settle_headers(readers: list[Reader]) -> None:
             reader.settle_header(pandas)
 
 
-def open_file(path: str) -> IO[bytes]:
-    """A file opened for reading; failing that, one line naming it."""
-    where = shown_path(path)
+def open_file(path: str, where: str | None = None) -> IO[bytes]:
+    """A file opened for reading; failing that, one line naming it (`where`: as the user
+    named it, a `file://` URL)."""
+    where = where or shown_path(path)
     named(path)
     try:
         if os.path.isdir(path):

@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class ArrowTableReader(Reader):
         path = data.plain_file if data.stream.seekable() else None  # a named pipe is no file
         try:
             # Read from its end: a stream (compressed, a pipe) is read whole, bounded.
-            self.batches = self.open(path or data.read_all(
+            self.batches = self.open(path or data.ranged or data.read_all(
                 MAX_IN_MEMORY, "a Parquet, Feather or Arrow file that is compressed or from a "
                 "pipe", "decompress it into a file first (Parquet compresses its own columns)"))
             # Parquet's own schema names the leaves of nested columns; the Arrow one, columns.
@@ -118,12 +118,12 @@ class ArrowTableReader(Reader):
         super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
 
     @staticmethod
-    def open(data: str | bytearray) -> Any:
+    def open(data: str | IO[bytes] | bytearray) -> Any:
         import pyarrow as pa
         import pyarrow.ipc
         import pyarrow.parquet as pq
 
-        handle = data if isinstance(data, str) else pa.BufferReader(data)
+        handle = pa.BufferReader(data) if isinstance(data, bytearray) else data
         try:
             # Pages read as they are decoded: pre-buffering holds whole column chunks.
             return pq.ParquetFile(handle, pre_buffer=False, buffer_size=PARQUET_BUFFER)

@@ -56,6 +56,7 @@ class Input:
     format: Format
     encoding: str | None = None  # "utf-16" or "utf-32" text, re-encoded as it is read
     cr_lines: bool = False  # old Mac text: lines ended by CR alone, read as LF
+    remote: bool = False  # read from a URL (`bcecli.remote`), not a file on this machine
 
     @property
     def plain_file(self) -> str | None:
@@ -63,6 +64,13 @@ class Input:
         or handed to pyarrow); None for stdin, compressed and rewritten files."""
         rewritten = self.encoding is not None or self.cr_lines
         return self.path if self.compression is None and not rewritten else None
+
+    @property
+    def ranged(self) -> IO[bytes] | None:
+        """The stream, when it gives a URL's own bytes by position (pyarrow reads a Parquet
+        file's footer, then only the column chunks wanted); None elsewhere."""
+        stored = self.remote and self.compression is None and self.stream.seekable()
+        return self.stream if stored else None
 
     def read_all(self, limit: int, what: str, hint: str) -> bytearray:
         """Every byte, for a format read whole; beyond `limit` bytes it is refused (`what`
