@@ -176,8 +176,8 @@ def main_options(
 # Options that several commands share, declared once.
 Predictions = Annotated[str, typer.Argument(
     help="Predictions file (.csv .tsv .txt .json .jsonl .npy .npz .parquet; gzip, bzip2, xz "
-    "or a zip of one file), - for stdin, a URL (s3://, https://, …: the cloud extra), or "
-    "many files: a quoted glob or a directory.",
+    "or a zip of one file), - for stdin, many files (a quoted glob or a directory), or a "
+    "URL (s3://, https://, …: the cloud extra).",
     metavar="PREDICTIONS", show_default=False)]
 Targets = Annotated[str | None, typer.Argument(
     help="Targets file (or a glob or directory, paired file by file with PREDICTIONS'), or - "
@@ -377,6 +377,13 @@ def compute(
     workers: Annotated[int, typer.Option(
         metavar="N", help="Read the files of a glob or directory input in N processes, their "
         "exact totals merged into what one process gives (docs/scale.md).")] = 1,
+    scheduler: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Read those files as tasks on the Dask cluster whose scheduler "
+        "is at ADDRESS (tcp://host:8786), merged as --workers merges them; needs the dask "
+        "extra, and bcecli on the workers (docs/scale.md).", show_default=False)] = None,
+    scheduler_file: Annotated[str | None, typer.Option(
+        metavar="PATH", help="As --scheduler, the address read from the file `dask scheduler "
+        "--scheduler-file PATH` writes.", show_default=False)] = None,
 ) -> int:
     """Compute the binary cross-entropy of PREDICTIONS against TARGETS.
 
@@ -398,7 +405,8 @@ def compute(
         evaluation=Evaluation(bins, binning.value if binning else None, bootstrap, seed,
                               base.value if base else None, negative_sampling_rate),
         limits=SliceLimits(max_slices, min_slice_size),
-        pictures=pictures(report, report_format, plot, plot_kind), workers=workers)
+        pictures=pictures(report, report_format, plot, plot_kind), workers=workers,
+        scheduler=scheduler, scheduler_file=scheduler_file)
 
 
 @app.command(cls=BceCommand)

@@ -21,6 +21,7 @@ from bcecli.errors import ClosedPipe, ExitStatus, UsageError
 from bcecli.gates import Gates
 from bcecli.inputs import Plan, is_many
 from bcecli.job import (
+    MAX_WORKERS,
     Evaluation,
     InputOptions,
     Job,
@@ -99,9 +100,11 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
             gates: Gates, partial: bool, top: int, metrics: bool, threshold: float | None,
             hist: bool, evaluation: Evaluation | None = None,
             limits: SliceLimits | None = None, pictures: Pictures | None = None,
-            workers: int = 1) -> ExitStatus:
+            workers: int = 1, scheduler: str | None = None,
+            scheduler_file: str | None = None) -> ExitStatus:
     """`bce compute`: the loss, reported, or the shard's totals (`--partial`); with
-    `workers`, the input's pieces read in that many processes (`parallel`)."""
+    `workers`, the input's pieces read in that many processes (`parallel`), with
+    `scheduler` or `scheduler_file`, by a Dask cluster's workers (`cluster`)."""
     output = Output.choose(fmt, json_, sys.stdout, terminal=env.stdout_isatty)
     if eps is not None and logits:
         raise UsageError("--eps clips probabilities; it does not apply with --logits")
@@ -131,8 +134,20 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
         raise UsageError("--bootstrap with --partial needs --id-col: each shard numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
                          "shard and in one run")
-    if workers != 1:
-        check_split(workers, inputs, reduction, evaluation)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    cluster = None
+    if scheduler is not None or scheduler_file is not None:
+        from bcecli.cluster import Scheduler
+
+        if scheduler is not None and scheduler_file is not None:
+            raise UsageError("use one of --scheduler and --scheduler-file")
+        cluster = Scheduler(scheduler, scheduler_file)
+        if workers != 1:
+            raise UsageError(f"--workers reads the pieces on this machine, {cluster.option} on "
+                             "the Dask cluster: use one of them")
+    if workers != 1 or cluster is not None:
+        check_split(cluster.option if cluster else "--workers", inputs, reduction, evaluation)
     settings = Settings.parse(class_weights=class_weights, pos_weight=pos_weight,
                               label_smoothing=label_smoothing, eps=eps,
                               focal_gamma=focal_gamma, focal_alpha=focal_alpha, like=like,
@@ -141,11 +156,12 @@ def compute(env: Environment, inputs: InputOptions, *, fmt: Format, json_: bool,
               threshold, hist, limits)
     job.function()  # the core checks the settings' ranges before any input is read
     per_element = not reduction.single  # -r none, -r rows: losses written as they come
-    if workers != 1 and any(is_many(path) for path in (inputs.predictions, inputs.targets,
-                                                       inputs.weights) if path is not None):
+    if (workers != 1 or cluster is not None) and any(
+            is_many(path) for path in (inputs.predictions, inputs.targets, inputs.weights)
+            if path is not None):
         from bcecli.parallel import evaluate
 
-        plan, streamed, total, diagnostics = evaluate(job, env, workers)
+        plan, streamed, total, diagnostics = evaluate(job, env, workers, cluster)
     else:
         with ExitStack() as resources:
             plan, streamed, diagnostics = job.stream(

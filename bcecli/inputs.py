@@ -181,24 +181,23 @@ def gather(
     column_vectors: bool = False,
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
-    only: Mapping[str, Selection] | None = None,
     storage: Mapping[str, Any] | None = None,
+    only: Mapping[str, Selection] | None = None,
     resources: ExitStack,
 ) -> Plan:
     """Open every input once and decide which columns feed which role; widths are checked.
 
     `column_vectors` (`--like sklearn`) reads an N×1 array against N values as N values,
     as scikit-learn does. `second` is model B's input (`bce diff`); `by` names the slice
-    columns (`--by`). `storage` holds the options of the filesystem of URL inputs
-    (`remote`). An input that is a glob pattern or a directory is its files as one table
-    (`sources`); `only` reads some of them (one piece, `parallel`). The files stay open,
+    columns (`--by`). An input that is a glob pattern or a directory is its files as one
+    table (`sources`); `only` reads some of them (one piece, `parallel`). `storage` holds
+    the options of the filesystem of URL inputs (`remote`). The files stay open,
     registered with `resources`, until the rows are read.
     """
     plan = roles(predictions, targets, weights=weights, second=second, pred_col=pred_col,
                  target_col=target_col, weight_col=weight_col, header=header,
                  input_format=input_format, decimal=decimal, id_col=id_col, stdin=stdin,
-                 on_read=on_read, only=only or {}, storage=storage,
-                 resources=resources)
+                 on_read=on_read, only=only or {}, storage=storage, resources=resources)
     checked(plan, column_vectors)
     if by is not None:
         find_slices(plan, by)
@@ -230,8 +229,8 @@ def roles(
     id_col: str | None,
     stdin: IO[bytes] | None,
     on_read: ReadHook | None,
-    only: Mapping[str, Selection],
     storage: Mapping[str, Any] | None,
+    only: Mapping[str, Selection],
     resources: ExitStack,
 ) -> Plan:
     """Which reader and columns feed each role (see `gather`)."""
@@ -331,9 +330,12 @@ def roles(
 
 
 def is_many(path: str) -> bool:
-    """A local glob pattern or directory (`sources`), told by its name alone: a plain run
-    imports nothing for it. A URL (`remote`) is one file, whatever `?` or `*` it holds."""
-    return path != STDIN and bool(path) and "://" not in path and (os.path.isdir(path) or (
+    """A glob pattern or a directory (`sources`), told by its name alone: a plain run
+    imports nothing for it. A URL is one file (a pattern over object storage is not
+    expanded yet: docs/cloud.md)."""
+    from bcecli.remote import is_url
+
+    return path != STDIN and bool(path) and not is_url(path) and (os.path.isdir(path) or (
         any(c in path for c in "*?[") and not os.path.exists(path)))
 
 

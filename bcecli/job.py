@@ -56,8 +56,8 @@ class InputOptions:
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
     by: str | None = None  # --by: the slice columns
-    storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
     only: Mapping[str, Selection] | None = None  # some files of a many-file input (a piece)
+    storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:
         """Open the inputs (closed by `resources`) and check the per-class lists against them."""
@@ -168,23 +168,22 @@ class Evaluation:
 MAX_WORKERS = 1024
 
 
-def check_split(workers: int, inputs: InputOptions, reduction: Reduction,
+def check_split(option: str, inputs: InputOptions, reduction: Reduction,
                 evaluation: Evaluation) -> None:
-    """Refuse `--workers` where the input cannot be split into pieces that merge exactly."""
-    if not 1 <= workers <= MAX_WORKERS:
-        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    """Refuse `option` (`--workers`, `--scheduler`) where the input cannot be split into
+    pieces that merge exactly."""
     if "-" in (inputs.predictions, inputs.targets, inputs.weights):
-        raise UsageError("--workers splits files: stdin ('-') is read by one process")
+        raise UsageError(f"{option} splits files: stdin ('-') is read by one process")
     if not reduction.single:
-        raise UsageError(f"--workers merges totals: -r {reduction} writes every loss in order, "
-                         "in one process", hint="drop --workers")
+        raise UsageError(f"{option} merges totals: -r {reduction} writes every loss in order, "
+                         "in one process", hint=f"drop {option}")
     if evaluation.bootstrap is not None and inputs.id_col is None:
-        raise UsageError("--bootstrap with --workers needs --id-col: each piece numbers its "
+        raise UsageError(f"--bootstrap with {option} needs --id-col: each piece numbers its "
                          "rows from 1, so only an id draws a row's replicates alike in every "
                          "piece and in one run")
     if inputs.pos_label is not None:
         raise UsageError("--pos-label learns the other label from the rows in their order: "
-                         "it is read by one process", hint="drop --workers, or write the "
+                         "it is read by one process", hint=f"drop {option}, or write the "
                          "targets as 0 and 1")
 
 

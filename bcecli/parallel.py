@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bcecli.core import LossTotal
 from bcecli.environment import Environment
@@ -55,16 +55,29 @@ class Piece:
         return shown_path(next(iter(self.only.values())).files[0])
 
 
-def evaluate(job: Job, env: Environment, workers: int
+class Engine(Protocol):
+    """Where the pieces are read if not in processes of this machine (`cluster.Scheduler`)."""
+
+    @property
+    def option(self) -> str:
+        """The option that chose it, for the messages."""
+
+    def texts(self, split: list[Piece], progress: Any = None
+              ) -> Iterator[tuple[Piece, bytes]]:
+        """Each piece's text, in piece order."""
+
+
+def evaluate(job: Job, env: Environment, workers: int, scheduler: Engine | None = None
              ) -> tuple[Plan, Streamed, LossTotal, Diagnostics | None]:
     """The run's plan, merged totals and diagnostics' state, its pieces read in `workers`
-    processes (the many-file inputs' files: regular files, so the first can be opened here
-    and again by a worker); an input of one piece is read here, as without `--workers`."""
+    processes, or by `scheduler` (a Dask cluster's workers: `cluster`) (the many-file
+    inputs' files: regular files, so the first can be opened here and again by a worker);
+    an input of one piece is read here, as without `--workers`."""
     with ExitStack() as resources:  # the columns, decided on the first files as one run does
         plan = job.inputs.plan(resources, Environment(), job.settings)
     # The score sketch's size follows whether pyarrow reads the first rows: as here.
     job = replace(job, arrow="pyarrow" in sys.modules)
-    split = pieces(job, plan)
+    split = pieces(job, plan, scheduler.option if scheduler else "--workers")
     if len(split) < 2:
         with ExitStack() as resources:
             plan, streamed, diagnostics = job.stream(resources, env)
@@ -75,7 +88,9 @@ def evaluate(job: Job, env: Environment, workers: int
 
         progress = ByteProgress(len(split), sys.stderr, pieces=True)
     try:
-        streamed, state = merge_texts(job, plan, texts(split, workers, progress))
+        results = scheduler.texts(split, progress) if scheduler else \
+            texts(split, workers, progress)
+        streamed, state = merge_texts(job, plan, results)
     finally:
         if progress is not None:
             progress.close()
@@ -83,22 +98,23 @@ def evaluate(job: Job, env: Environment, workers: int
     return plan, streamed, streamed.totals[0], state
 
 
-def pieces(job: Job, plan: Plan) -> list[Piece]:
+def pieces(job: Job, plan: Plan, option: str = "--workers") -> list[Piece]:
     """A piece per shard of the many-file inputs (one piece: not split). Every input must
-    then be many files, as many each: a single file cannot be cut by rows."""
+    then be many files, as many each: a single file cannot be cut by rows (`option` splits
+    them, for the messages)."""
     readers = plan.readers
     many = [reader for reader in readers if isinstance(reader, ShardsReader)]
     if not many:
         return [Piece(job, 0, {})]
     single = next((reader for reader in readers if not isinstance(reader, ShardsReader)), None)
     if single is not None:
-        raise UsageError(f"--workers reads the inputs' files in pairs, but {single.source} is "
+        raise UsageError(f"{option} reads the inputs' files in pairs, but {single.source} is "
                          f"one file beside the {len(many[0].files)} of {many[0].source}",
                          hint="give it as a glob or directory of as many files, or drop "
-                         "--workers")
+                         f"{option}")
     counts = {len(reader.files) for reader in many}
     if len(counts) > 1:  # with --id-col (without it, `sources.Pairing` refused it)
-        raise UsageError(f"--workers reads the inputs' files in pairs: {many[0].source} has "
+        raise UsageError(f"{option} reads the inputs' files in pairs: {many[0].source} has "
                          f"{len(many[0].files)}, {many[-1].source} {len(many[-1].files)}")
     inputs = replace(job.inputs, no_progress=True)
     return [Piece(replace(job, inputs=inputs), k,
