@@ -200,7 +200,7 @@ def shards_of(fmt: str, rng: np.random.Generator) -> None:
         y = (rng.random((rows, 2)) < p).astype(np.int64)
         y[: min(rows, 3), 0] = 1
         columns = {"p1": p[:, 0], "p2": p[:, 1], "y1": y[:, 0], "y2": y[:, 1],
-                   "w": rng.uniform(0.1, 3, rows)}
+                   "w": rng.uniform(0.1, 3, rows), "g": rng.integers(0, 4, rows)}
         path = Path("s") / f"part-{k:02d}.{fmt}"
         if fmt == "parquet":
             import pyarrow as pa
@@ -222,6 +222,8 @@ def shards_of(fmt: str, rng: np.random.Generator) -> None:
     ["--pred-col", "p1", "--target-col", "y1", "--weight-col", "w", "--metrics", "--binning",
      "mass", "--top", "4", "--base", "2"],
     ["--pred-col", "p1,p2", "--target-col", "y1,y2", "--metrics", "--hist", "--top", "5"],
+    ["--pred-col", "p1", "--target-col", "y1", "--by", "g", "--max-slices", "4", "--metrics",
+     "--top", "7"],
 ])
 def test_workers_give_one_process_result_to_the_bit(files: Files, fmt: str,
                                                     options: list[str]) -> None:
