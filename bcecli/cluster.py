@@ -12,6 +12,9 @@ counts them as they complete, and fetches each text in piece order, once every
 earlier one is merged. The texts of pieces that finished early wait on the
 workers, so this process holds one at a time, and the merge is `--workers`'s:
 the result is one process's, to the bit, whatever order the pieces finish in.
+Dask's own log lines in this process (a worker lost, a key rescheduled) are
+silenced while it runs: what Dask survives changes nothing, and what it cannot
+survive bce reports in one line.
 
 `distributed` is imported here only, and only with `--scheduler` or
 `--scheduler-file`.
@@ -19,8 +22,10 @@ the result is one process's, to the bit, whatever order the pieces finish in.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -52,22 +57,24 @@ class Scheduler:
         """Each piece's text, in piece order, read by the cluster's workers."""
         client = self.connect()
         futures: list[Future | None] = []
-        try:
-            # A relative path names a file under the working directory: the workers' must be ours.
-            check_workers(client.get_versions(packages=["bcecli"]))
-            cwd = os.getcwd() if any(not os.path.isabs(name) for piece in split
-                                     for chosen in piece.only.values()
-                                     for name in (chosen.first, *chosen.files)) else None
-            run = uuid4().hex[:12]
-            futures = client.map(partial(task, cwd=cwd, version=__version__), split,
-                                 key=[f"bce-{run}-{k}" for k in range(len(split))],
-                                 retries=RETRIES, pure=False)
-            yield from in_order(client, split, futures, progress)
-        finally:
-            left = [future for future in futures if future is not None]
-            if left:
-                client.cancel(left)
-            client.close()
+        with quiet_dask():
+            try:
+                # A relative path names a file under the working directory: the workers' must
+                # be ours.
+                check_workers(client.get_versions(packages=["bcecli"]))
+                cwd = os.getcwd() if any(not os.path.isabs(name) for piece in split
+                                         for chosen in piece.only.values()
+                                         for name in (chosen.first, *chosen.files)) else None
+                run = uuid4().hex[:12]
+                futures = client.map(partial(task, cwd=cwd, version=__version__), split,
+                                     key=[f"bce-{run}-{k}" for k in range(len(split))],
+                                     retries=RETRIES, pure=False)
+                yield from in_order(client, split, futures, progress)
+            finally:
+                left = [future for future in futures if future is not None]
+                if left:
+                    client.cancel(left)
+                client.close()
 
     def connect(self) -> Client:
         """A client of the scheduler, refused in one line when none answers in Dask's connect
@@ -111,6 +118,22 @@ class Scheduler:
             raise InputError("not a Dask scheduler file: no \"address\" in it", where=where,
                              hint=hint)
         return address
+
+
+@contextmanager
+def quiet_dask() -> Iterator[None]:
+    """Dask's loggers (`distributed.client` has its own level and handler) silenced, and
+    restored after."""
+    loggers = [logging.getLogger(name) for name in list(logging.Logger.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def in_order(client: Client, split: list[Piece], futures: list[Future | None], progress: Any

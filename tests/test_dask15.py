@@ -150,6 +150,25 @@ def test_a_worker_killed_mid_run_changes_nothing(cluster: Any, tmp_path: Path) -
     cluster.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests after
 
 
+@needs_dask
+def test_dask_log_lines_are_silenced_while_bce_runs(caplog: pytest.LogCaptureFixture) -> None:
+    """What Dask survives (a worker lost: `distributed.client` warns "Couldn't gather ...,
+    rescheduling" on its own handler) prints nothing; the levels come back after."""
+    import logging
+
+    from bcecli.cluster import quiet_dask
+
+    client = logging.getLogger("distributed.client")
+    before = client.level
+    with quiet_dask():
+        client.warning("Couldn't gather 1 keys, rescheduling")
+        logging.getLogger("distributed").error("a worker lost")
+    assert caplog.messages == []
+    assert client.level == before
+    client.warning("after bce")
+    assert caplog.messages == ["after bce"]
+
+
 def progress_of_bce(dask_scheduler: Any) -> dict[str, Any]:
     """On the scheduler: bce's pieces done, and each worker's bce pieces in hand."""
     tasks = [task for key, task in dask_scheduler.tasks.items() if str(key).startswith("bce-")]
