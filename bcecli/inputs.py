@@ -238,18 +238,22 @@ def roles(
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
-    def open_one(path: str, resources: ExitStack) -> Reader | dict[str, Reader] | Arrays:
+    def open_one(path: str, resources: ExitStack, size: int | None = None
+                 ) -> Reader | dict[str, Reader] | Arrays:
         detected = open_input(path, resources, input_format=input_format, stdin=stdin,
                               storage=storage)
-        return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal)
+        return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal,
+                          size=size)
 
     def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
         if path in only or is_many(path):
             from bcecli import sources
 
-            return sources.ShardsReader(path, only.get(path) or sources.selected(path),
-                                        lambda file, own: sources.table(open_one(file, own),
-                                                                        file), resources)
+            selection = only.get(path) or sources.selected(path)
+            return sources.ShardsReader(
+                path, selection,
+                lambda file, own: sources.table(open_one(file, own, selection.size), file),
+                resources)
         return open_one(path, resources)
 
     def open_table(path: str) -> Reader | Arrays:

@@ -118,7 +118,8 @@ def pieces(job: Job, plan: Plan, option: str = "--workers") -> list[Piece]:
                          f"{len(many[0].files)}, {many[-1].source} {len(many[-1].files)}")
     inputs = replace(job.inputs, no_progress=True)
     return [Piece(replace(job, inputs=inputs), k,
-                  {reader.source: Selection(reader.selection.first, (reader.files[k],))
+                  {reader.source: Selection(reader.selection.first, (reader.files[k],),
+                                            reader.selection.size)
                    for reader in many})
             for k in range(counts.pop())]
 

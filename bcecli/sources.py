@@ -36,16 +36,18 @@ OpenShard = Callable[[str, ExitStack], Reader]  # a file's reader, its header se
 @dataclass(frozen=True)
 class Selection:
     """Which files of a many-file input to read: `files`, with the columns the first file
-    of the whole input (`first`) decides."""
+    of the whole input (`first`) decides, and read as the whole input's `size` bytes are
+    (with pyarrow's parsers if they pay: `readers.arrow_pays`)."""
 
     first: str
     files: tuple[str, ...]
+    size: int
 
 
 def selected(path: str) -> Selection:
     """Every file of a pattern or directory."""
     files = expand(path)
-    return Selection(files[0], tuple(files))
+    return Selection(files[0], tuple(files), sum(os.path.getsize(name) for name in files))
 
 
 def table(data: Reader | dict[str, Reader] | Arrays, path: str) -> Reader:

@@ -322,3 +322,38 @@ def test_list_columns_must_be_as_long_in_every_file(bce: Run, files: Files) -> N
     assert refused(bce, "d") == (
         "bce: error: d/c.jsonl: its lists in column 'probs' hold 3 values, those of d/a.jsonl "
         "2: every file of d must have the same columns\n")
+
+
+@pytest.mark.skipif(not HAS_ARROW, reason="needs the arrow extra")
+def test_shards_are_parsed_by_pyarrow_when_the_whole_input_is_large(
+        files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow's parser pays for its import on MIN_BYTES of input: a glob's shards each
+    smaller but together larger are all parsed by it (and a piece of `--workers` as its
+    whole input would be); the same files one by one are not."""
+    from contextlib import ExitStack
+
+    from bcecli.inputs import gather
+    from bcecli.readers import arrow
+    from bcecli.sources import Selection, ShardsReader
+
+    files()
+    Path("d").mkdir()
+    rows = "".join(f"{i / 7},{i % 2}\n" for i in range(1, 60_000))  # not fixed-width lines
+    for k in range(3):  # each over a block, so a stream of it would go to pyarrow too
+        Path(f"d/s{k}.csv").write_text("p,y\n" + rows)
+    size = sum(path.stat().st_size for path in Path("d").iterdir())
+    monkeypatch.setattr(arrow, "MIN_BYTES", size - 1)
+    for only in [{}, {"d": Selection("d/s0.csv", ("d/s1.csv",), size)}]:
+        with ExitStack() as resources:
+            plan = gather("d", only=only, resources=resources)
+            reader = plan.readers[0]
+            assert isinstance(reader, ShardsReader)
+            used = []
+            for _ in reader.blocks([0, 1]):
+                assert reader.current is not None
+                used.append(getattr(reader.current, "fast", None) is not None)
+            assert used and all(used), only
+    with ExitStack() as resources:
+        one = gather("d/s1.csv", resources=resources).readers[0]
+        assert getattr(one, "fast", "no such attribute") is None
+

@@ -156,10 +156,12 @@ def sniff_format(stream: IO[bytes]) -> Format:
 
 
 def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
-               on_read: ReadHook | None = None, decimal: str = "."
+               on_read: ReadHook | None = None, decimal: str = ".", size: int | None = None
                ) -> Reader | dict[str, Reader] | Arrays:
     """The reader of a detected input; for a JSON object, one reader per key; for an
-    `.npz`, its arrays by name."""
+    `.npz`, its arrays by name. `size`: the bytes of the whole input this file is one
+    shard of (`sources.Selection`), which decides, as a file's size does, whether
+    pyarrow's parsers pay for their import."""
     if data.format == "npy":
         from bcecli.readers.npy import read_npy
 
@@ -174,11 +176,11 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
         from bcecli.readers.jsonlines import JsonLinesReader
 
         lines = JsonLinesReader(data, on_read)
-        with_json_arrow(lines, data)
+        with_json_arrow(lines, data, size)
         return lines
     text = TextReader(data, header, on_read, decimal)
     if decimal == ".":
-        with_arrow(text, data)
+        with_arrow(text, data, size)
     return text
 
 
@@ -237,34 +239,40 @@ def arrow_table(data: Input) -> Reader:
     return arrow.ArrowTableReader(data)
 
 
-def with_arrow(text: TextReader, data: Input) -> None:
-    """pyarrow's parser for the blocks of a large CSV/TSV input, if installed: a plain
-    file of at least MIN_BYTES, or a stream whose first block is full (a pipe, a
-    compressed file); not for whitespace-separated text, nor fixed-width lines, which
-    bce's own parser reads faster."""
+def with_arrow(text: TextReader, data: Input, size: int | None = None) -> None:
+    """pyarrow's parser for the blocks of a large CSV/TSV input (`arrow_pays`); not for
+    whitespace-separated text, nor fixed-width lines, which bce's own parser reads faster."""
     # One column has no delimiter to sniff; pyarrow then needs one that does not occur.
     delimiter = text.delimiter or ("," if text.width == 1 else None)
-    path = data.plain_file
     if delimiter is None or fixed_width_lines(text.pending) or not text.large:
         return
-    from bcecli.readers import arrow
+    if arrow_pays(data, size):
+        from bcecli.readers import arrow
 
-    if (path is not None and os.path.getsize(path) < arrow.MIN_BYTES) or not arrow.available():
-        return
-    text.fast = arrow.CsvBlocks(text.width, delimiter).values
+        text.fast = arrow.CsvBlocks(text.width, delimiter).values
 
 
-def with_json_arrow(lines: JsonLinesReader, data: Input) -> None:
-    """pyarrow's JSON parser for the blocks of a JSON Lines input of objects of numbers, if
-    installed, where the input is as large as `with_arrow` asks."""
-    path = data.plain_file
+def with_json_arrow(lines: JsonLinesReader, data: Input, size: int | None = None) -> None:
+    """pyarrow's JSON parser for the blocks of a large JSON Lines input of objects of
+    numbers (`arrow_pays`)."""
     if not lines.objects_of_numbers or len(lines.pending) <= BLOCK_BYTES // 2:
         return
-    from bcecli.readers import arrow, jsonarrow
+    if arrow_pays(data, size):
+        from bcecli.readers import jsonarrow
 
-    if (path is not None and os.path.getsize(path) < arrow.MIN_BYTES) or not arrow.available():
-        return
-    lines.fast = jsonarrow.JsonBlocks(lines.names or ()).values
+        lines.fast = jsonarrow.JsonBlocks(lines.names or ()).values
+
+
+def arrow_pays(data: Input, size: int | None) -> bool:
+    """Whether pyarrow is installed and the input is large enough to pay for importing it:
+    at least MIN_BYTES in its plain file, or in all the files of the many-file input it is
+    a shard of (`size`), or a stream (a pipe, a compressed file) whose first block is full."""
+    from bcecli.readers import arrow
+
+    path = data.plain_file
+    if size is None and path is not None:
+        size = os.path.getsize(path)
+    return (size is None or size >= arrow.MIN_BYTES) and arrow.available()
 
 
 def settle_headers(readers: list[Reader]) -> None:
