@@ -93,10 +93,15 @@ def explain(error: Exception) -> tuple[str, str | None]:
 
 
 def fail(message: str, hint: str | None) -> ExitStatus:
-    """Print the one-line error (and hint) on stderr."""
-    lines = [f"bce: error: {message}"] + ([f"hint: {hint}"] if hint else [])
+    """Print the one-line error (and hint) on stderr: one line each, whatever an
+    exception's text held (a library's message over several lines)."""
+    lines = [f"bce: error: {one_line(message)}"] + ([f"hint: {one_line(hint)}"] if hint else [])
     print("\n".join(lines), file=sys.stderr)
     return ExitStatus.ERROR
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 class BceCommand(TyperCommand):

@@ -138,6 +138,23 @@ def test_bce_traceback_shows_where_a_bug_happened(files: Files,
     assert loud.exc_info is not None and loud.exc_info[2] is not None
 
 
+def test_an_internal_error_over_several_lines_is_shown_in_one(
+        files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library's exception text can span lines (multiprocessing's RuntimeError did): the
+    message is still one line, and its hint another."""
+    def broken(*args: object) -> dict[str, Any]:
+        raise RuntimeError("\n        An attempt has been made\n        to start a process\n")
+
+    monkeypatch.setattr(commands, "sources", broken)
+    files(p__csv=P, y__csv=Y)
+    result = run("compute", "p.csv", "y.csv")
+    assert (result.exit_code, result.stdout) == (2, "")
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("bce: error: internal error: RuntimeError: An attempt has been made to "
+                        "start a process")
+    assert len(lines) == 2 and lines[1].startswith("hint: this is a bug in bce")
+
+
 def test_the_environment_is_read_from_the_system(monkeypatch: pytest.MonkeyPatch) -> None:
     for value, wanted in (("", False), ("0", False), ("1", True)):
         monkeypatch.setenv("BCE_TRACEBACK", value)
