@@ -163,6 +163,11 @@ FORBIDDEN_MODULES = {"pickle", "socket", "urllib", "http", "tempfile", "shelve",
 
 
 def test_no_pickle_eval_network_or_temporary_files() -> None:
+    """bce never loads a pickle or evaluates text from its inputs, and never reaches the
+    network by itself: a URL is read through the `cloud` extra's fsspec and a Dask cluster
+    through `distributed` (the `dask` extra), both imported only when a URL or
+    `--scheduler` is given (test_cloud15, test_dask15); `--workers`' processes exchange
+    bce's own pieces and texts, never the input's bytes as pickles."""
     for path in sorted((ROOT / "bcecli").rglob("*.py")):  # the readers package too
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
