@@ -64,7 +64,7 @@ class Scheduler:
                 check_workers(client.get_versions(packages=["bcecli"]))
                 cwd = os.getcwd() if any(not os.path.isabs(name) for piece in split
                                          for chosen in piece.only.values()
-                                         for name in (chosen.first, *chosen.files)) else None
+                                         for name in chosen.paths) else None
                 run = uuid4().hex[:12]
                 futures = client.map(partial(task, cwd=cwd, version=__version__), split,
                                      key=[f"bce-{run}-{k}" for k in range(len(split))],

@@ -40,7 +40,7 @@ from bcecli.readers import (
 from bcecli.selection import Columns, column_index, column_spec
 
 if TYPE_CHECKING:
-    from bcecli.sources import Selection
+    from bcecli.sources import RowGroups, Selection
 
 ColumnLabel = str | int  # a header name, or a position where there is no header
 SECOND = "B's predictions"  # `bce diff`: the second model's predictions
@@ -182,7 +182,7 @@ def gather(
     stdin: IO[bytes] | None = None,
     on_read: ReadHook | None = None,
     storage: Mapping[str, Any] | None = None,
-    only: Mapping[str, Selection] | None = None,
+    only: Mapping[str, Selection | RowGroups] | None = None,
     resources: ExitStack,
 ) -> Plan:
     """Open every input once and decide which columns feed which role; widths are checked.
@@ -230,7 +230,7 @@ def roles(
     stdin: IO[bytes] | None,
     on_read: ReadHook | None,
     storage: Mapping[str, Any] | None,
-    only: Mapping[str, Selection],
+    only: Mapping[str, Selection | RowGroups],
     resources: ExitStack,
 ) -> Plan:
     """Which reader and columns feed each role (see `gather`)."""
@@ -238,23 +238,26 @@ def roles(
     if paths.count(STDIN) > 1:
         raise UsageError("only one input can be read from stdin ('-')")
 
-    def open_one(path: str, resources: ExitStack, size: int | None = None
-                 ) -> Reader | dict[str, Reader] | Arrays:
+    def open_one(path: str, resources: ExitStack, size: int | None = None,
+                 groups: range | None = None) -> Reader | dict[str, Reader] | Arrays:
         detected = open_input(path, resources, input_format=input_format, stdin=stdin,
                               storage=storage)
         return read_input(detected, resources, header=header, on_read=on_read, decimal=decimal,
-                          size=size)
+                          size=size, groups=groups)
 
     def open_any(path: str) -> Reader | dict[str, Reader] | Arrays:
-        if path in only or is_many(path):
-            from bcecli import sources
+        chosen = only.get(path)
+        if chosen is None and not is_many(path):
+            return open_one(path, resources)
+        from bcecli import sources
 
-            selection = only.get(path) or sources.selected(path)
-            return sources.ShardsReader(
-                path, selection,
-                lambda file, own: sources.table(open_one(file, own, selection.size), file),
-                resources)
-        return open_one(path, resources)
+        if isinstance(chosen, sources.RowGroups):
+            return open_one(path, resources, groups=chosen.groups)
+        selection = chosen or sources.selected(path)
+        return sources.ShardsReader(
+            path, selection,
+            lambda file, own: sources.table(open_one(file, own, selection.size), file),
+            resources)
 
     def open_table(path: str) -> Reader | Arrays:
         """TARGETS or --weights: a table, not a JSON object with arrays of its own."""

@@ -31,7 +31,7 @@ from bcecli.settings import Settings
 if TYPE_CHECKING:
     from bcecli.diagnostics import Diagnostics
     from bcecli.shards import Partial
-    from bcecli.sources import Selection
+    from bcecli.sources import RowGroups, Selection
 
 MAX_BINS = 1000  # --bins: each batch visits every bin
 MAX_REPLICATES = 10_000  # --bootstrap
@@ -56,7 +56,8 @@ class InputOptions:
     id_col: str | None = None
     second: str | None = None  # `bce diff`: model B's predictions
     by: str | None = None  # --by: the slice columns
-    only: Mapping[str, Selection] | None = None  # some files of a many-file input (a piece)
+    # some files of a many-file input, or row groups of a Parquet file (a piece)
+    only: Mapping[str, Selection | RowGroups] | None = None
     storage_options: Sequence[str] = ()  # --storage-option KEY=VALUE, for URL inputs
 
     def plan(self, resources: ExitStack, env: Environment, settings: Settings) -> Plan:

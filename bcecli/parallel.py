@@ -1,9 +1,11 @@
-"""`--workers N`: the pieces of a many-file input read in N processes and merged exactly.
+"""`--workers N`: an input's pieces (files, row groups) read in N processes, merged exactly.
 
 A piece is one shard of each many-file input (PREDICTIONS and TARGETS pair shard
-by shard: `sources`). A `Piece` is all a process needs to read one: the run's
-`Job` (its options) and which files, picklable. `run_piece` reads it through the
-normal pipeline, in whatever process it is given, and returns text: a line of
+by shard: `sources`), or some whole row groups of a Parquet file input (of each,
+where every input is one, their row groups as long). A `Piece` is all a process
+needs to read one: the run's `Job` (its options) and which files, picklable.
+`run_piece` reads it through the normal pipeline, in whatever process it is
+given, and returns text: a line of
 what the run's warnings need (rows, the extreme predictions), then the piece's
 partial result, exactly as `compute --partial` writes it (`shards`), as UTF-8
 bytes. Nothing here assumes the local pool: another engine can map `run_piece`
@@ -25,15 +27,16 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bcecli.core import LossTotal
 from bcecli.environment import Environment
-from bcecli.errors import BceError, UsageError, shown_path
+from bcecli.errors import BceError, UsageError
 from bcecli.inputs import Plan
 from bcecli.job import Job
 from bcecli.pipeline import Streamed, nothing_read
-from bcecli.sources import Selection, ShardsReader
+from bcecli.sources import RowGroups, Selection, ShardsReader
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -47,12 +50,12 @@ class Piece:
 
     job: Job
     index: int
-    only: dict[str, Selection]
+    only: dict[str, Selection | RowGroups]
 
     @property
     def name(self) -> str:
-        """How messages call it: its first file."""
-        return shown_path(next(iter(self.only.values())).files[0])
+        """How messages call it: its first file (or row groups)."""
+        return next(iter(self.only.values())).name
 
 
 class Engine(Protocol):
@@ -105,7 +108,7 @@ def pieces(job: Job, plan: Plan, option: str = "--workers") -> list[Piece]:
     readers = plan.readers
     many = [reader for reader in readers if isinstance(reader, ShardsReader)]
     if not many:
-        return [Piece(job, 0, {})]
+        return row_group_pieces(job, plan) or [Piece(job, 0, {})]
     single = next((reader for reader in readers if not isinstance(reader, ShardsReader)), None)
     if single is not None:
         raise UsageError(f"{option} reads the inputs' files in pairs, but {single.source} is "
@@ -122,6 +125,40 @@ def pieces(job: Job, plan: Plan, option: str = "--workers") -> list[Piece]:
                                             reader.selection.size)
                    for reader in many})
             for k in range(counts.pop())]
+
+
+PIECE_ROWS = 1 << 16  # the least rows of a piece of row groups (a piece costs ~2 ms)
+
+
+def row_group_pieces(job: Job, plan: Plan) -> list[Piece]:
+    """Pieces of whole row groups, PIECE_ROWS rows or more each (the last may hold fewer),
+    where every input is one Parquet file and their row groups are as long (pyarrow and
+    Spark write the same sizes); none with `--id-col`, which joins rows wherever they are."""
+    from bcecli.readers.arrow import ArrowTableReader
+
+    if job.inputs.id_col is not None:
+        return []
+    inputs = job.inputs
+    named = {path: role.reader for path, role in [
+        (inputs.predictions, plan.predictions), (inputs.targets, plan.targets),
+        (inputs.weights, plan.weights), (inputs.second, plan.second)]
+        if path is not None and role is not None}
+    sizes = {path: reader.group_rows() if isinstance(reader, ArrowTableReader) else None
+             for path, reader in named.items()}
+    first = next(iter(sizes.values()))
+    if first is None or len(first) < 2 or any(rows != first for rows in sizes.values()):
+        return []
+    cuts, rows = [0], 0
+    for k, size in enumerate(first[:-1]):
+        rows += size
+        if rows >= PIECE_ROWS:
+            cuts.append(k + 1)
+            rows = 0
+    cuts.append(len(first))
+    inputs = replace(inputs, no_progress=True)
+    return [Piece(replace(job, inputs=inputs), k,
+                  {path: RowGroups(path, range(start, stop)) for path in named})
+            for k, (start, stop) in enumerate(pairwise(cuts))]
 
 
 def run_piece(piece: Piece) -> bytes:

@@ -14,7 +14,8 @@ Two or more such inputs in one run (PREDICTIONS and TARGETS) pair shard by shard
 stream, before a row of one shard could meet a row of another.
 
 A `Selection` reads some of the files only, the columns still decided by the first:
-one piece of the input, as `parallel` hands a worker (`only` in `inputs.gather`).
+one piece of the input, as `parallel` hands a worker (`only` in `inputs.gather`); a
+`RowGroups` some row groups of one Parquet file.
 """
 
 from __future__ import annotations
@@ -42,6 +43,33 @@ class Selection:
     first: str
     files: tuple[str, ...]
     size: int
+
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The files opened: the first of the input (for its columns) and these."""
+        return (self.first, *self.files)
+
+    @property
+    def name(self) -> str:
+        return shown_path(self.files[0])
+
+
+@dataclass(frozen=True)
+class RowGroups:
+    """Some row groups of one Parquet file (`parallel` cuts a large one into pieces)."""
+
+    path: str
+    groups: range
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+    @property
+    def name(self) -> str:
+        return f"{shown_path(self.path)} (row groups {self.groups.start + 1} to " \
+               f"{self.groups.stop})"
 
 
 def selected(path: str) -> Selection:

@@ -156,12 +156,13 @@ def sniff_format(stream: IO[bytes]) -> Format:
 
 
 def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
-               on_read: ReadHook | None = None, decimal: str = ".", size: int | None = None
-               ) -> Reader | dict[str, Reader] | Arrays:
+               on_read: ReadHook | None = None, decimal: str = ".", size: int | None = None,
+               groups: range | None = None) -> Reader | dict[str, Reader] | Arrays:
     """The reader of a detected input; for a JSON object, one reader per key; for an
     `.npz`, its arrays by name. `size`: the bytes of the whole input this file is one
     shard of (`sources.Selection`), which decides, as a file's size does, whether
-    pyarrow's parsers pay for their import."""
+    pyarrow's parsers pay for their import. `groups`: the row groups of a Parquet file
+    to read (a piece of `--workers`)."""
     if data.format == "npy":
         from bcecli.readers.npy import read_npy
 
@@ -169,7 +170,7 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
     if data.format == "npz":
         return npz_arrays(data, resources)
     if data.format == "arrow":
-        return arrow_table(data)
+        return arrow_table(data, groups)
     if data.format == "json":
         return json_document(data)
     if data.format == "jsonl":
@@ -229,14 +230,14 @@ def npz_arrays(data: Input, resources: ExitStack) -> Arrays:
     return Arrays(data.name, list(files), open_array)
 
 
-def arrow_table(data: Input) -> Reader:
+def arrow_table(data: Input, groups: range | None = None) -> Reader:
     """Parquet, Feather or Arrow IPC, which need the `arrow` extra."""
     from bcecli.readers import arrow
 
     if not arrow.available():
         raise InputError("reading Parquet, Feather or Arrow files needs pyarrow: "
                          "pip install 'bcecli[arrow]'", where=data.name)
-    return arrow.ArrowTableReader(data)
+    return arrow.ArrowTableReader(data, groups)
 
 
 def with_arrow(text: TextReader, data: Input, size: int | None = None) -> None:

@@ -17,6 +17,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from itertools import accumulate
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -99,9 +100,13 @@ class ArrowTableReader(Reader):
     A list column (polars' `pl.List`, pandas' cells of lists or arrays, Arrow's
     `fixed_size_list`) holds one list a row, each as long as the first that is not
     null: C values, one per class (multi-label).
+
+    Parquet is read a row group at a time, and no block spans two: a piece of
+    `--workers` that is some of a file's row groups (`groups`) is read in the blocks
+    one process reads them in, its rows numbered as in the whole file.
     """
 
-    def __init__(self, data: Input):
+    def __init__(self, data: Input, groups: range | None = None):
         import pyarrow as pa
 
         source = data.name
@@ -116,6 +121,19 @@ class ArrowTableReader(Reader):
         except (pa.ArrowInvalid, OSError) as e:
             raise invalid(e, source) from None
         super().__init__(source, tuple(self.schema.names), len(self.schema.names), False)
+        sizes = self.group_rows() or []
+        if groups is not None and not (len(groups) and groups.stop <= len(sizes)):
+            raise InputError(f"has no row groups {groups.start + 1} to {groups.stop} (it "
+                             f"has {len(sizes)}): it changed while it was read", where=source)
+        self.groups = groups if groups is not None else range(len(sizes))
+        self.first_row = sum(sizes[:self.groups.start])
+
+    def group_rows(self) -> list[int] | None:
+        """The rows of each row group of a Parquet file (an Arrow file has none)."""
+        metadata = getattr(self.batches, "metadata", None)
+        if not hasattr(self.batches, "iter_batches") or metadata is None:
+            return None
+        return [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)]
 
     @staticmethod
     def open(data: str | IO[bytes] | bytearray) -> Any:
@@ -158,14 +176,17 @@ class ArrowTableReader(Reader):
         raise InputError(f"column {self.column_label(column)} holds no list, only nulls" if rows
                          else "has no rows", where=self.source)
 
-    def batches_of(self, names: list[str], rows: int) -> Iterator[Any]:
-        """Record batches of the named columns, at most `rows` rows each."""
+    def batches_of(self, names: list[str], rows: int, groups: range | None = None
+                   ) -> Iterator[Any]:
+        """Record batches of the named columns, at most `rows` rows each, none across two
+        row groups (of `groups`, else of the file)."""
         import pyarrow as pa
 
         try:
             if hasattr(self.batches, "iter_batches"):
-                yield from self.batches.iter_batches(batch_size=rows, columns=names,
-                                                     use_threads=False)
+                for group in range(self.batches.num_row_groups) if groups is None else groups:
+                    yield from self.batches.iter_batches(batch_size=rows, columns=names,
+                                                         row_groups=[group], use_threads=False)
                 return
             for i in range(self.batches.num_record_batches):
                 batch = self.batches.get_batch(i).select(names)
@@ -182,17 +203,18 @@ class ArrowTableReader(Reader):
         values = sum(widths) if widths else len(columns)
         block_rows = max(1, base.BLOCK_ROWS // max(1, values))
         pending: list[Block] = []
-        start = 0
+        start = self.first_row
+        ends = set(accumulate(self.group_rows() or []))  # where a block must end
         batch_rows = block_rows if widths is None else max(1, TABLE_VALUES // max(1, values))
         # Numeric columns are decoded on a thread while the run works on the block before
         # (list columns are not: their decoding is what bounds the memory).
         with parsing_threads(widths is None, 1) as pool:
-            batches = self.batches_of(names, batch_rows)
+            batches = self.batches_of(names, batch_rows, self.groups)
             for batch in batches if pool is None else read_ahead(batches, pool):
                 pending.append(self.batch_block(batch, columns, Block(
                     np.empty((batch.num_rows, values)), start, None, widths=widths)))
                 start += batch.num_rows
-                if start - pending[0].start >= block_rows:
+                if start - pending[0].start >= block_rows or start in ends:
                     yield joined(pending)
                     pending = []
         if pending:
