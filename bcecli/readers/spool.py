@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -70,6 +69,8 @@ class Spool(io.RawIOBase):
             return
         try:
             if self.file is None:
+                import tempfile  # only for a stream that needs it: not on a plain run's path
+
                 self.file = self.resources.enter_context(
                     tempfile.TemporaryFile(prefix="bce-spool-"))  # noqa: SIM115 (closed by it)
                 self.file.write(self.memory)
@@ -95,6 +96,8 @@ class Spool(io.RawIOBase):
         if self.file is not None:
             with suppress(OSError):
                 self.file.close()
+        import tempfile
+
         place = tempfile.tempdir  # None where no folder could be used (the error says so)
         return InputError("cannot keep a copy of this stream in a temporary file"
                           f"{f' in {place}' if place else ''} ({error.strerror or error})",
