@@ -36,6 +36,7 @@ class Stored:
 
     @classmethod
     def file(cls, path: str) -> Stored:
+        """A plain file's bytes, reopened by its path."""
         return cls(lambda: open(path, "rb"), os.path.getsize(path))
 
 
