@@ -162,6 +162,11 @@ FORBIDDEN_MODULES = {"pickle", "socket", "urllib", "http", "tempfile", "shelve",
                      "subprocess", "requests"}
 
 
+# A JSON document from a stream past 4 MiB is kept in an anonymous temporary file
+# (docs/errors.md#safety): readers/spool.py alone may import tempfile.
+TEMPORARY_FILES = {"spool.py"}
+
+
 def test_no_pickle_eval_network_or_temporary_files() -> None:
     """bce never loads a pickle or evaluates text from its inputs, and never reaches the
     network by itself: a URL is read through the `cloud` extra's fsspec and a Dask cluster
@@ -174,7 +179,8 @@ def test_no_pickle_eval_network_or_temporary_files() -> None:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                     [node.module or ""]
-                assert not {n.split(".")[0] for n in names} & FORBIDDEN_MODULES, path
+                allowed = {"tempfile"} if path.name in TEMPORARY_FILES else set()
+                assert not {n.split(".")[0] for n in names} & FORBIDDEN_MODULES - allowed, path
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in FORBIDDEN_CALLS, (path, node.func.id)
             if isinstance(node, ast.keyword) and node.arg == "allow_pickle":

@@ -412,9 +412,10 @@ def test_a_json_document_is_read_whole_up_to_a_bound(bce: Run, files: Files,
     document = b"[" + b"0.5," * 1000 + b"0.5]"
     files(d__json__gz=gzip.compress(document), y__json=b"[" + b"1," * 1000 + b"1]")
     assert loss_of(bce("compute", "d.json.gz", "y.json", "--json")) == 0.6931471805599453
-    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", len(document) - 1)
+    rows = b"[" + b"[0.5]," * 1000 + b"[0.5]]"  # (a flat array streams, from stdin too)
+    monkeypatch.setattr(jsondoc, "MAX_DOCUMENT", len(rows) - 1)
     assert refusal(bce, "compute", "-", "y.json", "--input-format", "json",
-                   input=document).startswith(
+                   input=rows).startswith(
         "bce: error: <stdin>: a JSON document is read into memory, up to 0 MiB: this one is "
         "larger\n")
 
@@ -460,7 +461,7 @@ def test_a_path_with_a_nul_byte(bce: Run, files: Files) -> None:
 
 def test_a_json_document_from_a_named_pipe_is_read_once(bce: Run, tmp_path: Path) -> None:
     """A plain file of flat arrays is streamed by reopening it; a pipe cannot be reopened
-    (the second open would wait for a writer forever): it is read whole, once."""
+    (the second open would wait for a writer forever): it is read once, kept by a spool."""
     document = b'{"predictions": [0.5, 0.25], "targets": [1, 0]}'
     writer = fed(tmp_path / "d.json", document)
     (tmp_path / "e.json").write_bytes(document)

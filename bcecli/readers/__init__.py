@@ -4,13 +4,15 @@
 `Input`: name, path, compression, format, stream); `read_input` hands it to the
 module of its format, which returns a `Reader` whose `blocks(columns)` yields
 the selected columns as float64 blocks of bounded size, so memory does not grow
-with the input. JSON documents other than flat arrays of numbers in a plain file
-are read whole; everything else streams. Format modules import `base` only; only
+with the input. JSON documents other than flat arrays of numbers are read whole
+(a document from a stream is kept by a `spool` as it is read, to be read again
+by position); everything else streams. Format modules import `base` only; only
 this module knows them all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
@@ -172,7 +174,7 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
     if data.format == "arrow":
         return arrow_table(data, groups)
     if data.format == "json":
-        return json_document(data)
+        return json_document(data, resources)
     if data.format == "jsonl":
         from bcecli.readers.jsonlines import JsonLinesReader
 
@@ -185,32 +187,47 @@ def read_input(data: Input, resources: ExitStack, *, header: bool | None = None,
     return text
 
 
-def json_document(data: Input) -> Reader | dict[str, Reader]:
-    """A JSON document: a plain file of flat arrays streamed, any other read whole."""
+def json_document(data: Input, resources: ExitStack) -> Reader | dict[str, Reader]:
+    """A JSON document: one of flat arrays streamed, any other read whole.
+
+    A plain file is read again by position; any other input (stdin, a named pipe, a
+    compressed file, a URL) is kept by a `Spool` as its top level is scanned, and read
+    again from that, so both give the same numbers and the same messages."""
     from bcecli.readers import jsondoc
-    from bcecli.readers.jsonstream import streamed_json
+    from bcecli.readers.jsonstream import scan, streamed_json
+    from bcecli.readers.spool import Joined, Spool, Stored
 
     path = data.plain_file if data.stream.seekable() else None  # a named pipe: read once
     if path is not None:
+        stored = Stored.file(path)
+        with open_file(path) as stream:
+            found = scan(stream, data.name)
+    else:
+        spool = Spool(data.stream, data.name, resources)
+        found = scan(io.BufferedReader(spool), data.name)
+        stored = spool.kept()
+    if found is not None:
         def whole() -> object:
-            with open_file(path) as stream:
+            with stored.reopen() as stream:
                 return jsondoc.read_json(Input(data.name, path, stream, None, "json"))
 
-        with open_file(path) as stream:
-            streamed = streamed_json(path, stream, data.name, jsondoc.KEYS,
-                                     os.path.getsize(path) <= jsondoc.MAX_DOCUMENT, whole,
-                                     arrow_json_numbers(path))
+        streamed = streamed_json(found, stored.reopen, data.name, jsondoc.KEYS,
+                                 stored.size <= jsondoc.MAX_DOCUMENT, whole,
+                                 arrow_json_numbers(stored.size))
         if streamed is not None:
             return streamed
+    if path is None:  # the whole-document reader reads what the scan read, then the rest
+        joined = Joined(resources.enter_context(stored.reopen()), data.stream)
+        data = dataclasses.replace(data, stream=io.BufferedReader(joined))
     return jsondoc.read_json(data)
 
 
-def arrow_json_numbers(path: str) -> Numbers | None:
-    """pyarrow's reader of JSON number text, if installed, for a document big enough to pay
-    for importing it (MIN_BYTES, as for CSV)."""
+def arrow_json_numbers(size: int) -> Numbers | None:
+    """pyarrow's reader of JSON number text, if installed, for a document big enough (`size`
+    bytes) to pay for importing it (MIN_BYTES, as for CSV)."""
     from bcecli.readers import arrow, jsonarrow
 
-    if os.path.getsize(path) < arrow.MIN_BYTES or not arrow.available():
+    if size < arrow.MIN_BYTES or not arrow.available():
         return None
     return jsonarrow.JsonNumbers()
 

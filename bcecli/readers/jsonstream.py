@@ -1,15 +1,15 @@
-"""Big JSON documents of flat arrays, streamed from their file in bounded memory.
+"""Big JSON documents of flat arrays, streamed from their bytes in bounded memory.
 
 The common big document is a flat array of numbers, or an object of them
 (`{"predictions": [...], "targets": [...]}`, or named columns). `scan` reads the
 top level once, skipping over each array's inside a chunk at a time (only
 counting its commas and lines), and says where each array's text is; the arrays
-are then read in lockstep, one file handle each, a block of number text at a
-time (`jsonnumbers`; where the `arrow` extra is installed and the file is big,
-pyarrow's JSON parser first, a few blocks ahead on threads). Any other shape, and
-any file that is not plain on disk, is the whole-document reader's (`jsondoc`), as
-are the messages of a small document whose values are not all numbers. Lines are
-found only for messages.
+are then read in lockstep, one handle each on the document's bytes (a plain
+file, or a stream's as a `spool` kept them), a block of number text at a time
+(`jsonnumbers`; where the `arrow` extra is installed and the document is big,
+pyarrow's JSON parser first, a few blocks ahead on threads). Any other shape is
+the whole-document reader's (`jsondoc`), as are the messages of a small document
+whose values are not all numbers. Lines are found only for messages.
 """
 
 from __future__ import annotations
@@ -156,25 +156,24 @@ def scan(stream: IO[bytes], source: str) -> tuple[list[str] | None, list[Span]] 
 
 
 Numbers = Callable[[bytes], FloatArray | None]  # a fast reader of a block's number text
+Reopen = Callable[[], IO[bytes]]  # the document's bytes again, from their start
 
 
-def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str],
-                  small: bool, whole: Callable[[], object], fast: Numbers | None = None
-                  ) -> Reader | dict[str, Reader] | None:
-    """The readers of a document of flat arrays in a plain file, as the whole-document
-    reader would make them (one reader; one a key where the keys are `roles`, with
-    predictions; or named columns); None for any other document. `whole()` runs that
-    reader, for the message of a `small` document with a value that is no JSON; `fast`
-    (pyarrow's, for a big file) reads number text before numpy does."""
-    found = scan(stream, source)
-    if found is None:
-        return None
+def streamed_json(found: tuple[list[str] | None, list[Span]], reopen: Reopen, source: str,
+                  roles: Sequence[str], small: bool, whole: Callable[[], object],
+                  fast: Numbers | None = None) -> Reader | dict[str, Reader] | None:
+    """The readers of a document of flat arrays (as `scan` `found` it; `reopen` reads it
+    again), as the whole-document reader would make them (one reader; one a key where
+    the keys are `roles`, with predictions; or named columns); None for any other
+    document. `whole()` runs that reader, for the message of a `small` document with a
+    value that is no JSON; `fast` (pyarrow's, for a big document) reads number text
+    before numpy does."""
     keys, spans = found
     if keys is None:
-        return StreamedArrays(path, source, None, spans, small, whole, fast)
+        return StreamedArrays(reopen, source, None, spans, small, whole, fast)
     names = set(keys)
     if names <= set(roles) and "predictions" in names:
-        return {key: StreamedArrays(path, source, None, [span], small, whole, fast)
+        return {key: StreamedArrays(reopen, source, None, [span], small, whole, fast)
                 for key, span in zip(keys, spans, strict=True)}
     if any(pandas <= names for pandas in _PANDAS):
         return None
@@ -182,17 +181,17 @@ def streamed_json(path: str, stream: IO[bytes], source: str, roles: Sequence[str
         sizes = [f"{key!r} {span.count}" for key, span in zip(keys, spans, strict=True)]
         raise InputError(f"the columns have different lengths ({listed(sizes, show=str)})",
                          where=source)
-    return StreamedArrays(path, source, tuple(keys), spans, small, whole, fast)
+    return StreamedArrays(reopen, source, tuple(keys), spans, small, whole, fast)
 
 
 class StreamedArrays(Reader):
-    """Equal-length flat arrays of one file, a column each, read in lockstep."""
+    """Equal-length flat arrays of one document, a column each, read in lockstep."""
 
-    def __init__(self, path: str, source: str, names: tuple[str, ...] | None,
+    def __init__(self, reopen: Reopen, source: str, names: tuple[str, ...] | None,
                  spans: list[Span], small: bool, whole: Callable[[], object],
                  fast: Numbers | None = None):
         super().__init__(source, names, len(spans), False)
-        self.path = path
+        self.reopen = reopen
         self.spans = spans
         self.small = small
         self.whole = whole
@@ -232,7 +231,7 @@ class StreamedArrays(Reader):
         """One array's text, a block of whole values at a time, with the index of each
         block's first value."""
         span = self.spans[column]
-        with open(self.path, "rb") as stream:
+        with self.reopen() as stream:
             stream.seek(span.start)
             left, pending, first = span.stop - span.start, b"", 0
             while left or pending:
@@ -310,7 +309,7 @@ class StreamedArrays(Reader):
         span = self.spans[column]
         k = max(0, min(k, span.count - 1))
         line, seen, found = span.line, 0, k == 0
-        with open(self.path, "rb") as stream:
+        with self.reopen() as stream:
             stream.seek(span.start)
             while chunk := stream.read(BLOCK_BYTES):
                 at = 0
