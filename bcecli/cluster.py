@@ -34,6 +34,7 @@ from uuid import uuid4
 from bcecli import __version__
 from bcecli.errors import InputError, UsageError, shown_path
 from bcecli.parallel import Piece, run_piece
+from bcecli.remote import is_url
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -62,8 +63,8 @@ class Scheduler:
                 # A relative path names a file under the working directory: the workers' must
                 # be ours.
                 check_workers(client.get_versions(packages=["bcecli"]))
-                cwd = os.getcwd() if any(not os.path.isabs(name) for piece in split
-                                         for chosen in piece.only.values()
+                cwd = os.getcwd() if any(not os.path.isabs(name) and not is_url(name)
+                                         for piece in split for chosen in piece.only.values()
                                          for name in chosen.paths) else None
                 run = uuid4().hex[:12]
                 futures = client.map(partial(task, cwd=cwd, version=__version__), split,

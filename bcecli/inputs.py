@@ -253,7 +253,7 @@ def roles(
 
         if isinstance(chosen, sources.RowGroups):
             return open_one(path, resources, groups=chosen.groups)
-        selection = chosen or sources.selected(path)
+        selection = chosen or sources.selected(path, storage)
         return sources.ShardsReader(
             path, selection,
             lambda file, own: sources.table(open_one(file, own, selection.size), file),
@@ -338,11 +338,14 @@ def roles(
 
 def is_many(path: str) -> bool:
     """A glob pattern or a directory (`sources`), told by its name alone: a plain run
-    imports nothing for it. A URL is one file (a pattern over object storage is not
-    expanded yet: docs/cloud.md)."""
-    from bcecli.remote import is_url
+    imports nothing for it. A URL is a pattern or a folder ending in `/`
+    (`remote.names_many`); a `file://` URL is what its path is."""
+    from bcecli import remote
 
-    return path != STDIN and bool(path) and not is_url(path) and (os.path.isdir(path) or (
+    if remote.is_url(path):
+        return remote.names_many(path)
+    path = remote.local_path(path) or path
+    return path != STDIN and bool(path) and (os.path.isdir(path) or (
         any(c in path for c in "*?[") and not os.path.exists(path)))
 
 

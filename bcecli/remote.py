@@ -10,6 +10,10 @@ gcsfs and adlfs installed apart; aiohttp for http) come with the `cloud` extra
 and are imported for a URL only. A `file://` URL is a path on this machine and
 needs none of them (`local_path`).
 
+A URL that is a glob pattern or ends in `/` names many files (`names_many`), read as
+one input (`sources`): `listing` gives their URLs and sizes from one listing of
+the store, never a request per file. HTTP has no listing, and is refused.
+
 `--storage-option KEY=VALUE` goes to the filesystem as a keyword (`options`);
 credentials come as each filesystem finds them (AWS_ACCESS_KEY_ID,
 AWS_ENDPOINT_URL, GOOGLE_APPLICATION_CREDENTIALS, …). Whatever the filesystem
@@ -31,6 +35,7 @@ from bcecli.errors import BceError, InputError, UsageError
 EXTRA = 'pip install "bcecli[cloud]"'
 BUFFER = 1 << 16  # what a small read fetches (sniffing a format); larger reads go as asked
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_HTTP = ("http", "https")
 # The filesystems fsspec names, where the `cloud` extra does not bring them.
 _PACKAGES = {"gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs",
              "adl": "adlfs"}
@@ -99,17 +104,85 @@ def open_url(url: str, storage: Mapping[str, Any]) -> IO[bytes]:
         file = fs.open(path, "rb", cache_type="none")  # each read one request, as asked
     except Exception as e:
         raise failure(e, url, storage) from None
+    if (getattr(file, "details", None) or {}).get("type") == "directory":  # s3fs opens one
+        file.close()
+        raise InputError("is a folder (the beginning of other files' names), not a file",
+                         where=url, hint=f"end it with / to read its files as one input: {url}/")
     return io.BufferedReader(RemoteFile(file, url, storage), buffer_size=BUFFER)
 
 
-def glob(pattern: str, storage: Mapping[str, Any]) -> list[str]:
-    """The URLs a pattern over object storage matches (`s3://b/part-*.csv`), sorted."""
-    fs, path = filesystem(pattern, storage)
+def names_many(url: str) -> bool:
+    """Whether a URL names many files, by its name alone (nothing is asked of the store): a
+    glob pattern (`*`, `?`, `[`; `**` at any depth) or a folder, a name ending in `/`. Over
+    http(s) a `?` starts the query, not a pattern."""
+    rest = url.partition("://")[2]
+    if scheme(url) in _HTTP:
+        rest = re.split("[?#]", rest, maxsplit=1)[0]
+        return rest.endswith("/") or any(c in rest for c in "*[")
+    return rest.endswith("/") or any(c in rest for c in "*?[")
+
+
+def listing(url: str, storage: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The files of a URL that names many (`names_many`), each with its size in bytes, sorted
+    by name, from the listing alone (no request per file): a folder's objects (not its
+    subfolders'), or a pattern's matches (a name beginning with `.` only where the pattern
+    says `.`, as Python's glob has it). Each is named as the URL is written (its scheme, an
+    account in it), so that it opens with the same options anywhere. An HTTP server has no
+    listing: refused (fsspec would scrape the links of an HTML index page)."""
+    if scheme(url) in _HTTP:
+        raise UsageError("an HTTP server gives no list of its files: a pattern or a folder "
+                         "(a URL ending in /) cannot be read over http(s)", where=url,
+                         hint="pass each file's URL, or the store's own URL (s3://, gs://, "
+                         "az://), which lists them")
+    fs, path = filesystem(url, storage)
+    folder = url.endswith("/")
     try:
-        found = fs.glob(path)
+        found = fs.ls(path, detail=True) if folder else list(fs.glob(path, detail=True).values())
+    except FileNotFoundError:  # s3fs' word for a folder with nothing in it
+        found = []
     except Exception as e:
-        raise failure(e, pattern, storage) from None
-    return sorted(fs.unstrip_protocol(name) for name in found)
+        raise failure(e, url, storage) from None
+    files = sorted((named(url, path, fs, info["name"]), int(info.get("size") or 0))
+                   for info in found if info["type"] == "file"
+                   and (folder or not hidden(info["name"], path)))
+    if not files:
+        check_bucket(fs, path, url)
+    return files
+
+
+def hidden(name: str, pattern: str) -> bool:
+    """A match Python's glob would leave out: a part of its name that a wildcard matched
+    begins with `.`, and no part of the pattern from its first wildcard on does."""
+    parts = pattern.split("/")
+    fixed = next((k for k, part in enumerate(parts) if any(c in part for c in "*?[")),
+                 len(parts))
+    return not any(part.startswith(".") for part in parts[fixed:]) and \
+        any(part.startswith(".") for part in name.split("/")[fixed:])
+
+
+def named(url: str, path: str, fs: Any, name: str) -> str:
+    """The URL of a name the filesystem listed under `path` (its form of `url`): `url`'s own
+    beginning, then the name from the parts where the two forms agree
+    (`abfs://c@account.dfs.core.windows.net/d/` lists `c/d/a.csv`)."""
+    ours, theirs = url.rstrip("/").split("/"), path.split("/")
+    common = 0
+    while common < min(len(ours), len(theirs)) and ours[-1 - common] == theirs[-1 - common]:
+        common += 1
+    head = "/".join(theirs[:len(theirs) - common])
+    prefix = head + "/" if head else ""
+    if not name.startswith(prefix):
+        return str(fs.unstrip_protocol(name))
+    return "/".join(ours[:len(ours) - common]) + "/" + name[len(prefix):]
+
+
+def check_bucket(fs: Any, path: str, url: str) -> None:
+    """s3fs lists nothing, without an error, in a bucket that does not exist: say so."""
+    try:
+        fs.info(path.split("/")[0])
+    except FileNotFoundError:
+        raise InputError("no such bucket", where=url) from None
+    except Exception:  # the bucket itself may be closed to a key allowed to list in it
+        return
 
 
 def filesystem(url: str, storage: Mapping[str, Any]) -> tuple[Any, str]:
@@ -183,7 +256,7 @@ def failure(error: BaseException, url: str, storage: Mapping[str, Any]) -> BceEr
         return UsageError(f"--storage-option: the {name}:// filesystem refuses them "
                           f"({reason(error)})")
     cause = error.__cause__ if isinstance(error, FileNotFoundError) and \
-        name in ("http", "https") and error.__cause__ is not None else error
+        name in _HTTP and error.__cause__ is not None else error
     status = getattr(cause, "status", None)  # an HTTP response's
     if is_kind(cause, "Timeout") or isinstance(cause, TimeoutError):
         return InputError(f"timed out: {reason(cause)}", where=url,

@@ -1,9 +1,11 @@
 """Many files as one input: a glob pattern or a directory, read as one table in name order.
 
 `inputs.is_many` tells such an input from a file by its name alone (nothing is
-imported for it on a plain run); `expand` lists its files: a pattern's matches,
+imported for it on a plain run); `selected` lists its files: a pattern's matches,
 or a directory's files of a known format (hidden files, subdirectories and the
-likes of Spark's `_SUCCESS` left out), sorted by name. A `ShardsReader` is the
+likes of Spark's `_SUCCESS` left out: `data_file`), sorted by name; here
+(`expand`), or at a URL, a pattern or a folder ending in `/` over object storage,
+from one listing of the store (`remote.listing`). A `ShardsReader` is the
 `Reader` of them all: the first file decides the columns, and every other must
 have the same header (else an error naming it); blocks come shard after shard,
 one file open at a time, rows numbered across the files, and `where` names the
@@ -22,9 +24,10 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,10 +75,21 @@ class RowGroups:
                f"{self.groups.stop})"
 
 
-def selected(path: str) -> Selection:
-    """Every file of a pattern or directory."""
-    files = expand(path)
-    return Selection(files[0], tuple(files), sum(os.path.getsize(name) for name in files))
+def selected(path: str, storage: Mapping[str, Any] | None = None) -> Selection:
+    """Every file of a pattern or directory: on this machine (a `file://` URL too), or at a
+    URL, named and sized by one listing of the store (`remote.listing`, with the run's
+    `storage` options)."""
+    from bcecli import remote
+
+    if not remote.is_url(path):
+        files = expand(path)
+        return Selection(files[0], tuple(files), sum(os.path.getsize(name) for name in files))
+    folder = path.endswith("/")
+    listed = [(url, size) for url, size in remote.listing(path, storage or {})
+              if not folder or data_file(url.rpartition("/")[2])]
+    check_found(listed, path, folder)
+    return Selection(listed[0][0], tuple(url for url, _ in listed),
+                     sum(size for _, size in listed))
 
 
 def table(data: Reader | dict[str, Reader] | Arrays, path: str) -> Reader:
@@ -88,27 +102,40 @@ def table(data: Reader | dict[str, Reader] | Arrays, path: str) -> Reader:
 
 
 def expand(path: str) -> list[str]:
-    """The files of a pattern or a directory, sorted by name; none is an error."""
-    if os.path.isdir(path):
-        from bcecli.readers import known_suffix
+    """The files of a pattern or a directory here, sorted by name; none is an error."""
+    from bcecli.remote import local_path
 
+    local = local_path(path) or path
+    folder = os.path.isdir(local)
+    if folder:
         try:
-            names = sorted(os.listdir(path))
+            names = sorted(os.listdir(local))
         except OSError as e:
             raise InputError(f"cannot read: {e.strerror or e}", where=shown_path(path)) from None
-        files = [os.path.join(path, name) for name in names if not name.startswith((".", "_"))
-                 and known_suffix(name) and os.path.isfile(os.path.join(path, name))]
-        if not files:
-            raise InputError("a directory with no data file in it (.csv, .tsv, .txt, .json, "
-                             ".jsonl, .ndjson, .npy, .parquet, .feather, …, or compressed)",
-                             where=shown_path(path))
-        return files
-    import glob
+        files = [os.path.join(local, name) for name in names
+                 if data_file(name) and os.path.isfile(os.path.join(local, name))]
+    else:
+        import glob
 
-    files = sorted(name for name in glob.glob(path, recursive=True) if os.path.isfile(name))
-    if not files:
-        raise InputError("no file matches this pattern", where=shown_path(path))
+        files = sorted(name for name in glob.glob(local, recursive=True) if os.path.isfile(name))
+    check_found(files, path, folder)
     return files
+
+
+def data_file(name: str) -> bool:
+    """Whether a directory's (or a folder URL's) file is read: its name says a format bce
+    reads, and it is not hidden, nor the likes of Spark's `_SUCCESS`."""
+    from bcecli.readers import known_suffix
+
+    return not name.startswith((".", "_")) and known_suffix(name)
+
+
+def check_found(files: Sized, path: str, folder: bool) -> None:
+    """A directory or a pattern with no file to read is an error naming it."""
+    if not files:
+        raise InputError("a directory with no data file in it (.csv, .tsv, .txt, .json, "
+                         ".jsonl, .ndjson, .npy, .parquet, .feather, …, or compressed)"
+                         if folder else "no file matches this pattern", where=shown_path(path))
 
 
 class Pairing:

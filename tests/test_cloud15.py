@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 
 from bcecli import remote
-from bcecli.errors import InputError, UsageError
-from tests.helpers import Files, Run, output, refused
+from bcecli.errors import UsageError
+from tests.helpers import BCE, Files, Run, output, refused
 
 HAS_S3 = all(find_spec(name) for name in ("fsspec", "s3fs", "moto", "boto3", "flask"))
 HAS_HTTP = all(find_spec(name) for name in ("fsspec", "aiohttp"))
@@ -231,17 +231,195 @@ def test_an_unknown_storage_option_is_a_usage_error(bce: Run, s3: str) -> None:
         "(AioSession.__init__() got an unexpected keyword argument 'colour')\n")
 
 
+# -- many files at a URL: a pattern, or a folder ending in / ---------------------------------
+
+SHARD_ROWS = [(700, "csv"), (500, "jsonl"), (800, "parquet" if HAS_ARROW else "csv")]
+
+
+def shard(fmt: str, columns: dict[str, Any]) -> bytes:
+    """One shard's bytes: a table of these columns as CSV, JSON Lines or Parquet."""
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table(columns), sink, row_group_size=300)
+        return bytes(sink.getvalue().to_pybytes())
+    rows = list(zip(*columns.values(), strict=True))
+    if fmt == "jsonl":
+        return "".join(json.dumps(dict(zip(columns, (v.item() for v in row), strict=True)))
+                       + "\n" for row in rows).encode()
+    return (",".join(columns) + "\n" + "".join(",".join(repr(v.item()) for v in row) + "\n"
+                                                for row in rows)).encode()
+
+
+def many_files() -> dict[str, bytes]:
+    """Shards of predictions and of targets, in three formats, beside what a Spark job
+    leaves (`_SUCCESS`, a hidden `.crc` checksum) and a subfolder; a copy of the targets
+    with one row fewer in a shard (`short/`), shards with a bad value (`bad/`), and a tree
+    for `**` with a hidden folder (`deep/`)."""
+    rng = np.random.default_rng(151)
+    out: dict[str, bytes] = {}
+    for k, (rows, fmt) in enumerate(SHARD_ROWS):
+        p = rng.uniform(0.001, 0.999, rows)
+        y = (rng.uniform(size=rows) < p).astype(np.int64)
+        out[f"preds/part-{k:05d}.{fmt}"] = shard(fmt, {"p": p})
+        out[f"targets/part-{k:05d}.{fmt}"] = shard(fmt, {"y": y})
+        out[f"short/part-{k:05d}.{fmt}"] = shard(fmt, {"y": y[:-1] if k == 1 else y})
+    out |= {"preds/_SUCCESS": b"", "preds/.part-00000.csv.crc": b"crc\x00",
+            "preds/sub/part-00000.csv": b"p\n0.5\n", "bad/part-00000.csv": b"p,y\n0.5,1\n",
+            "bad/part-00001.csv": b"p,y\n0.2,0\n0.7,1\n1.5,1\n"}
+    for name in ("deep/top.csv", "deep/a/x.csv", "deep/b/c/y.csv", "deep/.hidden/z.csv",
+                 "deep/b/.z.csv", "deep/b/notes.md"):
+        out[name] = b"p,y\n0.25,0\n"
+    return out
+
+
+@pytest.fixture(scope="module")
+def many(s3: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`many_files` under `s3://bce-data/many/`, and the same files on this machine: their
+    folder."""
+    import boto3
+
+    folder = tmp_path_factory.mktemp("many")
+    client = boto3.client("s3", endpoint_url=s3)
+    for name, content in many_files().items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+        client.put_object(Bucket=BUCKET, Key=f"many/{name}", Body=content)
+    return folder
+
+
+MANY = f"s3://{BUCKET}/many/"
+
+
+def at_url(bce: Run, s3: str, *args: str) -> Any:
+    """`bce compute ARGS` over moto's S3, the run's output or error with `MANY` taken out of
+    every name: what the same run on the local copies says."""
+    result = bce("compute", *(arg.replace("@", MANY) for arg in args), "--storage-option",
+                 f"endpoint_url={s3}")
+    return result.exit_code, result.stdout.replace(MANY, ""), result.stderr.replace(MANY, "")
+
+
+def at_home(bce: Run, folder: Path, *args: str) -> Any:
+    """The same run on the local copies (`@` is the folder, as the working directory)."""
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = bce("compute", *(arg.replace("@", "") for arg in args))
+    finally:
+        os.chdir(cwd)
+    return result.exit_code, result.stdout, result.stderr
+
+
 @needs_s3
-def test_a_glob_over_a_bucket_lists_urls(s3: str) -> None:
-    """`remote.glob`, for many-file inputs over object storage."""
-    options = {"endpoint_url": s3}
-    assert remote.glob(f"s3://{BUCKET}/shards/*.csv", options) == [
-        f"s3://{BUCKET}/shards/{name}" for name in ("p.csv", "w.csv", "y.csv")]
-    assert remote.glob("s3://no-such-bucket/*.csv", options) == []  # s3fs lists nothing
-    with pytest.raises(InputError) as caught:
-        remote.glob("s3://no-such-bucket/*.csv", {"endpoint_url": "http://127.0.0.1:1",
-                                                  "config_kwargs": json.loads(FAST)})
-    assert str(caught.value).startswith("s3://no-such-bucket/*.csv: cannot connect: ")
+@pytest.mark.parametrize("inputs", [("@preds/part-*", "@targets/part-*"),
+                                    ("@preds/", "@targets/"), ("@preds/", "@targets/*")])
+def test_a_pattern_or_folder_url_equals_the_local_run_to_the_bit(
+        bce: Run, s3: str, many: Path, inputs: tuple[str, str]) -> None:
+    """Shards in three formats, in name order, paired shard by shard: the whole JSON (every
+    name with the bucket's prefix taken out) is the local run's text."""
+    args = (*inputs, "--metrics", "--hist", "--top", "5", "--json")
+    got = at_url(bce, s3, *args)
+    assert got == at_home(bce, many, *args)
+    result = json.loads(got[1])
+    assert result["count"] == sum(rows for rows, _ in SHARD_ROWS)
+    assert {item["where"].split(":")[0].split("[")[0] for item in result["top"]} <= {
+        f"preds/part-{k:05d}.{fmt}" for k, (_, fmt) in enumerate(SHARD_ROWS)}
+
+
+@needs_s3
+def test_a_folder_url_lists_its_data_files_and_their_sizes(s3: str, many: Path) -> None:
+    """Its objects of a known format only (not `_SUCCESS`, the `.crc`, the subfolder), and
+    the whole input's bytes from the listing, without a request for each file."""
+    import s3fs
+
+    from bcecli.sources import selected
+
+    asked: list[str] = []
+    info = s3fs.S3FileSystem._info
+
+    async def counted(self: Any, path: str, **kwargs: Any) -> Any:
+        asked.append(path)
+        return await info(self, path, **kwargs)
+
+    names = [f"preds/part-{k:05d}.{fmt}" for k, (_, fmt) in enumerate(SHARD_ROWS)]
+    want = (MANY + names[0], tuple(MANY + name for name in names),
+            sum((many / name).stat().st_size for name in names))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(s3fs.S3FileSystem, "_info", counted)
+        for url in (f"{MANY}preds/", f"{MANY}preds/part-*", f"{MANY}preds/*.*"):
+            chosen = selected(url, {"endpoint_url": s3})
+            assert (chosen.first, chosen.files, chosen.size) == want, url
+    assert [path for path in asked if "part-" in path] == []  # (the folder's own: glob's)
+
+
+@needs_s3
+def test_a_double_star_matches_at_any_depth_as_pythons_glob_does(s3: str, many: Path) -> None:
+    from bcecli.sources import expand, selected
+
+    for pattern in ("deep/**/*.csv", "deep/**", "deep/*/*.csv", "deep/**/.*.csv"):
+        local = [os.path.relpath(name, many) for name in expand(str(many / pattern))]
+        listed = selected(MANY + pattern, {"endpoint_url": s3}).files
+        assert [url.removeprefix(MANY) for url in listed] == local, pattern
+    assert local == ["deep/b/.z.csv"]
+
+
+@needs_s3
+def test_paired_shards_of_unequal_rows_are_refused_naming_both(bce: Run, s3: str,
+                                                               many: Path) -> None:
+    got = at_url(bce, s3, "@preds/", "@short/")
+    assert got == at_home(bce, many, "@preds/", "@short/")
+    assert got == (2, "", "bce: error: short/part-00001.jsonl: has 499 rows but "
+                   "preds/part-00001.jsonl has 500: paired shards must have as many rows\n"
+                   "hint: the files of each input pair one to one in name order\n")
+
+
+@needs_s3
+def test_a_bad_value_names_the_shard_url_and_its_line(bce: Run, s3: str, many: Path) -> None:
+    got = at_url(bce, s3, "@bad/*.csv")
+    assert got == at_home(bce, many, "@bad/*.csv")
+    assert got[2].startswith("bce: error: bad/part-00001.csv:4: prediction 1.5 ")
+
+
+@needs_s3
+def test_workers_on_a_url_pattern_give_one_process_result(s3: str, many: Path) -> None:
+    """Real processes, each piece opening its own URLs with the run's storage options."""
+    args = [str(BCE), "compute", f"{MANY}preds/part-*", f"{MANY}targets/", "--metrics",
+            "--top", "5", "--json", "--storage-option", f"endpoint_url={s3}"]
+    runs = [subprocess.run(args + extra, capture_output=True, text=True, check=False)
+            for extra in ([], ["--workers", "2"])]
+    assert [(run.returncode, run.stderr) for run in runs] == [(0, "")] * 2
+    assert runs[1].stdout == runs[0].stdout
+
+
+@needs_s3
+def test_what_many_files_at_a_url_refuse(bce: Run, s3: str, many: Path) -> None:
+    for url, message in (
+            (f"{MANY}preds/*.tsv", "no file matches this pattern"),
+            (f"{MANY}nothing/", "a directory with no data file in it (.csv, .tsv, .txt, .json, "
+             ".jsonl, .ndjson, .npy, .parquet, .feather, …, or compressed)"),
+            ("s3://no-such-bucket/preds/*.csv", "no such bucket"),
+            ("s3://no-such-bucket/preds/", "no such bucket"),
+            (f"{MANY}preds", "is a folder (the beginning of other files' names), not a file\n"
+             f"hint: end it with / to read its files as one input: {MANY}preds/")):
+        assert refused(bce, url, "--storage-option", f"endpoint_url={s3}") == \
+            f"bce: error: {url}: {message}\n"
+
+
+@needs_s3
+def test_storage_options_reach_the_listing(bce: Run, s3: str) -> None:
+    """The listing goes where the options say (not to the bucket's server, `s3`, whose
+    credentials the environment holds), and fails there in remote's one line."""
+    port = free_port()
+    url = f"s3://{BUCKET}/many/preds/*.csv"
+    error = refused(bce, url, "--storage-option", f"endpoint_url=http://127.0.0.1:{port}",
+                    "--storage-option", f"config_kwargs={FAST}")
+    # botocore's text goes on with the listing's query (list-type=2&prefix=…)
+    assert error.startswith(f"bce: error: {url}: cannot connect: Could not connect to the "
+                            f'endpoint URL: "http://127.0.0.1:{port}/{BUCKET}?'), error
+    assert error.endswith('"\nhint: is the endpoint right (--storage-option endpoint_url=…, '
+                          "AWS_ENDPOINT_URL)?\n") and error.count("\n") == 2
 
 
 @needs_s3
@@ -397,6 +575,23 @@ def test_a_server_without_ranges_is_read_as_a_stream(bce: Run, tmp_path: Path) -
         server.server_close()
 
 
+def test_http_lists_no_files(bce: Run) -> None:
+    """No listing over HTTP (fsspec's would be the links of an HTML index page): a pattern
+    or a folder is refused in one line, before anything is asked of the server."""
+    for url in ("https://example.org/preds/*.csv", "https://example.org/preds/",
+                "http://example.org/p[0-9].csv?v=1"):
+        assert refused(bce, url) == (
+            f"bce: error: {url}: an HTTP server gives no list of its files: a pattern or a "
+            "folder (a URL ending in /) cannot be read over http(s)\nhint: pass each file's "
+            "URL, or the store's own URL (s3://, gs://, az://), which lists them\n")
+
+
+@needs_http
+def test_an_http_query_is_not_a_pattern(bce: Run, web: str, shards: Path) -> None:
+    assert output(bce, f"{web}/both.jsonl?version=2")["loss"] == \
+        local(bce, shards, "both.jsonl")["loss"]
+
+
 # -- without the extra, and file:// ----------------------------------------------------------
 
 
@@ -423,6 +618,19 @@ def test_file_urls_are_local_files(bce: Run, files: Files, tmp_path: Path) -> No
     assert refused(bce, "file://host/p.csv") == (
         "bce: error: file://host/p.csv: a file:// URL names a file on this machine: "
         "file:///path/to/file\n")
+
+
+def test_file_url_patterns_and_folders_are_local_ones(bce: Run, files: Files,
+                                                      tmp_path: Path) -> None:
+    files()
+    (tmp_path / "d").mkdir()
+    for name, text in (("a.csv", "p,y\n0.8,1\n0.3,0\n"), ("b.csv", "p,y\n0.6,1\n"),
+                       ("_SUCCESS", "")):
+        (tmp_path / "d" / name).write_text(text)
+    want = output(bce, "d")["loss"]
+    for url in ((tmp_path / "d").as_uri(), (tmp_path / "d").as_uri() + "/*.csv"):
+        got = output(bce, url)
+        assert (got["loss"], got["count"], got["predictions"]) == (want, 3, url)
 
 
 def test_storage_options_parse_as_json_else_text() -> None:
