@@ -142,6 +142,7 @@ def listing(url: str, storage: Mapping[str, Any]) -> list[tuple[str, int]]:
         found = []
     except Exception as e:
         raise failure(e, url, storage) from None
+    fs.invalidate_cache()  # its copy of every entry: about 1 KB an object, not needed again
     files = sorted((named(url, path, fs, info["name"]), int(info.get("size") or 0))
                    for info in found if info["type"] == "file"
                    and (folder or not hidden(info["name"], path)))
