@@ -33,6 +33,7 @@ from tests.helpers import BCE, Files, Run, output, refused
 HAS_S3 = all(find_spec(name) for name in ("fsspec", "s3fs", "moto", "boto3", "flask"))
 HAS_HTTP = all(find_spec(name) for name in ("fsspec", "aiohttp"))
 HAS_ARROW = find_spec("pyarrow") is not None
+HAS_DASK = find_spec("distributed") is not None
 needs_s3 = pytest.mark.skipif(not HAS_S3, reason="the cloud and test-cloud extras are not "
                               "installed")
 needs_http = pytest.mark.skipif(not HAS_HTTP, reason="the cloud extra is not installed")
@@ -389,6 +390,26 @@ def test_workers_on_a_url_pattern_give_one_process_result(s3: str, many: Path) -
             "--top", "5", "--json", "--storage-option", f"endpoint_url={s3}"]
     runs = [subprocess.run(args + extra, capture_output=True, text=True, check=False)
             for extra in ([], ["--workers", "2"])]
+    assert [(run.returncode, run.stderr) for run in runs] == [(0, "")] * 2
+    assert runs[1].stdout == runs[0].stdout
+
+
+@needs_s3
+@pytest.mark.skipif(not HAS_DASK, reason="the dask extra is not installed")
+def test_a_dask_cluster_reads_a_url_pattern(s3: str, many: Path, tmp_path: Path) -> None:
+    """The tasks open their shards' URLs with the run's storage options (the credentials are
+    the workers' own, here the same environment's), from whatever directory the workers
+    run in: a URL is no relative path."""
+    import distributed
+
+    args = [str(BCE), "compute", f"{MANY}preds/part-*", f"{MANY}targets/", "--metrics",
+            "--top", "5", "--json", "--storage-option", f"endpoint_url={s3}"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=":0") as cluster:
+        assert Path.cwd() != tmp_path  # the workers' directory is not bce's
+        runs = [subprocess.run(args + extra, capture_output=True, text=True, check=False,
+                               cwd=tmp_path, timeout=120)
+                for extra in ([], ["--scheduler", cluster.scheduler_address])]
     assert [(run.returncode, run.stderr) for run in runs] == [(0, "")] * 2
     assert runs[1].stdout == runs[0].stdout
 
