@@ -349,7 +349,8 @@ def test_a_folder_url_lists_its_data_files_and_their_sizes(s3: str, many: Path) 
             sum((many / name).stat().st_size for name in names))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(s3fs.S3FileSystem, "_info", counted)
-        for url in (f"{MANY}preds/", f"{MANY}preds/part-*", f"{MANY}preds/*.*"):
+        for url in (f"{MANY}preds/", f"{MANY}preds/part-*", f"{MANY}preds/*.*",
+                    f"{MANY}preds/part-0000[0-2].*", f"{MANY}preds/part-0000?.*"):
             chosen = selected(url, {"endpoint_url": s3})
             assert (chosen.first, chosen.files, chosen.size) == want, url
     assert [path for path in asked if "part-" in path] == []  # (the folder's own: glob's)
