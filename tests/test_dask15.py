@@ -41,7 +41,7 @@ INSTALL = (f"hint: install this bce ({VERSION}) in the workers' environment, wit
 def cluster() -> Iterator[Any]:
     """Two worker processes (one thread each) on loopback, and a client of the test's own."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as local, \
+                                  host="127.0.0.1", dashboard_address=":0") as local, \
             distributed.Client(local, set_as_default=False) as client:
         yield client
 
