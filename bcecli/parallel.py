@@ -19,9 +19,7 @@ earliest piece's error is the one reported.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -36,9 +34,8 @@ from bcecli.pipeline import Streamed, nothing_read
 from bcecli.sources import Selection, ShardsReader
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from bcecli.diagnostics import Diagnostics
+    from bcecli.shards import Lines
 
 
 @dataclass(frozen=True)
@@ -63,8 +60,8 @@ class Engine(Protocol):
         """The option that chose it, for the messages."""
 
     def texts(self, split: list[Piece], progress: Any = None
-              ) -> Iterator[tuple[Piece, bytes]]:
-        """Each piece's text, in piece order."""
+              ) -> Iterator[tuple[Piece, Part]]:
+        """Each piece's part, in piece order."""
 
 
 def evaluate(job: Job, env: Environment, workers: int, scheduler: Engine | None = None
@@ -123,23 +120,31 @@ def pieces(job: Job, plan: Plan, option: str = "--workers") -> list[Piece]:
             for k in range(counts.pop())]
 
 
-def run_piece(piece: Piece) -> bytes:
-    """Read one piece (in a process of its own) and return its totals as text (UTF-8): a
-    line of `stats`, then the partial result (none when every row was skipped)."""
-    import io
+@dataclass
+class Part:
+    """What `run_piece` returns: what the run's warnings need of the piece (`stats`), and
+    its partial result as `compute --partial` writes it, but in memory (`shards.Lines`:
+    a sketch's columns as arrays, each let go as it is merged); None when every row was
+    skipped. Picklable, for any engine."""
+
+    stats: dict[str, Any]
+    partial: Lines | None
+
+
+def run_piece(piece: Piece) -> Part:
+    """Read one piece (in a process of its own) and return its `Part`."""
     import warnings
+
+    from bcecli.shards import Lines
 
     job = replace(piece.job, inputs=replace(piece.job.inputs, only=piece.only))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # as the CLI's boundary does
         with ExitStack() as resources:
             plan, streamed, diagnostics = job.stream(resources, Environment(), complete=False)
-        out = io.StringIO()
-        out.write(json.dumps(stats(streamed)) + "\n")
         (total,) = streamed.totals
-        if total.count:
-            job.partial(plan, total, diagnostics).write(diagnostics, out)
-    return out.getvalue().encode()
+        return Part(stats(streamed), Lines(job.partial(plan, total, diagnostics).lines(
+            diagnostics)) if total.count else None)
 
 
 def stats(streamed: Streamed) -> dict[str, Any]:
@@ -158,25 +163,20 @@ def add_stats(streamed: Streamed, piece: dict[str, Any]) -> None:
     streamed.soft_targets = streamed.soft_targets or piece["soft_targets"]
 
 
-def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, bytes]]
+def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, Part]]
                 ) -> tuple[Streamed, Diagnostics | None]:
-    """The pieces' texts, in piece order, merged as `bce merge` merges parts (read in place:
-    a part with the score sketch is tens of MB)."""
-    import io
-
+    """The pieces' parts, in piece order, merged as `bce merge` merges files (each part's
+    lines let go as they are merged: a part with the score sketch is tens of MB)."""
     from bcecli import shards
 
     streamed = Streamed([LossTotal()])
     empty = job.diagnostics(plan)
 
     def parts() -> Iterator[tuple[str, shards.Opened]]:
-        for piece, text in results:
-            stream = io.BytesIO(text)  # shares the bytes, no copy
-            add_stats(streamed, json.loads(stream.readline()))
-            more = stream.tell() < len(text)
-            del text
-            if more:
-                yield piece.name, shards.from_stream(stream, piece.name)
+        for piece, part in results:
+            add_stats(streamed, part.stats)
+            if part.partial is not None:
+                yield piece.name, shards.in_memory(part.partial, piece.name)
 
     combined, state = shards.merged(parts(), lambda _: empty)
     streamed.totals = [combined.total if combined is not None else LossTotal()]
@@ -184,50 +184,132 @@ def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, bytes]]
 
 
 def texts(split: list[Piece], workers: int, progress: Any = None
-          ) -> Iterator[tuple[Piece, bytes]]:
-    """Each piece's text, in piece order, from a pool of `workers` processes; at most
-    `workers` pieces out at once. On Linux the processes are forked from this one, all at
-    once before the pool's own thread starts, so they begin with bce and numpy loaded
-    (spawning fresh interpreters cost 0.25 s each before the first row: a third of the
-    benchmark's speed-up); they read their pieces only (nothing of this process's open
-    files or progress bar). Elsewhere (macOS, where fork is unsafe) they are spawned. As
-    children of this process their time and memory are bce's (GNU time, a cgroup), and
-    they end with it."""
+          ) -> Iterator[tuple[Piece, Part]]:
+    """Each piece's part, in piece order, from `workers` processes, piece k read by
+    process k mod `workers` (each is given its next piece as soon as this one has its
+    part, so at most `workers` pieces are out at once). A part is received only when its
+    turn comes, here in this thread, each array straight into its own memory (`Worker`):
+    the others wait in their processes, so this one holds the merged state and one part.
+
+    On Linux the processes are forked from this one, so they begin with bce and numpy
+    loaded (spawning fresh interpreters cost 0.25 s each before the first row: a third
+    of the benchmark's speed-up); they read their pieces only (nothing of this
+    process's open files or progress bar). Elsewhere (macOS, where fork is unsafe) they
+    are spawned. As children of this process their time and memory are bce's (GNU
+    time, a cgroup), and they end with it."""
     import multiprocessing
     import warnings
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    todo = iter(split)
-    out: deque[tuple[Piece, Future[bytes]]] = deque()
-    with ProcessPoolExecutor(min(workers, len(split)), mp_context=context) as pool:
+    pool: list[Worker] = []
+    finished = False
+    try:
+        with warnings.catch_warnings():  # Python 3.12+ counts numpy's BLAS threads
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                    DeprecationWarning)
+            for piece in split[:workers]:
+                pool.append(Worker(context))
+                pool[-1].send(piece)
+        for k, piece in enumerate(split):
+            worker = pool[k % len(pool)]
+            part = worker.receive(piece)  # a piece's error: raised in piece order
+            if k + len(pool) < len(split):
+                worker.send(split[k + len(pool)])
+            if progress is not None:
+                progress.advance(1)
+            yield piece, part
+            del part
+        finished = True
+    finally:
+        for worker in pool:
+            worker.close(finished)
+
+
+class Worker:
+    """One process of `texts`, and the pipe to it. It reads each piece it is sent and
+    sends back the part: the stats and the lines, pickled, each array (a sketch's column)
+    in its place as its dtype and shape, then the arrays' bytes, one message each, which
+    `receive` reads into arrays of its own (no pickle, no copy). The process blocks on
+    sending until its part is received, so parts never pile up here."""
+
+    def __init__(self, context: Any) -> None:
+        self.pipe, theirs = context.Pipe()
+        self.process = context.Process(target=serve, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def send(self, piece: Piece) -> None:
+        self.pipe.send(piece)
+
+    def receive(self, piece: Piece) -> Part:
+        """The part of `piece` (the one this process was given), or its error."""
+        import numpy as np
+
+        from bcecli.shards import Column, Lines
+
         try:
-            with warnings.catch_warnings():  # Python 3.12+ counts numpy's BLAS threads
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded",
-                                        DeprecationWarning)
-                for piece in todo:
-                    out.append((piece, pool.submit(run_piece, piece)))  # the first forks
-                    if len(out) == workers:
-                        break
-            while out:
-                piece, future = out.popleft()
-                try:
-                    text = future.result()  # a piece's error: raised in piece order
-                except BrokenProcessPool:
-                    raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
-                                   "(killed, or out of memory)",
-                                   hint="run with fewer --workers, or without") from None
-                del future  # its result is held here only, until merged
-                if progress is not None:
-                    progress.advance(1)
-                yield piece, text
-                del text
-                # the next piece only now: while this one was merged, one more text at most
-                # could arrive (a part with the score sketch is tens of MB)
-                following = next(todo, None)
-                if following is not None:
-                    out.append((following, pool.submit(run_piece, following)))
-        finally:
-            for _, future in out:
-                future.cancel()
+            message = self.pipe.recv()
+            if isinstance(message, BaseException):
+                raise message
+            stats, lines = message
+            if lines is not None:
+                for k, line in enumerate(lines):
+                    if isinstance(line, tuple):  # an array's name, dtype and shape
+                        name, dtype, shape = line
+                        values = np.empty(shape, dtype)
+                        if self.pipe.recv_bytes_into(values.reshape(-1).view(np.uint8)) != \
+                                values.nbytes:
+                            raise EOFError
+                        lines[k] = Column(name, values)
+        except (EOFError, OSError):  # the process is gone: the pipe's other end closed
+            raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
+                           "(killed, or out of memory)",
+                           hint="run with fewer --workers, or without") from None
+        return Part(stats, None if lines is None else Lines(lines))
+
+    def close(self, finished: bool) -> None:
+        """Ask the process to end once all is read; end it at once otherwise (an error,
+        Ctrl-C: it may be reading a piece no one will merge)."""
+        if finished:
+            self.pipe.send(None)
+        else:
+            self.process.terminate()
+        self.process.join()
+        self.pipe.close()
+
+
+def serve(pipe: Any) -> None:
+    """A `Worker`'s process: each piece it is sent read (`run_piece`) and its part, or
+    its error, sent back, until it is sent None or this end of the pipe closes. Ctrl-C is
+    the parent's to handle: it ends this process."""
+    import signal
+    import traceback
+
+    import numpy as np
+
+    from bcecli.shards import Column
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            piece = pipe.recv()
+        except EOFError:
+            return
+        if piece is None:
+            return
+        try:
+            part = run_piece(piece)
+        except Exception as e:  # raised in the parent, in piece order
+            if not isinstance(e, BceError):  # a bug: its traceback is this process's
+                e.add_note(traceback.format_exc())
+            pipe.send(e)
+            continue
+        lines = [] if part.partial is None else list(part.partial.lines)
+        arrays = [line.values.reshape(-1).view(np.uint8) for line in lines
+                  if isinstance(line, Column)]
+        pipe.send((part.stats, None if part.partial is None else [
+            (line.name, line.values.dtype.str, line.values.shape)
+            if isinstance(line, Column) else line for line in lines]))
+        del part, lines
+        while arrays:
+            pipe.send_bytes(arrays.pop(0))  # each let go once sent
