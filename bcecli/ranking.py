@@ -214,20 +214,26 @@ def runs(keys: U64) -> tuple[I64, I64]:
     return np.flatnonzero(change), np.cumsum(change, dtype=np.int64) - 1
 
 
-def reduce_sorted(columns: Columns, keys: U64) -> Columns:
-    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one.
-    `columns` is emptied on the way, so that each column is in memory twice at most."""
+def reduce_sorted(columns: Columns, extra: int) -> Columns:
+    """The buckets `extra` bits coarser: those whose keys shifted right by `extra` are
+    equal, added into one. `columns` is emptied on the way, so that each column is in
+    memory twice at most (and the keys once, shifted)."""
+    keys = columns.pop("keys") >> np.uint64(extra)
     starts, segments = runs(keys)
     out: Columns = {"keys": keys[starts]}
-    columns.pop("keys", None)
+    alone = np.empty(len(starts), np.bool_)  # runs of one bucket
+    np.equal(np.diff(starts), 1, out=alone[:-1])
+    alone[-1:] = len(keys) - starts[-1:] == 1
+    del keys
     # sorted, so a bucket's first row has its smallest score; distinct buckets hold
     # distinct scores, so one score only where one bucket alone held one score
     out["first"] = columns.pop("first")[starts]
-    out["single"] = columns.pop("single")[starts] & (np.diff(np.append(starts, len(keys))) == 1)
+    out["single"] = columns.pop("single")[starts] & alone
+    del alone
     for name in list(columns):
         column = columns.pop(name)
         if name in COUNTS:
-            out[name] = np.add.reduceat(column, starts) if len(keys) else column
+            out[name] = np.add.reduceat(column, starts) if len(starts) else column
         else:
             out[name] = dd_column(len(starts), segments, column[0], column[1])
     return out
@@ -396,44 +402,50 @@ class ScoreSketch:
 
     def absorb(self, other: Columns) -> None:
         """Buckets at this sketch's shift, added in (`other` is used up, a column at a
-        time); coarser first if there would be more than `cap` of them."""
+        time); both coarser first if there would be more than `cap` of them."""
         keys = self.columns["keys"]
         at = np.searchsorted(keys, other["keys"])
         found = np.zeros(len(at), np.bool_)
         inside = at < len(keys)
         found[inside] = keys[at[inside]] == other["keys"][inside]
+        del inside
         new = ~found
         if len(keys) + int(np.count_nonzero(new)) > self.cap:
             extra = fitting(np.insert(keys, at[new], other["keys"][new]), self.cap)
-            del at, found, inside, new
+            del keys, at, found, new
+            other = reduce_sorted(other, extra)  # the smaller first: it shrinks
             self.coarsen(self.shift + extra)
-            self.absorb(reduce_sorted(other, other["keys"] >> np.uint64(extra)))
+            self.absorb(other)
             return
         mine = self.columns
-        hit = at[found]
-        first, theirs = mine["first"][hit], other["first"][found]
-        mine["single"][hit] &= other["single"][found] & (first == theirs)
-        mine["first"][hit] = np.minimum(first, theirs)
-        for name, column in mine.items():
-            if name in COUNTS:
-                column[hit] += other[name][found]
-            elif name not in ("keys", *SCORES):
-                mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
-                                          other[name][0, found], other[name][1, found])
-                column[0, hit], column[1, hit] = mine_hi, mine_lo
-        if new.any():  # an insertion by indices: np.insert is several times slower
+        for start in range(0, len(at), CHUNK):  # the buckets both have, by pieces
+            piece = slice(start, start + CHUNK)
+            hit, ours = at[piece][found[piece]], found[piece]
+            first, theirs = mine["first"][hit], other["first"][piece][ours]
+            mine["single"][hit] &= other["single"][piece][ours] & (first == theirs)
+            mine["first"][hit] = np.minimum(first, theirs)
+            for name, column in mine.items():
+                if name in COUNTS:
+                    column[hit] += other[name][piece][ours]
+                elif name not in ("keys", *SCORES):
+                    mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
+                                              other[name][0, piece][ours],
+                                              other[name][1, piece][ours])
+                    column[0, hit], column[1, hit] = mine_hi, mine_lo
+        del found
+        if new.any():  # an insertion by a mask: np.insert is several times slower
             slots = at[new] + np.arange(int(np.count_nonzero(new)))
             size = len(keys) + len(slots)
+            del at, keys
             old = np.ones(size, np.bool_)
             old[slots] = False
-            kept = np.flatnonzero(old)
             for name in list(mine):
                 column = mine.pop(name)  # one column at a time in memory twice
                 merged = np.empty((*column.shape[:-1], size), column.dtype)
                 for target, source, added in zip(np.atleast_2d(merged), np.atleast_2d(column),
                                                  np.atleast_2d(other.pop(name)), strict=True):
                     target[slots] = added[new]
-                    target[kept] = source
+                    target[old] = source
                 del column, source, added  # theirs too, if theirs alone (`merge`'s consume)
                 mine[name] = merged
 
@@ -441,7 +453,7 @@ class ScoreSketch:
         """Drop the low bits of every key down to `shift` bits, adding the buckets that meet."""
         extra = shift - self.shift
         if extra > 0:
-            self.columns = reduce_sorted(self.columns, self.columns["keys"] >> np.uint64(extra))
+            self.columns = reduce_sorted(self.columns, extra)
             self.shift = shift
 
     def limit(self, cap: int) -> None:
@@ -467,7 +479,7 @@ class ScoreSketch:
         if consume:
             other.columns = {}
         if self.shift > other.shift:
-            theirs = reduce_sorted(theirs, theirs["keys"] >> np.uint64(self.shift - other.shift))
+            theirs = reduce_sorted(theirs, self.shift - other.shift)
         self.absorb(theirs)
 
     def class_weights(self) -> tuple[FloatArray, FloatArray]:
