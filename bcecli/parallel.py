@@ -143,8 +143,8 @@ def run_piece(piece: Piece) -> Part:
         with ExitStack() as resources:
             plan, streamed, diagnostics = job.stream(resources, Environment(), complete=False)
         (total,) = streamed.totals
-        return Part(stats(streamed), Lines(job.partial(plan, total, diagnostics).lines(
-            diagnostics)) if total.count else None)
+        return Part(stats(streamed), Lines.of(job.partial(plan, total, diagnostics),
+                                              diagnostics) if total.count else None)
 
 
 def stats(streamed: Streamed) -> dict[str, Any]:

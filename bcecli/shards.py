@@ -220,8 +220,14 @@ class Lines:
     each let go once read, so that a part is freed a column at a time as it is merged
     (and never turned into base64 or back). Picklable: arrays travel as their bytes."""
 
-    def __init__(self, lines: Iterable[str | Column]) -> None:
-        self.lines = deque(line.encode() if isinstance(line, str) else line for line in lines)
+    def __init__(self, lines: Iterable[bytes | Column]) -> None:
+        self.lines = deque(lines)
+
+    @classmethod
+    def of(cls, partial: Partial, state: Diagnostics | None) -> Lines:
+        """What `partial.write(state, ...)` writes, in memory."""
+        return cls(line.encode() if isinstance(line, str) else line
+                   for line in partial.lines(state))
 
     def readline(self, limit: int = -1, /) -> bytes | Column:
         """The next line, whole, or b"" at the end (`limit` is for files: a line here was
