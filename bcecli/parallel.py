@@ -249,11 +249,9 @@ class Worker:
 
         try:
             message = self.pipe.recv()
-            if isinstance(message, BaseException):
-                raise message
-            stats, lines = message
-            if lines is not None:
-                for k, line in enumerate(lines):
+            if not isinstance(message, BaseException):
+                stats, lines = message
+                for k, line in enumerate(lines or ()):
                     if isinstance(line, tuple):  # an array's name, dtype and shape
                         name, dtype, shape = line
                         values = np.empty(shape, dtype)
@@ -265,14 +263,19 @@ class Worker:
             raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
                            "(killed, or out of memory)",
                            hint="run with fewer --workers, or without") from None
+        if isinstance(message, BaseException):
+            raise message
         return Part(stats, None if lines is None else Lines(lines))
 
     def close(self, finished: bool) -> None:
         """Ask the process to end once all is read; end it at once otherwise (an error,
         Ctrl-C: it may be reading a piece no one will merge)."""
-        if finished:
-            self.pipe.send(None)
-        else:
+        try:
+            if finished:
+                self.pipe.send(None)
+        except OSError:  # it is gone already
+            finished = False
+        if not finished:
             self.process.terminate()
         self.process.join()
         self.pipe.close()
@@ -290,26 +293,26 @@ def serve(pipe: Any) -> None:
     from bcecli.shards import Column
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while True:
-        try:
-            piece = pipe.recv()
-        except EOFError:
-            return
-        if piece is None:
-            return
-        try:
-            part = run_piece(piece)
-        except Exception as e:  # raised in the parent, in piece order
-            if not isinstance(e, BceError):  # a bug: its traceback is this process's
-                e.add_note(traceback.format_exc())
-            pipe.send(e)
-            continue
-        lines = [] if part.partial is None else list(part.partial.lines)
-        arrays = [line.values.reshape(-1).view(np.uint8) for line in lines
-                  if isinstance(line, Column)]
-        pipe.send((part.stats, None if part.partial is None else [
-            (line.name, line.values.dtype.str, line.values.shape)
-            if isinstance(line, Column) else line for line in lines]))
-        del part, lines
-        while arrays:
-            pipe.send_bytes(arrays.pop(0))  # each let go once sent
+    try:
+        while (piece := pipe.recv()) is not None:
+            try:
+                part = run_piece(piece)
+            except Exception as e:  # raised in the parent, in piece order
+                if not isinstance(e, BceError):  # a bug: its traceback is this process's
+                    e.add_note(traceback.format_exc())
+                try:
+                    pipe.send(e)
+                except Exception:  # one that does not pickle: its text
+                    pipe.send(RuntimeError(f"{type(e).__name__}: {e}"))
+                continue
+            lines = [] if part.partial is None else list(part.partial.lines)
+            arrays = [line.values.reshape(-1).view(np.uint8) for line in lines
+                      if isinstance(line, Column)]
+            pipe.send((part.stats, None if part.partial is None else [
+                (line.name, line.values.dtype.str, line.values.shape)
+                if isinstance(line, Column) else line for line in lines]))
+            del part, lines
+            while arrays:
+                pipe.send_bytes(arrays.pop(0))  # each let go once sent
+    except (EOFError, OSError):  # the parent is gone, or ended before reading this
+        return

@@ -170,3 +170,35 @@ def test_arrays_of_the_wrong_kind_are_refused() -> None:
                         ("sum_p", np.zeros(3)), ("count", [1, 2])):
         with pytest.raises(ValueError, match=f"^metrics.sketch.{name} must be base64 text$"):
             sketch_column(name, value)
+
+
+class Local:
+    """Exceptions of a piece that is a bug: one pickles, one does not (a local class)."""
+
+    @staticmethod
+    def picklable() -> Exception:
+        return KeyError("boom")
+
+    @staticmethod
+    def unpicklable() -> Exception:
+        class Unnamed(Exception):
+            pass
+
+        return Unnamed("boom")
+
+
+@pytest.mark.parametrize(("error", "shown"), [
+    (Local.picklable, "KeyError: 'boom'"), (Local.unpicklable, "RuntimeError: Unnamed: boom")])
+def test_a_bug_in_a_worker_is_one_line(bce: Run, files: Files, monkeypatch: pytest.MonkeyPatch,
+                                       error: Any, shown: str) -> None:
+    shards_of(files, [f"p,y\n0.{k + 1},1\n" for k in range(3)])
+
+    def failing(piece: parallel.Piece) -> parallel.Part:
+        raise error()
+
+    monkeypatch.setattr(parallel, "run_piece", failing)
+    result = bce("compute", "d", "--workers", "2")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"bce: error: internal error: {shown}\nhint: this is a bug in bce; "
+                             "please report it with the command that caused it (BCE_TRACEBACK=1 "
+                             "shows where it happened)\n")
