@@ -202,3 +202,70 @@ def test_a_bug_in_a_worker_is_one_line(bce: Run, files: Files, monkeypatch: pyte
     assert result.stderr == (f"bce: error: internal error: {shown}\nhint: this is a bug in bce; "
                              "please report it with the command that caused it (BCE_TRACEBACK=1 "
                              "shows where it happened)\n")
+
+
+# The merge's pieces that work a chunk at a time (2**16 rows), on more than a chunk,
+# against the plain formulas.
+
+def test_distinct_counts_and_fitting_without_the_union() -> None:
+    from bcecli.ranking import CHUNK, distinct_sorted, fitting, outside
+
+    rng = np.random.default_rng(15)
+    keys = np.unique(np.concatenate([rng.integers(0, 1 << 40, 3 * CHUNK, dtype=np.uint64),
+                                     np.arange(1, 40, dtype=np.uint64) << np.uint64(42)]))
+    # near and equal keys, and a run of others in no key's bucket across a chunk's end
+    # (2 * CHUNK and 2 * CHUNK + 2 share a bucket at 2 bits)
+    others = np.unique(np.concatenate([keys[::5] + np.uint64(1), keys[1::7],
+                                       np.arange(1, 2 * CHUNK, dtype=np.uint64) * 2
+                                       + np.uint64(1 << 41)]))
+    union = np.union1d(keys, others)
+    at = np.searchsorted(keys, others)
+    distinct = [int(np.count_nonzero(np.diff(union >> np.uint64(e)))) + 1 for e in range(64)]
+    for shift in (0, 1, 2, 3, 17, 41):
+        assert distinct_sorted(union, shift) == distinct[shift]
+        mine, theirs = (np.unique(a >> np.uint64(shift)) for a in (keys, others))
+        assert outside(keys, others, at, shift) == len(np.setdiff1d(theirs, mine))
+    for cap in (1, 1000, CHUNK, len(keys), len(union) - 1, len(union)):
+        expected = next(e for e, count in enumerate(distinct) if count <= cap)
+        assert fitting(keys, cap, others, at) == fitting(union, cap) == expected
+    none = np.empty(0, np.uint64)
+    assert fitting(none, 10, others, np.zeros(len(others), np.int64)) == fitting(others, 10)
+
+
+def test_sums_by_runs_are_sums_by_segments() -> None:
+    from bcecli.ranking import CHUNK, dd_column, dd_runs
+
+    rng = np.random.default_rng(16)
+    rows = 3 * CHUNK + 5
+    starts = np.unique(np.concatenate([[0, CHUNK, CHUNK + 1, 2 * CHUNK - 1],
+                                       rng.integers(0, rows, 5000)]))
+    segments = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, rows)))
+    values = rng.random(rows) * 10.0 ** rng.integers(-5, 5, rows)
+    assert dd_runs(starts, values).tobytes() == \
+        dd_column(len(starts), segments, values).tobytes()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_large_sketches_merge_to_one_run(weighted: bool) -> None:
+    """Parts of more buckets than a chunk: the buckets both have, those one has, and a
+    merge that must coarsen both (cap 2**17)."""
+    from bcecli.ranking import ScoreSketch
+
+    rng = np.random.default_rng(17)
+    p = np.concatenate([rng.random(200_000), rng.random(100_000).round(4)])
+    y = (rng.random(len(p)) < p).astype(np.float64)
+    w = rng.uniform(0.1, 2, len(p)) if weighted else None
+    whole = ScoreSketch(weighted, cap=1 << 17)
+    whole.add(p, y, w)
+    merged = ScoreSketch(weighted, cap=1 << 17)
+    for part in np.array_split(rng.permutation(len(p)), 3):
+        piece = ScoreSketch(weighted, cap=1 << 17)
+        piece.add(p[part], y[part], None if w is None else w[part])
+        merged.merge(piece, consume=True)
+    assert merged.shift == whole.shift > 0
+    for name, column in whole.columns.items():
+        if name in ("sum_p", "sum_y", "weight_neg", "weight_pos"):
+            np.testing.assert_allclose(merged.columns[name].sum(axis=0), column.sum(axis=0),
+                                       rtol=1e-15, atol=0)
+        else:
+            assert merged.columns[name].tobytes() == column.tobytes(), name
