@@ -212,7 +212,7 @@ def texts(split: list[Piece], workers: int, progress: Any = None
             warnings.filterwarnings("ignore", "This process .* is multi-threaded",
                                     DeprecationWarning)
             for piece in split[:workers]:
-                pool.append(Worker(context))
+                pool.append(Worker(context, pool))
                 pool[-1].send(piece)
         for k, piece in enumerate(split):
             worker = pool[k % len(pool)]
@@ -237,9 +237,14 @@ class Worker:
     bytes in transit at a time). The process blocks on sending until its part is
     received, so parts never pile up here."""
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, others: list[Worker]) -> None:
+        """A process started with a pipe of its own; forked, it closes its copies of this
+        process's ends of the pipes (its own, `others`'), so that it reads the end of its
+        pipe when this process is gone, however it ended."""
         self.pipe, theirs = context.Pipe()
-        self.process = context.Process(target=serve, args=(theirs,), daemon=True)
+        ours = [self.pipe, *(worker.pipe for worker in others)] \
+            if context.get_start_method() == "fork" else []
+        self.process = context.Process(target=serve, args=(theirs, ours), daemon=True)
         self.process.start()
         theirs.close()
 
@@ -286,10 +291,11 @@ class Worker:
         self.pipe.close()
 
 
-def serve(pipe: Any) -> None:
+def serve(pipe: Any, inherited: list[Any]) -> None:
     """A `Worker`'s process: each piece it is sent read (`run_piece`) and its part, or
-    its error, sent back, until it is sent None or this end of the pipe closes. Ctrl-C is
-    the parent's to handle: it ends this process."""
+    its error, sent back, until it is sent None or the parent is gone. Ctrl-C is the
+    parent's to handle: it ends this process. `inherited`: the parent's pipe ends, here
+    by fork, closed."""
     import signal
     import traceback
 
@@ -298,6 +304,8 @@ def serve(pipe: Any) -> None:
     from bcecli.shards import Column
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for connection in inherited:
+        connection.close()
     try:
         while (piece := pipe.recv()) is not None:
             try:

@@ -269,3 +269,59 @@ def test_large_sketches_merge_to_one_run(weighted: bool) -> None:
                                        rtol=1e-15, atol=0)
         else:
             assert merged.columns[name].tobytes() == column.tobytes(), name
+
+
+ORPHAN = """
+import os, sys, time
+from bcecli import parallel
+
+def quick(piece):
+    open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()
+    return parallel.Part({}, None)
+
+parallel.run_piece = quick  # the forked workers inherit it
+parts = parallel.texts([parallel.Piece(None, k, {}) for k in range(4)], 2)
+next(parts)
+print("merging", flush=True)
+time.sleep(600)
+"""
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie no one reaps yet (its parent died)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_workers_end_when_the_parent_is_killed(tmp_path: Path) -> None:
+    """SIGKILL (the OOM killer) leaves no worker behind: each sees its pipe close, as no
+    other worker holds a copy of the parent's end."""
+    import subprocess
+    import sys
+    import time
+
+    workers: list[int] = []
+    try:
+        with subprocess.Popen([sys.executable, "-c", ORPHAN, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True) as parent:
+            try:
+                assert parent.stdout is not None
+                assert parent.stdout.readline() == "merging\n"
+                deadline = time.monotonic() + 60  # bounds, not speeds: each takes a moment
+                while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.1)  # the second worker has its first piece too
+                workers = [int(path.name) for path in tmp_path.iterdir()]
+                assert len(workers) == 2 and not any(ended(pid) for pid in workers)
+            finally:
+                parent.kill()
+        deadline = time.monotonic() + 60
+        while not all(ended(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(ended(pid) for pid in workers)
+    finally:  # none left behind, whatever failed
+        for pid in workers:
+            if not ended(pid):
+                os.kill(pid, signal.SIGKILL)
