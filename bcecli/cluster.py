@@ -8,9 +8,9 @@ where a path is relative, one in another working directory (the path would name
 other files there).
 The client submits every piece with `retries` (a task that raised runs again, up
 to twice; a piece whose worker died is given to another worker by Dask itself),
-counts them as they complete, and fetches each text in piece order, once every
-earlier one is merged. The texts of pieces that finished early wait on the
-workers, so this process holds one at a time, and the merge is `--workers`'s:
+counts them as they complete, and fetches each part (`parallel.Part`) in piece
+order, once every earlier one is merged. The parts of pieces that finished early
+wait on the workers, so this process holds one at a time, and the merge is `--workers`'s:
 the result is one process's, to the bit, whatever order the pieces finish in.
 Dask's own log lines in this process (a worker lost, a key rescheduled) are
 silenced while it runs: what Dask survives changes nothing, and what it cannot
@@ -33,7 +33,7 @@ from uuid import uuid4
 
 from bcecli import __version__
 from bcecli.errors import InputError, UsageError, shown_path
-from bcecli.parallel import Piece, run_piece
+from bcecli.parallel import Part, Piece, run_piece
 from bcecli.remote import is_url
 
 if TYPE_CHECKING:
@@ -54,8 +54,9 @@ class Scheduler:
         return "--scheduler" if self.address is not None else "--scheduler-file"
 
     def texts(self, split: list[Piece], progress: Any = None
-              ) -> Iterator[tuple[Piece, bytes]]:
-        """Each piece's text, in piece order, read by the cluster's workers."""
+              ) -> Iterator[tuple[Piece, Part]]:
+        """Each piece's part (`parallel.Part`), in piece order, read by the cluster's
+        workers."""
         client = self.connect()
         futures: list[Future | None] = []
         with quiet_dask():
@@ -138,8 +139,8 @@ def quiet_dask() -> Iterator[None]:
 
 
 def in_order(client: Client, split: list[Piece], futures: list[Future | None], progress: Any
-             ) -> Iterator[tuple[Piece, bytes]]:
-    """The pieces' texts in piece order, each fetched when it and every earlier piece are
+             ) -> Iterator[tuple[Piece, Part]]:
+    """The pieces' parts in piece order, each fetched when it and every earlier piece are
     done (`futures` forgets each once fetched); the progress counts pieces done."""
     from distributed import as_completed
 
@@ -152,21 +153,21 @@ def in_order(client: Client, split: list[Piece], futures: list[Future | None], p
         if progress is not None:
             progress.advance(1)
         while following in done:
-            text = fetched(futures[following], split[following])
+            part = fetched(futures[following], split[following])
             futures[following] = None
             done.discard(following)
-            yield split[following], text
+            yield split[following], part
             following += 1
 
 
-def fetched(future: Future | None, piece: Piece) -> bytes:
-    """A piece's text, or its error: the piece's own (its file and line), or one line on
+def fetched(future: Future | None, piece: Piece) -> Part:
+    """A piece's part, or its error: the piece's own (its file and line), or one line on
     what the cluster could not do."""
     from distributed import KilledWorker
 
     assert future is not None
     try:
-        text: bytes = future.result()
+        part: Part = future.result()
     except KilledWorker:
         import dask
 
@@ -174,7 +175,7 @@ def fetched(future: Future | None, piece: Piece) -> bytes:
                          f"{dask.config.get('distributed.scheduler.allowed-failures') + 1} "
                          "times: out of memory, or without bcecli?", where=piece.name,
                          hint=INSTALL) from None
-    return text
+    return part
 
 
 INSTALL = (f"install this bce ({__version__}) in the workers' environment, with the dask "
@@ -192,7 +193,7 @@ def check_workers(versions: dict[str, Any]) -> None:
             raise UsageError(f"the Dask worker {address} {having}", hint=INSTALL)
 
 
-def task(piece: Piece, *, cwd: str | None, version: str) -> bytes:
+def task(piece: Piece, *, cwd: str | None, version: str) -> Part:
     """`run_piece` on a worker, refused where the worker would not read what the client
     would (its bcecli, or its working directory when a path is relative)."""
     from distributed import get_worker

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from bcecli.core import (
     FloatArray,
@@ -52,7 +52,7 @@ from bcecli.evaluation import (
     recalibrate,
 )
 from bcecli.pipeline import Batch, located, weight_array
-from bcecli.ranking import ORDER, WEIGHTS, ScoreSketch, decode_column, encode_column
+from bcecli.ranking import ORDER, SUMS, WEIGHTS, ScoreSketch, column_kind, decode_column
 from bcecli.slices import DEFAULT_MAX_SLICES, SliceIndex, Slices
 
 if TYPE_CHECKING:
@@ -422,14 +422,14 @@ class Metrics:
                 "metrics.sketch", *(f"metrics.sketch.{name}" for name in columns)]
 
     def sections(self) -> Iterator[tuple[str, Any]]:
-        """The sums, the replicates and the sketch, a column a section (each column's
-        text is made only when it is written: the sketch's would be 45 MB at once)."""
+        """The sums, the replicates and the sketch, a column a section, as the array (a
+        file holds its base64 text, made a piece at a time as it is written: `shards`)."""
         yield "metrics.sums", self.sums.to_json()
         if self.bootstrap is not None:
             yield "metrics.bootstrap", self.bootstrap.to_json()
         yield "metrics.sketch", self.sketch.state()
-        for name, column in self.sketch.columns.items():
-            yield f"metrics.sketch.{name}", encode_column(column)
+        yield from ((f"metrics.sketch.{name}", column)
+                    for name, column in self.sketch.columns.items())
 
     def absorb(self, sections: Iterator[tuple[str, Any]], count: int) -> None:
         """Another shard's metrics (`Diagnostics.absorb`), merged in."""
@@ -450,11 +450,7 @@ class Metrics:
         if not isinstance(state, dict) or state.get("weighted") is not self.options.weighted:
             raise ValueError("metrics.sketch must say whether it is weighted, as the part is")
         for name in self.sketch.columns:
-            text = take(sections, f"metrics.sketch.{name}")
-            if not isinstance(text, str):
-                raise ValueError(f"metrics.sketch.{name} must be base64 text")
-            state[name] = decode_column(name, text)
-            del text  # before the next column's text is read
+            state[name] = sketch_column(name, take(sections, f"metrics.sketch.{name}"))
         sketch = ScoreSketch.from_json(state)
         del state
         if int(sketch.columns["count"].sum()) != count:
@@ -475,6 +471,18 @@ class Metrics:
             [float(c) for c in mass.count]
         return Bins.from_sums(mass.edges[:-1], mass.edges[1:], mass.count, mass.weight,
                               squares, mass.sum_p, mass.sum_y, mass.gap)
+
+
+def sketch_column(name: str, value: Any) -> NDArray[Any]:
+    """A sketch's column as a part holds it: base64 text (`ranking.encode_column`), or in
+    memory (`shards.Lines`) the array itself, of the column's dtype and shape."""
+    if isinstance(value, str):
+        return decode_column(name, value)
+    sums = name in SUMS + WEIGHTS
+    if not (isinstance(value, np.ndarray) and value.dtype == column_kind(name)
+            and value.ndim == 1 + sums and (not sums or value.shape[0] == 2)):
+        raise ValueError(f"metrics.sketch.{name} must be base64 text")
+    return value
 
 
 def take(sections: Iterator[tuple[str, Any]], name: str) -> Any:

@@ -5,25 +5,24 @@ by shard: `sources`), or some whole row groups of a Parquet file input (of each,
 where every input is one, their row groups as long). A `Piece` is all a process
 needs to read one: the run's `Job` (its options) and which files, picklable.
 `run_piece` reads it through the normal pipeline, in whatever process it is
-given, and returns text: a line of
-what the run's warnings need (rows, the extreme predictions), then the piece's
-partial result, exactly as `compute --partial` writes it (`shards`), as UTF-8
-bytes. Nothing here assumes the local pool: another engine can map `run_piece`
-over `pieces` and merge the texts with `merge_texts`.
+given, and returns a `Part`: what the run's warnings need (rows, the extreme
+predictions), and the piece's partial result as `compute --partial` writes it
+(`shards`), but in memory, a sketch's columns as arrays (`shards.Lines`). Nothing
+here assumes the local pool: another engine can map `run_piece` over `pieces` and
+merge the parts with `merge_texts`.
 
-The parent merges the texts in piece order, as `bce merge` merges files
+The parent merges the parts in piece order, as `bce merge` merges files
 (`shards.merged`), so the result is what one process gives: the sums are exact,
 and equal losses in `--top` go to the earlier piece, as to the earlier row. At
-most N pieces are out at once: the parent holds the merged state and at most N
-pieces' texts. A piece that fails raises its own error (its file and line); the
+most N pieces are out at once, and the parent receives a part only when its turn
+comes (`texts`): it holds the merged state and one part, freed a column at a time
+as it is merged. A piece that fails raises its own error (its file and line); the
 earliest piece's error is the one reported.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -39,9 +38,8 @@ from bcecli.pipeline import Streamed, nothing_read
 from bcecli.sources import RowGroups, Selection, ShardsReader
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from bcecli.diagnostics import Diagnostics
+    from bcecli.shards import Lines
 
 
 @dataclass(frozen=True)
@@ -66,8 +64,8 @@ class Engine(Protocol):
         """The option that chose it, for the messages."""
 
     def texts(self, split: list[Piece], progress: Any = None
-              ) -> Iterator[tuple[Piece, bytes]]:
-        """Each piece's text, in piece order."""
+              ) -> Iterator[tuple[Piece, Part]]:
+        """Each piece's part, in piece order."""
 
 
 def evaluate(job: Job, env: Environment, workers: int, scheduler: Engine | None = None
@@ -161,23 +159,31 @@ def row_group_pieces(job: Job, plan: Plan) -> list[Piece]:
             for k, (start, stop) in enumerate(pairwise(cuts))]
 
 
-def run_piece(piece: Piece) -> bytes:
-    """Read one piece (in a process of its own) and return its totals as text (UTF-8): a
-    line of `stats`, then the partial result (none when every row was skipped)."""
-    import io
+@dataclass
+class Part:
+    """What `run_piece` returns: what the run's warnings need of the piece (`stats`), and
+    its partial result as `compute --partial` writes it, but in memory (`shards.Lines`:
+    a sketch's columns as arrays, each let go as it is merged); None when every row was
+    skipped. Picklable, for any engine."""
+
+    stats: dict[str, Any]
+    partial: Lines | None
+
+
+def run_piece(piece: Piece) -> Part:
+    """Read one piece (in a process of its own) and return its `Part`."""
     import warnings
+
+    from bcecli.shards import Lines
 
     job = replace(piece.job, inputs=replace(piece.job.inputs, only=piece.only))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # as the CLI's boundary does
         with ExitStack() as resources:
             plan, streamed, diagnostics = job.stream(resources, Environment(), complete=False)
-        out = io.StringIO()
-        out.write(json.dumps(stats(streamed)) + "\n")
         (total,) = streamed.totals
-        if total.count:
-            job.partial(plan, total, diagnostics).write(diagnostics, out)
-    return out.getvalue().encode()
+        return Part(stats(streamed), Lines.of(job.partial(plan, total, diagnostics),
+                                              diagnostics) if total.count else None)
 
 
 def stats(streamed: Streamed) -> dict[str, Any]:
@@ -196,25 +202,20 @@ def add_stats(streamed: Streamed, piece: dict[str, Any]) -> None:
     streamed.soft_targets = streamed.soft_targets or piece["soft_targets"]
 
 
-def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, bytes]]
+def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, Part]]
                 ) -> tuple[Streamed, Diagnostics | None]:
-    """The pieces' texts, in piece order, merged as `bce merge` merges parts (read in place:
-    a part with the score sketch is tens of MB)."""
-    import io
-
+    """The pieces' parts, in piece order, merged as `bce merge` merges files (each part's
+    lines let go as they are merged: a part with the score sketch is tens of MB)."""
     from bcecli import shards
 
     streamed = Streamed([LossTotal()])
     empty = job.diagnostics(plan)
 
     def parts() -> Iterator[tuple[str, shards.Opened]]:
-        for piece, text in results:
-            stream = io.BytesIO(text)  # shares the bytes, no copy
-            add_stats(streamed, json.loads(stream.readline()))
-            more = stream.tell() < len(text)
-            del text
-            if more:
-                yield piece.name, shards.from_stream(stream, piece.name)
+        for piece, part in results:
+            add_stats(streamed, part.stats)
+            if part.partial is not None:
+                yield piece.name, shards.in_memory(part.partial, piece.name)
 
     combined, state = shards.merged(parts(), lambda _: empty)
     streamed.totals = [combined.total if combined is not None else LossTotal()]
@@ -222,50 +223,147 @@ def merge_texts(job: Job, plan: Plan, results: Iterable[tuple[Piece, bytes]]
 
 
 def texts(split: list[Piece], workers: int, progress: Any = None
-          ) -> Iterator[tuple[Piece, bytes]]:
-    """Each piece's text, in piece order, from a pool of `workers` processes; at most
-    `workers` pieces out at once. On Linux the processes are forked from this one, all at
-    once before the pool's own thread starts, so they begin with bce and numpy loaded
-    (spawning fresh interpreters cost 0.25 s each before the first row: a third of the
-    benchmark's speed-up); they read their pieces only (nothing of this process's open
-    files or progress bar). Elsewhere (macOS, where fork is unsafe) they are spawned. As
-    children of this process their time and memory are bce's (GNU time, a cgroup), and
-    they end with it."""
+          ) -> Iterator[tuple[Piece, Part]]:
+    """Each piece's part, in piece order, from `workers` processes, piece k read by
+    process k mod `workers` (each is given its next piece as soon as this one has its
+    part, so at most `workers` pieces are out at once). A part is received only when its
+    turn comes, in this thread (`Worker`): the others wait in their processes, so this
+    one holds the merged state and one part. (`ProcessPoolExecutor`, which takes results
+    as they come, in a thread of its own, peaked at 168-175 MiB with these parts on 16
+    pieces of 250,000 distinct scores, against 112-117 MiB so: parts arrived while one
+    was merged, each unpickled whole.)
+
+    On Linux the processes are forked from this one, so they begin with bce and numpy
+    loaded (spawning fresh interpreters cost 0.25 s each before the first row: a third
+    of the benchmark's speed-up); they read their pieces only (nothing of this
+    process's open files or progress bar). Elsewhere (macOS, where fork is unsafe) they
+    are spawned. As children of this process their time and memory are bce's (GNU
+    time, a cgroup), and they end with it."""
     import multiprocessing
     import warnings
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    todo = iter(split)
-    out: deque[tuple[Piece, Future[bytes]]] = deque()
-    with ProcessPoolExecutor(min(workers, len(split)), mp_context=context) as pool:
+    pool: list[Worker] = []
+    finished = False
+    try:
+        with warnings.catch_warnings():  # Python 3.12+ counts numpy's BLAS threads
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                    DeprecationWarning)
+            for piece in split[:workers]:
+                pool.append(Worker(context, pool))
+                pool[-1].send(piece)
+        for k, piece in enumerate(split):
+            worker = pool[k % len(pool)]
+            part = worker.receive(piece)  # a piece's error: raised in piece order
+            if k + len(pool) < len(split):
+                worker.send(split[k + len(pool)])
+            if progress is not None:
+                progress.advance(1)
+            yield piece, part
+            del part
+        finished = True
+    finally:
+        for worker in pool:
+            worker.close(finished)
+
+
+class Worker:
+    """One process of `texts`, and the pipe to it. It reads each piece it is sent and
+    sends back the part: the stats and the lines, pickled, each array (a sketch's column)
+    in its place as its dtype and shape, then each array's bytes as a message of its
+    own, which `receive` reads into a new array (no pickle, no base64: one array's
+    bytes in transit at a time). The process blocks on sending until its part is
+    received, so parts never pile up here."""
+
+    def __init__(self, context: Any, others: list[Worker]) -> None:
+        """A process started with a pipe of its own; forked, it closes its copies of this
+        process's ends of the pipes (its own, `others`'), so that it reads the end of its
+        pipe when this process is gone, however it ended."""
+        self.pipe, theirs = context.Pipe()
+        ours = [self.pipe, *(worker.pipe for worker in others)] \
+            if context.get_start_method() == "fork" else []
+        self.process = context.Process(target=serve, args=(theirs, ours), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def send(self, piece: Piece) -> None:
+        self.pipe.send(piece)
+
+    def receive(self, piece: Piece) -> Part:
+        """The part of `piece` (the one this process was given), or its error."""
+        import numpy as np
+
+        from bcecli.shards import Column, Lines
+
         try:
-            with warnings.catch_warnings():  # Python 3.12+ counts numpy's BLAS threads
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded",
-                                        DeprecationWarning)
-                for piece in todo:
-                    out.append((piece, pool.submit(run_piece, piece)))  # the first forks
-                    if len(out) == workers:
-                        break
-            while out:
-                piece, future = out.popleft()
+            message = self.pipe.recv()
+            if not isinstance(message, BaseException):
+                stats, lines = message
+                for k, line in enumerate(lines or ()):
+                    if isinstance(line, tuple):  # an array's name, dtype and shape
+                        name, dtype, shape = line
+                        values = np.empty(shape, dtype)
+                        if self.pipe.recv_bytes_into(values.reshape(-1).view(np.uint8)) != \
+                                values.nbytes:
+                            raise EOFError
+                        lines[k] = Column(name, values)
+        except (EOFError, OSError):  # the process is gone: the pipe's other end closed
+            raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
+                           "(killed, or out of memory)",
+                           hint="run with fewer --workers, or without") from None
+        if isinstance(message, BaseException):
+            raise message
+        return Part(stats, None if lines is None else Lines(lines))
+
+    def close(self, finished: bool) -> None:
+        """Ask the process to end once all is read; end it at once otherwise (an error,
+        Ctrl-C: it may be reading a piece no one will merge)."""
+        try:
+            if finished:
+                self.pipe.send(None)
+        except OSError:  # it is gone already
+            finished = False
+        if not finished:
+            self.process.terminate()
+        self.process.join()
+        self.pipe.close()
+
+
+def serve(pipe: Any, inherited: list[Any]) -> None:
+    """A `Worker`'s process: each piece it is sent read (`run_piece`) and its part, or
+    its error, sent back, until it is sent None or the parent is gone. Ctrl-C is the
+    parent's to handle: it ends this process. `inherited`: the parent's pipe ends, here
+    by fork, closed."""
+    import signal
+    import traceback
+
+    import numpy as np
+
+    from bcecli.shards import Column
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for connection in inherited:
+        connection.close()
+    try:
+        while (piece := pipe.recv()) is not None:
+            try:
+                part = run_piece(piece)
+            except Exception as e:  # raised in the parent, in piece order
+                if not isinstance(e, BceError):  # a bug: its traceback is this process's
+                    e.add_note(traceback.format_exc())
                 try:
-                    text = future.result()  # a piece's error: raised in piece order
-                except BrokenProcessPool:
-                    raise BceError(f"a --workers process ended abruptly, reading {piece.name} "
-                                   "(killed, or out of memory)",
-                                   hint="run with fewer --workers, or without") from None
-                del future  # its result is held here only, until merged
-                if progress is not None:
-                    progress.advance(1)
-                yield piece, text
-                del text
-                # the next piece only now: while this one was merged, one more text at most
-                # could arrive (a part with the score sketch is tens of MB)
-                following = next(todo, None)
-                if following is not None:
-                    out.append((following, pool.submit(run_piece, following)))
-        finally:
-            for _, future in out:
-                future.cancel()
+                    pipe.send(e)
+                except Exception:  # one that does not pickle: its text
+                    pipe.send(RuntimeError(f"{type(e).__name__}: {e}"))
+                continue
+            lines = [] if part.partial is None else list(part.partial.lines)
+            arrays = [line.values.reshape(-1).view(np.uint8) for line in lines
+                      if isinstance(line, Column)]
+            pipe.send((part.stats, None if part.partial is None else [
+                (line.name, line.values.dtype.str, line.values.shape)
+                if isinstance(line, Column) else line for line in lines]))
+            del part, lines
+            while arrays:
+                pipe.send_bytes(arrays.pop(0))  # each let go once sent
+    except (EOFError, OSError):  # the parent is gone, or ended before reading this
+        return

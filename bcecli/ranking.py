@@ -20,7 +20,9 @@ weights, by default) plus a batch.
 from __future__ import annotations
 
 import base64
+import binascii
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -52,6 +54,7 @@ HALF = 0x3FE0000000000000  # the bits of 0.5
 TOP = 2 * HALF  # the key of 1.0
 WINDOW = 36  # bits per digit of the exact sums: 2**16 digits sum below 2**52 units
 FORMAT = 1  # the value of "bcecli_sketch" in `to_json`
+ENCODED = 3 << 16  # bytes of a column turned into base64 at a time (`encoded_chunks`)
 U = 2.0**-53  # unit roundoff
 SLACK = 32 * U  # relative margin for every rounding of the bounds (see `certify`)
 TINY = 2.0**-960  # absolute margin for terms that underflow (see `certify`)
@@ -203,30 +206,36 @@ def segment_sums(values: FloatArray, segments: I64, size: int) -> tuple[FloatArr
     return hi, lo
 
 
-def runs(keys: U64) -> tuple[I64, I64]:
-    """Where each run of equal (sorted) keys starts, and each key's run number."""
+def runs(keys: U64) -> I64:
+    """Where each run of equal (sorted) keys starts."""
     change = np.empty(len(keys), np.bool_)
     change[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=change[1:])
-    return np.flatnonzero(change), np.cumsum(change, dtype=np.int64) - 1
+    return np.flatnonzero(change)
 
 
-def reduce_sorted(columns: Columns, keys: U64) -> Columns:
-    """Buckets whose new `keys` (sorted, with repeats) are equal, added into one.
-    `columns` is emptied on the way, so that each column is in memory twice at most."""
-    starts, segments = runs(keys)
+def reduce_sorted(columns: Columns, extra: int) -> Columns:
+    """The buckets `extra` bits coarser: those whose keys shifted right by `extra` are
+    equal, added into one. `columns` is emptied on the way, so that each column is in
+    memory twice at most (and the keys once, shifted)."""
+    keys = columns.pop("keys") >> np.uint64(extra)
+    starts = runs(keys)
     out: Columns = {"keys": keys[starts]}
-    columns.pop("keys", None)
+    alone = np.empty(len(starts), np.bool_)  # runs of one bucket
+    np.equal(np.diff(starts), 1, out=alone[:-1])
+    alone[-1:] = len(keys) - starts[-1:] == 1
+    del keys
     # sorted, so a bucket's first row has its smallest score; distinct buckets hold
     # distinct scores, so one score only where one bucket alone held one score
     out["first"] = columns.pop("first")[starts]
-    out["single"] = columns.pop("single")[starts] & (np.diff(np.append(starts, len(keys))) == 1)
+    out["single"] = columns.pop("single")[starts] & alone
+    del alone
     for name in list(columns):
         column = columns.pop(name)
         if name in COUNTS:
-            out[name] = np.add.reduceat(column, starts) if len(keys) else column
+            out[name] = np.add.reduceat(column, starts) if len(starts) else column
         else:
-            out[name] = dd_column(len(starts), segments, column[0], column[1])
+            out[name] = dd_runs(starts, column[0], column[1])
     return out
 
 
@@ -234,9 +243,30 @@ def dd_column(size: int, segments: I64, *parts: FloatArray) -> FloatArray:
     """The double-double sums per segment of every row of every part, as a (2, size) array.
     Each chunk of rows adds to the range of segments it meets (a short one when the
     segments are sorted, as when buckets are merged)."""
+    return dd_chunks(size, len(segments), lambda rows: segments[rows], parts)
+
+
+def dd_runs(starts: I64, *parts: FloatArray) -> FloatArray:
+    """`dd_column` per run of rows, `starts` where each run begins (sorted, from 0): the
+    run of each row is found a chunk at a time, never held for all of them (4 MB when
+    a full sketch is coarsened)."""
+
+    def segments(rows: slice) -> I64:
+        """The run of each row of `rows`: the one it starts in, then those starting in it."""
+        inside = slice(*np.searchsorted(starts, [rows.start, rows.stop - 1], "right"))
+        lengths = np.diff(np.concatenate(([rows.start], starts[inside], [rows.stop])))
+        runs: I64 = np.repeat(np.arange(inside.start - 1, inside.stop), lengths)
+        return runs
+
+    return dd_chunks(len(starts), len(parts[0]), segments, parts)
+
+
+def dd_chunks(size: int, rows: int, segments_of: Callable[[slice], I64],
+              parts: tuple[FloatArray, ...]) -> FloatArray:
+    """`dd_column`, the segments of each chunk of `rows` rows given by `segments_of`."""
     out: FloatArray = np.zeros((2, size))
-    for start in range(0, len(segments), CHUNK):
-        chunk = segments[start:start + CHUNK]
+    for start in range(0, rows, CHUNK):
+        chunk = segments_of(slice(start, min(start + CHUNK, rows)))
         first, last = int(chunk.min()), int(chunk.max()) + 1
         for part in parts:
             part_hi, part_lo = segment_sums(part[start:start + CHUNK], chunk - first,
@@ -246,17 +276,58 @@ def dd_column(size: int, segments: I64, *parts: FloatArray) -> FloatArray:
     return out
 
 
-def distinct_sorted(keys: U64) -> int:
-    """How many distinct values sorted `keys` hold."""
-    return int(np.count_nonzero(keys[1:] != keys[:-1])) + min(len(keys), 1)
+def distinct_sorted(keys: U64, shift: int = 0) -> int:
+    """How many distinct values sorted `keys` shifted right by `shift` hold (counted a
+    chunk at a time: no shifted copy of them all)."""
+    count, last = 0, None
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK] >> np.uint64(shift)
+        count += int(np.count_nonzero(chunk[1:] != chunk[:-1])) + (last != chunk[0])
+        last = chunk[-1]
+    return count
 
 
-def fitting(keys: U64, cap: int) -> int:
-    """The fewest low bits to drop from sorted `keys` so that at most `cap` distinct remain."""
-    extra = 0
-    while distinct_sorted(keys >> np.uint64(extra)) > cap:
-        extra += 1
-    return extra
+def fitting(keys: U64, cap: int, others: U64 | None = None, at: I64 | None = None) -> int:
+    """The fewest low bits to drop from sorted `keys` so that at most `cap` distinct remain;
+    with `others` (sorted, distinct, and `at` where each falls in `keys`), from the union
+    of both, never made. The count only falls as bits are dropped, and 63 always fits
+    (keys are below 2**63): found by doubling, then halving (a first merge may drop 35)."""
+
+    def fits(extra: int) -> bool:
+        return distinct_sorted(keys, extra) + (0 if others is None or at is None else
+                                               outside(keys, others, at, extra)) <= cap
+
+    if fits(0):
+        return 0
+    low, high = 0, 1  # low does not fit
+    while high < 63 and not fits(high):
+        low, high = high, min(2 * high, 63)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle, high)
+    return high
+
+
+def outside(keys: U64, others: U64, at: I64, shift: int) -> int:
+    """How many distinct values of sorted `others` shifted right by `shift` no key of
+    sorted `keys` so shifted equals, counted a chunk at a time. A value's bucket holds a
+    key if and only if it holds the nearest key below or above one of its others
+    (`at`: where each would go in `keys`)."""
+    count, last = 0, None
+    bits = np.uint64(shift)
+    for start in range(0, len(others), CHUNK):
+        piece = slice(start, start + CHUNK)
+        chunk = others[piece] >> bits
+        first = np.empty(len(chunk), np.bool_)  # the first of each run of equal values
+        first[0] = last != chunk[0]
+        np.not_equal(chunk[1:], chunk[:-1], out=first[1:])
+        last = chunk[-1]
+        if len(keys):
+            where = at[piece]
+            first &= keys[np.minimum(where, len(keys) - 1)] >> bits != chunk
+            first &= keys[np.maximum(where - 1, 0)] >> bits != chunk
+        count += int(np.count_nonzero(first))
+    return count
 
 
 class ScoreSketch:
@@ -369,7 +440,7 @@ class ScoreSketch:
             w = None if w is None else w[order]
             del order
             positive = y >= 0.5
-        starts, segments = runs(full >> np.uint64(self.shift))
+        starts = runs(full >> np.uint64(self.shift))
         size = len(starts)
         ends = np.append(starts[1:] - 1, len(full) - 1)[:size]  # each run's last row
         columns: Columns = {
@@ -380,57 +451,64 @@ class ScoreSketch:
             "positives": np.add.reduceat(positive.astype(np.int64), starts) if size
             else np.zeros(0, np.int64),
         }
-        del full, starts, ends
-        columns["sum_p"] = dd_column(size, segments, p if w is None else w * p)
+        del full, ends
+        columns["sum_p"] = dd_runs(starts, p if w is None else w * p)
         del p
         if w is not None:
-            columns["weight_neg"] = dd_column(size, segments, np.where(positive, 0.0, w))
-            columns["weight_pos"] = dd_column(size, segments, np.where(positive, w, 0.0))
+            columns["weight_neg"] = dd_runs(starts, np.where(positive, 0.0, w))
+            columns["weight_pos"] = dd_runs(starts, np.where(positive, w, 0.0))
         # with 0/1 targets, Σw·y is the weight of the positives (w·1 = w exactly)
         columns["sum_y"] = columns["weight_pos"].copy() if w is not None and hard else \
-            dd_column(size, segments, y if w is None else w * y)
+            dd_runs(starts, y if w is None else w * y)
         return {name: columns[name] for name in ORDER if name in columns}
 
     def absorb(self, other: Columns) -> None:
         """Buckets at this sketch's shift, added in (`other` is used up, a column at a
-        time); coarser first if there would be more than `cap` of them."""
+        time); both coarser first if there would be more than `cap` of them."""
         keys = self.columns["keys"]
         at = np.searchsorted(keys, other["keys"])
         found = np.zeros(len(at), np.bool_)
-        inside = at < len(keys)
-        found[inside] = keys[at[inside]] == other["keys"][inside]
+        for start in range(0, len(at) if len(keys) else 0, CHUNK):  # by pieces
+            piece = slice(start, start + CHUNK)
+            found[piece] = keys[np.minimum(at[piece], len(keys) - 1)] == other["keys"][piece]
         new = ~found
         if len(keys) + int(np.count_nonzero(new)) > self.cap:
-            extra = fitting(np.insert(keys, at[new], other["keys"][new]), self.cap)
-            del at, found, inside, new
+            del found, new
+            extra = fitting(keys, self.cap, other["keys"], at)
+            del keys, at
+            other = reduce_sorted(other, extra)  # the smaller first: it shrinks
             self.coarsen(self.shift + extra)
-            self.absorb(reduce_sorted(other, other["keys"] >> np.uint64(extra)))
+            self.absorb(other)
             return
         mine = self.columns
-        hit = at[found]
-        first, theirs = mine["first"][hit], other["first"][found]
-        mine["single"][hit] &= other["single"][found] & (first == theirs)
-        mine["first"][hit] = np.minimum(first, theirs)
-        for name, column in mine.items():
-            if name in COUNTS:
-                column[hit] += other[name][found]
-            elif name not in ("keys", *SCORES):
-                mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
-                                          other[name][0, found], other[name][1, found])
-                column[0, hit], column[1, hit] = mine_hi, mine_lo
-        if new.any():  # an insertion by indices: np.insert is several times slower
+        for start in range(0, len(at), CHUNK):  # the buckets both have, by pieces
+            piece = slice(start, start + CHUNK)
+            hit, ours = at[piece][found[piece]], found[piece]
+            first, theirs = mine["first"][hit], other["first"][piece][ours]
+            mine["single"][hit] &= other["single"][piece][ours] & (first == theirs)
+            mine["first"][hit] = np.minimum(first, theirs)
+            for name, column in mine.items():
+                if name in COUNTS:
+                    column[hit] += other[name][piece][ours]
+                elif name not in ("keys", *SCORES):
+                    mine_hi, mine_lo = dd_add(column[0, hit], column[1, hit],
+                                              other[name][0, piece][ours],
+                                              other[name][1, piece][ours])
+                    column[0, hit], column[1, hit] = mine_hi, mine_lo
+        del found
+        if new.any():  # an insertion by a mask: np.insert is several times slower
             slots = at[new] + np.arange(int(np.count_nonzero(new)))
             size = len(keys) + len(slots)
+            del at, keys
             old = np.ones(size, np.bool_)
             old[slots] = False
-            kept = np.flatnonzero(old)
             for name in list(mine):
                 column = mine.pop(name)  # one column at a time in memory twice
                 merged = np.empty((*column.shape[:-1], size), column.dtype)
                 for target, source, added in zip(np.atleast_2d(merged), np.atleast_2d(column),
                                                  np.atleast_2d(other.pop(name)), strict=True):
                     target[slots] = added[new]
-                    target[kept] = source
+                    target[old] = source
                 del column, source, added  # theirs too, if theirs alone (`merge`'s consume)
                 mine[name] = merged
 
@@ -438,7 +516,7 @@ class ScoreSketch:
         """Drop the low bits of every key down to `shift` bits, adding the buckets that meet."""
         extra = shift - self.shift
         if extra > 0:
-            self.columns = reduce_sorted(self.columns, self.columns["keys"] >> np.uint64(extra))
+            self.columns = reduce_sorted(self.columns, extra)
             self.shift = shift
 
     def limit(self, cap: int) -> None:
@@ -464,7 +542,7 @@ class ScoreSketch:
         if consume:
             other.columns = {}
         if self.shift > other.shift:
-            theirs = reduce_sorted(theirs, theirs["keys"] >> np.uint64(self.shift - other.shift))
+            theirs = reduce_sorted(theirs, self.shift - other.shift)
         self.absorb(theirs)
 
     def class_weights(self) -> tuple[FloatArray, FloatArray]:
@@ -635,11 +713,10 @@ class ScoreSketch:
                           before, after)
         cuts = sorted({*(int(i) + 1 for i in nearer), len(self)} - {0})
         starts = [0, *cuts[:-1]]
-        segments = np.repeat(np.arange(len(cuts)), np.diff([0, *cuts]))
         edges = [0.0, *(key_score(int(c["keys"][s]) << self.shift) for s in starts[1:]), 1.0]
-        sums = {name: dd_column(len(cuts), segments, c[name][0], c[name][1])
-                for name in SUMS}
-        w = dd_column(len(cuts), segments, *weight)
+        firsts = np.asarray(starts, np.int64)  # each bin's first bucket
+        sums = {name: dd_runs(firsts, c[name][0], c[name][1]) for name in SUMS}
+        w = dd_runs(firsts, *weight)
         p, y = sums["sum_p"].tolist(), sums["sum_y"].tolist()
         gap = [abs(exact_total([p[0][b], p[1][b], -y[0][b], -y[1][b]])) for b in range(len(cuts))]
         return MassBins(edges, np.add.reduceat(c["count"], starts).tolist(),
@@ -704,7 +781,17 @@ def column_kind(name: str) -> np.dtype[Any]:
 
 def encode_column(column: NDArray[Any]) -> str:
     """A column as the base64 of its little-endian bytes: exact, and 4/3 of its size."""
-    return base64.b64encode(column.astype(column.dtype.newbyteorder("<")).tobytes()).decode()
+    return b"".join(encoded_chunks(column)).decode()
+
+
+def encoded_chunks(column: NDArray[Any]) -> Iterator[bytes]:
+    """`encode_column`'s text a piece at a time (a part's checksum and file take a column
+    this way, without its whole text): the base64 of each `ENCODED` bytes, which join
+    into the whole's (a multiple of 3 bytes, so no padding falls between them)."""
+    data = np.ascontiguousarray(column, column.dtype.newbyteorder("<"))  # no copy if so
+    raw = data.reshape(-1).view(np.uint8).data
+    for start in range(0, len(raw), ENCODED):
+        yield binascii.b2a_base64(raw[start:start + ENCODED], newline=False)
 
 
 def decode_column(name: str, text: str) -> NDArray[Any]:

@@ -19,7 +19,8 @@ by something else is an error naming the file (and the field, where one is
 wrong), never a wrong number or an internal error. `merge` refuses a part given
 twice (the same path, or the same id under another name), and reads one part at
 a time: its memory is that of one sketch more than the merged one. `merged` does
-the same for parts that come in memory (`from_stream`: `--workers`' pieces).
+the same for parts that come in memory (`Lines`: `--workers`' pieces, whose sketch
+columns stay arrays, each let go as it is merged).
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ import json
 import math
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from bcecli.conventions import CONVENTIONS
 from bcecli.core import DType, LossTotal, Reduction, exact_total
@@ -105,14 +110,45 @@ class Partial:
         return json.dumps({**self.content(), "checksum": self.checksum()})
 
     def write(self, state: Diagnostics | None, stream: IO[str]) -> None:
-        """The file: this header with the checksum of each of `state`'s sections, then the
-        sections, a line each. Each section's text is made twice (for its checksum, then
-        to write it) rather than all of them held at once."""
+        """The file: `lines`, a column's text written a piece at a time."""
+        for line in self.lines(state):
+            for text in section_text(line.name, line.values) if isinstance(line, Column) \
+                    else (line,):
+                stream.write(text)
+
+    def lines(self, state: Diagnostics | None) -> Iterator[str | Column]:
+        """The file's lines: this header with the checksum of each of `state`'s sections,
+        then the sections, a line each, but a section that is an array (a sketch's column)
+        as the array (`Column`). Each section is made twice (for its checksum, then for
+        its line) rather than all of them held at once."""
         sections = [] if state is None else \
             [[name, digest(value)] for name, value in state.sections()]
-        stream.write(replace(self, sections=sections).to_json() + "\n")
+        yield replace(self, sections=sections).to_json() + "\n"
         for name, value in state.sections() if state is not None else ():
-            stream.write(f'{{"section": "{name}", "data": {canonical(value)}}}\n')
+            yield Column(name, value) if isinstance(value, np.ndarray) else \
+                "".join(section_text(name, value))
+
+
+@dataclass(frozen=True)
+class Column:
+    """A section that is an array (a sketch's column), as the array: in a file, the base64
+    text of its little-endian bytes (`ranking.encode_column`)."""
+
+    name: str
+    values: NDArray[Any]
+
+
+def section_text(name: str, value: Any) -> Iterator[str]:
+    """A section's line as a file holds it, in pieces: an array's text a chunk at a time."""
+    if not isinstance(value, np.ndarray):
+        yield f'{{"section": "{name}", "data": {canonical(value)}}}\n'
+        return
+    from bcecli.ranking import encoded_chunks
+
+    yield f'{{"section": "{name}", "data": "'
+    for chunk in encoded_chunks(value):
+        yield chunk.decode("ascii")
+    yield '"}\n'
 
 
 def canonical(value: Any) -> str:
@@ -121,7 +157,16 @@ def canonical(value: Any) -> str:
 
 
 def digest(value: Any) -> str:
-    """SHA-256 of `canonical`; of text (a sketch's column) without a copy of it in JSON."""
+    """SHA-256 of `canonical`; of text (a sketch's column) without a copy of it in JSON,
+    and of an array as of its base64 text (`section_text`), a chunk at a time."""
+    if isinstance(value, np.ndarray):
+        from bcecli.ranking import encoded_chunks
+
+        hashed = hashlib.sha256(b'"')
+        for chunk in encoded_chunks(value):
+            hashed.update(chunk)
+        hashed.update(b'"')
+        return hashed.hexdigest()
     if isinstance(value, str) and value.isascii() and value.isprintable() and \
             '"' not in value and "\\" not in value:  # JSON writes it as it is, in quotes
         hashed = hashlib.sha256(b'"')
@@ -161,17 +206,53 @@ def opened(path: str, storage: Mapping[str, Any] | None = None
         yield parsed(stream, where)
 
 
+class Source(Protocol):
+    """Where a partial result is read from: a file (read as bytes), or `Lines`."""
+
+    def readline(self, limit: int = -1, /) -> bytes | Column: ...
+
+    def read(self, limit: int = -1, /) -> bytes: ...
+
+
+class Lines:
+    """A partial result in memory (a `--workers` piece, `parallel`), read as a file is
+    (`in_memory`): its lines (`Partial.lines`, as UTF-8), a sketch's column as its array,
+    each let go once read, so that a part is freed a column at a time as it is merged
+    (and never turned into base64 or back). Picklable: arrays travel as their bytes."""
+
+    def __init__(self, lines: Iterable[bytes | Column]) -> None:
+        self.lines = deque(lines)
+
+    @classmethod
+    def of(cls, partial: Partial, state: Diagnostics | None) -> Lines:
+        """What `partial.write(state, ...)` writes, in memory."""
+        return cls(line.encode() if isinstance(line, str) else line
+                   for line in partial.lines(state))
+
+    def readline(self, limit: int = -1, /) -> bytes | Column:
+        """The next line, whole, or b"" at the end (`limit` is for files: a line here was
+        made by bce, and its size is checked as a file's is)."""
+        return self.lines.popleft() if self.lines else b""
+
+    def read(self, limit: int = -1, /) -> bytes:
+        """The rest, as a file would hold it."""
+        rest = [line if isinstance(line, bytes) else
+                "".join(section_text(line.name, line.values)).encode() for line in self.lines]
+        self.lines.clear()
+        return b"".join(rest)
+
+
 @contextlib.contextmanager
-def from_stream(stream: IO[bytes], name: str) -> Iterator[tuple[Partial, Sections]]:
-    """A partial result in memory (a worker's piece, `parallel`), read as a file is:
-    `name` says which in messages."""
-    yield parsed(stream, name)
+def in_memory(lines: Lines, name: str) -> Iterator[tuple[Partial, Sections]]:
+    """A partial result in memory, read as a file is: `name` says which in messages."""
+    yield parsed(lines, name)
 
 
-def parsed(stream: IO[bytes], where: str) -> tuple[Partial, Sections]:
+def parsed(stream: Source, where: str) -> tuple[Partial, Sections]:
     """The header of a partial result, every field checked, and its sections to come."""
+    first = stream.readline(HEADER_LIMIT + 1)
     try:
-        data = parse_header(stream.readline(HEADER_LIMIT + 1), stream, where)
+        data = parse_header(first if isinstance(first, bytes) else b"", stream, where)
     except DuplicateKey as e:
         raise InputError(f"a broken partial result: duplicate key {json.dumps(e.key)}",
                          where=where, hint=REMAKE) from None
@@ -192,7 +273,7 @@ def parsed(stream: IO[bytes], where: str) -> tuple[Partial, Sections]:
     return partial, sections(stream, partial, where)
 
 
-def parse_header(first: bytes, stream: IO[bytes], where: str) -> Any:
+def parse_header(first: bytes, stream: Source, where: str) -> Any:
     """The header as JSON (None if it is not JSON): its first line, or the whole file (a
     header written over several lines, as an editor may reformat a part without
     sections; with sections after it, an error). DuplicateKey if a key is repeated."""
@@ -223,7 +304,7 @@ def parse_header(first: bytes, stream: IO[bytes], where: str) -> Any:
                      "follow a header of one line", where=where, hint=REMAKE)
 
 
-def sections(stream: IO[bytes], partial: Partial, where: str) -> Sections:
+def sections(stream: Source, partial: Partial, where: str) -> Sections:
     """Each section named in the header, in order, its checksum checked; then the end."""
     from bcecli.readers import parse_small_json
 
@@ -232,15 +313,18 @@ def sections(stream: IO[bytes], partial: Partial, where: str) -> Sections:
 
     for line_number, (name, expected) in enumerate(partial.sections, start=2):
         line = stream.readline(SECTION_LIMIT + 1)
-        if not line.strip():
-            raise broken(f"section {name} is missing (line {line_number}): the file was cut "
-                         "short")
-        if len(line) > SECTION_LIMIT:
-            raise broken(f"line {line_number} is larger than {SECTION_LIMIT >> 20} MiB")
-        try:
-            data = parse_small_json(line, unique_keys)
-        except (json.JSONDecodeError, UnicodeDecodeError, DuplicateKey):
-            raise broken(f"line {line_number} is not a JSON object") from None
+        if isinstance(line, Column):  # in memory: the array itself
+            data: Any = {"section": line.name, "data": line.values}
+        else:
+            if not line.strip():
+                raise broken(f"section {name} is missing (line {line_number}): the file was "
+                             "cut short")
+            if len(line) > SECTION_LIMIT:
+                raise broken(f"line {line_number} is larger than {SECTION_LIMIT >> 20} MiB")
+            try:
+                data = parse_small_json(line, unique_keys)
+            except (json.JSONDecodeError, UnicodeDecodeError, DuplicateKey):
+                raise broken(f"line {line_number} is not a JSON object") from None
         del line  # a sketch's column is 11 MB of text: held once at a time
         if not isinstance(data, dict) or set(data) != {"section", "data"} or \
                 data["section"] != name:

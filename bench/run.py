@@ -630,7 +630,74 @@ def workers_run(repeats: int, timeout: float, rows: int, seed: int) -> list[str]
                 f"{w1.peak:.0f} / {w2.peak:.0f} | {t16:.3f} | {t32:.3f} | "
                 f"{(t32 - t16) * 2 / 16 * 1000:.0f} |")
             print(lines[-1], flush=True)
-    return lines
+    return lines + parent_peaks(commands, repeats, timeout, big)
+
+
+def parent_peaks(commands: dict[str, str], repeats: int, timeout: float, shards: Path
+                 ) -> list[str]:
+    """`--metrics` on the shards, in one process and with `--workers 2`: the peak and CPU
+    of bce's own process (`bench/parent_peak.py`: GNU time gives the largest process of
+    the tree, here a worker's or the parent's), beside the largest process's and the
+    workers' CPU; a warm-up, then `repeats` runs in rotating order (the peak: the
+    largest seen; wall and CPU: the median). Every run's JSON must be one process's."""
+    runs = {"one process": ["--metrics"], "--workers 2": ["--metrics", "--workers", "2"],
+            "one process, --top 10 --hist": ["--metrics", "--top", "10", "--hist"],
+            "--workers 2, --top 10 --hist": ["--metrics", "--top", "10", "--hist",
+                                              "--workers", "2"]}
+    lines = ["", f"`--metrics` on {SHARDS} CSV shards ({shards.name}): bce's own process",
+             "", "| install | run | parent peak MiB | largest process MiB | wall s | "
+             "CPU s parent / workers | JSON | ≤ 150 MiB |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    wrapper = str(ROOT / "bench" / "parent_peak.py")
+    for venv, command in commands.items():
+        interpreter = str(Path(command).parent / "python")
+        seen: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+        texts: dict[str, str] = {}
+        try:
+            for r in range(repeats + 1):  # the first: a warm-up, not counted
+                names = list(runs)[r % len(runs):] + list(runs)[:r % len(runs)]
+                for name in names:
+                    figures, texts[name] = parent_run(
+                        [interpreter, wrapper, "compute", str(shards), "-f", "json",
+                         "--no-progress", *runs[name]], timeout)
+                    if r:
+                        seen[name].append(figures)
+        except RuntimeError as error:
+            lines.append(f"| {venv} | failed: {error} | | | | | | |")
+            continue
+        for name, measured in seen.items():
+            same = texts[name] == texts[name.replace("--workers 2", "one process")]
+            peak = max(f["parent_mib"] for f in measured)
+            lines.append(
+                f"| {venv} | `{' '.join(runs[name])}` | {peak:.0f} | "
+                f"{max(f['largest_mib'] for f in measured):.0f} | "
+                f"{statistics.median(f['wall'] for f in measured):.2f} | "
+                f"{statistics.median(f['parent_cpu'] for f in measured):.2f} / "
+                f"{statistics.median(f['children_cpu'] for f in measured):.2f} | "
+                f"{'same' if same else 'DIFFERS'} | "
+                f"{'met' if peak <= PEAK_LIMIT else 'MISSED'} |")
+            print(lines[-1], flush=True)
+    return [*lines, "", f"(load average {os.getloadavg()[0]:.1f} at the end)"]
+
+
+def parent_run(command: list[str], timeout: float) -> tuple[dict[str, float], str]:
+    """One run of `bench/parent_peak.py` under GNU time: its figures (the parent's, its
+    children's, the largest process's peak and the wall time) and its stdout."""
+    with tempfile.NamedTemporaryFile("r") as peak:
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([TIME, "-f", "%M", "-o", peak.name, *command],
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"timed out after {timeout:.0f} s") from None
+        wall = time.perf_counter() - start
+        said = [line for line in done.stderr.splitlines() if line.startswith("parent-peak ")]
+        if done.returncode != 0 or not said:
+            raise RuntimeError((done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
+                                )[0][:160])
+        figures: dict[str, float] = json.loads(said[-1].removeprefix("parent-peak "))
+        return figures | {"wall": wall, "largest_mib": int(peak.read().split()[-1]) / 1024}, \
+            done.stdout
 
 
 def main() -> None:

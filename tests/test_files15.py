@@ -279,8 +279,9 @@ def test_a_plain_run_imports_no_multiprocessing(tmp_path: Path) -> None:
     assert run.stdout.splitlines() == ["0.36354803967297755", "[]"]
 
 
-def test_the_worker_function_returns_text(files: Files) -> None:
-    """The task unit another engine would map: picklable pieces, text out, merged in."""
+def test_the_worker_function_returns_a_part(files: Files) -> None:
+    """The task unit another engine would map: picklable pieces, picklable parts out (the
+    partial result's lines), merged in."""
     import pickle
 
     from bcecli.core import DType, Reduction
@@ -300,9 +301,11 @@ def test_the_worker_function_returns_text(files: Files) -> None:
         plan = job.inputs.plan(resources, Environment(), job.settings)
     split = [pickle.loads(pickle.dumps(piece)) for piece in pieces(job, plan)]
     assert [piece.name for piece in split] == [f"d/{name}" for name in ORDER]
-    texts = [run_piece(piece) for piece in split]
-    assert all(json.loads(text.splitlines()[1])["bcecli_partial"] == 3 for text in texts)
-    streamed, state = merge_texts(job, plan, zip(split, texts, strict=True))
+    parts = [pickle.loads(pickle.dumps(run_piece(piece))) for piece in split]
+    assert [part.stats["rows"] for part in parts] == [len(SHARDS[name]) for name in ORDER]
+    assert all(part.partial is not None and json.loads(part.partial.lines[0])[
+        "bcecli_partial"] == 3 for part in parts)
+    streamed, state = merge_texts(job, plan, zip(split, parts, strict=True))
     rows = [row for name in ORDER for row in SHARDS[name]]
     assert streamed.totals[0].result(Reduction.MEAN) == pytest.approx(
         bce_loss([p for p, _ in rows], [y for _, y in rows]), rel=1e-15)
