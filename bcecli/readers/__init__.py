@@ -225,10 +225,10 @@ def json_document(data: Input, resources: ExitStack) -> Reader | dict[str, Reade
 def arrow_json_numbers(size: int) -> Numbers | None:
     """pyarrow's reader of JSON number text, if installed, for a document big enough (`size`
     bytes) to pay for importing it (MIN_BYTES, as for CSV)."""
-    from bcecli.readers import arrow, jsonarrow
-
-    if size < arrow.MIN_BYTES or not arrow.available():
+    if not arrow_pays_for(size):
         return None
+    from bcecli.readers import jsonarrow
+
     return jsonarrow.JsonNumbers()
 
 
@@ -285,11 +285,17 @@ def arrow_pays(data: Input, size: int | None) -> bool:
     """Whether pyarrow is installed and the input is large enough to pay for importing it:
     at least MIN_BYTES in its plain file, or in all the files of the many-file input it is
     a shard of (`size`), or a stream (a pipe, a compressed file) whose first block is full."""
-    from bcecli.readers import arrow
-
     path = data.plain_file
     if size is None and path is not None:
         size = os.path.getsize(path)
+    return arrow_pays_for(size)
+
+
+def arrow_pays_for(size: int | None) -> bool:
+    """pyarrow installed, and `size` bytes (None: a stream of unknown size) at least
+    MIN_BYTES: below, importing it costs more than it saves."""
+    from bcecli.readers import arrow
+
     return (size is None or size >= arrow.MIN_BYTES) and arrow.available()
 
 
